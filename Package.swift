@@ -1,0 +1,63 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Settle",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "settled", targets: ["settled"]),
+        .library(name: "SettleCore", targets: ["SettleCore"]),
+        .library(name: "EVM", targets: ["EVM"]),
+        .library(name: "Solana", targets: ["Solana"]),
+        .library(name: "Signing", targets: ["Signing"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries (Debian -dev packages), found through pkg-config. Shims only.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Values shared by every module: UInt256, hex, amounts. No I/O.
+        .target(name: "SettleCore", swiftSettings: swiftSettings),
+        // Keys and signatures: secp256k1 (recoverable, low-s) and ed25519. Keys never leave this target.
+        .target(
+            name: "Signing",
+            dependencies: ["SettleCore", "CSecp256k1", "CSodium"],
+            swiftSettings: swiftSettings
+        ),
+        // EVM codecs: keccak-256, RLP, ABI, addresses, transactions.
+        .target(name: "EVM", dependencies: ["SettleCore", "Signing"], swiftSettings: swiftSettings),
+        // Solana codecs: base58, public keys, PDAs, messages, transactions, SPL Token.
+        .target(name: "Solana", dependencies: ["SettleCore", "Signing", "CSodium"], swiftSettings: swiftSettings),
+
+        .executableTarget(
+            name: "settled",
+            dependencies: [
+                "SettleCore", "Signing", "EVM", "Solana",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "settle-bench",
+            dependencies: ["SettleCore", "Signing", "EVM", "Solana", "CSecp256k1", "CSodium"],
+            path: "Benchmarks/SettleBenchmarks",
+            swiftSettings: swiftSettings
+        ),
+
+        // Test helpers: locating generated reference vectors, seeded randomness, JSON access.
+        .target(name: "TestSupport", dependencies: ["SettleCore"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "SettleCoreTests", dependencies: ["SettleCore", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SigningTests", dependencies: ["Signing", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "EVMTests", dependencies: ["EVM", "Signing", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SolanaTests", dependencies: ["Solana", "Signing", "TestSupport"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct Settled: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "settled", abstract: "Settle daemon")
+}
