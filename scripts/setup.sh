@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what Settle needs on a fresh Debian 12 machine: the four C libraries (Debian -dev packages) and a
+# Python virtual environment (.venv) with the pinned reference libraries the tests check against.
+#
+#   scripts/setup.sh            # both
+#   scripts/setup.sh --system   # only the Debian packages (enough to build and run the daemon)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(pkg-config libsqlite3-dev libsecp256k1-dev libsodium-dev libcurl4-openssl-dev)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+install_system() {
+    local missing=()
+    for package in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then missing+=(python3-venv); fi
+    if [ ${#missing[@]} -eq 0 ]; then
+        log "Debian packages present: ${APT_PACKAGES[*]}"
+        return
+    fi
+    log "Installing Debian packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+install_python() {
+    local requirements=Tests/Vectors/requirements.txt
+    local stamp=.venv/.requirements.sha256
+    local want
+    want=$(sha256sum "$requirements" | cut -d' ' -f1)
+    if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        log "Python environment .venv up to date"
+        return
+    fi
+    log "Creating Python environment .venv (pinned reference libraries)"
+    python3 -m venv .venv
+    .venv/bin/pip install -q --disable-pip-version-check -r "$requirements"
+    echo "$want" > "$stamp"
+}
+
+install_system
+[ "${1:-}" = "--system" ] || install_python

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: installs the Debian packages and the Python reference libraries, generates the
+# reference vectors (.vectors/), builds once, then runs the whole Swift Testing suite.
+#
+#   SETTLE_VECTOR_COUNT=5000 scripts/test.sh   # more generated cases per format (default 1000)
+#   SETTLE_VECTOR_SEED=7 scripts/test.sh       # another seed (default fixed, so runs are reproducible)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+printf '\033[1m==> %s\033[0m\n' "Generating reference vectors into .vectors/" >&2
+rm -rf .vectors
+.venv/bin/python Tests/Vectors/generate.py --out .vectors --count "${SETTLE_VECTOR_COUNT:-1000}"
+
+printf '\033[1m==> %s\033[0m\n' "Building (debug, with tests)" >&2
+swift build --build-tests
+
+printf '\033[1m==> %s\033[0m\n' "Running tests" >&2
+# A hung peer must fail the run, not stall it.
+SETTLE_VECTORS_DIR="$PWD/.vectors" timeout --signal=KILL 2400 swift test --skip-build
