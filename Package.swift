@@ -33,6 +33,8 @@ let package = Package(
             dependencies: ["SettleCore", "CSecp256k1", "CSodium"],
             swiftSettings: swiftSettings
         ),
+        // libcurl-backed async HTTP client and JSON-RPC client (batches, retries, failover).
+        .target(name: "Transport", dependencies: ["SettleCore", "CCurl"], swiftSettings: swiftSettings),
         // EVM codecs: keccak-256, RLP, ABI, addresses, transactions.
         .target(name: "EVM", dependencies: ["SettleCore", "Signing"], swiftSettings: swiftSettings),
         // Solana codecs: base58, public keys, PDAs, messages, transactions, SPL Token.
@@ -55,6 +57,7 @@ let package = Package(
 
         // Test helpers: locating generated reference vectors, seeded randomness, JSON access.
         .target(name: "TestSupport", dependencies: ["SettleCore"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SettleCoreTests", dependencies: ["SettleCore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EVMTests", dependencies: ["EVM", "Signing", "TestSupport"], swiftSettings: swiftSettings),

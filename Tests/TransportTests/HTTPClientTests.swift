@@ -1,0 +1,112 @@
+import SettleCore
+import TestSupport
+import Testing
+import Transport
+
+/// One fixture server for the whole suite (a hand-written fake: it makes faults on demand).
+let httpFixture = Result { try Peer(script: "http_fixture.py") }
+
+@Suite("HTTPClient on libcurl against a loopback server")
+struct HTTPClientTests {
+    let client = HTTPClient()
+
+    @Test("POST body round trip and headers sent")
+    func echo() async throws {
+        let server = try httpFixture.get()
+        let body = Array("hello settle".utf8)
+        let response = try await client.execute(HTTPRequest(url: server.url("/echo"), method: .post, body: body))
+        #expect(response.status == 200)
+        #expect(response.body == body)
+        let headers = try await client.execute(HTTPRequest(url: server.url("/headers"), headers: [("X-Settle", "yes")]))
+        let json = try JSON(parsing: headers.body)
+        #expect(json["x-settle"] == "yes")
+        #expect(json["accept-encoding"]?.stringValue?.contains("gzip") == true)
+    }
+
+    @Test("many requests in flight at once on one engine thread")
+    func concurrency() async throws {
+        let server = try httpFixture.get()
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<40 {
+                group.addTask { try await client.execute(HTTPRequest(url: server.url("/slow/300"))).status }
+            }
+            for try await status in group { #expect(status == 200) }
+        }
+        // 40 × 300 ms sequentially would be 12 s; in flight together it is a small multiple of 300 ms.
+        #expect(ContinuousClock.now - started < .seconds(6))
+    }
+
+    @Test("gzip responses are decompressed")
+    func gzip() async throws {
+        let server = try httpFixture.get()
+        let response = try await client.execute(HTTPRequest(url: server.url("/gzip")))
+        #expect(String(decoding: response.body, as: UTF8.self) == String(repeating: "compressed ", count: 1000))
+    }
+
+    @Test("timeouts, refused connections, truncated and oversized bodies are typed errors")
+    func failures() async throws {
+        let server = try httpFixture.get()
+        var error = await #expect(throws: TransportError.self) {
+            try await client.execute(HTTPRequest(url: server.url("/slow/3000"), timeout: .milliseconds(200)))
+        }
+        #expect(error?.code == .timedOut)
+        #expect(error?.isRetryable == true)
+        error = await #expect(throws: TransportError.self) {
+            try await client.execute(HTTPRequest(url: "http://127.0.0.1:1/x"))
+        }
+        #expect(error?.code == .connectFailed)
+        error = await #expect(throws: TransportError.self) {
+            try await client.execute(HTTPRequest(url: server.url("/truncated")))
+        }
+        #expect(error?.code == .connectionLost)
+        error = await #expect(throws: TransportError.self) {
+            try await client.execute(HTTPRequest(url: server.url("/big/100000"), maximumResponseBytes: 1000))
+        }
+        #expect(error?.code == .responseTooLarge)
+        error = await #expect(throws: TransportError.self) {
+            try await client.execute(HTTPRequest(url: "ftp://127.0.0.1/x"))
+        }
+        #expect(error?.code == .invalidRequest)
+        error = await #expect(throws: TransportError.self) {
+            try await client.execute(HTTPRequest(url: server.url("/echo"), headers: [("X-Bad", "a\r\nInjected: 1")]))
+        }
+        #expect(error?.code == .invalidRequest)
+        // Error text never carries the URL (it may hold an API key).
+        #expect(error.map { !$0.description.contains("127.0.0.1") } == true)
+    }
+
+    @Test("status codes and Retry-After come back as they are")
+    func statuses() async throws {
+        let server = try httpFixture.get()
+        let response = try await client.execute(HTTPRequest(url: server.url("/status/429?retry_after=2")))
+        #expect(response.status == 429)
+        #expect(response.retryAfter == 2)
+    }
+
+    @Test("cancelling the task cancels the request")
+    func cancellation() async throws {
+        let server = try httpFixture.get()
+        let client = self.client
+        let task = Task { try await client.execute(HTTPRequest(url: server.url("/slow/5000"))) }
+        try await Task.sleep(for: .milliseconds(100))
+        task.cancel()
+        let started = ContinuousClock.now
+        let result = await task.result
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(throws: TransportError.self) { try result.get() }
+    }
+
+    @Test("shutdown fails requests in flight and refuses new ones")
+    func shutdown() async throws {
+        let server = try httpFixture.get()
+        let client = HTTPClient()
+        let pending = Task { try await client.execute(HTTPRequest(url: server.url("/slow/5000"))) }
+        try await Task.sleep(for: .milliseconds(100))
+        client.shutdown()
+        let result = await pending.result
+        #expect(throws: TransportError.self) { try result.get() }
+        let error = await #expect(throws: TransportError.self) { try await client.execute(HTTPRequest(url: server.url("/echo"))) }
+        #expect(error?.code == .shutDown)
+    }
+}
