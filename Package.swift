@@ -17,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         // System libraries (Debian -dev packages), found through pkg-config. Shims only.
@@ -35,6 +36,14 @@ let package = Package(
         ),
         // libcurl-backed async HTTP client and JSON-RPC client (batches, retries, failover).
         .target(name: "Transport", dependencies: ["SettleCore", "CCurl"], swiftSettings: swiftSettings),
+        // SQLite: connections, prepared statements, migrations, the index and ledger stores.
+        .target(name: "Store", dependencies: ["SettleCore", "CSQLite"], swiftSettings: swiftSettings),
+        // Chain and daemon configuration (chains/*.toml), validated with errors naming file, key and problem.
+        .target(
+            name: "Configuration",
+            dependencies: ["SettleCore", "EVM", "Signing", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: swiftSettings
+        ),
         // EVM codecs: keccak-256, RLP, ABI, addresses, transactions.
         .target(name: "EVM", dependencies: ["SettleCore", "Signing"], swiftSettings: swiftSettings),
         // Solana codecs: base58, public keys, PDAs, messages, transactions, SPL Token.
@@ -58,6 +67,7 @@ let package = Package(
         // Test helpers: locating generated reference vectors, seeded randomness, JSON access.
         .target(name: "TestSupport", dependencies: ["SettleCore"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: swiftSettings),
         .testTarget(name: "SettleCoreTests", dependencies: ["SettleCore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EVMTests", dependencies: ["EVM", "Signing", "TestSupport"], swiftSettings: swiftSettings),

@@ -1,0 +1,63 @@
+import EVM
+import Signing
+
+/// One chain Settle follows, loaded from `chains/NAME.toml`.
+///
+/// Keys (defaults in brackets):
+/// - `name` [file name], `family` (`evm` | `solana`), `chain_id` (EVM chain id; checked against the node at start)
+/// - `rpc_urls`: list of endpoints, each a URL or `env:VARIABLE` (a URL holding an API key belongs in the
+///   environment); tried in order with failover
+/// - `block_time_ms`, `poll_interval_ms` [block time], `max_log_range` [2000], `start_block` [0]
+/// - `[finality]`: `mode` = `tag` (use the node's `finalized` block) or `confirmations`; `confirmations` [64],
+///   `reorg_window` [128] blocks of headers kept for reorg detection
+/// - `[index]`: `mode` = `scoped` (Approvals to our spenders, Transfers of wallets that approved us) or `full`
+///   (every Approval/Transfer of the configured tokens) [scoped]; `spenders` [] extra spender addresses to scope on
+/// - `[[tokens]]`: `symbol`, `address`, `decimals`
+/// - `[signer]`: `key` (a `file:`/`env:` reference, never the key), `treasury` (where pulled payments go)
+public struct ChainConfig: Sendable {
+    /// How the chain's finality is judged.
+    public enum Finality: Hashable, Sendable {
+        /// The node's `finalized` block tag.
+        case finalizedTag
+        /// A block is final once this many blocks are built on it.
+        case confirmations(UInt64)
+    }
+
+    /// Which events the indexer keeps.
+    public enum IndexMode: String, Hashable, Sendable {
+        case scoped, full
+    }
+
+    /// A token Settle accepts on this chain.
+    public struct Token: Hashable, Sendable {
+        public var symbol: String
+        public var address: EVMAddress
+        public var decimals: Int
+    }
+
+    public var name: String
+    public var chainID: UInt64
+    /// Endpoints, resolved (URLs may hold API keys: never log them; use `label`).
+    public var rpc: [(url: String, label: String)]
+    public var blockTime: Duration
+    public var pollInterval: Duration
+    public var maxLogRange: UInt64
+    public var startBlock: UInt64
+    public var finality: Finality
+    public var reorgWindow: UInt64
+    public var indexMode: IndexMode
+    public var spenders: [EVMAddress]
+    public var tokens: [Token]
+    public var signerKey: KeyReference?
+    public var treasury: EVMAddress?
+    /// The file it came from.
+    public var file: String
+
+    /// The token with this symbol (case-insensitive) or address.
+    public func token(_ symbolOrAddress: String) -> Token? {
+        if let address = try? EVMAddress(hex: symbolOrAddress) {
+            return tokens.first { $0.address == address }
+        }
+        return tokens.first { $0.symbol.lowercased() == symbolOrAddress.lowercased() }
+    }
+}

@@ -1,0 +1,83 @@
+import TOMLKit
+
+/// Typed access to one TOML table that turns every mismatch into a `ConfigError` naming file and key.
+struct TOMLReader {
+    let table: TOMLTable
+    let file: String
+    let prefix: String
+
+    private func path(_ key: String) -> String { prefix.isEmpty ? key : "\(prefix).\(key)" }
+
+    private func missing(_ key: String) -> ConfigError {
+        ConfigError(file: file, key: path(key), problem: "required key is missing")
+    }
+
+    private func wrongType(_ key: String, _ expected: String) -> ConfigError {
+        ConfigError(file: file, key: path(key), problem: "must be \(expected)")
+    }
+
+    func string(_ key: String, default value: String? = nil) throws(ConfigError) -> String {
+        guard let node = table[key] else {
+            if let value { return value }
+            throw missing(key)
+        }
+        guard let string = node.string else { throw wrongType(key, "a string") }
+        return string
+    }
+
+    func optionalString(_ key: String) throws(ConfigError) -> String? {
+        guard let node = table[key] else { return nil }
+        guard let string = node.string else { throw wrongType(key, "a string") }
+        return string
+    }
+
+    func unsigned(_ key: String, default value: UInt64? = nil) throws(ConfigError) -> UInt64 {
+        guard let node = table[key] else {
+            if let value { return value }
+            throw missing(key)
+        }
+        guard let int = node.int else { throw wrongType(key, "an integer") }
+        guard int >= 0 else { throw wrongType(key, "zero or positive") }
+        return UInt64(int)
+    }
+
+    func strings(_ key: String, default value: [String]? = nil) throws(ConfigError) -> [String] {
+        guard let node = table[key] else {
+            if let value { return value }
+            throw missing(key)
+        }
+        guard let array = node.array else { throw wrongType(key, "an array of strings") }
+        var out: [String] = []
+        for element in array {
+            guard let string = element.string else { throw wrongType(key, "an array of strings") }
+            out.append(string)
+        }
+        return out
+    }
+
+    /// A sub-table; an absent one reads as empty (every key then takes its default).
+    func table(_ key: String) throws(ConfigError) -> TOMLReader {
+        guard let node = table[key] else { return TOMLReader(table: TOMLTable(), file: file, prefix: path(key)) }
+        guard let sub = node.table else { throw wrongType(key, "a table") }
+        return TOMLReader(table: sub, file: file, prefix: path(key))
+    }
+
+    /// An array of tables (`[[key]]`).
+    func tables(_ key: String) throws(ConfigError) -> [TOMLReader] {
+        guard let node = table[key] else { return [] }
+        guard let array = node.array else { throw wrongType(key, "an array of tables ([[\(key)]])") }
+        var out: [TOMLReader] = []
+        for (i, element) in array.enumerated() {
+            guard let sub = element.table else { throw wrongType("\(key)[\(i)]", "a table") }
+            out.append(TOMLReader(table: sub, file: file, prefix: "\(path(key))[\(i)]"))
+        }
+        return out
+    }
+
+    /// Refuses keys this version does not know, so a typo is an error instead of a silently ignored setting.
+    func rejectUnknown(_ known: Set<String>) throws(ConfigError) {
+        for key in table.keys.sorted() where !known.contains(key) {
+            throw ConfigError(file: file, key: path(key), problem: "unknown key (known: \(known.sorted().joined(separator: ", ")))")
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import CSQLite
+
+/// A prepared statement. Bind by 1-based index, `step()` through rows, read columns by 0-based index.
+public final class SQLiteStatement {
+    private let raw: OpaquePointer
+    private unowned let connection: SQLiteConnection
+    private let sql: String
+
+    init(_ raw: OpaquePointer, connection: SQLiteConnection, sql: String) {
+        self.raw = raw
+        self.connection = connection
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(raw) }
+
+    /// Resets the statement and clears its bindings.
+    public func reset() {
+        sqlite3_reset(raw)
+        sqlite3_clear_bindings(raw)
+    }
+
+    // MARK: Binding
+
+    public func bind(_ value: Int64, at index: Int32) {
+        sqlite3_bind_int64(raw, index, value)
+    }
+
+    public func bind(_ value: Int, at index: Int32) {
+        sqlite3_bind_int64(raw, index, Int64(value))
+    }
+
+    public func bind(_ value: String, at index: Int32) {
+        sqlite3_bind_text(raw, index, value, -1, settle_sqlite_transient())
+    }
+
+    public func bind(_ value: [UInt8], at index: Int32) {
+        value.withUnsafeBytes { bind(bytes: $0, at: index) }
+    }
+
+    public func bind(bytes: UnsafeRawBufferPointer, at index: Int32) {
+        // A zero-length blob must still be a blob, not NULL: give SQLite a valid pointer.
+        withUnsafePointer(to: 0 as UInt8) { empty in
+            sqlite3_bind_blob(raw, index, bytes.baseAddress ?? UnsafeRawPointer(empty), Int32(bytes.count), settle_sqlite_transient())
+        }
+    }
+
+    public func bindNull(at index: Int32) {
+        sqlite3_bind_null(raw, index)
+    }
+
+    /// Binds `values` to parameters 1…n.
+    public func bind(_ values: [SQLiteValue]) {
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            switch value {
+            case .null: bindNull(at: index)
+            case .integer(let v): bind(v, at: index)
+            case .text(let v): bind(v, at: index)
+            case .blob(let v): bind(v, at: index)
+            }
+        }
+    }
+
+    // MARK: Stepping
+
+    /// Advances to the next row; false when done.
+    @discardableResult
+    public func step() throws(StoreError) -> Bool {
+        let rc = sqlite3_step(raw)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            let error = StoreError.from(rc, message: connection.lastMessage, sql: sql)
+            sqlite3_reset(raw)
+            throw error
+        }
+    }
+
+    /// Runs a statement that returns no rows.
+    public func run(_ values: [SQLiteValue] = []) throws(StoreError) {
+        reset()
+        bind(values)
+        while try step() {}
+    }
+
+    // MARK: Columns
+
+    public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
+    public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(raw, column)) }
+    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
+
+    public func text(_ column: Int32) -> String {
+        guard let pointer = sqlite3_column_text(raw, column) else { return "" }
+        return String(cString: pointer)
+    }
+
+    public func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(raw, column))
+        guard count > 0, let pointer = sqlite3_column_blob(raw, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+}
+
+/// A value to bind.
+public enum SQLiteValue: Hashable, Sendable {
+    case null
+    case integer(Int64)
+    case text(String)
+    case blob([UInt8])
+}
