@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // System libraries (Debian -dev packages), found through pkg-config. Shims only.
@@ -44,10 +45,19 @@ let package = Package(
             dependencies: ["SettleCore", "EVM", "Signing", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: swiftSettings
         ),
+        // EVM chain poller: typed JSON-RPC, reorg-safe log indexing into the store, replay.
+        .target(
+            name: "EVMIndexer",
+            dependencies: [
+                "SettleCore", "EVM", "Transport", "Store", "Configuration",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // EVM codecs: keccak-256, RLP, ABI, addresses, transactions.
         .target(name: "EVM", dependencies: ["SettleCore", "Signing"], swiftSettings: swiftSettings),
         // Solana codecs: base58, public keys, PDAs, messages, transactions, SPL Token.
-        .target(name: "Solana", dependencies: ["SettleCore", "Signing", "CSodium"], swiftSettings: swiftSettings),
+        .target(name: "Solana", dependencies: ["SettleCore", "Signing"], swiftSettings: swiftSettings),
 
         .executableTarget(
             name: "settled",
