@@ -62,8 +62,9 @@ let package = Package(
         .executableTarget(
             name: "settled",
             dependencies: [
-                "SettleCore", "Signing", "EVM", "Solana",
+                "SettleCore", "Signing", "EVM", "Solana", "Transport", "Store", "Configuration", "EVMIndexer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

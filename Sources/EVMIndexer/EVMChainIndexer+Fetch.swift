@@ -1,0 +1,189 @@
+import EVM
+import Logging
+import SettleCore
+import Transport
+
+extension EVMChainIndexer {
+    /// Fetches and verifies the logs and headers of `from...to`.
+    func fetch(from: UInt64, to: UInt64, cursor: ChainCursor) async throws -> FetchedRange {
+        let tokens = config.tokens.map(\.address)
+        var logs: [EVMLog]
+        // Owners that approved one of our spenders, with the block of their first approval. Transfers of an owner
+        // count from that block on, whatever the range boundaries: replay over any ranges gives the same rows.
+        var trackedOwners = try await store.trackedOwners(chain: cursor.id)
+        var newOwners: [(owner: EVMAddress, firstBlock: UInt64)] = []
+        let spenderSet = Set(spenders)
+        switch config.indexMode {
+        case .full:
+            logs = try await node.logs(LogFilter(fromBlock: from, toBlock: to, addresses: tokens,
+                                                 topics: [[ERC20.transferTopic, ERC20.approvalTopic]]))
+        case .scoped:
+            let spenderTopics = spenders.map(Self.topic(for:))
+            logs = try await node.logs(LogFilter(fromBlock: from, toBlock: to, addresses: tokens,
+                                                 topics: [[ERC20.approvalTopic], nil, spenderTopics]))
+        }
+        for log in logs.sorted(by: { ($0.blockNumber, $0.logIndex) < ($1.blockNumber, $1.logIndex) }) where log.topics.count == 3 {
+            if case .approval(let owner, let spender, _)? = try? ERC20Event(topics: log.topics, data: log.data),
+               spenderSet.contains(spender), trackedOwners[owner].map({ log.blockNumber < $0 }) ?? true {
+                if trackedOwners[owner] == nil { newOwners.append((owner, log.blockNumber)) }
+                trackedOwners[owner] = log.blockNumber
+            }
+        }
+        if config.indexMode == .scoped {
+            let ownerList = trackedOwners.keys.sorted()
+            var seen = Set(logs.map { LogKey(block: $0.blockNumber, index: $0.logIndex) })
+            var start = 0
+            while start < ownerList.count {
+                let chunk = ownerList[start..<min(start + Self.ownerChunk, ownerList.count)].map(Self.topic(for:))
+                start += Self.ownerChunk
+                for topics in [[[ERC20.transferTopic], chunk], [[ERC20.transferTopic], nil, chunk]] as [[[Hash32]?]] {
+                    for log in try await node.logs(LogFilter(fromBlock: from, toBlock: to, addresses: tokens, topics: topics))
+                    where seen.insert(LogKey(block: log.blockNumber, index: log.logIndex)).inserted {
+                        logs.append(log)
+                    }
+                }
+            }
+        }
+
+        // Headers: every block holding a log, the range's last block, the first (continuity) and all unfinalized ones.
+        var numbers = Set(logs.map(\.blockNumber))
+        numbers.insert(to)
+        numbers.insert(from)
+        let unfinalizedFrom = max(from, (cursor.finalizedBlock ?? 0) + 1)
+        if unfinalizedFrom <= to { for n in unfinalizedFrom...to { numbers.insert(n) } }
+        var range = FetchedRange(from: from, to: to)
+        let sorted = numbers.sorted()
+        var offset = 0
+        while offset < sorted.count {
+            let chunk = Array(sorted[offset..<min(offset + 500, sorted.count)])
+            offset += chunk.count
+            for header in try await node.headers(chunk) { range.headers[header.number] = header }
+        }
+        try verify(range: range, logs: logs, tokens: Set(tokens), cursor: cursor)
+
+        // Decode, in chain order.
+        logs.sort { ($0.blockNumber, $0.logIndex) < ($1.blockNumber, $1.logIndex) }
+        func tracked(_ owner: EVMAddress, at block: UInt64) -> Bool { trackedOwners[owner].map { block >= $0 } ?? false }
+        for log in logs {
+            guard let header = range.headers[log.blockNumber] else { continue }  // verified above
+            let event: ERC20Event
+            do {
+                event = try ERC20Event(topics: log.topics, data: log.data)
+            } catch {
+                logger.error("log does not decode as an ERC-20 event; not indexed", metadata: [
+                    "chain": "\(config.name)", "block.number": "\(log.blockNumber)", "log.index": "\(log.logIndex)",
+                    "tx.hash": "\(log.transactionHash)", "error": "\(error)",
+                ])
+                continue
+            }
+            switch event {
+            case .approval(let owner, let spender, let value):
+                range.approvals.append(ApprovalRecord(
+                    block: log.blockNumber, logIndex: log.logIndex, blockTime: header.timestamp, transactionHash: log.transactionHash,
+                    token: log.address, owner: owner, spender: spender, value: value))
+                if spenderSet.contains(spender) || tracked(owner, at: log.blockNumber) {
+                    range.affected.insert(StateKey(token: log.address, owner: owner, spender: spender))
+                }
+            case .transfer(let from, let to, let value):
+                if config.indexMode == .scoped && !tracked(from, at: log.blockNumber) && !tracked(to, at: log.blockNumber) { continue }
+                range.transfers.append(TransferRecord(
+                    block: log.blockNumber, logIndex: log.logIndex, blockTime: header.timestamp, transactionHash: log.transactionHash,
+                    token: log.address, from: from, to: to, value: value))
+                for owner in [from, to] where tracked(owner, at: log.blockNumber) {
+                    range.affected.insert(StateKey(token: log.address, owner: owner, spender: nil))
+                }
+                if tracked(from, at: log.blockNumber) {
+                    // A transferFrom lowers allowances without always emitting Approval.
+                    for spender in spenders { range.affected.insert(StateKey(token: log.address, owner: from, spender: spender)) }
+                }
+            }
+        }
+        range.newOwners = newOwners
+        return range
+    }
+
+    /// Every log must sit in a block whose header we hold with the same hash; headers must chain by parent hash.
+    private func verify(range: FetchedRange, logs: [EVMLog], tokens: Set<EVMAddress>, cursor: ChainCursor) throws {
+        for log in logs {
+            guard log.blockNumber >= range.from, log.blockNumber <= range.to else {
+                throw EVMIndexError(.inconsistentNode, "eth_getLogs for \(range.from)...\(range.to) returned a log of block \(log.blockNumber)")
+            }
+            guard !log.removed else {
+                throw EVMIndexError(.inconsistentNode, "eth_getLogs returned a removed log (block \(log.blockNumber))")
+            }
+            guard tokens.contains(log.address) else {
+                throw EVMIndexError(.inconsistentNode, "eth_getLogs returned a log of \(log.address), which was not asked for")
+            }
+            guard range.headers[log.blockNumber]?.hash == log.blockHash else {
+                throw EVMIndexError(.inconsistentNode, "log of block \(log.blockNumber) names block hash \(log.blockHash), the header says \(range.headers[log.blockNumber]?.hash.description ?? "nothing")")
+            }
+        }
+        for (number, header) in range.headers {
+            if let previous = range.headers[number - 1], number > 0, header.parentHash != previous.hash {
+                throw EVMIndexError(.inconsistentNode, "block \(number)'s parent hash does not match block \(number - 1): the chain moved while fetching")
+            }
+        }
+    }
+
+    /// Reads allowances and balances at `block` for `keys` (nil: every tracked owner × token × spender).
+    func readStates(keys: Set<StateKey>?, newOwners: [EVMAddress], cursor: ChainCursor, at block: UInt64) async throws -> ([AllowanceState], [BalanceState]) {
+        var wanted: Set<StateKey>
+        if let keys {
+            wanted = keys
+            for owner in newOwners {
+                for token in config.tokens {
+                    wanted.insert(StateKey(token: token.address, owner: owner, spender: nil))
+                    for spender in spenders { wanted.insert(StateKey(token: token.address, owner: owner, spender: spender)) }
+                }
+            }
+        } else {
+            wanted = []
+            let owners = Set(try await store.trackedOwners(chain: cursor.id).keys).union(newOwners)
+            for owner in owners {
+                for token in config.tokens {
+                    wanted.insert(StateKey(token: token.address, owner: owner, spender: nil))
+                    for spender in spenders { wanted.insert(StateKey(token: token.address, owner: owner, spender: spender)) }
+                }
+            }
+        }
+        let list = Array(wanted)
+        var allowances: [AllowanceState] = []
+        var balances: [BalanceState] = []
+        var offset = 0
+        while offset < list.count {
+            let chunk = Array(list[offset..<min(offset + 200, list.count)])
+            offset += chunk.count
+            let results = try await node.calls(chunk.map { key in
+                (key.token, key.spender.map { ERC20.allowance(owner: key.owner, spender: $0) } ?? ERC20.balanceOf(owner: key.owner))
+            }, block: .number(block))
+            for (key, bytes) in zip(chunk, results) {
+                let value = try EVMNode.word(bytes, key.spender == nil ? "balanceOf" : "allowance")
+                if let spender = key.spender {
+                    allowances.append(AllowanceState(token: key.token, owner: key.owner, spender: spender, value: value, asOfBlock: block))
+                } else {
+                    balances.append(BalanceState(token: key.token, owner: key.owner, value: value, asOfBlock: block))
+                }
+            }
+        }
+        return (allowances, balances)
+    }
+
+    /// Refreshes every tracked state at `block` without moving the cursor.
+    func refreshAllStates(cursor: ChainCursor, at block: UInt64) async throws {
+        let (allowances, balances) = try await readStates(keys: nil, newOwners: [], cursor: cursor, at: block)
+        try await store.saveStates(chain: cursor.id, allowances: allowances, balances: balances)
+        markRefreshed()
+    }
+
+    static func topic(for address: EVMAddress) -> Hash32 {
+        var bytes = [UInt8](repeating: 0, count: 12)
+        bytes += address.bytes
+        return (try? Hash32(bytes: bytes)) ?? .zero
+    }
+}
+
+/// A log's position in the chain.
+struct LogKey: Hashable {
+    var block: UInt64
+    var index: UInt64
+}

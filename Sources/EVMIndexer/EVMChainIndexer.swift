@@ -1,0 +1,178 @@
+import Configuration
+import EVM
+import Logging
+import SettleCore
+import Transport
+
+/// Follows one EVM chain into the index: backfills from the configured start block in adaptive `eth_getLogs`
+/// ranges, then follows the head; detects reorgs by parent hash, rolls back to the common ancestor and
+/// re-indexes; keeps current allowances and balances of tracked wallets as the chain reports them.
+///
+/// One instance per chain, driven by one task (`run` or repeated `step`).
+public actor EVMChainIndexer {
+    public nonisolated let config: ChainConfig
+    public nonisolated let node: EVMNode
+    public nonisolated let store: EVMIndexStore
+    let logger: Logger
+    private var chain: ChainCursor?
+    let spenders: [EVMAddress]
+    private var rangeSize: UInt64
+    /// Set after start and after a reorg: refresh every tracked state once caught up.
+    private var needsFullRefresh = true
+    private var runStart: UInt64?
+
+    /// Owners per `eth_getLogs` topic list (providers cap OR-lists; chunks stay well under common limits).
+    static let ownerChunk = 500
+
+    public init(config: ChainConfig, node: EVMNode, store: EVMIndexStore, spenders: [EVMAddress], logger: Logger) {
+        self.config = config
+        self.node = node
+        self.store = store
+        self.spenders = Array(Set(spenders + config.spenders)).sorted()
+        self.logger = logger
+        self.rangeSize = min(config.maxLogRange, 100)
+    }
+
+    /// Checks the node's chain id and registers the chain in the store.
+    public func prepare() async throws -> ChainCursor {
+        if let chain { return chain }
+        let reported = try await node.chainID()
+        guard reported == config.chainID else {
+            throw EVMIndexError(.wrongChain, "\(node.rpc.currentEndpoint) answers for chain id \(reported), but \(config.file) says \(config.chainID)")
+        }
+        if config.indexMode == .scoped && spenders.isEmpty {
+            throw EVMIndexError(.nothingToIndex, "scoped indexing of \(config.name) needs a spender: set [signer] key or [index] spenders in \(config.file)")
+        }
+        let cursor = try await store.register(name: config.name, chainID: config.chainID, mode: config.indexMode.rawValue, startBlock: config.startBlock)
+        chain = cursor
+        runStart = cursor.nextBlock
+        return cursor
+    }
+
+    /// The block the chain's finality policy calls final, given the head.
+    func finalizedBlock(head: UInt64) async throws -> UInt64 {
+        switch config.finality {
+        case .finalizedTag:
+            guard let header = try await node.header(.finalized) else {
+                throw EVMIndexError(.inconsistentNode, "\(node.rpc.currentEndpoint) has no 'finalized' block; use [finality] mode = \"confirmations\"")
+            }
+            return min(header.number, head)
+        case .confirmations(let n):
+            return head >= n ? head - n : 0
+        }
+    }
+
+    /// Indexes until the cursor passes the current head, then returns (`settled index --once`).
+    public func indexToHead(progress: (@Sendable (IndexProgress) -> Void)? = nil) async throws {
+        let head = try await node.blockNumber()
+        while true {
+            try Task.checkCancellation()
+            guard let result = try await step(head: head) else { return }
+            progress?(result)
+            if result.toBlock >= head && result.reorg == nil { return }
+        }
+    }
+
+    /// Follows the chain forever (until cancelled), sleeping `pollInterval` when caught up.
+    public func run(progress: (@Sendable (IndexProgress) -> Void)? = nil) async throws {
+        while !Task.isCancelled {
+            do {
+                let head = try await node.blockNumber()
+                if let result = try await step(head: head) {
+                    progress?(result)
+                    if result.toBlock < head || result.reorg != nil { continue }
+                }
+            } catch let error as RPCError {
+                logger.warning("indexing step failed; will retry", metadata: ["chain": "\(config.name)", "error": "\(error)"])
+            } catch let error as EVMIndexError where error.code == .inconsistentNode {
+                logger.warning("node answers contradict each other; will retry", metadata: ["chain": "\(config.name)", "error": "\(error)"])
+            }
+            try await Task.sleep(for: config.pollInterval)
+        }
+    }
+
+    /// One step: reorg check, then the next range up to `head`. Nil when there is nothing to do.
+    public func step(head: UInt64) async throws -> IndexProgress? {
+        var cursor = try await prepare()
+        cursor = try await store.cursor(chain: cursor.id)
+        let start = runStart ?? cursor.nextBlock
+
+        // Reorg check: does the node still have the last block we indexed?
+        if cursor.nextBlock > 0, let stored = try await store.header(chain: cursor.id, number: cursor.nextBlock - 1) {
+            let current = try await node.header(.number(stored.number))
+            if current?.hash != stored.hash {
+                return try await handleReorg(cursor: cursor, head: head, start: start)
+            }
+        }
+        let finalized = try await finalizedBlock(head: head)
+        if cursor.nextBlock > head {
+            if needsFullRefresh { try await refreshAllStates(cursor: cursor, at: head) }
+            return nil
+        }
+        let from = cursor.nextBlock
+        var to = min(head, from + rangeSize - 1)
+        var fetched: FetchedRange
+        while true {
+            do {
+                fetched = try await fetch(from: from, to: to, cursor: cursor)
+                if to - from + 1 >= rangeSize { rangeSize = min(config.maxLogRange, rangeSize * 2) }
+                break
+            } catch let error as RPCError {
+                switch LogRangeAdvice(error) {
+                case .suggested(let suggestedFrom, let suggestedTo) where suggestedFrom == from && suggestedTo < to:
+                    to = suggestedTo
+                case .shrink, .suggested:
+                    guard to > from else { throw error }
+                    to = from + (to - from) / 2
+                case .none:
+                    throw error
+                }
+                rangeSize = max(1, to - from + 1)
+                logger.debug("shrinking eth_getLogs range", metadata: ["chain": "\(config.name)", "to": "\(to)", "error": "\(error)"])
+            }
+        }
+
+        var batch = IndexBatch(fromBlock: from, toBlock: to)
+        batch.headers = fetched.headersToKeep(finalized: finalized, window: config.reorgWindow)
+        batch.approvals = fetched.approvals
+        batch.transfers = fetched.transfers
+        batch.newOwners = fetched.newOwners
+        batch.headBlock = head
+        batch.finalizedBlock = finalized
+        if finalized > config.reorgWindow { batch.pruneHeadersBelow = min(finalized - config.reorgWindow, to) }
+        if to == head {
+            // Caught up: read the chain's current view of what changed (or everything, after start or a reorg).
+            let (allowances, balances) = try await readStates(
+                keys: needsFullRefresh ? nil : fetched.affected, newOwners: fetched.newOwners.map(\.owner), cursor: cursor, at: to)
+            batch.allowances = allowances
+            batch.balances = balances
+        } else {
+            needsFullRefresh = needsFullRefresh || !fetched.affected.isEmpty
+        }
+        try await store.commit(batch, chain: cursor.id)
+        if to == head { needsFullRefresh = false }
+        return IndexProgress(fromBlock: from, toBlock: to, headBlock: head, startBlock: start,
+                             approvals: fetched.approvals.count, transfers: fetched.transfers.count)
+    }
+
+    func markRefreshed() { needsFullRefresh = false }
+
+    // MARK: - Reorgs
+
+    private func handleReorg(cursor: ChainCursor, head: UInt64, start: UInt64) async throws -> IndexProgress {
+        let stored = try await store.headers(chain: cursor.id, atOrBelow: cursor.nextBlock - 1, limit: Int(config.reorgWindow))
+        let current = try await node.headers(stored.map(\.number).filter { $0 <= head })
+        let currentByNumber = Dictionary(current.map { ($0.number, $0.hash) }, uniquingKeysWith: { a, _ in a })
+        guard let ancestor = stored.first(where: { currentByNumber[$0.number] == $0.hash }) else {
+            throw EVMIndexError(.reorgTooDeep, "no common ancestor among the last \(stored.count) stored headers of \(config.name); run `settled replay` from an earlier block")
+        }
+        let summary = try await store.rollback(chain: cursor.id, above: ancestor.number)
+        needsFullRefresh = true
+        logger.warning("reorg: rolled back to common ancestor", metadata: [
+            "chain": "\(config.name)", "block.number": "\(ancestor.number)",
+            "approvals.removed": "\(summary.approvalsRemoved)", "transfers.removed": "\(summary.transfersRemoved)",
+        ])
+        return IndexProgress(fromBlock: ancestor.number + 1, toBlock: ancestor.number, headBlock: head, startBlock: start,
+                             approvals: 0, transfers: 0, reorg: summary, reorgAncestor: ancestor.number)
+    }
+}

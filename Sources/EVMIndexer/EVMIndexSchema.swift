@@ -1,0 +1,101 @@
+/// The EVM index schema (module `evm_index`). Every table here is derivable from the chain: `settled replay`
+/// may rebuild any of it. Addresses are interned to small integer ids (`evm_addresses`) so event rows stay
+/// small and their keys append in order; amounts are 32-byte big-endian blobs.
+enum EVMIndexSchema {
+    static let module = "evm_index"
+
+    static let migrations: [String] = [
+        """
+        CREATE TABLE evm_addresses (
+            id INTEGER PRIMARY KEY,
+            address BLOB NOT NULL UNIQUE CHECK (length(address) = 20)
+        ) STRICT;
+
+        CREATE TABLE evm_chains (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            chain_id INTEGER NOT NULL,
+            mode TEXT NOT NULL CHECK (mode IN ('scoped', 'full')),
+            next_block INTEGER NOT NULL CHECK (next_block >= 0),
+            head_block INTEGER,
+            finalized_block INTEGER
+        ) STRICT;
+
+        CREATE TABLE evm_blocks (
+            chain INTEGER NOT NULL REFERENCES evm_chains(id),
+            number INTEGER NOT NULL CHECK (number >= 0),
+            hash BLOB NOT NULL CHECK (length(hash) = 32),
+            parent_hash BLOB NOT NULL CHECK (length(parent_hash) = 32),
+            timestamp INTEGER NOT NULL,
+            PRIMARY KEY (chain, number)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE evm_approvals (
+            chain INTEGER NOT NULL REFERENCES evm_chains(id),
+            block INTEGER NOT NULL,
+            log_index INTEGER NOT NULL,
+            block_time INTEGER NOT NULL,
+            tx_hash BLOB NOT NULL CHECK (length(tx_hash) = 32),
+            token INTEGER NOT NULL REFERENCES evm_addresses(id),
+            owner INTEGER NOT NULL REFERENCES evm_addresses(id),
+            spender INTEGER NOT NULL REFERENCES evm_addresses(id),
+            value BLOB NOT NULL CHECK (length(value) = 32),
+            PRIMARY KEY (chain, block, log_index)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX evm_approvals_by_owner ON evm_approvals (chain, owner, token, spender, block, log_index);
+
+        CREATE TABLE evm_transfers (
+            chain INTEGER NOT NULL REFERENCES evm_chains(id),
+            block INTEGER NOT NULL,
+            log_index INTEGER NOT NULL,
+            block_time INTEGER NOT NULL,
+            tx_hash BLOB NOT NULL CHECK (length(tx_hash) = 32),
+            token INTEGER NOT NULL REFERENCES evm_addresses(id),
+            sender INTEGER NOT NULL REFERENCES evm_addresses(id),
+            recipient INTEGER NOT NULL REFERENCES evm_addresses(id),
+            value BLOB NOT NULL CHECK (length(value) = 32),
+            PRIMARY KEY (chain, block, log_index)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX evm_transfers_by_sender ON evm_transfers (chain, sender, token, block);
+        CREATE INDEX evm_transfers_by_recipient ON evm_transfers (chain, recipient, token, block);
+
+        CREATE TABLE evm_tracked_owners (
+            chain INTEGER NOT NULL REFERENCES evm_chains(id),
+            owner INTEGER NOT NULL REFERENCES evm_addresses(id),
+            first_block INTEGER NOT NULL,
+            PRIMARY KEY (chain, owner)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE evm_allowances (
+            chain INTEGER NOT NULL REFERENCES evm_chains(id),
+            token INTEGER NOT NULL REFERENCES evm_addresses(id),
+            owner INTEGER NOT NULL REFERENCES evm_addresses(id),
+            spender INTEGER NOT NULL REFERENCES evm_addresses(id),
+            value BLOB NOT NULL CHECK (length(value) = 32),
+            as_of_block INTEGER NOT NULL,
+            PRIMARY KEY (chain, token, owner, spender)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE evm_balances (
+            chain INTEGER NOT NULL REFERENCES evm_chains(id),
+            token INTEGER NOT NULL REFERENCES evm_addresses(id),
+            owner INTEGER NOT NULL REFERENCES evm_addresses(id),
+            value BLOB NOT NULL CHECK (length(value) = 32),
+            as_of_block INTEGER NOT NULL,
+            PRIMARY KEY (chain, token, owner)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE evm_watched_transactions (
+            chain INTEGER NOT NULL REFERENCES evm_chains(id),
+            hash BLOB NOT NULL CHECK (length(hash) = 32),
+            status TEXT NOT NULL CHECK (status IN ('pending', 'mined', 'reverted', 'dropped')),
+            block INTEGER,
+            block_hash BLOB CHECK (block_hash IS NULL OR length(block_hash) = 32),
+            gas_used INTEGER,
+            first_seen INTEGER NOT NULL,
+            last_checked INTEGER NOT NULL,
+            PRIMARY KEY (chain, hash)
+        ) STRICT, WITHOUT ROWID;
+        """,
+    ]
+}

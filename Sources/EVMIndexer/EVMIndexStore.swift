@@ -1,0 +1,356 @@
+import EVM
+import SettleCore
+import Store
+
+/// The EVM index in SQLite: event history, current allowance and balance state, block headers inside the reorg
+/// window, and one cursor per chain. The cursor moves in the same transaction as the rows it covers, so a crash
+/// leaves neither a gap nor a duplicate.
+public final class EVMIndexStore: Sendable {
+    public let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Applies the schema migrations.
+    public func migrate() async throws {
+        try await database.migrate(module: EVMIndexSchema.module, EVMIndexSchema.migrations)
+    }
+
+    /// The chain's cursor, registering the chain on first use.
+    /// - Throws: `EVMIndexError.chainMismatch` when the stored chain id or mode differ from the configuration.
+    public func register(name: String, chainID: UInt64, mode: String, startBlock: UInt64) async throws -> ChainCursor {
+        try await database.write { db in
+            let select = try db.statement("SELECT id, chain_id, mode, next_block, head_block, finalized_block FROM evm_chains WHERE name = ?")
+            select.bind(name, at: 1)
+            if try select.step() {
+                let storedChainID = UInt64(bitPattern: select.int64(1))
+                let storedMode = select.text(2)
+                guard storedChainID == chainID else {
+                    throw EVMIndexError(.chainMismatch, "the index holds chain '\(name)' with chain id \(storedChainID), but the configuration says \(chainID)")
+                }
+                guard storedMode == mode else {
+                    throw EVMIndexError(.chainMismatch, "the index of '\(name)' was built in \(storedMode) mode, the configuration asks for \(mode); replay from the start block to change it")
+                }
+                return ChainCursor(
+                    id: select.int64(0), nextBlock: UInt64(select.int64(3)),
+                    headBlock: select.isNull(4) ? nil : UInt64(select.int64(4)),
+                    finalizedBlock: select.isNull(5) ? nil : UInt64(select.int64(5)))
+            }
+            let insert = try db.statement("INSERT INTO evm_chains(name, chain_id, mode, next_block) VALUES (?, ?, ?, ?)")
+            insert.bind(name, at: 1)
+            insert.bind(Int64(bitPattern: chainID), at: 2)
+            insert.bind(mode, at: 3)
+            insert.bind(Int64(startBlock), at: 4)
+            try insert.step()
+            return ChainCursor(id: db.lastInsertRowID, nextBlock: startBlock, headBlock: nil, finalizedBlock: nil)
+        }
+    }
+
+    /// The chain's cursor.
+    public func cursor(chain: Int64) async throws -> ChainCursor {
+        try await database.read { db in try Self.cursor(db, chain: chain) }
+    }
+
+    static func cursor(_ db: SQLiteConnection, chain: Int64) throws -> ChainCursor {
+        let select = try db.statement("SELECT next_block, head_block, finalized_block FROM evm_chains WHERE id = ?")
+        select.bind(chain, at: 1)
+        guard try select.step() else { throw EVMIndexError(.chainMismatch, "chain \(chain) is not registered") }
+        return ChainCursor(
+            id: chain, nextBlock: UInt64(select.int64(0)),
+            headBlock: select.isNull(1) ? nil : UInt64(select.int64(1)),
+            finalizedBlock: select.isNull(2) ? nil : UInt64(select.int64(2)))
+    }
+
+    /// The stored header of block `number`, if inside the kept window.
+    public func header(chain: Int64, number: UInt64) async throws -> BlockHeader? {
+        try await database.read { db in try Self.header(db, chain: chain, number: number) }
+    }
+
+    static func header(_ db: SQLiteConnection, chain: Int64, number: UInt64) throws -> BlockHeader? {
+        let select = try db.statement("SELECT hash, parent_hash, timestamp FROM evm_blocks WHERE chain = ? AND number = ?")
+        select.bind(chain, at: 1)
+        select.bind(Int64(number), at: 2)
+        guard try select.step() else { return nil }
+        return BlockHeader(number: number, hash: try hash(select.blob(0)), parentHash: try hash(select.blob(1)), timestamp: UInt64(select.int64(2)))
+    }
+
+    /// Stored headers from `number` downwards (newest first), at most `limit`.
+    public func headers(chain: Int64, atOrBelow number: UInt64, limit: Int) async throws -> [BlockHeader] {
+        try await database.read { db in
+            let select = try db.statement("SELECT number, hash, parent_hash, timestamp FROM evm_blocks WHERE chain = ? AND number <= ? ORDER BY number DESC LIMIT ?")
+            select.bind(chain, at: 1)
+            select.bind(Int64(number), at: 2)
+            select.bind(limit, at: 3)
+            var out: [BlockHeader] = []
+            while try select.step() {
+                out.append(BlockHeader(number: UInt64(select.int64(0)), hash: try Self.hash(select.blob(1)),
+                                       parentHash: try Self.hash(select.blob(2)), timestamp: UInt64(select.int64(3))))
+            }
+            return out
+        }
+    }
+
+    /// Owners tracked in scoped mode (wallets that approved one of our spenders), with the block of their first
+    /// approval: their transfers are indexed from that block on.
+    public func trackedOwners(chain: Int64) async throws -> [EVMAddress: UInt64] {
+        try await database.read { db in
+            let select = try db.statement("SELECT a.address, t.first_block FROM evm_tracked_owners t JOIN evm_addresses a ON a.id = t.owner WHERE t.chain = ?")
+            select.bind(chain, at: 1)
+            var out: [EVMAddress: UInt64] = [:]
+            while try select.step() { out[try Self.address(select.blob(0))] = UInt64(select.int64(1)) }
+            return out
+        }
+    }
+
+    /// Replaces every indexed row of `from...to` with `approvals` and `transfers` (replay's repair), adds newly
+    /// found owners and refreshes stored headers, in one transaction. The cursor does not move.
+    public func replaceRange(chain: Int64, from: UInt64, to: UInt64, approvals: [ApprovalRecord], transfers: [TransferRecord],
+                             headers: [BlockHeader], newOwners: [(owner: EVMAddress, firstBlock: UInt64)]) async throws {
+        try await database.write { db in
+            let cursor = try Self.cursor(db, chain: chain)
+            guard to < cursor.nextBlock else {
+                throw EVMIndexError(.cursorMismatch, "replay of \(from)...\(to) reaches past the indexed head \(cursor.nextBlock)")
+            }
+            for table in ["evm_approvals", "evm_transfers"] {
+                let delete = try db.statement("DELETE FROM \(table) WHERE chain = ? AND block BETWEEN ? AND ?")
+                delete.bind(chain, at: 1)
+                delete.bind(Int64(from), at: 2)
+                delete.bind(Int64(to), at: 3)
+                try delete.step()
+            }
+            var interner = AddressInterner(db: db)
+            let stored = try db.statement("SELECT number FROM evm_blocks WHERE chain = ? AND number BETWEEN ? AND ?")
+            stored.bind(chain, at: 1)
+            stored.bind(Int64(from), at: 2)
+            stored.bind(Int64(to), at: 3)
+            var storedNumbers = Set<UInt64>()
+            while try stored.step() { storedNumbers.insert(UInt64(stored.int64(0))) }
+            try Self.insertHeaders(db, chain: chain, headers.filter { storedNumbers.contains($0.number) })
+            try Self.insertApprovals(db, chain: chain, approvals, interner: &interner)
+            try Self.insertTransfers(db, chain: chain, transfers, interner: &interner)
+            let owner = try db.statement("""
+                INSERT INTO evm_tracked_owners(chain, owner, first_block) VALUES (?, ?, ?)
+                ON CONFLICT(chain, owner) DO UPDATE SET first_block = min(first_block, excluded.first_block)
+                """)
+            for entry in newOwners {
+                owner.reset()
+                owner.bind(chain, at: 1)
+                owner.bind(try interner.id(entry.owner), at: 2)
+                owner.bind(Int64(entry.firstBlock), at: 3)
+                try owner.step()
+            }
+        }
+    }
+
+    /// Commits one indexing step and moves the cursor to `batch.toBlock + 1`, all in one transaction.
+    /// - Throws: `EVMIndexError.cursorMismatch` when `batch.fromBlock` is not where the cursor stands (a
+    ///   concurrent writer or a bug): nothing is written.
+    public func commit(_ batch: IndexBatch, chain: Int64) async throws {
+        try await database.write { db in
+            let cursor = try Self.cursor(db, chain: chain)
+            guard cursor.nextBlock == batch.fromBlock, batch.toBlock >= batch.fromBlock else {
+                throw EVMIndexError(.cursorMismatch, "batch covers \(batch.fromBlock)...\(batch.toBlock) but the cursor is at \(cursor.nextBlock)")
+            }
+            var interner = AddressInterner(db: db)
+            try Self.insertHeaders(db, chain: chain, batch.headers)
+            try Self.insertApprovals(db, chain: chain, batch.approvals, interner: &interner)
+            try Self.insertTransfers(db, chain: chain, batch.transfers, interner: &interner)
+            let owner = try db.statement("INSERT INTO evm_tracked_owners(chain, owner, first_block) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+            for entry in batch.newOwners {
+                owner.reset()
+                owner.bind(chain, at: 1)
+                owner.bind(try interner.id(entry.owner), at: 2)
+                owner.bind(Int64(entry.firstBlock), at: 3)
+                try owner.step()
+            }
+            try Self.upsertStates(db, chain: chain, allowances: batch.allowances, balances: batch.balances, interner: &interner)
+            if let below = batch.pruneHeadersBelow {
+                let prune = try db.statement("DELETE FROM evm_blocks WHERE chain = ? AND number < ?")
+                prune.bind(chain, at: 1)
+                prune.bind(Int64(below), at: 2)
+                try prune.step()
+            }
+            let move = try db.statement("""
+                UPDATE evm_chains SET next_block = ?, head_block = max(coalesce(head_block, 0), coalesce(?, 0)),
+                finalized_block = max(coalesce(finalized_block, 0), coalesce(?, 0)) WHERE id = ?
+                """)
+            move.bind(Int64(batch.toBlock + 1), at: 1)
+            if let head = batch.headBlock { move.bind(Int64(head), at: 2) } else { move.bindNull(at: 2) }
+            if let finalized = batch.finalizedBlock { move.bind(Int64(finalized), at: 3) } else { move.bindNull(at: 3) }
+            move.bind(chain, at: 4)
+            try move.step()
+        }
+    }
+
+    /// Saves chain-read states without moving the cursor.
+    public func saveStates(chain: Int64, allowances: [AllowanceState], balances: [BalanceState]) async throws {
+        try await database.write { db in
+            var interner = AddressInterner(db: db)
+            try Self.upsertStates(db, chain: chain, allowances: allowances, balances: balances, interner: &interner)
+        }
+    }
+
+    /// Removes every indexed row above `ancestor` and moves the cursor to `ancestor + 1` in one transaction
+    /// (the undo half of reorg handling and of replay).
+    public func rollback(chain: Int64, above ancestor: UInt64) async throws -> RollbackSummary {
+        try await database.write { db in
+            var removed: [Int] = []
+            for table in ["evm_approvals", "evm_transfers"] {
+                let delete = try db.statement("DELETE FROM \(table) WHERE chain = ? AND block > ?")
+                delete.bind(chain, at: 1)
+                delete.bind(Int64(ancestor), at: 2)
+                try delete.step()
+                removed.append(db.changes)
+            }
+            let headers = try db.statement("DELETE FROM evm_blocks WHERE chain = ? AND number > ?")
+            headers.bind(chain, at: 1)
+            headers.bind(Int64(ancestor), at: 2)
+            try headers.step()
+            let headersRemoved = db.changes
+            let owners = try db.statement("DELETE FROM evm_tracked_owners WHERE chain = ? AND first_block > ?")
+            owners.bind(chain, at: 1)
+            owners.bind(Int64(ancestor), at: 2)
+            try owners.step()
+            let move = try db.statement("UPDATE evm_chains SET next_block = min(next_block, ?) WHERE id = ?")
+            move.bind(Int64(ancestor + 1), at: 1)
+            move.bind(chain, at: 2)
+            try move.step()
+            return RollbackSummary(approvalsRemoved: removed[0], transfersRemoved: removed[1], headersRemoved: headersRemoved)
+        }
+    }
+
+    // MARK: - Inserts
+
+    static func insertHeaders(_ db: SQLiteConnection, chain: Int64, _ headers: [BlockHeader]) throws {
+        guard !headers.isEmpty else { return }
+        let insert = try db.statement("INSERT OR REPLACE INTO evm_blocks(chain, number, hash, parent_hash, timestamp) VALUES (?, ?, ?, ?, ?)")
+        for header in headers {
+            insert.reset()
+            insert.bind(chain, at: 1)
+            insert.bind(Int64(header.number), at: 2)
+            header.hash.bytes32.withUnsafeBytes { insert.bind(bytes: $0, at: 3) }
+            header.parentHash.bytes32.withUnsafeBytes { insert.bind(bytes: $0, at: 4) }
+            insert.bind(Int64(header.timestamp), at: 5)
+            try insert.step()
+        }
+    }
+
+    static func insertApprovals(_ db: SQLiteConnection, chain: Int64, _ rows: [ApprovalRecord], interner: inout AddressInterner) throws {
+        guard !rows.isEmpty else { return }
+        let insert = try db.statement("""
+            INSERT INTO evm_approvals(chain, block, log_index, block_time, tx_hash, token, owner, spender, value)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for row in rows {
+            insert.reset()
+            insert.bind(chain, at: 1)
+            insert.bind(Int64(row.block), at: 2)
+            insert.bind(Int64(row.logIndex), at: 3)
+            insert.bind(Int64(row.blockTime), at: 4)
+            row.transactionHash.bytes32.withUnsafeBytes { insert.bind(bytes: $0, at: 5) }
+            insert.bind(try interner.id(row.token), at: 6)
+            insert.bind(try interner.id(row.owner), at: 7)
+            insert.bind(try interner.id(row.spender), at: 8)
+            insert.bind(row.value.bigEndianBytes, at: 9)
+            try insert.step()
+        }
+    }
+
+    static func insertTransfers(_ db: SQLiteConnection, chain: Int64, _ rows: [TransferRecord], interner: inout AddressInterner) throws {
+        guard !rows.isEmpty else { return }
+        let insert = try db.statement("""
+            INSERT INTO evm_transfers(chain, block, log_index, block_time, tx_hash, token, sender, recipient, value)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for row in rows {
+            insert.reset()
+            insert.bind(chain, at: 1)
+            insert.bind(Int64(row.block), at: 2)
+            insert.bind(Int64(row.logIndex), at: 3)
+            insert.bind(Int64(row.blockTime), at: 4)
+            row.transactionHash.bytes32.withUnsafeBytes { insert.bind(bytes: $0, at: 5) }
+            insert.bind(try interner.id(row.token), at: 6)
+            insert.bind(try interner.id(row.from), at: 7)
+            insert.bind(try interner.id(row.to), at: 8)
+            insert.bind(row.value.bigEndianBytes, at: 9)
+            try insert.step()
+        }
+    }
+
+    static func upsertStates(_ db: SQLiteConnection, chain: Int64, allowances: [AllowanceState], balances: [BalanceState], interner: inout AddressInterner) throws {
+        if !allowances.isEmpty {
+            let upsert = try db.statement("""
+                INSERT INTO evm_allowances(chain, token, owner, spender, value, as_of_block) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(chain, token, owner, spender) DO UPDATE SET value = excluded.value, as_of_block = excluded.as_of_block
+                WHERE excluded.as_of_block >= evm_allowances.as_of_block
+                """)
+            for state in allowances {
+                upsert.reset()
+                upsert.bind(chain, at: 1)
+                upsert.bind(try interner.id(state.token), at: 2)
+                upsert.bind(try interner.id(state.owner), at: 3)
+                upsert.bind(try interner.id(state.spender), at: 4)
+                upsert.bind(state.value.bigEndianBytes, at: 5)
+                upsert.bind(Int64(state.asOfBlock), at: 6)
+                try upsert.step()
+            }
+        }
+        if !balances.isEmpty {
+            let upsert = try db.statement("""
+                INSERT INTO evm_balances(chain, token, owner, value, as_of_block) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(chain, token, owner) DO UPDATE SET value = excluded.value, as_of_block = excluded.as_of_block
+                WHERE excluded.as_of_block >= evm_balances.as_of_block
+                """)
+            for state in balances {
+                upsert.reset()
+                upsert.bind(chain, at: 1)
+                upsert.bind(try interner.id(state.token), at: 2)
+                upsert.bind(try interner.id(state.owner), at: 3)
+                upsert.bind(state.value.bigEndianBytes, at: 4)
+                upsert.bind(Int64(state.asOfBlock), at: 5)
+                try upsert.step()
+            }
+        }
+    }
+
+    // MARK: - Decoding stored values
+
+    static func hash(_ bytes: [UInt8]) throws -> Hash32 {
+        do { return try Hash32(bytes: bytes) } catch { throw StoreError(.corruptValue, "stored hash is \(bytes.count) bytes") }
+    }
+
+    static func address(_ bytes: [UInt8]) throws -> EVMAddress {
+        do { return try EVMAddress(bytes: bytes) } catch { throw StoreError(.corruptValue, "stored address is \(bytes.count) bytes") }
+    }
+
+    static func amount(_ bytes: [UInt8]) throws -> UInt256 {
+        guard bytes.count == 32 else { throw StoreError(.corruptValue, "stored amount is \(bytes.count) bytes") }
+        do { return try UInt256(bigEndian: bytes) } catch { throw StoreError(.corruptValue, "stored amount is not 32 bytes") }
+    }
+}
+
+/// Interns addresses to row ids inside one write transaction.
+struct AddressInterner {
+    let db: SQLiteConnection
+    var cache: [EVMAddress: Int64] = [:]
+
+    init(db: SQLiteConnection) { self.db = db }
+
+    mutating func id(_ address: EVMAddress) throws -> Int64 {
+        if let id = cache[address] { return id }
+        let select = try db.statement("SELECT id FROM evm_addresses WHERE address = ?")
+        address.withUnsafeBytes { select.bind(bytes: $0, at: 1) }
+        let id: Int64
+        if try select.step() {
+            id = select.int64(0)
+        } else {
+            let insert = try db.statement("INSERT INTO evm_addresses(address) VALUES (?)")
+            address.withUnsafeBytes { insert.bind(bytes: $0, at: 1) }
+            try insert.step()
+            id = db.lastInsertRowID
+        }
+        cache[address] = id
+        return id
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Configuration
+import EVM
+import EVMIndexer
+import Foundation
+import Logging
+import Signing
+import Store
+import Transport
+
+/// Options every chain command shares.
+struct ChainOptions: ParsableArguments {
+    @Option(name: .long, help: "Chain name: the file chains/NAME.toml (ethereum, base, polygon, arbitrum, optimism, bnb, devnet).")
+    var chain: String
+
+    @Option(name: .long, help: "Directory of chain files.")
+    var chainsDirectory: String = "chains"
+
+    @Option(name: .long, help: ArgumentHelp("SQLite database file (created if missing).", valueName: "path"))
+    var database: String = ProcessInfo.processInfo.environment["SETTLE_DATABASE"] ?? "settle.sqlite"
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func loadChain() throws -> ChainConfig {
+        do {
+            return try ChainConfig.load(named: chain, in: chainsDirectory)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func makeLogger() -> Logger {
+        LoggingBootstrap.once(level: logLevel)
+        var logger = Logger(label: "settled")
+        logger.logLevel = logLevel
+        return logger
+    }
+
+    /// Opens the store, migrates it, and builds an indexer for the chain.
+    func makeIndexer(extraSpenders: [String], logger: Logger) async throws -> (EVMChainIndexer, HTTPClient) {
+        let config = try loadChain()
+        var spenders: [EVMAddress] = []
+        for text in extraSpenders {
+            do { spenders.append(try EVMAddress(hex: text)) } catch {
+                throw ValidationError("--spender \(text): \(error.message)")
+            }
+        }
+        if spenders.isEmpty && config.spenders.isEmpty && config.indexMode == .scoped, let reference = config.signerKey {
+            do {
+                spenders.append(EVMAddress(publicKey: try KeyLoader.secp256k1(from: reference).publicKey))
+            } catch {
+                throw ValidationError("\(config.file): signer.key: \(error.message) (or pass --spender ADDRESS to index without the key)")
+            }
+        }
+        let database = try Database(path: database)
+        let store = EVMIndexStore(database: database)
+        try await store.migrate()
+        let http = HTTPClient()
+        let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http)
+        let indexer = EVMChainIndexer(config: config, node: EVMNode(rpc: rpc), store: store, spenders: spenders, logger: logger)
+        return (indexer, http)
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Bootstraps swift-log once per process (text lines on standard error).
+enum LoggingBootstrap {
+    private static let done: Void = {
+        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+    }()
+
+    static func once(level: Logger.Level) { _ = done }
+}
