@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Settle needs on a fresh Debian 12 machine: the four C libraries (Debian -dev packages) and a
-# Python virtual environment (.venv) with the pinned reference libraries the tests check against.
+# Python virtual environment (.venv) with the pinned reference libraries the tests check against and the test
+# peers run on (py-evm devnet, Vyper for the test token).
 #
 #   scripts/setup.sh            # both
 #   scripts/setup.sh --system   # only the Debian packages (enough to build and run the daemon)
@@ -29,17 +30,17 @@ install_system() {
 }
 
 install_python() {
-    local requirements=Tests/Vectors/requirements.txt
+    local requirements=(Tests/Vectors/requirements.txt Tests/Peers/requirements-evm.txt)
     local stamp=.venv/.requirements.sha256
     local want
-    want=$(sha256sum "$requirements" | cut -d' ' -f1)
+    want=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)
     if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         log "Python environment .venv up to date"
         return
     fi
     log "Creating Python environment .venv (pinned reference libraries)"
     python3 -m venv .venv
-    .venv/bin/pip install -q --disable-pip-version-check -r "$requirements"
+    .venv/bin/pip install -q --disable-pip-version-check -r "${requirements[0]}" -r "${requirements[1]}"
     echo "$want" > "$stamp"
 }
 

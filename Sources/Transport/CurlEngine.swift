@@ -7,7 +7,9 @@ import Synchronization
 ///
 /// `@unchecked Sendable` is safe: the multi handle and the easy handles are used only on the engine thread, with
 /// one exception, `curl_multi_wakeup`, which libcurl documents as callable from any thread. Everything other
-/// threads hand over goes through `shared`, a `Mutex`.
+/// threads hand over goes through `shared`, a `Mutex`; other threads call `curl_multi_wakeup` only while holding
+/// it and only while `running` is true, and the engine thread frees the multi handle only after it has read
+/// `running == false` under the same lock, so a wakeup never touches a freed handle.
 final class CurlEngine: @unchecked Sendable {
     private struct Shared {
         var submitted: [CurlTransfer] = []
@@ -39,30 +41,33 @@ final class CurlEngine: @unchecked Sendable {
     /// Queues `request`; the result arrives through `continuation`. Returns the transfer id (for cancellation),
     /// or nil after shutdown.
     func submit(_ request: HTTPRequest, continuation: CheckedContinuation<HTTPResponse, any Error>) -> UInt64? {
-        let id: UInt64? = shared.withLock { state in
+        shared.withLock { state in
             guard state.running else { return nil }
             state.nextID += 1
             state.submitted.append(CurlTransfer(id: state.nextID, request: request, continuation: continuation))
+            // Under the lock: the engine frees the multi handle only after it has seen `running == false`.
+            curl_multi_wakeup(multi)
             return state.nextID
         }
-        if id != nil { curl_multi_wakeup(multi) }
-        return id
     }
 
     /// Cancels a transfer; its waiter gets `.cancelled`.
     func cancel(_ id: UInt64) {
-        shared.withLock { $0.cancelled.append(id) }
-        curl_multi_wakeup(multi)
+        shared.withLock { state in
+            guard state.running else { return }
+            state.cancelled.append(id)
+            curl_multi_wakeup(multi)
+        }
     }
 
     /// Fails every pending transfer with `.shutDown` and stops the thread; waits until it has.
     func shutdown() {
         let wasRunning = shared.withLock { state in
             defer { state.running = false }
+            if state.running { curl_multi_wakeup(multi) }
             return state.running
         }
         guard wasRunning else { return }
-        curl_multi_wakeup(multi)
         finished.wait()
     }
 

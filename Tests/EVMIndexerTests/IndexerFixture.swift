@@ -1,0 +1,64 @@
+import Configuration
+import EVM
+import EVMIndexer
+import Foundation
+import Logging
+import SettleCore
+import Store
+import TestSupport
+import Transport
+
+/// One devnet shared by the suites that only append blocks (reorg and crash tests start their own).
+let sharedDevnet = Result { try Devnet() }
+
+/// A customer, a merchant spender, a treasury and a fresh token on a devnet, plus an indexer over a fresh database.
+struct IndexerFixture {
+    let devnet: Devnet
+    let deployer: Devnet.Account
+    let customer: Devnet.Account
+    let spender: Devnet.Account
+    let treasury: Devnet.Account
+    let token: EVMAddress
+    let directory: URL
+    let config: ChainConfig
+    let store: EVMIndexStore
+    let indexer: EVMChainIndexer
+    let http: HTTPClient
+
+    init(devnet: Devnet, accountOffset: Int = 0, mode: String = "scoped", maxLogRange: Int = 1000, mintTo: UInt256 = 1_000_000_000,
+         rpcURL: String? = nil, retry: RetryPolicy = RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(10))) async throws {
+        self.devnet = devnet
+        let accounts = try await devnet.accounts()
+        deployer = accounts[0]
+        customer = accounts[1 + accountOffset % 6]
+        spender = accounts[7]
+        treasury = accounts[8]
+        token = try await devnet.deployToken(owner: deployer.address)
+        if !mintTo.isZero { try await devnet.mint(token: token, to: customer.address, amount: mintTo) }
+        directory = try temporaryDirectory("settle-indexer")
+        config = try ChainConfig.parse(
+            devnet.chainConfig(tokens: [("USDC", token, 6)], spenders: [spender.address], mode: mode, maxLogRange: maxLogRange, rpcURL: rpcURL),
+            file: directory.appendingPathComponent("devnet.toml").path)
+        store = EVMIndexStore(database: try Database(path: directory.appendingPathComponent("index.sqlite").path))
+        try await store.migrate()
+        http = HTTPClient()
+        let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http, retry: retry,
+                                timeout: .seconds(5))
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        indexer = EVMChainIndexer(config: config, node: EVMNode(rpc: rpc), store: store, spenders: [], logger: logger)
+    }
+
+    var chain: Int64 {
+        get async throws { try await indexer.prepare().id }
+    }
+
+    /// The indexed current allowance (customer → spender), or nil when never read.
+    func indexedAllowance() async throws -> UInt256? {
+        try await store.currentAllowances(chain: chain, owner: customer.address, token: token, spender: spender.address).first?.value
+    }
+
+    func indexedBalance(_ owner: EVMAddress? = nil) async throws -> UInt256? {
+        try await store.balances(chain: chain, owner: owner ?? customer.address, token: token).first?.value
+    }
+}

@@ -1,0 +1,378 @@
+#!/usr/bin/env python3
+"""Self-check of evm_devnet.py over plain HTTP with eth-account signing. Run with the venv that has
+requirements-evm.txt:  python Tests/Peers/test_evm_devnet.py   (also collectable by pytest).
+Ends with the line `N passed, N failed` and exits non-zero on any failure."""
+import http.client
+import json
+import os
+import subprocess
+import sys
+import time
+
+from eth_abi import decode as abi_decode, encode as abi_encode
+from eth_account import Account
+from eth_utils import keccak, to_checksum_address
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+APPROVAL_TOPIC = "0x" + keccak(text="Approval(address,address,uint256)").hex()
+
+
+def sel(signature):
+    return keccak(text=signature)[:4]
+
+
+def call_data(signature, types, values):
+    return "0x" + (sel(signature) + abi_encode(types, values)).hex()
+
+
+def topic_address(address):
+    return "0x" + "00" * 12 + address[2:].lower()
+
+
+class Devnet:
+    """A devnet subprocess and a keep-alive JSON-RPC client to it."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "evm_devnet.py"), *args],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            self.proc.kill()
+            raise RuntimeError(f"devnet did not announce its port: {line!r}")
+        self.port = int(line.split()[1])
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        self.next_id = 0
+
+    def post(self, body: bytes):
+        self.conn.request("POST", "/", body, {"Content-Type": "application/json"})
+        response = self.conn.getresponse()
+        return response.status, response.read()
+
+    def raw(self, method, *params):
+        self.next_id += 1
+        status, body = self.post(json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": list(params)}).encode())
+        assert status == 200, status
+        return json.loads(body)
+
+    def __call__(self, method, *params):
+        answer = self.raw(method, *params)
+        if "error" in answer:
+            raise AssertionError(f"{method} failed: {answer['error']}")
+        return answer["result"]
+
+    def error(self, method, *params):
+        answer = self.raw(method, *params)
+        assert "error" in answer, f"{method} should have failed, got {answer.get('result')!r}"
+        return answer["error"]
+
+    def close(self):
+        self.conn.close()
+        self.proc.kill()
+        self.proc.wait()
+
+
+class Checks:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, condition, detail=""):
+        if condition:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL {name} {detail}")
+
+    def equal(self, name, have, want):
+        self.check(name, have == want, f"have {have!r} want {want!r}")
+
+
+def sign(key, chain_id, nonce, to, data="0x", gas=200_000, value=0, max_fee=3 * 10**9, tip=10**9, legacy=False):
+    fields = {"chainId": chain_id, "nonce": nonce, "to": to_checksum_address(to), "data": data, "gas": gas, "value": value}
+    if legacy:
+        fields["gasPrice"] = max_fee
+    else:
+        fields.update({"type": 2, "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip})
+    return "0x" + bytes(Account.sign_transaction(fields, key).raw_transaction).hex()
+
+
+def main_devnet_checks(c: Checks):
+    started = time.time()
+    node = Devnet()
+    print(f"start: {time.time() - started:.2f} s")
+    try:
+        chain_id = int(node("eth_chainId"), 16)
+        c.equal("chainId", chain_id, 1337)
+        c.equal("net_version", node("net_version"), "1337")
+        accounts = node("settle_accounts")
+        c.check("at least 10 accounts", len(accounts) >= 10)
+        owner, spender, payee = accounts[0], accounts[1], accounts[2]
+        c.check("prefunded", int(node("eth_getBalance", owner["address"], "latest"), 16) >= 1000 * 10**18)
+
+        started = time.time()
+        token = node("settle_deployToken", {"name": "Settle Test USD", "symbol": "STUSD", "decimals": 6})
+        print(f"deploy token: {time.time() - started:.2f} s")
+        c.check("token has code", len(node("eth_getCode", token, "latest")) > 1000)
+
+        def view(signature, types, values, out):
+            result = node("eth_call", {"to": token, "data": call_data(signature, types, values)}, "latest")
+            return abi_decode(out, bytes.fromhex(result[2:]))[0]
+
+        c.equal("decimals", view("decimals()", [], [], ["uint8"]), 6)
+        c.equal("symbol", view("symbol()", [], [], ["string"]), "STUSD")
+
+        mint_hash = node("settle_mint", {"token": token, "to": owner["address"], "amount": "1000000000"})
+        mint_receipt = node("eth_getTransactionReceipt", mint_hash)
+        c.equal("mint status", mint_receipt["status"], "0x1")
+        c.equal("mint Transfer from zero", mint_receipt["logs"][0]["topics"][:2], [TRANSFER_TOPIC, "0x" + "00" * 32])
+        c.equal("balance after mint", view("balanceOf(address)", ["address"], [owner["address"]], ["uint256"]), 10**9)
+
+        # approve (owner -> spender), EIP-1559 signed by eth-account
+        nonce = int(node("eth_getTransactionCount", owner["address"], "pending"), 16)
+        approve = sign(owner["privateKey"], chain_id, nonce, token,
+                       call_data("approve(address,uint256)", ["address", "uint256"], [spender["address"], 300]))
+        approve_hash = node("eth_sendRawTransaction", approve)
+        c.equal("approve mined", node("eth_getTransactionReceipt", approve_hash)["status"], "0x1")
+        c.equal("duplicate is already known", node.error("eth_sendRawTransaction", approve)["message"], "already known")
+        stale = sign(owner["privateKey"], chain_id, nonce, token, "0x", gas=30000)
+        c.check("nonce too low", node.error("eth_sendRawTransaction", stale)["message"].startswith("nonce too low"))
+
+        # transferFrom by the spender
+        spender_balance = int(node("eth_getBalance", spender["address"], "latest"), 16)
+        pull = sign(spender["privateKey"], chain_id, 0, token,
+                    call_data("transferFrom(address,address,uint256)", ["address", "address", "uint256"],
+                              [owner["address"], payee["address"], 100]))
+        pull_hash = node("eth_sendRawTransaction", pull)
+        receipt = node("eth_getTransactionReceipt", pull_hash)
+        c.equal("transferFrom status", receipt["status"], "0x1")
+        c.equal("receipt type", receipt["type"], "0x2")
+        c.equal("receipt from", receipt["from"], spender["address"])
+        c.equal("receipt to", receipt["to"], token)
+        c.check("receipt gas fields", int(receipt["gasUsed"], 16) > 21000 and int(receipt["effectiveGasPrice"], 16) > 0)
+        c.equal("Approval then Transfer", [log["topics"][0] for log in receipt["logs"]], [APPROVAL_TOPIC, TRANSFER_TOPIC])
+        c.equal("per-block logIndex", [log["logIndex"] for log in receipt["logs"]], ["0x0", "0x1"])
+        c.equal("reduced allowance in Approval", int(receipt["logs"][0]["data"], 16), 200)
+        spent = int(receipt["gasUsed"], 16) * int(receipt["effectiveGasPrice"], 16)
+        c.equal("spender paid gas", int(node("eth_getBalance", spender["address"], "latest"), 16), spender_balance - spent)
+        tx = node("eth_getTransactionByHash", pull_hash)
+        c.equal("tx blockHash", tx["blockHash"], receipt["blockHash"])
+        c.equal("tx from", tx["from"], spender["address"])
+        block = node("eth_getBlockByNumber", receipt["blockNumber"], False)
+        c.equal("block has the tx", block["transactions"], [pull_hash])
+        c.equal("block by hash", node("eth_getBlockByHash", block["hash"], True)["transactions"][0]["hash"], pull_hash)
+        for key in ("hash", "parentHash", "number", "timestamp", "baseFeePerGas", "gasUsed", "gasLimit", "logsBloom", "miner"):
+            c.check(f"block has {key}", key in block)
+        parent = node("eth_getBlockByNumber", hex(int(block["number"], 16) - 1), False)
+        c.equal("parentHash links", block["parentHash"], parent["hash"])
+        c.check("timestamps increase", int(block["timestamp"], 16) > int(parent["timestamp"], 16))
+
+        by_hash = node("eth_getLogs", {"blockHash": receipt["blockHash"]})
+        c.equal("getLogs by blockHash", by_hash, receipt["logs"])
+        filtered = node("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest", "address": [token],
+                                        "topics": [TRANSFER_TOPIC, topic_address(owner["address"])]})
+        c.equal("getLogs topic filter", [log["transactionHash"] for log in filtered], [pull_hash])
+        either = node("eth_getLogs", {"fromBlock": "earliest", "address": token,
+                                      "topics": [[TRANSFER_TOPIC, APPROVAL_TOPIC], None, topic_address(spender["address"])]})
+        c.equal("getLogs OR + wildcard", [(log["transactionHash"], log["topics"][0]) for log in either],
+                [(approve_hash, APPROVAL_TOPIC), (pull_hash, APPROVAL_TOPIC)])
+
+        # calls: nothing charged, revert data kept
+        before = node("eth_getBalance", spender["address"], "latest")
+        c.equal("allowance via eth_call", view("allowance(address,address)", ["address", "address"],
+                                               [owner["address"], spender["address"]], ["uint256"]), 200)
+        c.equal("balanceOf payee", view("balanceOf(address)", ["address"], [payee["address"]], ["uint256"]), 100)
+        earlier = node("eth_call", {"to": token, "data": call_data("balanceOf(address)", ["address"], [payee["address"]])},
+                       hex(int(receipt["blockNumber"], 16) - 1))
+        c.equal("historical eth_call", int(earlier, 16), 0)
+        exact = sign(owner["privateKey"], chain_id, int(node("eth_getTransactionCount", owner["address"], "latest"), 16), token,
+                     call_data("transfer(address,uint256)", ["address", "uint256"], [payee["address"], 1]), gas=int(node(
+                         "eth_estimateGas", {"from": owner["address"], "to": token, "data": call_data(
+                             "transfer(address,uint256)", ["address", "uint256"], [payee["address"], 1])}), 16))
+        c.equal("estimateGas is enough", node("eth_getTransactionReceipt", node("eth_sendRawTransaction", exact))["status"], "0x1")
+        too_much = call_data("transferFrom(address,address,uint256)", ["address", "address", "uint256"],
+                             [owner["address"], payee["address"], 1000])
+        error = node.error("eth_call", {"from": spender["address"], "to": token, "data": too_much, "gas": "0x30d40"}, "latest")
+        c.equal("revert code", error["code"], 3)
+        c.check("revert message", error["message"].startswith("execution reverted"), error["message"])
+        c.check("revert data", error.get("data", "").startswith("0x08c379a0"), error)
+        c.equal("eth_call charged nothing", node("eth_getBalance", spender["address"], "latest"), before)
+        c.equal("estimateGas reverts too", node.error("eth_estimateGas", {"from": spender["address"], "to": token, "data": too_much})["code"], 3)
+        estimate = int(node("eth_estimateGas", {"from": spender["address"], "to": token, "data": call_data(
+            "transferFrom(address,address,uint256)", ["address", "address", "uint256"], [owner["address"], payee["address"], 1])}), 16)
+        c.check("estimateGas plausible", 30000 < estimate < 120000, estimate)
+        failing = sign(spender["privateKey"], chain_id, 1, token, too_much, gas=100_000)
+        failing_receipt = node("eth_getTransactionReceipt", node("eth_sendRawTransaction", failing))
+        c.equal("reverting send mined with status 0", (failing_receipt["status"], failing_receipt["logs"]), ("0x0", []))
+
+        # admission rules
+        wrong = sign(payee["privateKey"], 1, 0, token, "0x", gas=50000)
+        c.check("wrong chain id (1559) rejected", "chain id" in node.error("eth_sendRawTransaction", wrong)["message"])
+        wrong_legacy = sign(payee["privateKey"], 5, 0, token, "0x", gas=50000, legacy=True)
+        c.check("wrong chain id (legacy) rejected", "chain id" in node.error("eth_sendRawTransaction", wrong_legacy)["message"])
+        pauper = Account.create()
+        broke = sign(pauper.key, chain_id, 0, token, "0x", gas=50000)
+        c.check("insufficient funds", node.error("eth_sendRawTransaction", broke)["message"].startswith(
+            "insufficient funds for gas * price + value"))
+        payee_nonce = int(node("eth_getTransactionCount", payee["address"], "latest"), 16)
+        queued = sign(payee["privateKey"], chain_id, payee_nonce + 1, token, "0x", gas=50000, max_fee=3 * 10**9, tip=10**9)
+        node("eth_sendRawTransaction", queued)  # nonce gap: waits in the pool
+        c.equal("pending nonce counts nothing past a gap", node("eth_getTransactionCount", payee["address"], "pending"), hex(payee_nonce))
+        cheaper = sign(payee["privateKey"], chain_id, payee_nonce + 1, token, "0x", gas=50000, max_fee=32 * 10**8, tip=10**9)
+        c.equal("replacement underpriced", node.error("eth_sendRawTransaction", cheaper)["message"], "replacement transaction underpriced")
+        bumped = sign(payee["privateKey"], chain_id, payee_nonce + 1, token, "0x", gas=50000, max_fee=33 * 10**8, tip=11 * 10**8)
+        bumped_hash = node("eth_sendRawTransaction", bumped)
+        c.equal("queued tx has no receipt", node("eth_getTransactionReceipt", bumped_hash), None)
+        gap = sign(payee["privateKey"], chain_id, payee_nonce, token, "0x", gas=50000, legacy=True)
+        node("eth_sendRawTransaction", gap)
+        c.check("gap filled: both mined", node("eth_getTransactionReceipt", bumped_hash) is not None)
+
+        # snapshot / revert / mine: a reorg at the reverted height
+        height = int(node("eth_blockNumber"), 16)
+        snap = node("evm_snapshot")
+        x = sign(owner["privateKey"], chain_id, int(node("eth_getTransactionCount", owner["address"], "pending"), 16), token,
+                 call_data("transfer(address,uint256)", ["address", "uint256"], [payee["address"], 5]))
+        x_hash = node("eth_sendRawTransaction", x)
+        old_block = node("eth_getBlockByNumber", hex(height + 1), False)
+        c.equal("x mined at H+1", node("eth_getTransactionReceipt", x_hash)["blockNumber"], hex(height + 1))
+        c.equal("revert", node("evm_revert", snap), True)
+        c.equal("height back to H", node("eth_blockNumber"), hex(height))
+        c.equal("x receipt gone", node("eth_getTransactionReceipt", x_hash), None)
+        c.equal("x tx gone", node("eth_getTransactionByHash", x_hash), None)
+        c.equal("old block by hash gone", node("eth_getBlockByHash", old_block["hash"], False), None)
+        node("evm_mine")
+        new_block = node("eth_getBlockByNumber", hex(height + 1), False)
+        c.check("new hash at H+1", new_block["hash"] != old_block["hash"])
+        c.equal("same parent", new_block["parentHash"], old_block["parentHash"])
+        c.check("x's logs gone", all(log["transactionHash"] != x_hash for log in node("eth_getLogs", {"fromBlock": "0x0"})))
+        c.equal("snapshot used up", node("evm_revert", snap), False)
+
+        # tags
+        node("evm_mine", 6)
+        latest = int(node("eth_blockNumber"), 16)
+        c.equal("safe lag", node("eth_getBlockByNumber", "safe", False)["number"], hex(latest - 2))
+        c.equal("finalized lag", node("eth_getBlockByNumber", "finalized", False)["number"], hex(latest - 4))
+        c.equal("earliest", node("eth_getBlockByNumber", "earliest", False)["number"], "0x0")
+        c.equal("future block is null", node("eth_getBlockByNumber", hex(latest + 10), False), None)
+
+        # fees
+        history = node("eth_feeHistory", "0x4", "latest", [10, 90])
+        c.equal("feeHistory oldestBlock", history["oldestBlock"], hex(latest - 3))
+        c.equal("feeHistory baseFee n+1", len(history["baseFeePerGas"]), 5)
+        c.equal("feeHistory ratios", len(history["gasUsedRatio"]), 4)
+        c.equal("feeHistory rewards", [len(r) for r in history["reward"]], [2, 2, 2, 2])
+        c.check("gasPrice", int(node("eth_gasPrice"), 16) > 0)
+        c.equal("maxPriorityFeePerGas", node("eth_maxPriorityFeePerGas"), hex(10**9))
+
+        # protocol errors
+        c.equal("unknown method", node.error("eth_nope")["code"], -32601)
+        c.equal("bad params", node.error("eth_getBalance", "0x1234", "latest")["code"], -32602)
+        c.equal("bad quantity", node.error("eth_getBlockByNumber", "0x01", False)["code"], -32602)
+        status, body = node.post(b'{"jsonrpc":"2.0","id":1,"method":')
+        c.equal("malformed JSON", json.loads(body)["error"]["code"], -32700)
+        status, body = node.post(json.dumps([
+            {"jsonrpc": "2.0", "id": 7, "method": "eth_chainId", "params": []},
+            {"jsonrpc": "2.0", "id": 8, "method": "eth_nope", "params": []},
+        ]).encode())
+        batch = json.loads(body)
+        c.equal("batch", [(r["id"], "result" in r) for r in batch], [(7, True), (8, False)])
+        c.equal("still alive", node("eth_chainId"), "0x539")
+
+        # throughput: 200 transfers, each mined in its own block
+        nonce = int(node("eth_getTransactionCount", owner["address"], "pending"), 16)
+        raws = [sign(owner["privateKey"], chain_id, nonce + i, token,
+                     call_data("transfer(address,uint256)", ["address", "uint256"], [accounts[3 + i % 7]["address"], 1]),
+                     gas=80_000, max_fee=10**10)
+                for i in range(200)]
+        first = int(node("eth_blockNumber"), 16) + 1
+        started = time.time()
+        for raw in raws:
+            node("eth_sendRawTransaction", raw)
+        elapsed = time.time() - started
+        print(f"200 transfers: {elapsed:.2f} s, {200 / elapsed:.0f} tx/s (one block each)")
+        last = int(node("eth_blockNumber"), 16)
+        c.equal("one block per tx", last - first + 1, 200)
+        started = time.time()
+        logs = node("eth_getLogs", {"fromBlock": hex(first), "toBlock": hex(last), "topics": [TRANSFER_TOPIC]})
+        print(f"eth_getLogs of {len(logs)} logs over 200 blocks: {1000 * (time.time() - started):.1f} ms")
+        c.equal("200 Transfer logs", len(logs), 200)
+        started = time.time()
+        for n in range(first, last + 1):
+            node("eth_getBlockByNumber", hex(n), False)
+        print(f"eth_getBlockByNumber: {1000 * (time.time() - started) / 200:.2f} ms each (keep-alive)")
+    finally:
+        node.close()
+
+
+def batch_devnet_checks(c: Checks):
+    node = Devnet("--no-automine", "--max-logs", "5", "--chain-id", "31337", "--safe-lag", "1", "--finalized-lag", "3")
+    try:
+        chain_id = int(node("eth_chainId"), 16)
+        c.equal("custom chain id", chain_id, 31337)
+        genesis = int(node("eth_getBlockByNumber", "0x0", False)["timestamp"], 16)
+        time.sleep(2.1)
+        before = int(time.time())
+        node("evm_mine")
+        stamp = int(node("eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+        c.check("timestamp tracks the clock after idle", stamp >= before and stamp > genesis, (genesis, before, stamp))
+        accounts = node("settle_accounts")
+        owner = accounts[0]
+        token = node("settle_deployToken", {"name": "Batch", "symbol": "BAT", "decimals": 18,
+                                            "initialSupply": hex(10**24), "owner": owner["address"]})
+        height = int(node("eth_blockNumber"), 16)
+        nonce = int(node("eth_getTransactionCount", owner["address"], "pending"), 16)
+        hashes = [node("eth_sendRawTransaction", sign(owner["privateKey"], chain_id, nonce + i, token,
+                                                    call_data("transfer(address,uint256)", ["address", "uint256"],
+                                                              [accounts[1 + i]["address"], 10 + i])))
+                  for i in range(3)]
+        c.equal("no automine: nothing mined", int(node("eth_blockNumber"), 16), height)
+        c.equal("pending nonce", node("eth_getTransactionCount", owner["address"], "pending"), hex(nonce + 3))
+        c.equal("pending tx visible", node("eth_getTransactionByHash", hashes[0])["blockHash"], None)
+        node("evm_mine")
+        block = node("eth_getBlockByNumber", "latest", True)
+        c.equal("one block, three txs", [t["hash"] for t in block["transactions"]], hashes)
+        logs = node("eth_getLogs", {"blockHash": block["hash"]})
+        c.equal("logIndex per block across txs", [log["logIndex"] for log in logs], ["0x0", "0x1", "0x2"])
+        c.equal("transactionIndex", [log["transactionIndex"] for log in logs], ["0x0", "0x1", "0x2"])
+        minted = node("settle_mint", {"token": token, "to": accounts[5]["address"], "amount": 7})
+        node("evm_mine", "0x3")
+        c.equal("settle_mint mined by evm_mine", node("eth_getTransactionReceipt", minted)["status"], "0x1")
+        latest = int(node("eth_blockNumber"), 16)
+        c.equal("safe lag 1", node("eth_getBlockByNumber", "safe", False)["number"], hex(latest - 1))
+        c.equal("finalized lag 3", node("eth_getBlockByNumber", "finalized", False)["number"], hex(latest - 3))
+        error = node.error("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest"})
+        c.equal("too many results code", error["code"], -32005)
+        c.check("too many results message", error["message"].startswith("query returned more than 5 results. Try with this block range ["),
+                error["message"])
+        suggested = error["message"].split("[")[1].split("]")[0].split(", ")
+        fitting = node("eth_getLogs", {"fromBlock": suggested[0], "toBlock": suggested[1]})
+        c.check("suggested range fits", 0 < len(fitting) <= 5, len(fitting))
+    finally:
+        node.close()
+
+
+def test_evm_devnet():
+    c = Checks()
+    main_devnet_checks(c)
+    batch_devnet_checks(c)
+    assert c.failed == 0, f"{c.failed} checks failed"
+
+
+def main():
+    started = time.time()
+    c = Checks()
+    for group in (main_devnet_checks, batch_devnet_checks):
+        try:
+            group(c)
+        except Exception as exc:  # noqa: BLE001 - report and count, then carry on to the next group
+            c.failed += 1
+            print(f"FAIL {group.__name__} raised {type(exc).__name__}: {exc}")
+    print(f"total: {time.time() - started:.1f} s")
+    print(f"{c.passed} passed, {c.failed} failed")
+    sys.exit(1 if c.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
