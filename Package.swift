@@ -90,6 +90,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SettleCoreTests", dependencies: ["SettleCore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EVMTests", dependencies: ["EVM", "Signing", "TestSupport"], swiftSettings: swiftSettings),

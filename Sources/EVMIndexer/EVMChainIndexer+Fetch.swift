@@ -119,7 +119,7 @@ extension EVMChainIndexer {
             }
         }
         for (number, header) in range.headers {
-            if let previous = range.headers[number - 1], number > 0, header.parentHash != previous.hash {
+            if number > 0, let previous = range.headers[number - 1], header.parentHash != previous.hash {
                 throw EVMIndexError(.inconsistentNode, "block \(number)'s parent hash does not match block \(number - 1): the chain moved while fetching")
             }
         }

@@ -34,12 +34,12 @@ public final class Database: @unchecked Sendable {
 
     /// Applies `migrations[version...]` for `module` in order, each in its own transaction with the version bump.
     /// - Throws: `StoreError.migration` when the database is newer than this program.
-    public func migrate(module: String, _ migrations: [String]) async throws(StoreError) {
-        try await writeRaw { (db) throws(StoreError) in
+    public func migrate(module: String, _ migrations: [String]) async throws {
+        try await writeRaw { db in
             let select = try db.statement("SELECT version FROM schema_migrations WHERE module = ?")
             select.bind(module, at: 1)
             let current = try select.step() ? select.int(0) : 0
-            select.reset()
+            db.resetStatements()
             guard current <= migrations.count else {
                 throw StoreError(.migration, "database schema of \(module) is at version \(current); this program knows \(migrations.count): upgrade settled")
             }
@@ -51,8 +51,10 @@ public final class Database: @unchecked Sendable {
                     bump.bind(module, at: 1)
                     bump.bind(version + 1, at: 2)
                     try bump.step()
+                    db.resetStatements()
                     try db.execute("COMMIT")
                 } catch {
+                    db.resetStatements()
                     try? db.execute("ROLLBACK")
                     throw StoreError(.migration, "\(module) migration \(version + 1) failed: \(error.message)", resultCode: error.resultCode)
                 }
@@ -75,9 +77,11 @@ public final class Database: @unchecked Sendable {
             try db.execute("BEGIN IMMEDIATE")
             do {
                 let value = try body(db)
+                db.resetStatements()
                 try db.execute("COMMIT")
                 return value
             } catch {
+                db.resetStatements()
                 try? db.execute("ROLLBACK")
                 throw error
             }
@@ -85,14 +89,10 @@ public final class Database: @unchecked Sendable {
     }
 
     /// Runs `body` on the writer connection without opening a transaction (for migrations and pragmas).
-    public func writeRaw<T: Sendable, E: Error>(_ body: @escaping @Sendable (SQLiteConnection) throws(E) -> T) async throws(E) -> T {
-        let result: Result<T, E> = await withCheckedContinuation { continuation in
+    public func writeRaw<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
             writerQueue.async { [self] in
-                do throws(E) {
-                    continuation.resume(returning: .success(try body(writer)))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
+                continuation.resume(returning: Result { try body(writer) })
             }
         }
         return try result.get()
@@ -106,7 +106,10 @@ public final class Database: @unchecked Sendable {
                     let connection = try checkOutReader()
                     defer { checkIn(connection) }
                     try connection.execute("BEGIN DEFERRED")
-                    defer { try? connection.execute("COMMIT") }
+                    defer {
+                        connection.resetStatements()
+                        try? connection.execute("COMMIT")
+                    }
                     return try body(connection)
                 })
             }

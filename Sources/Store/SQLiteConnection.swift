@@ -65,6 +65,12 @@ public final class SQLiteConnection {
         return statement
     }
 
+    /// Resets every cached statement. A statement left mid-iteration keeps its read snapshot open (in WAL mode
+    /// the connection would go on seeing old data), so every unit of work ends with this.
+    public func resetStatements() {
+        for statement in cache.values { statement.reset() }
+    }
+
     /// Runs `body` in one `BEGIN IMMEDIATE … COMMIT` transaction, rolling back if it throws.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")

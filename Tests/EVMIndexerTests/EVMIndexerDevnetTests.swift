@@ -21,7 +21,7 @@ struct EVMIndexerDevnetTests {
 
     @Test("approve, transferFrom, change, revoke, infinite: index matches allowance() and balanceOf() at every step")
     func lifecycle() async throws {
-        let f = try await IndexerFixture(devnet: try sharedDevnet.get(), accountOffset: 0)
+        let f = try await IndexerFixture.make(devnet: try sharedDevnet.get(), accountOffset: 0)
         try await f.devnet.approve(token: f.token, owner: f.customer, spender: f.spender.address, amount: 100_000_000)
         try await expectMatchesChain(f)
         #expect(try await f.indexedAllowance() == 100_000_000)
@@ -55,7 +55,7 @@ struct EVMIndexerDevnetTests {
 
     @Test("scoped mode ignores approvals to other spenders and transfers of wallets that never approved us")
     func scope() async throws {
-        let f = try await IndexerFixture(devnet: try sharedDevnet.get(), accountOffset: 1)
+        let f = try await IndexerFixture.make(devnet: try sharedDevnet.get(), accountOffset: 1)
         let stranger = try await f.devnet.accounts()[9]
         try await f.devnet.mint(token: f.token, to: stranger.address, amount: 5_000_000)
         try await f.devnet.approve(token: f.token, owner: stranger, spender: f.treasury.address, amount: 1)  // not our spender
@@ -75,7 +75,7 @@ struct EVMIndexerDevnetTests {
     @Test("full mode indexes every Approval and Transfer of the token, shrinking ranges past the node's result cap")
     func fullModeAdaptiveRanges() async throws {
         let devnet = try Devnet(chainID: 1337, arguments: ["--max-logs", "7"])
-        let f = try await IndexerFixture(devnet: devnet, mode: "full", maxLogRange: 500)
+        let f = try await IndexerFixture.make(devnet: devnet, mode: "full", maxLogRange: 500)
         for i in 0..<12 {
             try await devnet.transfer(token: f.token, from: f.customer, to: f.treasury.address, amount: UInt256(UInt64(i + 1)))
             try await devnet.approve(token: f.token, owner: f.customer, spender: f.treasury.address, amount: UInt256(UInt64(i)))
@@ -92,7 +92,7 @@ struct EVMIndexerDevnetTests {
     @Test("a reorg rolls the index back to the common ancestor and re-indexes the new chain")
     func reorg() async throws {
         let devnet = try Devnet()
-        let f = try await IndexerFixture(devnet: devnet)
+        let f = try await IndexerFixture.make(devnet: devnet)
         try await f.indexer.indexToHead()
         let snapshot = try await devnet.snapshot()
         let forkPoint = try await devnet.blockNumber()
@@ -120,7 +120,7 @@ struct EVMIndexerDevnetTests {
 
     @Test("replay finds and repairs rows that were removed, changed or invented")
     func replayRepairs() async throws {
-        let f = try await IndexerFixture(devnet: try sharedDevnet.get(), accountOffset: 2)
+        let f = try await IndexerFixture.make(devnet: try sharedDevnet.get(), accountOffset: 2)
         try await f.devnet.approve(token: f.token, owner: f.customer, spender: f.spender.address, amount: 100)
         try await f.devnet.transferFrom(token: f.token, spender: f.spender, from: f.customer.address, to: f.treasury.address, amount: 40)
         try await f.devnet.transfer(token: f.token, from: f.customer, to: f.treasury.address, amount: 5)

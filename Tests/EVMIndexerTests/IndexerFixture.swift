@@ -25,28 +25,36 @@ struct IndexerFixture {
     let indexer: EVMChainIndexer
     let http: HTTPClient
 
-    init(devnet: Devnet, accountOffset: Int = 0, mode: String = "scoped", maxLogRange: Int = 1000, mintTo: UInt256 = 1_000_000_000,
-         rpcURL: String? = nil, retry: RetryPolicy = RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(10))) async throws {
-        self.devnet = devnet
+    // Built by `make` with a plain (non-async) memberwise init: an `async throws` initializer of this struct,
+    // assigning its `let`s across suspension points, crashed at run time (null resume pointer in swift_job_run)
+    // under Swift 6.3.1 on Linux.
+    static func make(devnet: Devnet, accountOffset: Int = 0, mode: String = "scoped", maxLogRange: Int = 1000,
+                     mintTo: UInt256 = 1_000_000_000, rpcURL: String? = nil,
+                     retry: RetryPolicy = RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(10)),
+                     timeout: Duration = .seconds(5), token existing: EVMAddress? = nil) async throws -> IndexerFixture {
         let accounts = try await devnet.accounts()
-        deployer = accounts[0]
-        customer = accounts[1 + accountOffset % 6]
-        spender = accounts[7]
-        treasury = accounts[8]
-        token = try await devnet.deployToken(owner: deployer.address)
-        if !mintTo.isZero { try await devnet.mint(token: token, to: customer.address, amount: mintTo) }
-        directory = try temporaryDirectory("settle-indexer")
-        config = try ChainConfig.parse(
-            devnet.chainConfig(tokens: [("USDC", token, 6)], spenders: [spender.address], mode: mode, maxLogRange: maxLogRange, rpcURL: rpcURL),
+        let customer = accounts[1 + accountOffset % 6]
+        let token: EVMAddress
+        if let existing {
+            token = existing
+        } else {
+            token = try await devnet.deployToken(owner: accounts[0].address)
+            if !mintTo.isZero { try await devnet.mint(token: token, to: customer.address, amount: mintTo) }
+        }
+        let directory = try temporaryDirectory("settle-indexer")
+        let config = try ChainConfig.parse(
+            devnet.chainConfig(tokens: [("USDC", token, 6)], spenders: [accounts[7].address], mode: mode, maxLogRange: maxLogRange, rpcURL: rpcURL),
             file: directory.appendingPathComponent("devnet.toml").path)
-        store = EVMIndexStore(database: try Database(path: directory.appendingPathComponent("index.sqlite").path))
+        let store = EVMIndexStore(database: try Database(path: directory.appendingPathComponent("index.sqlite").path))
         try await store.migrate()
-        http = HTTPClient()
+        let http = HTTPClient()
         let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http, retry: retry,
-                                timeout: .seconds(5))
+                                timeout: timeout)
         var logger = Logger(label: "test")
         logger.logLevel = .error
-        indexer = EVMChainIndexer(config: config, node: EVMNode(rpc: rpc), store: store, spenders: [], logger: logger)
+        let indexer = EVMChainIndexer(config: config, node: EVMNode(rpc: rpc), store: store, spenders: [], logger: logger)
+        return IndexerFixture(devnet: devnet, deployer: accounts[0], customer: customer, spender: accounts[7], treasury: accounts[8],
+                              token: token, directory: directory, config: config, store: store, indexer: indexer, http: http)
     }
 
     var chain: Int64 {

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""A JSON-RPC proxy that injects the faults a real node cannot be made to produce. A hand-written fake, on purpose.
+
+    python fault_proxy.py --upstream http://127.0.0.1:PORT/
+
+Every POST is forwarded to the upstream unless a fault is armed. Arm one with
+    POST /_fault  {"mode": MODE, "count": N, "method": "eth_getLogs"?, ...}
+where `count` is how many matching requests it hits (default 1; -1 = until cleared) and `method` limits it to
+requests whose (first) method matches. POST /_fault {"mode": "none"} clears. GET /_stats returns counters.
+
+Modes:
+  timeout       sleep `seconds` (default 30) before answering, so the client times out
+  status        answer HTTP `status` (default 503) with an optional `retry_after` header
+  malformed     HTTP 200 with a body that is not JSON
+  truncated     declare a longer Content-Length than sent, then close
+  wrong_chain   forward, but rewrite eth_chainId's result to `chain_id` (default 0x2105)
+  lag           forward, but eth_blockNumber answers `blocks` (default 5) less than the upstream
+  bad_parent    forward, but blocks from eth_getBlockByNumber get a wrong parentHash
+  bad_log_hash  forward, but logs from eth_getLogs get a wrong blockHash
+  drop_logs     forward, but eth_getLogs drops its last log
+"""
+import argparse
+import json
+import os
+import socketserver
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peerlib import announce, exit_with_parent  # noqa: E402
+
+LOCK = threading.Lock()
+FAULT = {"mode": "none"}
+STATS = {"forwarded": 0, "faulted": 0}
+UPSTREAM = ""
+WRONG = "0x" + "ee" * 32
+
+
+def first_method(request):
+    if isinstance(request, list):
+        return request[0].get("method") if request and isinstance(request[0], dict) else None
+    return request.get("method") if isinstance(request, dict) else None
+
+
+def take_fault(method):
+    with LOCK:
+        mode = FAULT.get("mode", "none")
+        if mode == "none":
+            return None
+        wanted = FAULT.get("method")
+        if wanted and wanted != method:
+            return None
+        count = FAULT.get("count", 1)
+        if count == 0:
+            return None
+        if count > 0:
+            FAULT["count"] = count - 1
+        STATS["faulted"] += 1
+        return dict(FAULT)
+
+
+def rewrite(answer, request, fault):
+    mode = fault["mode"]
+    pairs = zip(request, answer) if isinstance(request, list) else [(request, answer)]
+    for req, ans in pairs:
+        if not isinstance(ans, dict) or "result" not in ans:
+            continue
+        method = req.get("method")
+        result = ans["result"]
+        if mode == "wrong_chain" and method == "eth_chainId":
+            ans["result"] = fault.get("chain_id", "0x2105")
+        elif mode == "lag" and method == "eth_blockNumber":
+            ans["result"] = hex(max(0, int(result, 16) - int(fault.get("blocks", 5))))
+        elif mode == "bad_parent" and method == "eth_getBlockByNumber" and isinstance(result, dict):
+            result["parentHash"] = WRONG
+        elif mode == "bad_log_hash" and method == "eth_getLogs" and isinstance(result, list):
+            for log in result:
+                log["blockHash"] = WRONG
+        elif mode == "drop_logs" and method == "eth_getLogs" and isinstance(result, list) and result:
+            result.pop()
+    return answer
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, code, body, headers=()):
+        self.send_response(code)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/_stats":
+            with LOCK:
+                return self.send(200, json.dumps(STATS).encode())
+        self.send(404, b"")
+
+    def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path == "/_fault":
+            with LOCK:
+                FAULT.clear()
+                FAULT.update(json.loads(raw))
+            return self.send(200, b"{}")
+        try:
+            request = json.loads(raw)
+        except ValueError:
+            request = None
+        fault = take_fault(first_method(request))
+        mode = fault["mode"] if fault else None
+        if mode == "timeout":
+            time.sleep(float(fault.get("seconds", 30)))
+            return self.send(504, b"late")
+        if mode == "status":
+            headers = [("Retry-After", str(fault["retry_after"]))] if "retry_after" in fault else []
+            return self.send(int(fault.get("status", 503)), b"fault", headers)
+        if mode == "malformed":
+            return self.send(200, b'{"jsonrpc":"2.0","id":1,"result":[{"oops"')
+        if mode == "truncated":
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b'{"jsonrpc":"2.0","id":1,"result":')
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        upstream = urllib.request.Request(UPSTREAM, data=raw, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(upstream, timeout=60) as response:
+            body = response.read()
+        with LOCK:
+            STATS["forwarded"] += 1
+        if fault:
+            body = json.dumps(rewrite(json.loads(body), request, fault)).encode()
+        self.send(200, body, [("Content-Type", "application/json")])
+
+
+class Server(socketserver.ThreadingMixIn, HTTPServer):
+    daemon_threads = True
+
+
+def main():
+    global UPSTREAM
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    UPSTREAM = args.upstream
+    exit_with_parent()
+    server = Server(("127.0.0.1", args.port), Handler)
+    announce(server.server_address[1])
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

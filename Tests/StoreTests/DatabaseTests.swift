@@ -1,0 +1,64 @@
+import Foundation
+import Store
+import TestSupport
+import Testing
+
+@Suite("SQLite database: writer, reader pool, migrations")
+struct DatabaseTests {
+    func database() throws -> Database {
+        try Database(path: try temporaryDirectory("settle-db").appendingPathComponent("db.sqlite").path, readers: 2)
+    }
+
+    @Test("readers see every committed write (no stale snapshot from a cached statement)")
+    func freshReads() async throws {
+        let db = try database()
+        try await db.migrate(module: "t", ["CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL) STRICT"])
+        for value in 1...20 {
+            try await db.write { c in try c.statement("INSERT INTO kv VALUES ('a', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v").run([.integer(Int64(value))]) }
+            let read = try await db.read { c in
+                let s = try c.statement("SELECT v FROM kv WHERE k = 'a'")
+                return try s.step() ? s.int(0) : -1
+            }
+            #expect(read == value)
+        }
+    }
+
+    @Test("a write that throws leaves nothing behind")
+    func rollback() async throws {
+        let db = try database()
+        try await db.migrate(module: "t", ["CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL CHECK (v >= 0)) STRICT"])
+        await #expect(throws: StoreError.self) {
+            try await db.write { c in
+                try c.statement("INSERT INTO kv VALUES ('a', 1)").run()
+                try c.statement("INSERT INTO kv VALUES ('b', -1)").run()  // CHECK fails
+            }
+        }
+        let count = try await db.read { c in
+            let s = try c.statement("SELECT count(*) FROM kv")
+            return try s.step() ? s.int(0) : -1
+        }
+        #expect(count == 0)
+    }
+
+    @Test("migrations apply once, in order, and refuse a newer schema")
+    func migrations() async throws {
+        let db = try database()
+        try await db.migrate(module: "m", ["CREATE TABLE a (x INTEGER)", "CREATE TABLE b (y INTEGER)"])
+        try await db.migrate(module: "m", ["CREATE TABLE a (x INTEGER)", "CREATE TABLE b (y INTEGER)"])
+        #expect(try await db.schemaVersion(module: "m") == 2)
+        let error = await #expect(throws: StoreError.self) { try await db.migrate(module: "m", ["CREATE TABLE a (x INTEGER)"]) }
+        #expect(error?.code == .migration)
+        let broken = await #expect(throws: StoreError.self) { try await db.migrate(module: "n", ["CREATE TABLE ok (x)", "NOT SQL"]) }
+        #expect(broken?.code == .migration)
+        #expect(try await db.schemaVersion(module: "n") == 1)
+    }
+
+    @Test("constraint violations are typed")
+    func constraint() async throws {
+        let db = try database()
+        try await db.migrate(module: "t", ["CREATE TABLE u (k TEXT PRIMARY KEY) STRICT"])
+        try await db.write { c in try c.statement("INSERT INTO u VALUES ('x')").run() }
+        let error = await #expect(throws: StoreError.self) { try await db.write { c in try c.statement("INSERT INTO u VALUES ('x')").run() } }
+        #expect(error?.code == .constraint)
+    }
+}
