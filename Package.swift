@@ -70,7 +70,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "settle-bench",
-            dependencies: ["SettleCore", "Signing", "EVM", "Solana", "CSecp256k1", "CSodium"],
+            dependencies: [
+                "SettleCore", "Signing", "EVM", "Solana", "CSecp256k1", "CSodium", "Configuration", "Store", "Transport",
+                "EVMIndexer", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/SettleBenchmarks",
             swiftSettings: swiftSettings
         ),

@@ -2,6 +2,7 @@
 // measured in the same run, plus keccak-256 throughput. Build and run in release:
 //
 //     swift run -c release settle-bench [--seconds 1.0] [--rounds 5]
+//     swift run -c release settle-bench evm-backfill --url URL --tokens FILE   (see Benchmarks/evm-backfill/run.sh)
 //
 // Each figure is the median of `rounds` alternating runs (bare, full, bare, full, …) so machine noise hits both.
 import CSecp256k1
@@ -59,6 +60,10 @@ func median(_ values: [Double]) -> Double {
 
 func format(_ value: Double) -> String { String(format: "%10.0f", value) }
 
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "evm-backfill" {
+    try await BackfillBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+}
 let options = Options(CommandLine.arguments)
 var sink: UInt8 = 0
 print("settle-bench: \(options.rounds) rounds × \(options.seconds) s per measurement, medians reported\n")

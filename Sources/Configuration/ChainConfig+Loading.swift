@@ -1,7 +1,7 @@
 import EVM
 import Foundation
 import Signing
-import TOMLKit
+internal import TOMLKit
 
 extension ChainConfig {
     /// Loads `chains/NAME.toml` from `directory`.

@@ -1,4 +1,4 @@
-import TOMLKit
+internal import TOMLKit
 
 /// Typed access to one TOML table that turns every mismatch into a `ConfigError` naming file and key.
 struct TOMLReader {

@@ -5,12 +5,14 @@ import Transport
 
 extension EVMChainIndexer {
     /// Fetches and verifies the logs and headers of `from...to`.
-    func fetch(from: UInt64, to: UInt64, cursor: ChainCursor) async throws -> FetchedRange {
+    func fetch(from: UInt64, to: UInt64, cursor: ChainCursor, headers policy: HeaderPolicy = .all,
+               pendingOwners: [EVMAddress: UInt64] = [:]) async throws -> FetchedRange {
+        let fetchStarted = ContinuousClock.now
         let tokens = config.tokens.map(\.address)
         var logs: [EVMLog]
         // Owners that approved one of our spenders, with the block of their first approval. Transfers of an owner
         // count from that block on, whatever the range boundaries: replay over any ranges gives the same rows.
-        var trackedOwners = try await store.trackedOwners(chain: cursor.id)
+        var trackedOwners = try await store.trackedOwners(chain: cursor.id).merging(pendingOwners) { min($0, $1) }
         var newOwners: [(owner: EVMAddress, firstBlock: UInt64)] = []
         let spenderSet = Set(spenders)
         switch config.indexMode {
@@ -45,12 +47,16 @@ extension EVMChainIndexer {
             }
         }
 
-        // Headers: every block holding a log, the range's last block, the first (continuity) and all unfinalized ones.
-        var numbers = Set(logs.map(\.blockNumber))
-        numbers.insert(to)
-        numbers.insert(from)
-        let unfinalizedFrom = max(from, (cursor.finalizedBlock ?? 0) + 1)
-        if unfinalizedFrom <= to { for n in unfinalizedFrom...to { numbers.insert(n) } }
+        // Headers: the range's last block (continuity) and, following the head, the first and every unfinalized one;
+        // blocks holding logs too, unless the logs carry their block's timestamp and the range is final.
+        var numbers: Set<UInt64> = [to]
+        let logsCarryTime = logs.allSatisfy { $0.blockTimestamp != nil }
+        if policy == .all || !logsCarryTime { numbers.formUnion(logs.map(\.blockNumber)) }
+        if policy == .all {
+            numbers.insert(from)
+            let unfinalizedFrom = max(from, (cursor.finalizedBlock ?? 0) + 1)
+            if unfinalizedFrom <= to { for n in unfinalizedFrom...to { numbers.insert(n) } }
+        }
         var range = FetchedRange(from: from, to: to)
         let sorted = numbers.sorted()
         var offset = 0
@@ -59,13 +65,15 @@ extension EVMChainIndexer {
             offset += chunk.count
             for header in try await node.headers(chunk) { range.headers[header.number] = header }
         }
+        range.timings.fetch = fetchStarted.secondsUntilNow
+        let decodeStarted = ContinuousClock.now
         try verify(range: range, logs: logs, tokens: Set(tokens), cursor: cursor)
 
         // Decode, in chain order.
         logs.sort { ($0.blockNumber, $0.logIndex) < ($1.blockNumber, $1.logIndex) }
         func tracked(_ owner: EVMAddress, at block: UInt64) -> Bool { trackedOwners[owner].map { block >= $0 } ?? false }
         for log in logs {
-            guard let header = range.headers[log.blockNumber] else { continue }  // verified above
+            guard let blockTime = range.headers[log.blockNumber]?.timestamp ?? log.blockTimestamp else { continue }  // verified above
             let event: ERC20Event
             do {
                 event = try ERC20Event(topics: log.topics, data: log.data)
@@ -79,7 +87,7 @@ extension EVMChainIndexer {
             switch event {
             case .approval(let owner, let spender, let value):
                 range.approvals.append(ApprovalRecord(
-                    block: log.blockNumber, logIndex: log.logIndex, blockTime: header.timestamp, transactionHash: log.transactionHash,
+                    block: log.blockNumber, logIndex: log.logIndex, blockTime: blockTime, transactionHash: log.transactionHash,
                     token: log.address, owner: owner, spender: spender, value: value))
                 if spenderSet.contains(spender) || tracked(owner, at: log.blockNumber) {
                     range.affected.insert(StateKey(token: log.address, owner: owner, spender: spender))
@@ -87,7 +95,7 @@ extension EVMChainIndexer {
             case .transfer(let from, let to, let value):
                 if config.indexMode == .scoped && !tracked(from, at: log.blockNumber) && !tracked(to, at: log.blockNumber) { continue }
                 range.transfers.append(TransferRecord(
-                    block: log.blockNumber, logIndex: log.logIndex, blockTime: header.timestamp, transactionHash: log.transactionHash,
+                    block: log.blockNumber, logIndex: log.logIndex, blockTime: blockTime, transactionHash: log.transactionHash,
                     token: log.address, from: from, to: to, value: value))
                 for owner in [from, to] where tracked(owner, at: log.blockNumber) {
                     range.affected.insert(StateKey(token: log.address, owner: owner, spender: nil))
@@ -99,11 +107,13 @@ extension EVMChainIndexer {
             }
         }
         range.newOwners = newOwners
+        range.timings.decode = decodeStarted.secondsUntilNow
         return range
     }
 
     /// Every log must sit in a block whose header we hold with the same hash; headers must chain by parent hash.
     private func verify(range: FetchedRange, logs: [EVMLog], tokens: Set<EVMAddress>, cursor: ChainCursor) throws {
+        var blockHashes: [UInt64: Hash32] = [:]
         for log in logs {
             guard log.blockNumber >= range.from, log.blockNumber <= range.to else {
                 throw EVMIndexError(.inconsistentNode, "eth_getLogs for \(range.from)...\(range.to) returned a log of block \(log.blockNumber)")
@@ -114,9 +124,19 @@ extension EVMChainIndexer {
             guard tokens.contains(log.address) else {
                 throw EVMIndexError(.inconsistentNode, "eth_getLogs returned a log of \(log.address), which was not asked for")
             }
-            guard range.headers[log.blockNumber]?.hash == log.blockHash else {
-                throw EVMIndexError(.inconsistentNode, "log of block \(log.blockNumber) names block hash \(log.blockHash), the header says \(range.headers[log.blockNumber]?.hash.description ?? "nothing")")
+            if let header = range.headers[log.blockNumber] {
+                guard log.blockTimestamp == nil || log.blockTimestamp == header.timestamp else {
+                    throw EVMIndexError(.inconsistentNode, "log of block \(log.blockNumber) carries timestamp \(log.blockTimestamp ?? 0), the header says \(header.timestamp)")
+                }
+                guard header.hash == log.blockHash else {
+                    throw EVMIndexError(.inconsistentNode, "log of block \(log.blockNumber) names block hash \(log.blockHash), the header says \(header.hash)")
+                }
+            } else if let first = blockHashes[log.blockNumber], first != log.blockHash {
+                throw EVMIndexError(.inconsistentNode, "logs of block \(log.blockNumber) name two different block hashes")
+            } else if log.blockTimestamp == nil {
+                throw EVMIndexError(.inconsistentNode, "no header and no timestamp for block \(log.blockNumber)")
             }
+            blockHashes[log.blockNumber] = log.blockHash
         }
         for (number, header) in range.headers {
             if number > 0, let previous = range.headers[number - 1], header.parentHash != previous.hash {

@@ -65,6 +65,7 @@ public actor EVMChainIndexer {
     /// Indexes until the cursor passes the current head, then returns (`settled index --once`).
     public func indexToHead(progress: (@Sendable (IndexProgress) -> Void)? = nil) async throws {
         let head = try await node.blockNumber()
+        try await backfillFinalized(head: head, progress: progress)
         while true {
             try Task.checkCancellation()
             guard let result = try await step(head: head) else { return }
@@ -78,6 +79,7 @@ public actor EVMChainIndexer {
         while !Task.isCancelled {
             do {
                 let head = try await node.blockNumber()
+                try await backfillFinalized(head: head, progress: progress)
                 if let result = try await step(head: head) {
                     progress?(result)
                     if result.toBlock < head || result.reorg != nil { continue }
@@ -110,27 +112,8 @@ public actor EVMChainIndexer {
             return nil
         }
         let from = cursor.nextBlock
-        var to = min(head, from + rangeSize - 1)
-        var fetched: FetchedRange
-        while true {
-            do {
-                fetched = try await fetch(from: from, to: to, cursor: cursor)
-                if to - from + 1 >= rangeSize { rangeSize = min(config.maxLogRange, rangeSize * 2) }
-                break
-            } catch let error as RPCError {
-                switch LogRangeAdvice(error) {
-                case .suggested(let suggestedFrom, let suggestedTo) where suggestedFrom == from && suggestedTo < to:
-                    to = suggestedTo
-                case .shrink, .suggested:
-                    guard to > from else { throw error }
-                    to = from + (to - from) / 2
-                case .none:
-                    throw error
-                }
-                rangeSize = max(1, to - from + 1)
-                logger.debug("shrinking eth_getLogs range", metadata: ["chain": "\(config.name)", "to": "\(to)", "error": "\(error)"])
-            }
-        }
+        let fetched = try await fetchAdaptive(from: from, limit: head, cursor: cursor, headers: .all)
+        let to = fetched.to
 
         var batch = IndexBatch(fromBlock: from, toBlock: to)
         batch.headers = fetched.headersToKeep(finalized: finalized, window: config.reorgWindow)
@@ -149,13 +132,44 @@ public actor EVMChainIndexer {
         } else {
             needsFullRefresh = needsFullRefresh || !fetched.affected.isEmpty
         }
+        let storeStarted = ContinuousClock.now
         try await store.commit(batch, chain: cursor.id)
         if to == head { needsFullRefresh = false }
+        var timings = fetched.timings
+        timings.store = storeStarted.secondsUntilNow
         return IndexProgress(fromBlock: from, toBlock: to, headBlock: head, startBlock: start,
-                             approvals: fetched.approvals.count, transfers: fetched.transfers.count)
+                             approvals: fetched.approvals.count, transfers: fetched.transfers.count, timings: timings)
     }
 
     func markRefreshed() { needsFullRefresh = false }
+
+    func markNeedsRefresh() { needsFullRefresh = true }
+
+    /// Fetches `from…` up to `limit`, as many blocks as the adaptive range allows, shrinking on "too many results",
+    /// response-size and timeout errors (to the provider's suggested range when it names one).
+    func fetchAdaptive(from: UInt64, limit: UInt64, cursor: ChainCursor, headers: HeaderPolicy,
+                       pendingOwners: [EVMAddress: UInt64] = [:]) async throws -> FetchedRange {
+        var to = min(limit, from + rangeSize - 1)
+        while true {
+            do {
+                let fetched = try await fetch(from: from, to: to, cursor: cursor, headers: headers, pendingOwners: pendingOwners)
+                if to - from + 1 >= rangeSize { rangeSize = min(config.maxLogRange, rangeSize * 2) }
+                return fetched
+            } catch let error as RPCError {
+                switch LogRangeAdvice(error) {
+                case .suggested(let suggestedFrom, let suggestedTo) where suggestedFrom == from && suggestedTo < to:
+                    to = suggestedTo
+                case .shrink, .suggested:
+                    guard to > from else { throw error }
+                    to = from + (to - from) / 2
+                case .none:
+                    throw error
+                }
+                rangeSize = max(1, to - from + 1)
+                logger.debug("shrinking eth_getLogs range", metadata: ["chain": "\(config.name)", "to": "\(to)", "error": "\(error)"])
+            }
+        }
+    }
 
     // MARK: - Reorgs
 

@@ -4,6 +4,14 @@
 enum EVMIndexSchema {
     static let module = "evm_index"
 
+    /// Secondary indexes of the event tables: created after the initial backfill (or at once when there is none),
+    /// so bulk inserts append to the primary keys only. `CREATE INDEX IF NOT EXISTS` makes creating them idempotent.
+    static let secondaryIndexes: [(name: String, definition: String)] = [
+        ("evm_approvals_by_owner", "evm_approvals (chain, owner, token, spender, block, log_index)"),
+        ("evm_transfers_by_sender", "evm_transfers (chain, sender, token, block)"),
+        ("evm_transfers_by_recipient", "evm_transfers (chain, recipient, token, block)"),
+    ]
+
     static let migrations: [String] = [
         """
         CREATE TABLE evm_addresses (
@@ -42,7 +50,6 @@ enum EVMIndexSchema {
             value BLOB NOT NULL CHECK (length(value) = 32),
             PRIMARY KEY (chain, block, log_index)
         ) STRICT, WITHOUT ROWID;
-        CREATE INDEX evm_approvals_by_owner ON evm_approvals (chain, owner, token, spender, block, log_index);
 
         CREATE TABLE evm_transfers (
             chain INTEGER NOT NULL REFERENCES evm_chains(id),
@@ -56,8 +63,6 @@ enum EVMIndexSchema {
             value BLOB NOT NULL CHECK (length(value) = 32),
             PRIMARY KEY (chain, block, log_index)
         ) STRICT, WITHOUT ROWID;
-        CREATE INDEX evm_transfers_by_sender ON evm_transfers (chain, sender, token, block);
-        CREATE INDEX evm_transfers_by_recipient ON evm_transfers (chain, recipient, token, block);
 
         CREATE TABLE evm_tracked_owners (
             chain INTEGER NOT NULL REFERENCES evm_chains(id),

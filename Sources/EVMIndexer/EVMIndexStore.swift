@@ -1,20 +1,54 @@
 import EVM
 import SettleCore
 import Store
+import Synchronization
 
 /// The EVM index in SQLite: event history, current allowance and balance state, block headers inside the reorg
 /// window, and one cursor per chain. The cursor moves in the same transaction as the rows it covers, so a crash
 /// leaves neither a gap nor a duplicate.
 public final class EVMIndexStore: Sendable {
     public let database: Database
+    /// Address → row id, filled from committed writes only (addresses are never deleted, so ids stay valid).
+    let addressIDs = AddressCache()
 
     public init(database: Database) {
         self.database = database
     }
 
-    /// Applies the schema migrations.
+    /// Applies the schema migrations and makes sure the secondary indexes exist.
     public func migrate() async throws {
         try await database.migrate(module: EVMIndexSchema.module, EVMIndexSchema.migrations)
+        try await ensureSecondaryIndexes()
+    }
+
+    /// Creates any missing secondary index (after a bulk backfill, or one a crash interrupted).
+    public func ensureSecondaryIndexes() async throws {
+        try await database.write { db in
+            for index in EVMIndexSchema.secondaryIndexes {
+                try db.execute("CREATE INDEX IF NOT EXISTS \(index.name) ON \(index.definition)")
+            }
+        }
+    }
+
+    /// Drops the secondary indexes for a bulk backfill; `ensureSecondaryIndexes` puts them back. Queries stay
+    /// correct meanwhile, only slower.
+    public func dropSecondaryIndexes() async throws {
+        try await database.write { db in
+            for index in EVMIndexSchema.secondaryIndexes { try db.execute("DROP INDEX IF EXISTS \(index.name)") }
+        }
+    }
+
+    /// Indexed events of the chain (approvals plus transfers).
+    public func eventCount(chain: Int64) async throws -> Int {
+        try await database.read { db in
+            var total = 0
+            for table in ["evm_approvals", "evm_transfers"] {
+                let count = try db.statement("SELECT count(*) FROM \(table) WHERE chain = ?")
+                count.bind(chain, at: 1)
+                if try count.step() { total += count.int(0) }
+            }
+            return total
+        }
     }
 
     /// The chain's cursor, registering the chain on first use.
@@ -119,7 +153,7 @@ public final class EVMIndexStore: Sendable {
                 delete.bind(Int64(to), at: 3)
                 try delete.step()
             }
-            var interner = AddressInterner(db: db)
+            var interner = AddressInterner(db: db, shared: self.addressIDs)
             let stored = try db.statement("SELECT number FROM evm_blocks WHERE chain = ? AND number BETWEEN ? AND ?")
             stored.bind(chain, at: 1)
             stored.bind(Int64(from), at: 2)
@@ -152,7 +186,7 @@ public final class EVMIndexStore: Sendable {
             guard cursor.nextBlock == batch.fromBlock, batch.toBlock >= batch.fromBlock else {
                 throw EVMIndexError(.cursorMismatch, "batch covers \(batch.fromBlock)...\(batch.toBlock) but the cursor is at \(cursor.nextBlock)")
             }
-            var interner = AddressInterner(db: db)
+            var interner = AddressInterner(db: db, shared: self.addressIDs)
             try Self.insertHeaders(db, chain: chain, batch.headers)
             try Self.insertApprovals(db, chain: chain, batch.approvals, interner: &interner)
             try Self.insertTransfers(db, chain: chain, batch.transfers, interner: &interner)
@@ -180,15 +214,17 @@ public final class EVMIndexStore: Sendable {
             if let finalized = batch.finalizedBlock { move.bind(Int64(finalized), at: 3) } else { move.bindNull(at: 3) }
             move.bind(chain, at: 4)
             try move.step()
-        }
+            return interner
+        }.publish()
     }
 
     /// Saves chain-read states without moving the cursor.
     public func saveStates(chain: Int64, allowances: [AllowanceState], balances: [BalanceState]) async throws {
         try await database.write { db in
-            var interner = AddressInterner(db: db)
+            var interner = AddressInterner(db: db, shared: self.addressIDs)
             try Self.upsertStates(db, chain: chain, allowances: allowances, balances: balances, interner: &interner)
-        }
+            return interner
+        }.publish()
     }
 
     /// Removes every indexed row above `ancestor` and moves the cursor to `ancestor + 1` in one transaction
@@ -330,15 +366,23 @@ public final class EVMIndexStore: Sendable {
     }
 }
 
-/// Interns addresses to row ids inside one write transaction.
-struct AddressInterner {
+/// Interns addresses to row ids inside one write transaction: the store's committed cache first, then the table.
+/// Ids it creates reach the shared cache only through `publish()`, after the transaction committed.
+struct AddressInterner: @unchecked Sendable {
+    // @unchecked Sendable: it carries the writer connection out of `Database.write` only to publish its new ids,
+    // never to use the connection again.
     let db: SQLiteConnection
-    var cache: [EVMAddress: Int64] = [:]
+    let shared: AddressCache
+    var created: [EVMAddress: Int64] = [:]
 
-    init(db: SQLiteConnection) { self.db = db }
+    init(db: SQLiteConnection, shared: AddressCache) {
+        self.db = db
+        self.shared = shared
+    }
 
     mutating func id(_ address: EVMAddress) throws -> Int64 {
-        if let id = cache[address] { return id }
+        if let id = created[address] { return id }
+        if let id = shared.ids.withLock({ $0[address] }) { return id }
         let select = try db.statement("SELECT id FROM evm_addresses WHERE address = ?")
         address.withUnsafeBytes { select.bind(bytes: $0, at: 1) }
         let id: Int64
@@ -350,7 +394,19 @@ struct AddressInterner {
             try insert.step()
             id = db.lastInsertRowID
         }
-        cache[address] = id
+        select.reset()
+        created[address] = id
         return id
     }
+
+    /// Adds the ids of this (committed) transaction to the shared cache.
+    func publish() {
+        guard !created.isEmpty else { return }
+        shared.ids.withLock { cache in cache.merge(created) { old, _ in old } }
+    }
+}
+
+/// Committed address ids, shared by every write of one store.
+final class AddressCache: Sendable {
+    let ids = Mutex<[EVMAddress: Int64]>([:])
 }

@@ -54,12 +54,9 @@ public struct EVMNode: Sendable {
 
     /// `eth_getLogs`.
     public func logs(_ filter: LogFilter) async throws(RPCError) -> [EVMLog] {
-        let result = try await rpc.call("eth_getLogs", [filter.json])
-        guard let items = result.arrayValue else { throw .malformedResponse("eth_getLogs result is not an array") }
-        var logs: [EVMLog] = []
-        logs.reserveCapacity(items.count)
-        for item in items { logs.append(try NodeJSON.log(item)) }
-        return logs
+        try await rpc.call("eth_getLogs", [filter.json]) { (body, id) throws(RPCError) in
+            try LogsDecoder.decode(body, id: id)
+        }
     }
 
     /// `eth_getTransactionReceipt`; nil while unknown or pending.

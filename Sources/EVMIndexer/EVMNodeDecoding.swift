@@ -59,7 +59,8 @@ enum NodeJSON {
             blockHash: try hash(json["blockHash"], "log.blockHash"),
             transactionHash: try hash(json["transactionHash"], "log.transactionHash"),
             logIndex: try quantity(json["logIndex"], "log.logIndex"),
-            removed: json["removed"]?.boolValue ?? false)
+            removed: json["removed"]?.boolValue ?? false,
+            blockTimestamp: json["blockTimestamp"] == nil ? nil : try quantity(json["blockTimestamp"], "log.blockTimestamp"))
     }
 
     static func receipt(_ json: JSON) throws(RPCError) -> EVMReceipt {

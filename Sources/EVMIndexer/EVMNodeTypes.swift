@@ -26,9 +26,11 @@ public struct EVMLog: Hashable, Sendable {
     public var transactionHash: Hash32
     public var logIndex: UInt64
     public var removed: Bool
+    /// The block's timestamp, when the node includes it in logs (newer nodes do); saves a header fetch.
+    public var blockTimestamp: UInt64?
 
     public init(address: EVMAddress, topics: [Hash32], data: [UInt8], blockNumber: UInt64, blockHash: Hash32,
-                transactionHash: Hash32, logIndex: UInt64, removed: Bool) {
+                transactionHash: Hash32, logIndex: UInt64, removed: Bool, blockTimestamp: UInt64? = nil) {
         self.address = address
         self.topics = topics
         self.data = data
@@ -37,6 +39,7 @@ public struct EVMLog: Hashable, Sendable {
         self.transactionHash = transactionHash
         self.logIndex = logIndex
         self.removed = removed
+        self.blockTimestamp = blockTimestamp
     }
 }
 

@@ -17,6 +17,7 @@ struct FetchedRange: Sendable {
     var transfers: [TransferRecord] = []
     var newOwners: [(owner: EVMAddress, firstBlock: UInt64)] = []
     var affected: Set<StateKey> = []
+    var timings = StepTimings()
 
     /// Headers worth storing: the unfinalized ones (reorg detection) and the range's last block (continuity).
     func headersToKeep(finalized: UInt64, window: UInt64) -> [BlockHeader] {

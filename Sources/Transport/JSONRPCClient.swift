@@ -49,10 +49,18 @@ public final class JSONRPCClient: Sendable {
 
     /// Calls one method and returns its `result`.
     public func call(_ method: String, _ params: JSON = []) async throws(RPCError) -> JSON {
+        try await call(method, params) { (bytes, id) throws(RPCError) in
+            try Self.result(of: try Self.parse(bytes), id: id)
+        }
+    }
+
+    /// Calls one method and hands the raw response body (and the request id) to `decode`, for responses too large
+    /// to build a `JSON` tree of (`eth_getLogs`). A `.malformedResponse` from `decode` is retried like any other
+    /// bad answer; other errors are returned as they are.
+    public func call<T>(_ method: String, _ params: JSON, decode: (_ body: [UInt8], _ id: UInt64) throws(RPCError) -> T) async throws(RPCError) -> T {
         let id = nextID.add(1, ordering: .relaxed).oldValue
         let body = JSON.object([("jsonrpc", "2.0"), ("id", .number(String(id))), ("method", .string(method)), ("params", params)])
-        let response = try await send(body.serialized)
-        return try Self.result(of: response, id: id)
+        return try await send(body.serialized) { (bytes) throws(RPCError) in try decode(bytes, id) }
     }
 
     /// Sends calls as one batch; results come back in call order, each a value or its own error.
@@ -63,7 +71,7 @@ public final class JSONRPCClient: Sendable {
             .object([("jsonrpc", "2.0"), ("id", .number(String(firstID + UInt64(offset)))),
                      ("method", .string(call.method)), ("params", call.params)])
         }
-        let response = try await send(JSON.array(requests).serialized)
+        let response = try await send(JSON.array(requests).serialized) { (bytes) throws(RPCError) in try Self.parse(bytes) }
         guard case .array(let items) = response else {
             // Some providers answer a rejected batch with one error object.
             if case .object = response, let error = Self.serverError(in: response) {
@@ -91,7 +99,7 @@ public final class JSONRPCClient: Sendable {
 
     // MARK: - Sending with retry and failover
 
-    private func send(_ body: [UInt8]) async throws(RPCError) -> JSON {
+    private func send<T>(_ body: [UInt8], decode: ([UInt8]) throws(RPCError) -> T) async throws(RPCError) -> T {
         var lastError = RPCError.transport(TransportError(.other, "no attempt made"))
         var retryAfter: Double?
         for attempt in 1...retry.maximumAttempts {
@@ -109,10 +117,11 @@ public final class JSONRPCClient: Sendable {
                     headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
                     body: body, timeout: timeout))
                 if response.status == 200 {
-                    do {
-                        return try JSON(parsing: response.body)
+                    do throws(RPCError) {
+                        return try decode(response.body)
                     } catch {
-                        lastError = .malformedResponse("\(endpoint.label) sent invalid JSON: \(error.message) at byte \(error.offset ?? 0)")
+                        guard case .malformedResponse(let why) = error else { throw error }
+                        lastError = .malformedResponse("\(endpoint.label): \(why)")
                     }
                 } else if let json = try? JSON(parsing: response.body), let error = Self.serverError(in: json),
                           response.status < 500, response.status != 429 {
@@ -144,7 +153,17 @@ public final class JSONRPCClient: Sendable {
 
     // MARK: - Response decoding
 
-    static func serverError(in response: JSON) -> RPCError? {
+    /// Parses a response body, or reports it malformed.
+    public static func parse(_ bytes: [UInt8]) throws(RPCError) -> JSON {
+        do {
+            return try JSON(parsing: bytes)
+        } catch {
+            throw .malformedResponse("invalid JSON: \(error.message) at byte \(error.offset ?? 0)")
+        }
+    }
+
+    /// The JSON-RPC error object of a response, if it has one.
+    public static func serverError(in response: JSON) -> RPCError? {
         guard let error = response["error"], case .object = error else { return nil }
         let code = error["code"]?.int64Value.map { Int($0) } ?? 0
         let message = error["message"]?.stringValue ?? "(no message)"
@@ -152,7 +171,8 @@ public final class JSONRPCClient: Sendable {
         return .server(code: code, message: message, data: data)
     }
 
-    static func result(of response: JSON, id: UInt64) throws(RPCError) -> JSON {
+    /// The `result` of a response to request `id`, or its error.
+    public static func result(of response: JSON, id: UInt64) throws(RPCError) -> JSON {
         guard case .object = response else { throw .malformedResponse("response is not an object") }
         if let error = serverError(in: response) { throw error }
         guard response["id"]?.uint64Value == id else {

@@ -146,6 +146,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(socketserver.ThreadingMixIn, HTTPServer):
     daemon_threads = True
+    request_queue_size = 128
 
 
 def main():

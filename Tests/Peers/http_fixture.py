@@ -7,6 +7,7 @@ Paths:
   POST /echo                 body echoed back (200)
   GET  /status/CODE?retry_after=S   answers CODE with an optional Retry-After
   GET  /slow/MS              answers after MS milliseconds
+  GET  /max_in_flight        the most /slow requests seen at once since the last call (then resets)
   GET  /gzip                 a gzip-compressed body (Content-Encoding: gzip)
   GET  /big/N                N bytes of 'a'
   GET  /truncated            declares 1000 bytes, sends 10, closes
@@ -29,6 +30,7 @@ from peerlib import announce, exit_with_parent  # noqa: E402
 
 COUNTS = {}
 LOCK = threading.Lock()
+IN_FLIGHT = {"now": 0, "max": 0}
 
 
 def rpc_answer(request):
@@ -81,8 +83,17 @@ class Handler(BaseHTTPRequestHandler):
             headers = [("Retry-After", query["retry_after"])] if "retry_after" in query else []
             return self.send(int(parts[1]), b"status", headers)
         if parts[0] == "slow":
+            with LOCK:
+                IN_FLIGHT["now"] += 1
+                IN_FLIGHT["max"] = max(IN_FLIGHT["max"], IN_FLIGHT["now"])
             time.sleep(int(parts[1]) / 1000)
+            with LOCK:
+                IN_FLIGHT["now"] -= 1
             return self.send(200, b"slow")
+        if parts[0] == "max_in_flight":
+            with LOCK:
+                seen, IN_FLIGHT["max"] = IN_FLIGHT["max"], IN_FLIGHT["now"]
+            return self.send(200, str(seen).encode())
         if parts[0] == "gzip":
             return self.send(200, gzip.compress(b"compressed " * 1000), [("Content-Encoding", "gzip")])
         if parts[0] == "big":
@@ -129,6 +140,7 @@ class Handler(BaseHTTPRequestHandler):
 class Server(socketserver.ThreadingMixIn, HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the default 5 makes concurrent clients wait on SYN retries
 
 
 def main():

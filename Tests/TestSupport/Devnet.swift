@@ -1,6 +1,7 @@
 import EVM
 import Foundation
 import SettleCore
+import Synchronization
 import Signing
 import Transport
 
@@ -11,6 +12,8 @@ public final class Devnet: Sendable {
     public let http: HTTPClient
     public let rpc: JSONRPCClient
     public let chainID: UInt64
+    /// Next nonce per sender, so tests sharing one devnet can send from the same account concurrently.
+    private let nonces = Mutex<[EVMAddress: UInt64]>([:])
 
     /// Starts a devnet with `arguments` (e.g. `["--no-automine"]`).
     public init(chainID: UInt64 = 1337, arguments: [String] = []) throws {
@@ -57,7 +60,12 @@ public final class Devnet: Sendable {
     @discardableResult
     public func send(from account: Account, to: EVMAddress, data: [UInt8], gas: UInt64 = 200_000) async throws -> Hash32 {
         let nonceJSON = try await rpc.call("eth_getTransactionCount", [.string(account.address.checksummed), "pending"])
-        let nonce = UInt64((nonceJSON.stringValue ?? "0x0").dropFirst(2), radix: 16) ?? 0
+        let pending = UInt64((nonceJSON.stringValue ?? "0x0").dropFirst(2), radix: 16) ?? 0
+        let nonce = nonces.withLock { nonces in
+            let next = max(nonces[account.address] ?? 0, pending)
+            nonces[account.address] = next + 1
+            return next
+        }
         let transaction = EIP1559Transaction(
             chainID: chainID, nonce: nonce, maxPriorityFeePerGas: 1_000_000_000, maxFeePerGas: 100_000_000_000,
             gasLimit: gas, to: to, data: data)
@@ -88,6 +96,7 @@ public final class Devnet: Sendable {
 
     public func revert(_ id: String) async throws {
         _ = try await rpc.call("evm_revert", [.string(id)])
+        nonces.withLock { $0.removeAll() }  // the chain's nonces went back
     }
 
     public func blockNumber() async throws -> UInt64 {

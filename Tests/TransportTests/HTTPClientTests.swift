@@ -26,15 +26,17 @@ struct HTTPClientTests {
     @Test("many requests in flight at once on one engine thread")
     func concurrency() async throws {
         let server = try httpFixture.get()
-        let started = ContinuousClock.now
+        _ = try await client.execute(HTTPRequest(url: server.url("/max_in_flight")))  // reset the server's count
         try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<40 {
-                group.addTask { try await client.execute(HTTPRequest(url: server.url("/slow/300"))).status }
+                group.addTask { try await client.execute(HTTPRequest(url: server.url("/slow/500"))).status }
             }
             for try await status in group { #expect(status == 200) }
         }
-        // 40 × 300 ms sequentially would be 12 s; in flight together it is a small multiple of 300 ms.
-        #expect(ContinuousClock.now - started < .seconds(6))
+        // The server counts how many requests it held at once: one at a time would be 1; the client allows 16
+        // connections per host. (Other suites share the server, so only a lower bound is asserted.)
+        let seen = try await client.execute(HTTPRequest(url: server.url("/max_in_flight")))
+        #expect((Int(String(decoding: seen.body, as: UTF8.self)) ?? 0) >= 8)
     }
 
     @Test("gzip responses are decompressed")

@@ -1,0 +1,110 @@
+import Configuration
+import EVM
+import EVMIndexer
+import Foundation
+import Logging
+import SettleCore
+import Store
+import Transport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `settle-bench evm-backfill`: end-to-end backfill in `full` mode from a JSON-RPC endpoint into a fresh SQLite
+/// index (fetch, decode, write with indexes), reporting logs/s, blocks/s and peak RSS.
+enum BackfillBenchmark {
+    static func run(arguments: [String]) async throws {
+        var url = ""
+        var tokensFile = ""
+        var database = FileManager.default.temporaryDirectory.appendingPathComponent("settle-bench-\(getpid()).sqlite").path
+        var logRange = 100
+        var i = 0
+        while i < arguments.count {
+            switch arguments[i] {
+            case "--url": url = arguments[i + 1]; i += 1
+            case "--tokens": tokensFile = arguments[i + 1]; i += 1
+            case "--database": database = arguments[i + 1]; i += 1
+            case "--log-range": logRange = Int(arguments[i + 1]) ?? logRange; i += 1
+            default: throw BenchError("unknown argument \(arguments[i])")
+            }
+            i += 1
+        }
+        guard !url.isEmpty, let tokenText = try? String(contentsOfFile: tokensFile, encoding: .utf8) else {
+            throw BenchError("usage: settle-bench evm-backfill --url URL --tokens FILE [--database PATH] [--log-range N]")
+        }
+        let tokens = tokenText.split(separator: "\n").enumerated().map { index, address in
+            "[[tokens]]\nsymbol = \"T\(index)\"\naddress = \"\(address)\"\ndecimals = 6\n"
+        }
+        let text = """
+            family = "evm"
+            chain_id = 1
+            rpc_urls = ["\(url)"]
+            block_time_ms = 12000
+            max_log_range = \(logRange)
+            [finality]
+            mode = "confirmations"
+            confirmations = 3
+            [index]
+            mode = "full"
+            \(tokens.joined(separator: "\n"))
+            """
+        let config = try ChainConfig.parse(text, file: "bench.toml")
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        let store = EVMIndexStore(database: try Database(path: database))
+        try await store.migrate()
+        let http = HTTPClient()
+        defer { http.shutdown() }
+        let rpc = JSONRPCClient(endpoints: [RPCEndpoint(url: url, label: "fixture")], http: http, timeout: .seconds(120))
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let indexer = EVMChainIndexer(config: config, node: EVMNode(rpc: rpc), store: store, spenders: [], logger: logger)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let counter = Counter()
+        try await indexer.indexToHead { step in counter.add(step) }
+        let elapsed = clock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let (logs, blocks, timings) = counter.totals
+        print(String(format: "settle (full mode, SQLite with indexes): %d logs, %d blocks in %.2f s = %.0f logs/s, %.0f blocks/s, peak RSS %.0f MB",
+                     logs, blocks, seconds, Double(logs) / seconds, Double(blocks) / seconds, peakRSSMegabytes()))
+        print(String(format: "  time in: fetch+parse %.2f s, decode+verify %.2f s, SQLite %.2f s (summed across steps)",
+                     timings.fetch, timings.decode, timings.store))
+    }
+
+    static func peakRSSMegabytes() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}
+
+/// Sums progress reports from the indexer's callback.
+final class Counter: @unchecked Sendable {
+    // @unchecked Sendable: guarded by `lock`.
+    private let lock = NSLock()
+    private var logs = 0
+    private var blocks = 0
+    private var timings = StepTimings()
+
+    func add(_ step: IndexProgress) {
+        lock.lock()
+        defer { lock.unlock() }
+        logs += step.approvals + step.transfers
+        if step.toBlock >= step.fromBlock { blocks += Int(step.toBlock - step.fromBlock + 1) }
+        timings.fetch += step.timings.fetch
+        timings.decode += step.timings.decode
+        timings.store += step.timings.store
+    }
+
+    var totals: (Int, Int, StepTimings) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (logs, blocks, timings)
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
