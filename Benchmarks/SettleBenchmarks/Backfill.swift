@@ -57,7 +57,7 @@ enum BackfillBenchmark {
         defer { http.shutdown() }
         let rpc = JSONRPCClient(endpoints: [RPCEndpoint(url: url, label: "fixture")], http: http, timeout: .seconds(120))
         var logger = Logger(label: "bench")
-        logger.logLevel = .error
+        logger.logLevel = ProcessInfo.processInfo.environment["SETTLE_BENCH_VERBOSE"] == nil ? .error : .info
         let indexer = EVMChainIndexer(config: config, node: EVMNode(rpc: rpc), store: store, spenders: [], logger: logger)
         let clock = ContinuousClock()
         let started = clock.now

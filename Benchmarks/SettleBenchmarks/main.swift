@@ -64,6 +64,10 @@ if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "evm-backfill"
     try await BackfillBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
     exit(0)
 }
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "fixture-rate" {
+    try await FixtureRate.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+}
 let options = Options(CommandLine.arguments)
 var sink: UInt8 = 0
 print("settle-bench: \(options.rounds) rounds × \(options.seconds) s per measurement, medians reported\n")

@@ -15,6 +15,11 @@ extension EVMChainIndexer {
     /// inserting, not while (much faster for large backfills; see Benchmarks/).
     static let deferIndexesBeyond: UInt64 = 1000
 
+    /// Rows gathered into one backfill transaction (larger transactions insert faster) …
+    static let rowsPerCommit = 50_000
+    /// … but never more than this many ranges, so sparse history still commits (and shows progress) often.
+    static let rangesPerCommit = 8
+
     /// Indexes finalized history (which cannot reorg) with fetching and writing overlapped: while one range is
     /// committed, the next is fetched and decoded. Stops at the finalized block; `step` takes over from there.
     func backfillFinalized(head: UInt64, progress: (@Sendable (IndexProgress) -> Void)?) async throws {
@@ -31,51 +36,98 @@ extension EVMChainIndexer {
         if deferIndexes {
             logger.info("initial backfill: building secondary indexes after inserting", metadata: ["chain": "\(config.name)"])
             try await store.dropSecondaryIndexes()
+            try await store.bulkMode(true)
         }
         var stepCursor = cursor
         stepCursor.finalizedBlock = finalized
         var owners: [EVMAddress: UInt64] = [:]  // owners found in ranges not yet committed
         let store = self.store
         let chain = cursor.id
+        let prefetching = config.indexMode == .full
+        do {
         try await withThrowingTaskGroup(of: Double.self) { group in
             var inFlight = false
             var from = start
             var pending: IndexProgress?
+            var carried: (from: UInt64, to: UInt64, response: (body: [UInt8], id: UInt64))?
+            var accumulated: IndexBatch?
+            var accumulatedRanges = 0
+            var accumulatedProgress = (approvals: 0, transfers: 0, fetch: 0.0, decode: 0.0)
             while from <= limit {
                 try Task.checkCancellation()
-                let fetched = try await fetchAdaptive(from: from, limit: limit, cursor: stepCursor, headers: .finalizedOnly,
+                let fetched: FetchedRange
+                if let ahead = carried, ahead.from == from, let logs = try? LogsDecoder.decode(ahead.response.body, id: ahead.response.id) {
+                    fetched = try await fetch(from: ahead.from, to: ahead.to, cursor: stepCursor, headers: .finalizedOnly,
+                                              pendingOwners: owners, prefetched: logs)
+                } else {
+                    fetched = try await fetchAdaptive(from: from, limit: limit, cursor: stepCursor, headers: .finalizedOnly,
                                                       pendingOwners: owners)
+                }
+                carried = nil
+                // Transfer the next range while this one is decoded and committed. A failure here is not an error: the
+                // range is fetched again (adaptively) on the next turn.
+                let aheadFrom = fetched.to + 1
+                let aheadTo = min(limit, fetched.to + rangeSize)
+                async let ahead = prefetching && aheadFrom <= limit ? try? fullModeResponse(from: aheadFrom, to: aheadTo) : nil
                 for owner in fetched.newOwners where owners[owner.owner] == nil { owners[owner.owner] = owner.firstBlock }
                 if !fetched.affected.isEmpty { markNeedsRefresh() }
-                var batch = IndexBatch(fromBlock: fetched.from, toBlock: fetched.to)
+                // Ranges accumulate into one transaction of about `Self.rowsPerCommit` rows (larger transactions
+                // insert faster); the cursor still moves with the rows.
+                var batch = accumulated ?? IndexBatch(fromBlock: fetched.from, toBlock: fetched.to)
+                batch.toBlock = fetched.to
                 batch.headers = fetched.headers[fetched.to].map { [$0] } ?? []
-                batch.approvals = fetched.approvals
-                batch.transfers = fetched.transfers
-                batch.newOwners = fetched.newOwners
+                batch.approvals += fetched.approvals
+                batch.transfers += fetched.transfers
+                batch.newOwners += fetched.newOwners
                 batch.headBlock = head
                 batch.finalizedBlock = finalized
                 batch.pruneHeadersBelow = fetched.to
+                accumulatedProgress.approvals += fetched.approvals.count
+                accumulatedProgress.transfers += fetched.transfers.count
+                accumulatedProgress.fetch += fetched.timings.fetch
+                accumulatedProgress.decode += fetched.timings.decode
+                from = fetched.to + 1
+                accumulatedRanges += 1
+                if batch.approvals.count + batch.transfers.count < Self.rowsPerCommit
+                    && accumulatedRanges < Self.rangesPerCommit && from <= limit
+                {
+                    accumulated = batch
+                    if let response = await ahead { carried = (aheadFrom, aheadTo, response) }
+                    continue
+                }
+                accumulated = nil
+                accumulatedRanges = 0
                 if inFlight, let seconds = try await group.next(), var done = pending {
                     done.timings.store = seconds
                     progress?(done)
                 }
+                let committing = batch
                 group.addTask {
                     let started = ContinuousClock.now
-                    try await store.commit(batch, chain: chain)
+                    try await store.commit(committing, chain: chain)
                     return started.secondsUntilNow
                 }
                 inFlight = true
-                pending = IndexProgress(fromBlock: fetched.from, toBlock: fetched.to, headBlock: head, startBlock: start,
-                                        approvals: fetched.approvals.count, transfers: fetched.transfers.count, timings: fetched.timings)
-                from = fetched.to + 1
+                var timings = StepTimings()
+                timings.fetch = accumulatedProgress.fetch
+                timings.decode = accumulatedProgress.decode
+                pending = IndexProgress(fromBlock: batch.fromBlock, toBlock: batch.toBlock, headBlock: head, startBlock: start,
+                                        approvals: accumulatedProgress.approvals, transfers: accumulatedProgress.transfers, timings: timings)
+                accumulatedProgress = (0, 0, 0, 0)
+                if let response = await ahead { carried = (aheadFrom, aheadTo, response) }
             }
             if inFlight, let seconds = try await group.next(), var done = pending {
                 done.timings.store = seconds
                 progress?(done)
             }
         }
+        } catch {
+            if deferIndexes { try? await store.bulkMode(false) }
+            throw error
+        }
         if deferIndexes {
             let started = ContinuousClock.now
+            try await store.bulkMode(false)
             try await store.ensureSecondaryIndexes()
             logger.info("secondary indexes built", metadata: ["chain": "\(config.name)", "seconds": "\(started.secondsUntilNow)"])
         }

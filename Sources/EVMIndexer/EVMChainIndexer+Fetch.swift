@@ -6,7 +6,7 @@ import Transport
 extension EVMChainIndexer {
     /// Fetches and verifies the logs and headers of `from...to`.
     func fetch(from: UInt64, to: UInt64, cursor: ChainCursor, headers policy: HeaderPolicy = .all,
-               pendingOwners: [EVMAddress: UInt64] = [:]) async throws -> FetchedRange {
+               pendingOwners: [EVMAddress: UInt64] = [:], prefetched: [EVMLog]? = nil) async throws -> FetchedRange {
         let fetchStarted = ContinuousClock.now
         let tokens = config.tokens.map(\.address)
         var logs: [EVMLog]
@@ -17,8 +17,7 @@ extension EVMChainIndexer {
         let spenderSet = Set(spenders)
         switch config.indexMode {
         case .full:
-            logs = try await node.logs(LogFilter(fromBlock: from, toBlock: to, addresses: tokens,
-                                                 topics: [[ERC20.transferTopic, ERC20.approvalTopic]]))
+            if let prefetched { logs = prefetched } else { logs = try await fullModeLogs(from: from, to: to) }
         case .scoped:
             let spenderTopics = spenders.map(Self.topic(for:))
             logs = try await node.logs(LogFilter(fromBlock: from, toBlock: to, addresses: tokens,
@@ -109,6 +108,23 @@ extension EVMChainIndexer {
         range.newOwners = newOwners
         range.timings.decode = decodeStarted.secondsUntilNow
         return range
+    }
+
+    /// Every Transfer and Approval of the configured tokens in `from...to` (full mode). Nonisolated so the next
+    /// range can be fetched and decoded while this actor assembles and commits the current one.
+    nonisolated func fullModeLogs(from: UInt64, to: UInt64) async throws(RPCError) -> [EVMLog] {
+        try await node.logs(fullModeFilter(from: from, to: to))
+    }
+
+    /// The undecoded `eth_getLogs` response of `from...to` in full mode, with its request id (for `LogsDecoder`),
+    /// so the next range's transfer can overlap this one's decoding.
+    nonisolated func fullModeResponse(from: UInt64, to: UInt64) async throws(RPCError) -> (body: [UInt8], id: UInt64) {
+        try await node.rpc.call("eth_getLogs", [fullModeFilter(from: from, to: to).json]) { (body, id) throws(RPCError) in (body, id) }
+    }
+
+    nonisolated func fullModeFilter(from: UInt64, to: UInt64) -> LogFilter {
+        LogFilter(fromBlock: from, toBlock: to, addresses: config.tokens.map(\.address),
+                  topics: [[ERC20.transferTopic, ERC20.approvalTopic]])
     }
 
     /// Every log must sit in a block whose header we hold with the same hash; headers must chain by parent hash.

@@ -16,7 +16,7 @@ public actor EVMChainIndexer {
     let logger: Logger
     private var chain: ChainCursor?
     let spenders: [EVMAddress]
-    private var rangeSize: UInt64
+    private(set) var rangeSize: UInt64
     /// Set after start and after a reorg: refresh every tracked state once caught up.
     private var needsFullRefresh = true
     private var runStart: UInt64?

@@ -38,6 +38,17 @@ public final class EVMIndexStore: Sendable {
         }
     }
 
+    /// Bulk mode for an initial backfill: foreign-key enforcement off on the writer (every id the event rows carry
+    /// comes from `AddressInterner`, which creates the parent row first in the same transaction) and a larger
+    /// page cache and WAL checkpoint interval. `bulkMode(false)` restores the defaults.
+    public func bulkMode(_ on: Bool) async throws {
+        try await database.writeRaw { db in
+            try db.execute(on ? "PRAGMA foreign_keys = OFF" : "PRAGMA foreign_keys = ON")
+            try db.execute(on ? "PRAGMA cache_size = -65536" : "PRAGMA cache_size = -2000")
+            try db.execute(on ? "PRAGMA wal_autocheckpoint = 16384" : "PRAGMA wal_autocheckpoint = 1000")
+        }
+    }
+
     /// Indexed events of the chain (approvals plus transfers).
     public func eventCount(chain: Int64) async throws -> Int {
         try await database.read { db in
@@ -284,12 +295,10 @@ public final class EVMIndexStore: Sendable {
             insert.bind(Int64(row.block), at: 2)
             insert.bind(Int64(row.logIndex), at: 3)
             insert.bind(Int64(row.blockTime), at: 4)
-            row.transactionHash.bytes32.withUnsafeBytes { insert.bind(bytes: $0, at: 5) }
             insert.bind(try interner.id(row.token), at: 6)
             insert.bind(try interner.id(row.owner), at: 7)
             insert.bind(try interner.id(row.spender), at: 8)
-            insert.bind(row.value.bigEndianBytes, at: 9)
-            try insert.step()
+            try Self.stepBindingHashAndValue(insert, hash: row.transactionHash, value: row.value)
         }
     }
 
@@ -305,12 +314,21 @@ public final class EVMIndexStore: Sendable {
             insert.bind(Int64(row.block), at: 2)
             insert.bind(Int64(row.logIndex), at: 3)
             insert.bind(Int64(row.blockTime), at: 4)
-            row.transactionHash.bytes32.withUnsafeBytes { insert.bind(bytes: $0, at: 5) }
             insert.bind(try interner.id(row.token), at: 6)
             insert.bind(try interner.id(row.from), at: 7)
             insert.bind(try interner.id(row.to), at: 8)
-            insert.bind(row.value.bigEndianBytes, at: 9)
-            try insert.step()
+            try Self.stepBindingHashAndValue(insert, hash: row.transactionHash, value: row.value)
+        }
+    }
+
+    /// Binds the transaction hash (parameter 5) and value (parameter 9) from stack memory without copies, then steps.
+    static func stepBindingHashAndValue(_ insert: SQLiteStatement, hash: Hash32, value: UInt256) throws {
+        try hash.bytes32.withUnsafeBytes { hashBytes in
+            try value.withBigEndianBytes { (valueBytes) throws(StoreError) in
+                insert.bind(borrowing: hashBytes, at: 5)
+                insert.bind(borrowing: valueBytes, at: 9)
+                try insert.step()
+            }
         }
     }
 

@@ -47,15 +47,15 @@ struct LogsDecoder {
         var sawID = false
         if try !consume(UInt8(ascii: "}")) {
             repeat {
-                let key = try keyBytes()
+                let key = try key()
                 try expect(UInt8(ascii: ":"))
                 switch key {
-                case "id":
+                case .id:
                     skipWhitespace()
                     guard try number() == id else { throw fail("response id does not match request id \(id)") }
                     sawID = true
-                case "result": logs = try logArray()
-                case "error": throw RPCError.server(code: Int.min, message: "", data: nil)
+                case .result: logs = try logArray()
+                case .error: throw RPCError.server(code: Int.min, message: "", data: nil)
                 default: try skipValue(depth: 0)
                 }
             } while try consume(UInt8(ascii: ","))
@@ -93,18 +93,18 @@ struct LogsDecoder {
         var blockTimestamp: UInt64?
         if try !consume(UInt8(ascii: "}")) {
             repeat {
-                let key = try keyBytes()
+                let key = try key()
                 try expect(UInt8(ascii: ":"))
                 switch key {
-                case "address": address = try addressValue()
-                case "topics": topics = try topicArray()
-                case "data": data = try dataValue()
-                case "blockNumber": blockNumber = try quantity()
-                case "blockHash": blockHash = try hashValue()
-                case "transactionHash": transactionHash = try hashValue()
-                case "logIndex": logIndex = try quantity()
-                case "blockTimestamp": blockTimestamp = try quantity()
-                case "removed":
+                case .address: address = try addressValue()
+                case .topics: topics = try topicArray()
+                case .data: data = try dataValue()
+                case .blockNumber: blockNumber = try quantity()
+                case .blockHash: blockHash = try hashValue()
+                case .transactionHash: transactionHash = try hashValue()
+                case .logIndex: logIndex = try quantity()
+                case .blockTimestamp: blockTimestamp = try quantity()
+                case .removed:
                     skipWhitespace()
                     if try literal("true") { removed = true } else if try literal("false") { removed = false } else {
                         throw fail("log.removed is not a boolean")
@@ -136,45 +136,50 @@ struct LogsDecoder {
 
     // MARK: Values
 
-    /// `"0x…"` with exactly `count` bytes of hex, written into `out`.
-    private mutating func fixedHex(count: Int, into out: UnsafeMutableRawBufferPointer, _ what: String) throws(RPCError) {
+    /// Hex digit values, 0xFF for anything else.
+    private static let nibbles: [UInt8] = (0..<256).map { Hex.nibble(UInt8($0)) ?? 0xFF }
+
+    /// Checks `"0x` + `2·count` hex digits + `"` at the cursor and returns the offset of the first digit.
+    private mutating func fixedHexStart(count: Int, _ what: StaticString) throws(RPCError) -> Int {
         skipWhitespace()
-        let start = index
         guard index + 2 * count + 4 <= bytes.count, bytes[index] == UInt8(ascii: "\""), bytes[index + 1] == UInt8(ascii: "0"),
               bytes[index + 2] == UInt8(ascii: "x"), bytes[index + 3 + 2 * count] == UInt8(ascii: "\"")
         else { throw fail("\(what) is not 0x-prefixed hex of \(count) bytes") }
-        var p = index + 3
-        for i in 0..<count {
-            guard let hi = Hex.nibble(bytes[p]), let lo = Hex.nibble(bytes[p + 1]) else {
-                index = p
-                throw fail("\(what) has a character that is not hex")
+        let start = index + 3
+        index = start + 2 * count + 1
+        return start
+    }
+
+    /// Decodes `count` bytes of hex digits at `offset` into `out`; false on a non-hex character.
+    private static func decodeHex(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int, count: Int, into out: UnsafeMutableRawBufferPointer) -> Bool {
+        nibbles.withUnsafeBufferPointer { table in
+            var bad: UInt8 = 0
+            var p = offset
+            for i in 0..<count {
+                let hi = table[Int(bytes[p])]
+                let lo = table[Int(bytes[p + 1])]
+                bad |= hi | lo
+                out[i] = hi &<< 4 | lo
+                p += 2
             }
-            out[i] = hi << 4 | lo
-            p += 2
+            return bad & 0xF0 == 0
         }
-        index = start + 2 * count + 4
     }
 
     private mutating func hashValue() throws(RPCError) -> Hash32 {
+        let start = try fixedHexStart(count: 32, "hash")
         var value = Bytes32.zero
-        var failure: RPCError?
-        value.withUnsafeMutableBytes { raw in
-            do throws(RPCError) { try fixedHex(count: 32, into: raw, "hash") } catch { failure = error }
-        }
-        if let failure { throw failure }
+        let ok = value.withUnsafeMutableBytes { Self.decodeHex(bytes, at: start, count: 32, into: $0) }
+        guard ok else { throw fail("hash has a character that is not hex") }
         return Hash32(value)
     }
 
     private mutating func addressValue() throws(RPCError) -> EVMAddress {
+        let start = try fixedHexStart(count: 20, "address")
         var raw = (UInt64(0), UInt64(0), UInt32(0))
-        var failure: RPCError?
-        withUnsafeMutableBytes(of: &raw) { buffer in
-            do throws(RPCError) { try fixedHex(count: 20, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<20]), "address") } catch { failure = error }
-        }
-        if let failure { throw failure }
-        let address = withUnsafeBytes(of: raw) { try? EVMAddress(bytes: UnsafeRawBufferPointer(rebasing: $0[0..<20])) }
-        guard let address else { throw fail("address") }
-        return address
+        let ok = withUnsafeMutableBytes(of: &raw) { Self.decodeHex(bytes, at: start, count: 20, into: $0) }
+        guard ok else { throw fail("address has a character that is not hex") }
+        return withUnsafeBytes(of: raw) { EVMAddress(loading: $0, at: 0) }
     }
 
     private mutating func dataValue() throws(RPCError) -> [UInt8] {
@@ -186,15 +191,13 @@ struct LogsDecoder {
         var end = p
         while end < bytes.count, bytes[end] != UInt8(ascii: "\"") { end += 1 }
         guard end < bytes.count, (end - p) % 2 == 0 else { throw fail("log.data is not whole bytes of hex") }
-        var out = [UInt8](repeating: 0, count: (end - p) / 2)
-        for i in 0..<out.count {
-            guard let hi = Hex.nibble(bytes[p]), let lo = Hex.nibble(bytes[p + 1]) else {
-                index = p
-                throw fail("log.data has a character that is not hex")
-            }
-            out[i] = hi << 4 | lo
-            p += 2
+        let count = (end - p) / 2
+        let bytes = self.bytes
+        let out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = Self.decodeHex(bytes, at: p, count: count, into: UnsafeMutableRawBufferPointer(buffer)) ? count : -1
+            if initialized < 0 { initialized = 0; p = -1 }
         }
+        guard p >= 0 else { throw fail("log.data has a character that is not hex") }
         index = end + 1
         return out
     }
@@ -270,8 +273,20 @@ struct LogsDecoder {
         return true
     }
 
-    /// A member name (no escapes expected in the names we know; an escaped name is returned raw and so unknown).
-    private mutating func keyBytes() throws(RPCError) -> Substring {
+    /// The member names this decoder reads; anything else is `.other` and skipped.
+    private enum Key {
+        case address, topics, data, blockNumber, blockHash, transactionHash, logIndex, blockTimestamp, removed
+        case id, result, error, other
+    }
+
+    private static let keys: [(StaticString, Key)] = [
+        ("address", .address), ("topics", .topics), ("data", .data), ("blockNumber", .blockNumber),
+        ("blockHash", .blockHash), ("transactionHash", .transactionHash), ("logIndex", .logIndex),
+        ("blockTimestamp", .blockTimestamp), ("removed", .removed), ("id", .id), ("result", .result), ("error", .error),
+    ]
+
+    /// Reads a member name and says which one it is, comparing bytes (no string is built).
+    private mutating func key() throws(RPCError) -> Key {
         skipWhitespace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
         let start = index + 1
@@ -282,7 +297,16 @@ struct LogsDecoder {
         }
         guard p < bytes.count else { throw fail("unterminated member name") }
         index = p + 1
-        return Substring(decoding: UnsafeBufferPointer(rebasing: bytes[start..<p]), as: UTF8.self)
+        let length = p - start
+        for (name, key) in Self.keys where name.utf8CodeUnitCount == length && name.utf8Start[0] == bytes[start] {
+            var equal = true
+            for i in 1..<length where name.utf8Start[i] != bytes[start + i] {
+                equal = false
+                break
+            }
+            if equal { return key }
+        }
+        return .other
     }
 
     /// Skips any JSON value (validating its shape), for members we do not read.
@@ -304,7 +328,7 @@ struct LogsDecoder {
             index += 1
             if try consume(UInt8(ascii: "}")) { return }
             repeat {
-                _ = try keyBytes()
+                _ = try key()
                 try expect(UInt8(ascii: ":"))
                 try skipValue(depth: depth + 1)
             } while try consume(UInt8(ascii: ","))

@@ -201,6 +201,7 @@ extension UInt256 {
 extension UInt256 {
     /// Reads a big-endian integer of at most 32 bytes (shorter input is left-padded with zeros).
     /// - Throws: `CoreError.overflow` for more than 32 bytes.
+    @inlinable
     public init<Bytes: Collection>(bigEndian bytes: Bytes) throws(CoreError) where Bytes.Element == UInt8 {
         guard bytes.count <= 32 else {
             throw CoreError(.overflow, "\(bytes.count) bytes do not fit a 256-bit integer")
@@ -212,6 +213,25 @@ extension UInt256 {
             low = (low << 8) | UInt128(byte)
         }
         self.init(high: high, low: low)
+    }
+
+    /// Reads exactly 32 big-endian bytes at `offset` of `buffer` (the caller guarantees they are there): the fast
+    /// path for ABI words and log data.
+    @inlinable
+    public init(loadingBigEndian buffer: UnsafeRawBufferPointer, at offset: Int = 0) {
+        let hi = buffer.loadUnaligned(fromByteOffset: offset, as: (UInt64, UInt64).self)
+        let lo = buffer.loadUnaligned(fromByteOffset: offset + 16, as: (UInt64, UInt64).self)
+        self.init(
+            high: UInt128(UInt64(bigEndian: hi.0)) << 64 | UInt128(UInt64(bigEndian: hi.1)),
+            low: UInt128(UInt64(bigEndian: lo.0)) << 64 | UInt128(UInt64(bigEndian: lo.1)))
+    }
+
+    /// Calls `body` with the 32-byte big-endian form in stack memory (no allocation).
+    @inlinable
+    public func withBigEndianBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        let words = (UInt64(truncatingIfNeeded: high >> 64).bigEndian, UInt64(truncatingIfNeeded: high).bigEndian,
+                     UInt64(truncatingIfNeeded: low >> 64).bigEndian, UInt64(truncatingIfNeeded: low).bigEndian)
+        return try withUnsafeBytes(of: words) { (raw) throws(E) -> R in try body(raw) }
     }
 
     /// The 32-byte big-endian form.

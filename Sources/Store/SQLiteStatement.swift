@@ -45,6 +45,14 @@ public final class SQLiteStatement {
         }
     }
 
+    /// Binds bytes SQLite may read without copying: the memory must stay valid and unchanged until the statement
+    /// is stepped (call inside the `withUnsafeBytes` that provides it, then `step()`, as the hot insert paths do).
+    public func bind(borrowing bytes: UnsafeRawBufferPointer, at index: Int32) {
+        withUnsafePointer(to: 0 as UInt8) { empty in
+            sqlite3_bind_blob(raw, index, bytes.baseAddress ?? UnsafeRawPointer(empty), Int32(bytes.count), nil)
+        }
+    }
+
     public func bindNull(at index: Int32) {
         sqlite3_bind_null(raw, index)
     }

@@ -28,7 +28,7 @@ public enum ERC20Event: Hashable, Sendable {
         }
         let first = try Self.address(topics[1], index: 1)
         let second = try Self.address(topics[2], index: 2)
-        let value = (try? UInt256(bigEndian: data)) ?? .zero  // 32 bytes always fit
+        let value = Array(data).withUnsafeBytes { UInt256(loadingBigEndian: $0) }  // exactly 32 bytes, checked above
         self = isTransfer
             ? .transfer(from: first, to: second, value: value)
             : .approval(owner: first, spender: second, value: value)

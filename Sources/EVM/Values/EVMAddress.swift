@@ -33,7 +33,7 @@ public struct EVMAddress: Hashable, Sendable, Comparable, CustomStringConvertibl
 
     /// Reads 20 bytes at `offset` of a buffer; the caller guarantees they are in bounds.
     @inlinable
-    init(loading buffer: UnsafeRawBufferPointer, at offset: Int) {
+    public init(loading buffer: UnsafeRawBufferPointer, at offset: Int) {
         var value = EVMAddress.zero
         value.withUnsafeMutableBytes { raw in
             raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + 20]))

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """A synthetic ERC-20 chain behind a JSON-RPC server on 127.0.0.1, for the backfill benchmark.
 
-    python fixture_server.py --blocks 10000 --logs-per-block 100 [--tokens 5] [--owners 50000] [--seed 1]
+    python chain_fixture.py --blocks 10000 --logs-per-block 100 [--tokens 5] [--owners 50000] [--seed 1]
 
 The chain is deterministic from its seed: consistent headers (hash, parentHash chaining, increasing timestamps),
 logs with real ABI encoding (Transfer/Approval topics, zero-padded address topics, one uint256 data word), several
 tokens, many owners, per-block logIndex, transactions of one or two logs. Answers eth_chainId, net_version,
 eth_blockNumber, eth_getBlockByNumber (no full transactions), eth_getLogs (address and topic filters, block range or
-blockHash) with real providers' cap: more than --max-results logs is error -32005 "query returned more than 10000
+blockHash) with real providers' cap, and fixture_summary (counts of logs by kind, the token addresses),: more than --max-results logs is error -32005 "query returned more than 10000
 results. Try with this block range [0x.., 0x..]." Batches are supported. Responses for whole blocks are built
 from pre-rendered JSON fragments, so the server is cheap next to any client.
 """
@@ -21,7 +21,7 @@ import sys
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Peers"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peerlib import announce, exit_with_parent  # noqa: E402
 
 TRANSFER = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
@@ -160,6 +160,10 @@ def answer(chain, request, max_results):
         elif method == "eth_getBlockByNumber":
             number = quantity(params[0], head, "block")
             result = chain.header(number) if number <= head else None
+        elif method == "fixture_summary":
+            transfers = sum(1 for block in chain.logs for e in block if e[1] == TRANSFER)
+            result = {"logs": chain.count, "transfers": transfers, "approvals": chain.count - transfers,
+                      "blocks": len(chain.headers), "tokens": chain.tokens}
         elif method == "eth_getBlockByHash":
             numbers = [n for n, h in enumerate(chain.headers) if h[0] == params[0]]
             result = chain.header(numbers[0]) if numbers else None
