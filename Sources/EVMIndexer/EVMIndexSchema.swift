@@ -6,10 +6,12 @@ enum EVMIndexSchema {
 
     /// Secondary indexes of the event tables: created after the initial backfill (or at once when there is none),
     /// so bulk inserts append to the primary keys only. `CREATE INDEX IF NOT EXISTS` makes creating them idempotent.
+    ///
+    /// Only indexes a query uses: allowance history reads approvals by owner; transfers are read by block range
+    /// (replay, confirmation of our own payments) through the primary key. A query of transfers by wallet adds its
+    /// index here when it arrives (every index costs on every insert; see ARCHITECTURE.md).
     static let secondaryIndexes: [(name: String, definition: String)] = [
         ("evm_approvals_by_owner", "evm_approvals (chain, owner, token, spender, block, log_index)"),
-        ("evm_transfers_by_sender", "evm_transfers (chain, sender, token, block)"),
-        ("evm_transfers_by_recipient", "evm_transfers (chain, recipient, token, block)"),
     ]
 
     static let migrations: [String] = [
@@ -64,6 +66,7 @@ enum EVMIndexSchema {
             PRIMARY KEY (chain, block, log_index)
         ) STRICT, WITHOUT ROWID;
 
+        -- (v1 shipped no secondary indexes here: EVMIndexSchema.secondaryIndexes creates them after backfill.)
         CREATE TABLE evm_tracked_owners (
             chain INTEGER NOT NULL REFERENCES evm_chains(id),
             owner INTEGER NOT NULL REFERENCES evm_addresses(id),

@@ -6,7 +6,8 @@
 The chain is deterministic from its seed: consistent headers (hash, parentHash chaining, increasing timestamps),
 logs with real ABI encoding (Transfer/Approval topics, zero-padded address topics, one uint256 data word), several
 tokens, many owners, per-block logIndex, transactions of one or two logs. Answers eth_chainId, net_version,
-eth_blockNumber, eth_getBlockByNumber (no full transactions), eth_getLogs (address and topic filters, block range or
+eth_blockNumber, eth_getBlockByNumber (no full transactions), eth_newFilter/eth_getFilterLogs/eth_uninstallFilter
+(ethereum-etl's way), eth_getLogs (address and topic filters, block range or
 blockHash) with real providers' cap, and fixture_summary (counts of logs by kind, the token addresses),: more than --max-results logs is error -32005 "query returned more than 10000
 results. Try with this block range [0x.., 0x..]." Batches are supported. Responses for whole blocks are built
 from pre-rendered JSON fragments, so the server is cheap next to any client.
@@ -142,12 +143,19 @@ def get_logs(chain, params, max_results):
     return b"[" + b",".join(fragments) + b"]"
 
 
+FILTERS = {}
+
+
 def answer(chain, request, max_results):
     rid = json.dumps(request.get("id"))
     method = request.get("method")
     params = request.get("params") or []
     head = len(chain.headers) - 1
     try:
+        if method == "eth_getFilterLogs":  # ethereum-etl uses filters instead of eth_getLogs
+            if params[0] not in FILTERS:
+                raise RPCError(-32000, "filter not found")
+            method, params = "eth_getLogs", [FILTERS[params[0]]]
         if method == "eth_getLogs":
             body = get_logs(chain, params, max_results)
             return b'{"jsonrpc":"2.0","id":' + rid.encode() + b',"result":' + body + b"}"
@@ -160,6 +168,11 @@ def answer(chain, request, max_results):
         elif method == "eth_getBlockByNumber":
             number = quantity(params[0], head, "block")
             result = chain.header(number) if number <= head else None
+        elif method == "eth_newFilter":
+            result = hex(len(FILTERS) + 1)
+            FILTERS[result] = params[0]
+        elif method == "eth_uninstallFilter":
+            result = FILTERS.pop(params[0], None) is not None
         elif method == "fixture_summary":
             transfers = sum(1 for block in chain.logs for e in block if e[1] == TRANSFER)
             result = {"logs": chain.count, "transfers": transfers, "approvals": chain.count - transfers,
