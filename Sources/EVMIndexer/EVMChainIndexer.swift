@@ -68,10 +68,11 @@ public actor EVMChainIndexer {
         try await backfillFinalized(head: head, progress: progress)
         while true {
             try Task.checkCancellation()
-            guard let result = try await step(head: head) else { return }
+            guard let result = try await step(head: head) else { break }
             progress?(result)
-            if result.toBlock >= head && result.reorg == nil { return }
+            if result.toBlock >= head && result.reorg == nil { break }
         }
+        try await checkWatchedTransactions(head: head)
     }
 
     /// Follows the chain forever (until cancelled), sleeping `pollInterval` when caught up.
@@ -84,6 +85,7 @@ public actor EVMChainIndexer {
                     progress?(result)
                     if result.toBlock < head || result.reorg != nil { continue }
                 }
+                try await checkWatchedTransactions(head: head)
             } catch let error as RPCError {
                 logger.warning("indexing step failed; will retry", metadata: ["chain": "\(config.name)", "error": "\(error)"])
             } catch let error as EVMIndexError where error.code == .inconsistentNode {

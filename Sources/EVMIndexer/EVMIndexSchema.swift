@@ -100,6 +100,7 @@ enum EVMIndexSchema {
             block INTEGER,
             block_hash BLOB CHECK (block_hash IS NULL OR length(block_hash) = 32),
             gas_used INTEGER,
+            reorg_count INTEGER NOT NULL DEFAULT 0 CHECK (reorg_count >= 0),
             first_seen INTEGER NOT NULL,
             last_checked INTEGER NOT NULL,
             PRIMARY KEY (chain, hash)

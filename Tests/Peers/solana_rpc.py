@@ -74,7 +74,8 @@ Differences from a real node (deliberate or known): no forks and no optimistic c
 confirmed); no vote transactions, rewards, or epochs (epoch stays 0); getBlock rewards are []; jsonParsed is
 not produced (accounts fall back to base64, getTransaction/getBlock refuse it); base64+zstd is refused; Token-2022
 ui amounts ignore interest-bearing/scaled-amount extensions; preflight is not limited to 148 blocks of age;
-getFeeForMessage approximates the compute-unit limit; the server's LiteSVM ignores loaded-account data limits.
+getFeeForMessage approximates the compute-unit limit; rentEpoch is always u64::MAX (as for every rent-exempt
+account today); the SPL Token program is the p-token build (same error codes, fewer log lines).
 """
 import argparse
 import base64
@@ -113,11 +114,11 @@ from solana_rpc_codec import (  # noqa: E402
     TOKEN_2022_PROGRAM,
     TOKEN_PROGRAM,
     TOKEN_PROGRAMS,
+    U64_MAX,
     RpcError,
     alt_account_data,
     b58,
     b64,
-    err_display,
     invalid_params,
     parse_mint,
     parse_pubkey,
@@ -274,7 +275,7 @@ def encode_account(account, encoding, data_slice):
         "executable": account.executable,
         "lamports": account.lamports,
         "owner": str(account.owner),
-        "rentEpoch": account.rent_epoch,
+        "rentEpoch": U64_MAX,  # every rent-exempt account on a current cluster (exercises u64 > 2^53 parsing)
         "space": len(account.data),
     }
 

@@ -12,7 +12,7 @@ from solders.account import Account
 from solders.clock import Clock
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
-from solders.message import Message, MessageV0
+from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
@@ -521,10 +521,3 @@ class Chain:
 def preflight_failure(err, logs, units) -> RpcError:
     return RpcError(-32002, f"Transaction simulation failed: {err_display(err)}", simulation_result(err, logs, units))
 
-
-def signed_transaction(message, signers) -> VersionedTransaction:
-    return VersionedTransaction(message, signers)
-
-
-def legacy_message(instructions, payer: Pubkey, blockhash) -> Message:
-    return Message.new_with_blockhash(instructions, payer, blockhash)

@@ -302,7 +302,7 @@ def parse_pubkey(value, where: str) -> Pubkey:
     try:
         raw = base58.b58decode(value)
     except ValueError:
-        raise invalid_params(f"Invalid param: Invalid")
+        raise invalid_params("Invalid param: Invalid")
     if len(raw) != 32:
-        raise invalid_params(f"Invalid param: WrongSize")
+        raise invalid_params("Invalid param: WrongSize")
     return Pubkey.from_bytes(raw)

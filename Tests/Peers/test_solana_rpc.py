@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -220,6 +221,22 @@ def run(c: Client, port: int):
                       {"programId": "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"},
                       {"encoding": "base64", "commitment": "confirmed"}, resp=R.GetTokenAccountsByOwnerResp)
     check("by owner (token-2022)", [a["pubkey"] for a in by_owner22["value"]] == [owner_ata22], by_owner22)
+
+    t22 = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
+    (_, error), _ = send(c, [approve(ApproveParams(program_id=t22, source=Pubkey.from_string(owner_ata22),
+                                                   delegate=delegate.pubkey(), owner=owner.pubkey(), amount=5))],
+                         [owner])
+    check("approve token-2022", error is None, error)
+    by22 = c.ok("getTokenAccountsByDelegate", str(delegate.pubkey()), {"programId": str(t22)},
+                {"encoding": "base64", "commitment": "confirmed"}, resp=R.GetTokenAccountsByDelegateResp)
+    check("by delegate (token-2022)", [a["pubkey"] for a in by22["value"]] == [owner_ata22], by22)
+    (sig22, error), _ = send(c, [transfer_checked(TransferCheckedParams(
+        program_id=t22, source=Pubkey.from_string(owner_ata22), mint=Pubkey.from_string(mint22),
+        dest=Pubkey.from_string(owner_ata22), owner=delegate.pubkey(), amount=5, decimals=9))], [delegate])
+    check("token-2022 delegated transfer", error is None, error)
+    tb = get_tx(c, sig22)["meta"]["postTokenBalances"]
+    check("token-2022 token balances", len(tb) == 1 and tb[0]["programId"] == str(t22) and
+          tb[0]["uiTokenAmount"]["uiAmountString"] == "18446744073.709551615", tb)
 
     (pull_sig, error), _ = send(c, [transfer_checked(TransferCheckedParams(
         program_id=TOKEN_PROGRAM_ID, source=owner_ata_pk, mint=mint_pk, dest=treasury_ata_pk,
@@ -507,6 +524,38 @@ def run(c: Client, port: int):
     elapsed = time.time() - t0
     print(f"getSignaturesForAddress (limit 100, keep-alive): 300 in {elapsed:.2f}s = {300 / elapsed:.0f}/s",
           flush=True)
+
+    # ---------------------------------------------------------------- concurrent senders
+    senders = [keypair(k) for k in c.ok("settle_keypairs", 4)]
+    errors, landed = [], []
+
+    def worker(kp):
+        client = KeepAliveClient(port)
+        blockhash = latest_blockhash(client)[0]
+        for i in range(50):
+            if i % 25 == 24:  # 200 blocks in all: one blockhash would expire
+                blockhash = latest_blockhash(client)[0]
+            (sig, error), _ = send(client, [transfer(TransferParams(from_pubkey=kp.pubkey(),
+                                                                    to_pubkey=target.pubkey(), lamports=1 + i))],
+                                   [kp], blockhash=blockhash)
+            (errors if error else landed).append(error or sig)
+
+    target = Keypair()
+    c.ok("settle_fund", {"address": str(target.pubkey()), "lamports": 10**9})  # rent-exempt before 1-lamport sends
+    t0 = time.time()
+    threads = [threading.Thread(target=worker, args=(kp,)) for kp in senders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.time() - t0
+    print(f"sendTransaction (4 concurrent keep-alive clients): {len(landed)} in {elapsed:.2f}s = "
+          f"{len(landed) / elapsed:.0f} tx/s", flush=True)
+    hist = c.ok("getSignaturesForAddress", str(target.pubkey()), {"commitment": "confirmed"})
+    check("concurrent sends all land", not errors and len(landed) == 200 and
+          {h["signature"] for h in hist[:200]} == set(landed), errors[:3])
+    check("concurrent balance", c.ok("getBalance", str(target.pubkey()), {"commitment": "confirmed"})["value"] ==
+          10**9 + 4 * sum(range(1, 51)))
 
     # ---------------------------------------------------------------- accounts API shapes
     acc = c.ok("getAccountInfo", owner_ata, {"encoding": "base64", "commitment": "confirmed"},

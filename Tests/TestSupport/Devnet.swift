@@ -59,6 +59,11 @@ public final class Devnet: Sendable {
     /// Signs and sends a call from `account`; returns the transaction hash. Automine puts it in its own block.
     @discardableResult
     public func send(from account: Account, to: EVMAddress, data: [UInt8], gas: UInt64 = 200_000) async throws -> Hash32 {
+        try await sendSigned(from: account, to: to, data: data, gas: gas).hash
+    }
+
+    /// Signs and sends a call from `account`; returns the signed transaction (to re-send its exact bytes).
+    public func sendSigned(from account: Account, to: EVMAddress, data: [UInt8], gas: UInt64 = 200_000) async throws -> SignedTransaction {
         let nonceJSON = try await rpc.call("eth_getTransactionCount", [.string(account.address.checksummed), "pending"])
         let pending = UInt64((nonceJSON.stringValue ?? "0x0").dropFirst(2), radix: 16) ?? 0
         let nonce = nonces.withLock { nonces in
@@ -70,8 +75,13 @@ public final class Devnet: Sendable {
             chainID: chainID, nonce: nonce, maxPriorityFeePerGas: 1_000_000_000, maxFeePerGas: 100_000_000_000,
             gasLimit: gas, to: to, data: data)
         let signed = transaction.signed(with: account.key)
-        let result = try await rpc.call("eth_sendRawTransaction", [.string(signed.rawHex)])
-        return try Hash32(hex: result.stringValue ?? "")
+        try await sendRaw(signed)
+        return signed
+    }
+
+    /// Broadcasts already-signed bytes.
+    public func sendRaw(_ signed: SignedTransaction) async throws {
+        _ = try await rpc.call("eth_sendRawTransaction", [.string(signed.rawHex)])
     }
 
     public func approve(token: EVMAddress, owner: Account, spender: EVMAddress, amount: UInt256) async throws {
