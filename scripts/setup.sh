@@ -30,7 +30,7 @@ install_system() {
 }
 
 install_python() {
-    local requirements=(Tests/Vectors/requirements.txt Tests/Peers/requirements-evm.txt)
+    local requirements=(Tests/Vectors/requirements.txt Tests/Peers/requirements-evm.txt Tests/Peers/requirements-solana.txt)
     local stamp=.venv/.requirements.sha256
     local want
     want=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)
@@ -40,7 +40,7 @@ install_python() {
     fi
     log "Creating Python environment .venv (pinned reference libraries)"
     python3 -m venv .venv
-    .venv/bin/pip install -q --disable-pip-version-check -r "${requirements[0]}" -r "${requirements[1]}"
+    .venv/bin/pip install -q --disable-pip-version-check "${requirements[@]/#/--requirement=}"
     echo "$want" > "$stamp"
 }
 
