@@ -54,6 +54,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Solana follower: typed JSON-RPC, transaction and SPL Token event decoding.
+        .target(
+            name: "SolanaIndexer",
+            dependencies: ["SettleCore", "Solana", "Transport", "Store", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // EVM codecs: keccak-256, RLP, ABI, addresses, transactions.
         .target(name: "EVM", dependencies: ["SettleCore", "Signing"], swiftSettings: swiftSettings),
         // Solana codecs: base58, public keys, PDAs, messages, transactions, SPL Token.
@@ -94,6 +100,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SolanaIndexerTests",
+            dependencies: ["SolanaIndexer", "Solana", "Signing", "Transport", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SettleCoreTests", dependencies: ["SettleCore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EVMTests", dependencies: ["EVM", "Signing", "TestSupport"], swiftSettings: swiftSettings),

@@ -1,0 +1,125 @@
+import Foundation
+import SettleCore
+import Solana
+import Transport
+
+/// Typed Solana JSON-RPC calls over a `JSONRPCClient`. Numbers that do not fit a `Double` (lamports, token
+/// amounts, `rentEpoch`) are read exactly from their JSON text; account data is requested as base64 and decoded
+/// with Settle's own layouts.
+public struct SolanaNode: Sendable {
+    public let rpc: JSONRPCClient
+
+    public init(rpc: JSONRPCClient) {
+        self.rpc = rpc
+    }
+
+    static func config(_ commitment: Commitment, _ extra: [(key: String, value: JSON)] = []) -> JSON {
+        .object([("commitment", .string(commitment.rawValue))] + extra)
+    }
+
+    /// `getSlot`.
+    public func slot(_ commitment: Commitment = .confirmed) async throws(RPCError) -> UInt64 {
+        try SolanaJSON.unsigned(try await rpc.call("getSlot", [Self.config(commitment)]), "getSlot")
+    }
+
+    /// `getBlockHeight`.
+    public func blockHeight(_ commitment: Commitment = .confirmed) async throws(RPCError) -> UInt64 {
+        try SolanaJSON.unsigned(try await rpc.call("getBlockHeight", [Self.config(commitment)]), "getBlockHeight")
+    }
+
+    /// `getLatestBlockhash`: the blockhash and the last block height at which a transaction using it can land.
+    public func latestBlockhash(_ commitment: Commitment = .confirmed) async throws(RPCError) -> (blockhash: Blockhash, lastValidBlockHeight: UInt64) {
+        let value = try SolanaJSON.value(try await rpc.call("getLatestBlockhash", [Self.config(commitment)]), "getLatestBlockhash")
+        return (try SolanaJSON.blockhash(value["blockhash"], "blockhash"),
+                try SolanaJSON.unsigned(value["lastValidBlockHeight"], "lastValidBlockHeight"))
+    }
+
+    /// `getMultipleAccounts` (base64); nil for accounts that do not exist.
+    public func accounts(_ keys: [SolanaPublicKey], _ commitment: Commitment = .confirmed) async throws(RPCError) -> [SolanaAccount?] {
+        guard !keys.isEmpty else { return [] }
+        let result = try await rpc.call("getMultipleAccounts", [
+            .array(keys.map { .string($0.description) }), Self.config(commitment, [("encoding", "base64")]),
+        ])
+        guard let items = try SolanaJSON.value(result, "getMultipleAccounts").arrayValue, items.count == keys.count else {
+            throw .malformedResponse("getMultipleAccounts: value is not an array of \(keys.count) entries")
+        }
+        var out: [SolanaAccount?] = []
+        for item in items { out.append(item.isNull ? nil : try SolanaJSON.account(item)) }
+        return out
+    }
+
+    /// `getTokenAccountsByOwner` / `getTokenAccountsByDelegate` for one token program (base64).
+    public func tokenAccounts(by role: TokenAccountRole, _ key: SolanaPublicKey, program: TokenProgram,
+                              _ commitment: Commitment = .confirmed) async throws(RPCError) -> [(address: SolanaPublicKey, account: SolanaAccount)] {
+        let method = role == .owner ? "getTokenAccountsByOwner" : "getTokenAccountsByDelegate"
+        let result = try await rpc.call(method, [
+            .string(key.description), .object([("programId", .string(program.programID.description))]),
+            Self.config(commitment, [("encoding", "base64")]),
+        ])
+        guard let items = try SolanaJSON.value(result, method).arrayValue else { throw .malformedResponse("\(method): value is not an array") }
+        var out: [(SolanaPublicKey, SolanaAccount)] = []
+        for item in items {
+            out.append((try SolanaJSON.publicKey(item["pubkey"], "\(method).pubkey"), try SolanaJSON.account(item["account"] ?? .null)))
+        }
+        return out
+    }
+
+    /// Whose token accounts `tokenAccounts(by:)` lists.
+    public enum TokenAccountRole: Sendable { case owner, delegate }
+
+    /// `getSignaturesForAddress`, newest first.
+    public func signatures(for address: SolanaPublicKey, before: SolanaSignature? = nil, until: SolanaSignature? = nil,
+                           limit: Int = 1000, _ commitment: Commitment = .confirmed) async throws(RPCError) -> [SignatureInfo] {
+        var options: [(key: String, value: JSON)] = [("limit", .number(String(limit)))]
+        if let before { options.append(("before", .string(before.description))) }
+        if let until { options.append(("until", .string(until.description))) }
+        let result = try await rpc.call("getSignaturesForAddress", [.string(address.description), Self.config(commitment, options)])
+        guard let items = result.arrayValue else { throw .malformedResponse("getSignaturesForAddress: result is not an array") }
+        var out: [SignatureInfo] = []
+        for item in items {
+            out.append(SignatureInfo(
+                signature: try SolanaJSON.signature(item["signature"], "signature"),
+                slot: try SolanaJSON.unsigned(item["slot"], "slot"),
+                failed: !(item["err"]?.isNull ?? true),
+                blockTime: item["blockTime"].flatMap { $0.isNull ? nil : $0.uint64Value },
+                confirmationStatus: item["confirmationStatus"]?.stringValue.flatMap(Commitment.init(rawValue:))))
+        }
+        return out
+    }
+
+    /// `getTransaction` (base64, v0 allowed); nil when the node does not have it at `commitment`.
+    public func transaction(_ signature: SolanaSignature, _ commitment: Commitment = .confirmed) async throws(RPCError) -> FetchedSolanaTransaction? {
+        let result = try await rpc.call("getTransaction", [
+            .string(signature.description),
+            Self.config(commitment, [("encoding", "base64"), ("maxSupportedTransactionVersion", 0)]),
+        ])
+        if result.isNull { return nil }
+        return try SolanaJSON.transaction(result, signature: signature)
+    }
+
+    /// `sendTransaction` (base64); the signature the node reports.
+    public func send(_ wire: [UInt8], skipPreflight: Bool = false) async throws(RPCError) -> SolanaSignature {
+        let result = try await rpc.call("sendTransaction", [
+            .string(Data(wire).base64EncodedString()),
+            .object([("encoding", "base64"), ("skipPreflight", .bool(skipPreflight)), ("preflightCommitment", "confirmed")]),
+        ])
+        return try SolanaJSON.signature(result, "sendTransaction")
+    }
+
+    /// `getSignatureStatuses` (with history): per signature, nil when unknown, else its slot, failure and status.
+    public func statuses(_ signatures: [SolanaSignature]) async throws(RPCError) -> [(slot: UInt64, failed: Bool, status: Commitment?)?] {
+        let result = try await rpc.call("getSignatureStatuses", [
+            .array(signatures.map { .string($0.description) }), .object([("searchTransactionHistory", true)]),
+        ])
+        guard let items = try SolanaJSON.value(result, "getSignatureStatuses").arrayValue, items.count == signatures.count else {
+            throw .malformedResponse("getSignatureStatuses: value has the wrong length")
+        }
+        var out: [(UInt64, Bool, Commitment?)?] = []
+        for item in items {
+            if item.isNull { out.append(nil); continue }
+            out.append((try SolanaJSON.unsigned(item["slot"], "slot"), !(item["err"]?.isNull ?? true),
+                        item["confirmationStatus"]?.stringValue.flatMap(Commitment.init(rawValue:))))
+        }
+        return out
+    }
+}
