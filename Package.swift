@@ -42,7 +42,7 @@ let package = Package(
         // Chain and daemon configuration (chains/*.toml), validated with errors naming file, key and problem.
         .target(
             name: "Configuration",
-            dependencies: ["SettleCore", "EVM", "Signing", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["SettleCore", "EVM", "Solana", "Signing", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: swiftSettings
         ),
         // EVM chain poller: typed JSON-RPC, reorg-safe log indexing into the store, replay.
@@ -57,7 +57,9 @@ let package = Package(
         // Solana follower: typed JSON-RPC, transaction and SPL Token event decoding.
         .target(
             name: "SolanaIndexer",
-            dependencies: ["SettleCore", "Solana", "Transport", "Store", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SettleCore", "Solana", "Transport", "Store", "Configuration", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // EVM codecs: keccak-256, RLP, ABI, addresses, transactions.
@@ -102,7 +104,10 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SolanaIndexerTests",
-            dependencies: ["SolanaIndexer", "Solana", "Signing", "Transport", "TestSupport"],
+            dependencies: [
+                "SolanaIndexer", "Solana", "Signing", "Transport", "Store", "Configuration", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SettleCoreTests", dependencies: ["SettleCore", "TestSupport"], swiftSettings: swiftSettings),

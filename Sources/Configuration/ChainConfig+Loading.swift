@@ -17,15 +17,7 @@ extension ChainConfig {
 
     /// Parses chain configuration text; `file` names it in errors.
     public static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws(ConfigError) -> ChainConfig {
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigError(file: file, key: "", problem: "not valid TOML at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
-        } catch {
-            throw ConfigError(file: file, key: "", problem: "not valid TOML: \(error)")
-        }
-        var reader = TOMLReader(table: table, file: file, prefix: "")
+        let reader = try TOMLReader(parsing: text, file: file)
         let defaultName = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         let name = try reader.string("name", default: defaultName)
         let family = try reader.string("family")
@@ -33,24 +25,7 @@ extension ChainConfig {
             throw ConfigError(file: file, key: "family", problem: "'\(family)' is not supported here (expected 'evm')")
         }
         let chainID = try reader.unsigned("chain_id")
-        let urls = try reader.strings("rpc_urls")
-        guard !urls.isEmpty else { throw ConfigError(file: file, key: "rpc_urls", problem: "at least one RPC URL is needed") }
-        var rpc: [(url: String, label: String)] = []
-        for (i, value) in urls.enumerated() {
-            let key = "rpc_urls[\(i)]"
-            var url = value
-            if value.hasPrefix("env:") {
-                let variable = String(value.dropFirst(4))
-                guard let resolved = environment[variable], !resolved.isEmpty else {
-                    throw ConfigError(file: file, key: key, problem: "environment variable \(variable) is not set")
-                }
-                url = resolved
-            }
-            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                throw ConfigError(file: file, key: key, problem: "an RPC URL must start with http:// or https:// (or be env:VARIABLE)")
-            }
-            rpc.append((url, "\(name)#\(i)"))
-        }
+        let rpc = try reader.rpcURLs(name: name, environment: environment)
         let blockTimeMS = try reader.unsigned("block_time_ms")
         guard blockTimeMS > 0 else { throw ConfigError(file: file, key: "block_time_ms", problem: "must be positive") }
         let pollMS = try reader.unsigned("poll_interval_ms", default: blockTimeMS)
@@ -58,7 +33,7 @@ extension ChainConfig {
         guard maxLogRange > 0 else { throw ConfigError(file: file, key: "max_log_range", problem: "must be positive") }
         let startBlock = try reader.unsigned("start_block", default: 0)
 
-        var finalityReader = try reader.table("finality")
+        let finalityReader = try reader.table("finality")
         let finalityMode = try finalityReader.string("mode", default: "tag")
         let confirmations = try finalityReader.unsigned("confirmations", default: 64)
         let reorgWindow = try finalityReader.unsigned("reorg_window", default: 128)
@@ -73,7 +48,7 @@ extension ChainConfig {
         }
         guard reorgWindow >= 2 else { throw ConfigError(file: file, key: "finality.reorg_window", problem: "must be at least 2") }
 
-        var indexReader = try reader.table("index")
+        let indexReader = try reader.table("index")
         let modeText = try indexReader.string("mode", default: "scoped")
         guard let indexMode = IndexMode(rawValue: modeText) else {
             throw ConfigError(file: file, key: "index.mode", problem: "'\(modeText)' is not 'scoped' or 'full'")
@@ -84,7 +59,7 @@ extension ChainConfig {
         }
 
         var tokens: [Token] = []
-        for (i, var tokenReader) in try reader.tables("tokens").enumerated() {
+        for (i, tokenReader) in try reader.tables("tokens").enumerated() {
             let key = "tokens[\(i)]"
             let symbol = try tokenReader.string("symbol")
             guard !symbol.isEmpty, symbol.count <= 16 else { throw ConfigError(file: file, key: "\(key).symbol", problem: "must be 1-16 characters") }
@@ -98,7 +73,7 @@ extension ChainConfig {
         }
         guard !tokens.isEmpty else { throw ConfigError(file: file, key: "tokens", problem: "at least one [[tokens]] entry is needed") }
 
-        var signerReader = try reader.table("signer")
+        let signerReader = try reader.table("signer")
         var signerKey: KeyReference?
         if let text = try signerReader.optionalString("key") {
             do { signerKey = try KeyReference(parsing: text) } catch {

@@ -6,6 +6,46 @@ struct TOMLReader {
     let file: String
     let prefix: String
 
+    init(table: TOMLTable, file: String, prefix: String) {
+        self.table = table
+        self.file = file
+        self.prefix = prefix
+    }
+
+    /// Parses a whole document.
+    init(parsing text: String, file: String) throws(ConfigError) {
+        do {
+            self.init(table: try TOMLTable(string: text), file: file, prefix: "")
+        } catch let error as TOMLParseError {
+            throw ConfigError(file: file, key: "", problem: "not valid TOML at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+        } catch {
+            throw ConfigError(file: file, key: "", problem: "not valid TOML: \(error)")
+        }
+    }
+
+    /// `rpc_urls`: at least one URL or `env:VARIABLE`, resolved, labelled `NAME#i`.
+    func rpcURLs(name: String, environment: [String: String]) throws(ConfigError) -> [(url: String, label: String)] {
+        let urls = try strings("rpc_urls")
+        guard !urls.isEmpty else { throw ConfigError(file: file, key: "rpc_urls", problem: "at least one RPC URL is needed") }
+        var rpc: [(url: String, label: String)] = []
+        for (i, value) in urls.enumerated() {
+            let key = "rpc_urls[\(i)]"
+            var url = value
+            if value.hasPrefix("env:") {
+                let variable = String(value.dropFirst(4))
+                guard let resolved = environment[variable], !resolved.isEmpty else {
+                    throw ConfigError(file: file, key: key, problem: "environment variable \(variable) is not set")
+                }
+                url = resolved
+            }
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ConfigError(file: file, key: key, problem: "an RPC URL must start with http:// or https:// (or be env:VARIABLE)")
+            }
+            rpc.append((url, "\(name)#\(i)"))
+        }
+        return rpc
+    }
+
     private func path(_ key: String) -> String { prefix.isEmpty ? key : "\(prefix).\(key)" }
 
     private func missing(_ key: String) -> ConfigError {

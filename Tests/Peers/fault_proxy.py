@@ -5,8 +5,8 @@
 
 Every POST is forwarded to the upstream unless a fault is armed. Arm one with
     POST /_fault  {"mode": MODE, "count": N, "method": "eth_getLogs"?, ...}
-where `count` is how many matching requests it hits (default 1; -1 = until cleared) and `method` limits it to
-requests whose (first) method matches. POST /_fault {"mode": "none"} clears. GET /_stats returns counters.
+where `count` is how many matching requests it hits (default 1; -1 = until cleared), `method` limits it to
+requests whose (first) method matches, and `skip` lets that many matching requests through first. POST /_fault {"mode": "none"} clears. GET /_stats returns counters.
 
 Modes:
   timeout       sleep `seconds` (default 30) before answering, so the client times out
@@ -18,6 +18,7 @@ Modes:
   bad_parent    forward, but blocks from eth_getBlockByNumber get a wrong parentHash
   bad_log_hash  forward, but logs from eth_getLogs get a wrong blockHash
   drop_logs     forward, but eth_getLogs drops its last log
+  null_result   forward, but the (matching) method's result becomes null (a node missing a transaction)
 """
 import argparse
 import json
@@ -53,6 +54,9 @@ def take_fault(method):
         wanted = FAULT.get("method")
         if wanted and wanted != method:
             return None
+        if FAULT.get("skip", 0) > 0:  # let this many matching requests through first
+            FAULT["skip"] -= 1
+            return None
         count = FAULT.get("count", 1)
         if count == 0:
             return None
@@ -70,6 +74,9 @@ def rewrite(answer, request, fault):
             continue
         method = req.get("method")
         result = ans["result"]
+        if mode == "null_result":
+            ans["result"] = None
+            continue
         if mode == "wrong_chain" and method == "eth_chainId":
             ans["result"] = fault.get("chain_id", "0x2105")
         elif mode == "lag" and method == "eth_blockNumber":

@@ -1,0 +1,117 @@
+import Foundation
+import Signing
+import Solana
+internal import TOMLKit
+
+/// A Solana cluster Settle follows, loaded from `chains/NAME.toml` with `family = "solana"`.
+///
+/// Keys (defaults in brackets): `name` [file name], `rpc_urls` (URLs or `env:VARIABLE`), `poll_interval_ms` [2000];
+/// `[[tokens]]` `symbol`, `mint` (base58), `decimals`, `program` (`token` | `token2022`) [token];
+/// `[index]` `delegates` [] (delegate keys whose delegations are followed, besides the signer's),
+/// `owners` [] (wallets always followed); `[signer]` `key` (a `file:`/`env:` reference to the delegate keypair),
+/// `treasury` (the wallet payments go to).
+public struct SolanaChainConfig: Sendable {
+    public struct Token: Hashable, Sendable {
+        public var symbol: String
+        public var mint: SolanaPublicKey
+        public var decimals: Int
+        public var program: TokenProgram
+    }
+
+    public var name: String
+    public var rpc: [(url: String, label: String)]
+    public var pollInterval: Duration
+    public var tokens: [Token]
+    public var delegates: [SolanaPublicKey]
+    public var owners: [SolanaPublicKey]
+    public var signerKey: KeyReference?
+    public var treasury: SolanaPublicKey?
+    public var file: String
+
+    /// The token with this symbol (case-insensitive) or mint.
+    public func token(_ symbolOrMint: String) -> Token? {
+        if let mint = try? SolanaPublicKey(base58: symbolOrMint) { return tokens.first { $0.mint == mint } }
+        return tokens.first { $0.symbol.lowercased() == symbolOrMint.lowercased() }
+    }
+
+    /// Parses the text of a Solana chain file.
+    public static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws(ConfigError) -> SolanaChainConfig {
+        let reader = try TOMLReader(parsing: text, file: file)
+        let defaultName = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let name = try reader.string("name", default: defaultName)
+        guard try reader.string("family") == "solana" else { throw ConfigError(file: file, key: "family", problem: "expected 'solana'") }
+        let rpc = try reader.rpcURLs(name: name, environment: environment)
+        let pollMS = try reader.unsigned("poll_interval_ms", default: 2000)
+        var tokens: [Token] = []
+        for (i, tokenReader) in try reader.tables("tokens").enumerated() {
+            let key = "tokens[\(i)]"
+            let symbol = try tokenReader.string("symbol")
+            let mint = try publicKey(try tokenReader.string("mint"), file: file, key: "\(key).mint")
+            let decimals = try tokenReader.unsigned("decimals")
+            guard decimals <= 19 else { throw ConfigError(file: file, key: "\(key).decimals", problem: "an SPL token has at most 19 decimals") }
+            let programName = try tokenReader.string("program", default: "token")
+            let program: TokenProgram
+            switch programName {
+            case "token": program = .token
+            case "token2022": program = .token2022
+            default: throw ConfigError(file: file, key: "\(key).program", problem: "'\(programName)' is not 'token' or 'token2022'")
+            }
+            guard !tokens.contains(where: { $0.mint == mint || $0.symbol.lowercased() == symbol.lowercased() }) else {
+                throw ConfigError(file: file, key: key, problem: "token \(symbol) is listed twice")
+            }
+            try tokenReader.rejectUnknown(["symbol", "mint", "decimals", "program"])
+            tokens.append(Token(symbol: symbol, mint: mint, decimals: Int(decimals), program: program))
+        }
+        guard !tokens.isEmpty else { throw ConfigError(file: file, key: "tokens", problem: "at least one [[tokens]] entry is needed") }
+        let index = try reader.table("index")
+        var delegates: [SolanaPublicKey] = []
+        for (i, text) in try index.strings("delegates", default: []).enumerated() {
+            delegates.append(try publicKey(text, file: file, key: "index.delegates[\(i)]"))
+        }
+        var owners: [SolanaPublicKey] = []
+        for (i, text) in try index.strings("owners", default: []).enumerated() {
+            owners.append(try publicKey(text, file: file, key: "index.owners[\(i)]"))
+        }
+        let signer = try reader.table("signer")
+        var signerKey: KeyReference?
+        if let text = try signer.optionalString("key") {
+            do { signerKey = try KeyReference(parsing: text) } catch { throw ConfigError(file: file, key: "signer.key", problem: error.message) }
+        }
+        let treasury = try signer.optionalString("treasury").map { (t) throws(ConfigError) in try publicKey(t, file: file, key: "signer.treasury") }
+        try reader.rejectUnknown(["name", "family", "rpc_urls", "poll_interval_ms", "tokens", "index", "signer"])
+        try index.rejectUnknown(["delegates", "owners"])
+        try signer.rejectUnknown(["key", "treasury"])
+        return SolanaChainConfig(name: name, rpc: rpc, pollInterval: .milliseconds(Int64(pollMS)), tokens: tokens, delegates: delegates,
+                                 owners: owners, signerKey: signerKey, treasury: treasury, file: file)
+    }
+
+    private static func publicKey(_ text: String, file: String, key: String) throws(ConfigError) -> SolanaPublicKey {
+        do { return try SolanaPublicKey(base58: text) } catch {
+            throw ConfigError(file: file, key: key, problem: "'\(text)' is not a base58 public key: \(error.message)")
+        }
+    }
+}
+
+/// A chain file of either family.
+public enum AnyChainConfig: Sendable {
+    case evm(ChainConfig)
+    case solana(SolanaChainConfig)
+
+    /// Loads `chains/NAME.toml` and parses it by its `family`.
+    public static func load(named name: String, in directory: String,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> AnyChainConfig {
+        let path = (directory as NSString).appendingPathComponent("\(name).toml")
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let available = (try? FileManager.default.contentsOfDirectory(atPath: directory))?
+                .filter { $0.hasSuffix(".toml") }.map { String($0.dropLast(5)) }.sorted() ?? []
+            throw ConfigError(file: path, key: "", problem: "no such chain file (chains here: \(available.joined(separator: ", ")))")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        let family = try TOMLReader(parsing: text, file: path).string("family")
+        switch family {
+        case "evm": return .evm(try ChainConfig.parse(text, file: path, environment: environment))
+        case "solana": return .solana(try SolanaChainConfig.parse(text, file: path, environment: environment))
+        default: throw ConfigError(file: path, key: "family", problem: "'\(family)' is not 'evm' or 'solana'")
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Solana
+
+/// A token account Settle follows, with the newest signature already indexed for it.
+public struct TrackedTokenAccount: Hashable, Sendable {
+    public var account: SolanaPublicKey
+    public var owner: SolanaPublicKey
+    public var mint: SolanaPublicKey
+    public var program: TokenProgram
+    public var newestSignature: SolanaSignature?
+}
+
+/// An indexed token event with where and when it happened, and whose account it touched.
+public struct SolanaEventRecord: Hashable, Sendable {
+    public var signature: SolanaSignature
+    public var slot: UInt64
+    public var blockTime: UInt64?
+    /// The owner of the source token account.
+    public var owner: SolanaPublicKey?
+    public var event: TokenEvent
+    /// True once the transaction is finalized.
+    public var final: Bool
+}
+
+/// A token account's state as last read from the chain.
+public struct SolanaAccountState: Hashable, Sendable {
+    public var account: SolanaPublicKey
+    public var amount: UInt64
+    public var delegate: SolanaPublicKey?
+    public var delegatedAmount: UInt64
+    public var slot: UInt64
+}

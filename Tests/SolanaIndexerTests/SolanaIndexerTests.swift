@@ -1,0 +1,195 @@
+import Configuration
+import Foundation
+import Logging
+import SettleCore
+import Signing
+import Solana
+import SolanaIndexer
+import Store
+import TestSupport
+import Testing
+import Transport
+
+/// A payer with a funded token account, a merchant delegate and treasury, and an indexer over a fresh database.
+struct SolanaFixture {
+    let net: SolanaTestnet
+    let payer: Ed25519PrivateKey
+    let delegate: Ed25519PrivateKey
+    let treasury: Ed25519PrivateKey
+    let mint: SolanaPublicKey
+    let source: SolanaPublicKey
+    let destination: SolanaPublicKey
+    let program: TokenProgram
+    let databasePath: String
+
+    var payerKey: SolanaPublicKey { SolanaPublicKey(payer.publicKey) }
+    var delegateKey: SolanaPublicKey { SolanaPublicKey(delegate.publicKey) }
+
+    static func make(net: SolanaTestnet, program: TokenProgram = .token) async throws -> SolanaFixture {
+        let keys = try await net.keypairs(3)
+        let mint = try await net.createMint(decimals: 6, program: program)
+        let source = try await net.createATA(owner: SolanaPublicKey(keys[0].publicKey), mint: mint)
+        let destination = try await net.createATA(owner: SolanaPublicKey(keys[2].publicKey), mint: mint)
+        try await net.mint(mint, to: source, amount: 1_000_000_000)
+        let path = try temporaryDirectory("settle-solana").appendingPathComponent("index.sqlite").path
+        return SolanaFixture(net: net, payer: keys[0], delegate: keys[1], treasury: keys[2], mint: mint, source: source,
+                             destination: destination, program: program, databasePath: path)
+    }
+
+    /// An indexer (a new one each call, as after a restart) over the fixture's database, through `url`.
+    func indexer(url: String? = nil, retry: RetryPolicy = RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(10))) async throws -> SolanaChainIndexer {
+        let text = """
+            family = "solana"
+            rpc_urls = ["\(url ?? net.peer.url("/"))"]
+            [[tokens]]
+            symbol = "USDC"
+            mint = "\(mint)"
+            decimals = 6
+            program = "\(program == .token ? "token" : "token2022")"
+            [index]
+            delegates = ["\(delegateKey)"]
+            """
+        let config = try SolanaChainConfig.parse(text, file: "litesvm.toml")
+        let store = SolanaIndexStore(database: try Database(path: databasePath))
+        try await store.migrate()
+        let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: net.http, retry: retry,
+                                timeout: .seconds(2))
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return SolanaChainIndexer(config: config, node: SolanaNode(rpc: rpc), store: store, delegates: [], logger: logger)
+    }
+
+    func approve(_ amount: UInt64) async throws -> SolanaSignature {
+        try await net.send([TokenInstruction.approve(program: program, source: source, delegate: delegateKey, owner: payerKey, amount: amount)], signers: [payer])
+    }
+
+    func pull(_ amount: UInt64, skipPreflight: Bool = false) async throws -> SolanaSignature {
+        try await net.send([TokenInstruction.transferChecked(program: program, source: source, mint: mint, destination: destination,
+                                                             owner: delegateKey, amount: amount, decimals: 6)],
+                           signers: [delegate], skipPreflight: skipPreflight)
+    }
+
+    /// The index's state of the payer's account must equal what the runtime reports.
+    func expectMatchesRuntime(_ indexer: SolanaChainIndexer, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let report = try await indexer.indexOnce()
+        #expect(report.stateMismatches == 0, sourceLocation: sourceLocation)
+        let runtime = try await net.tokenAccount(source)
+        let chain = try await indexer.prepare()
+        let indexed = try await indexer.store.states(chain: chain, owner: payerKey, mint: mint).first { $0.account == source }
+        #expect(indexed?.amount == runtime.amount, sourceLocation: sourceLocation)
+        #expect(indexed?.delegate == runtime.delegate, sourceLocation: sourceLocation)
+        #expect(indexed?.delegatedAmount == runtime.delegatedAmount, sourceLocation: sourceLocation)
+        let implied = try await indexer.store.impliedDelegation(chain: chain, account: source)
+        #expect(implied.delegate == runtime.delegate && implied.amount == runtime.delegatedAmount, sourceLocation: sourceLocation)
+    }
+}
+
+@Suite("Solana indexer against the LiteSVM runtime", .serialized)
+struct SolanaIndexerTests {
+    @Test("approve, pull, failed over-limit pull, v0 pull, revoke: the index matches the runtime at every step",
+          arguments: [TokenProgram.token, .token2022])
+    func lifecycle(program: TokenProgram) async throws {
+        let f = try await SolanaFixture.make(net: try sharedTestnet.get(), program: program)
+        let indexer = try await f.indexer()
+        #expect(try await indexer.indexOnce().accountsTracked == 0)  // nobody delegated to us yet
+
+        _ = try await f.approve(100_000_000)
+        try await f.expectMatchesRuntime(indexer)
+        _ = try await f.pull(25_000_000)
+        try await f.expectMatchesRuntime(indexer)
+        let failed = try await f.pull(75_000_001, skipPreflight: true)
+        try await f.expectMatchesRuntime(indexer)
+        let table = try await f.net.lookupTable([f.destination, f.mint])
+        _ = try await f.net.sendV0([TokenInstruction.transferChecked(program: program, source: f.source, mint: f.mint, destination: f.destination,
+                                                                     owner: f.delegateKey, amount: 5_000_000, decimals: 6)],
+                                   tables: [AddressLookupTableAccount(key: table, addresses: [f.destination, f.mint])], signers: [f.delegate])
+        try await f.expectMatchesRuntime(indexer)
+        _ = try await f.net.send([TokenInstruction.revoke(program: program, source: f.source, owner: f.payerKey)], signers: [f.payer])
+        try await f.expectMatchesRuntime(indexer)
+
+        let chain = try await indexer.prepare()
+        let history = try await indexer.store.events(chain: chain, owner: f.payerKey, mint: f.mint)
+        #expect(history.map(\.event.kind) == [.approve, .transfer, .transfer, .revoke])
+        #expect(history.map(\.event.amount) == [100_000_000, 25_000_000, 5_000_000, 0])
+        #expect(history.allSatisfy { $0.owner == f.payerKey && $0.event.source == f.source })
+        #expect(!history.contains { $0.signature == failed })
+
+        // Finality: after the lag, every row is final.
+        #expect(!history.allSatisfy { $0.final })
+        try await f.net.advance(10)
+        let report = try await indexer.indexOnce()
+        #expect(report.finalized > 0)
+        #expect(try await indexer.store.events(chain: chain, owner: f.payerKey).allSatisfy { $0.final })
+        // Nothing new: a second pass fetches no transaction again.
+        #expect(try await indexer.indexOnce().transactionsIndexed == 0)
+    }
+
+    @Test("restart mid-backfill: a pass cut short (a transaction the node cannot return) resumes with no gap and no duplicate")
+    func restartMidBackfill() async throws {
+        let net = try sharedTestnet.get()
+        let f = try await SolanaFixture.make(net: net)
+        _ = try await f.approve(500_000_000)
+        for i in 1...12 { _ = try await f.pull(UInt64(i) * 1_000) }
+        let proxy = try SolanaFaultProxy(upstream: net.peer.url("/"))
+        // The node "misses" getTransaction after a few calls: the first pass stops part way.
+        try await proxy.arm(["mode": "null_result", "method": "getTransaction", "count": -1], after: 5)
+        let first = try await f.indexer(url: proxy.url)
+        let partial = try await first.indexOnce()
+        #expect(partial.missingTransactions == 1)
+        #expect(partial.transactionsIndexed < 13)
+        try await proxy.clear()
+        let restarted = try await f.indexer(url: proxy.url)  // a new process, same database
+        try await f.expectMatchesRuntime(restarted)
+        let chain = try await restarted.prepare()
+        let events = try await restarted.store.events(chain: chain, owner: f.payerKey)
+        #expect(events.count == 13)
+        #expect(Set(events.map(\.signature)).count == 13)
+        #expect(events.filter { $0.event.kind == .transfer }.map(\.event.amount) == (1...12).map { UInt64($0) * 1_000 })
+    }
+
+    @Test("faults: timeouts, 429, malformed JSON — nothing wrong is recorded and the index catches up", arguments: [
+        #"{"mode": "timeout", "seconds": 3, "count": 2}"#, #"{"mode": "status", "status": 429, "retry_after": 0, "count": 3}"#,
+        #"{"mode": "malformed", "count": 3}"#,
+    ])
+    func faults(fault: String) async throws {
+        let net = try sharedTestnet.get()
+        let f = try await SolanaFixture.make(net: net)
+        _ = try await f.approve(40_000_000)
+        _ = try await f.pull(1_000_000)
+        let proxy = try SolanaFaultProxy(upstream: net.peer.url("/"))
+        try await proxy.arm(try JSON(parsing: fault))
+        let indexer = try await f.indexer(url: proxy.url, retry: RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(10)))
+        _ = try? await indexer.indexOnce()
+        let chain = try await indexer.prepare()
+        for record in try await indexer.store.events(chain: chain) {
+            #expect([40_000_000, 1_000_000].contains(record.event.amount))
+        }
+        try await proxy.clear()
+        try await f.expectMatchesRuntime(indexer)
+        #expect(try await indexer.store.events(chain: chain).map(\.event.amount) == [40_000_000, 1_000_000])
+    }
+}
+
+/// `Tests/Peers/fault_proxy.py` in front of the LiteSVM peer.
+struct SolanaFaultProxy {
+    let peer: Peer
+    let http = HTTPClient()
+
+    init(upstream: String) throws {
+        peer = try Peer(script: "fault_proxy.py", arguments: ["--upstream", upstream])
+    }
+
+    var url: String { peer.url("/") }
+
+    /// Arms `fault`; with `after`, only once that many matching requests have passed through.
+    func arm(_ fault: JSON, after: Int = 0) async throws {
+        var fault = fault
+        if after > 0, case .object(var members) = fault {
+            members.append(("skip", .number(String(after))))
+            fault = .object(members)
+        }
+        _ = try await http.execute(HTTPRequest(url: peer.url("/_fault"), method: .post, body: fault.serialized))
+    }
+
+    func clear() async throws { try await arm(["mode": "none"]) }
+}
