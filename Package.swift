@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "settled",
             dependencies: [
-                "SettleCore", "Signing", "EVM", "Solana", "Transport", "Store", "Configuration", "EVMIndexer",
+                "SettleCore", "Signing", "EVM", "Solana", "Transport", "Store", "Configuration", "EVMIndexer", "SolanaIndexer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -173,6 +173,9 @@ public final class SolanaIndexStore: Sendable {
 
     // MARK: - Values
 
+    /// The stored form of a u64 amount (8 bytes, big-endian).
+    public static func u64Bytes(_ value: UInt64) -> [UInt8] { u64(value) }
+
     static func u64(_ value: UInt64) -> [UInt8] {
         withUnsafeBytes(of: value.bigEndian) { Array($0) }
     }

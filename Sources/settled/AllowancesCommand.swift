@@ -17,7 +17,7 @@ struct AllowancesCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ChainOptions
 
-    @Option(help: ArgumentHelp("The wallet (owner) address.", valueName: "address"))
+    @Option(help: ArgumentHelp("The wallet (owner) address (base58 on Solana).", valueName: "address"))
     var owner: String
 
     @Option(help: ArgumentHelp("Only this token: a symbol from the chain file, or an address.", valueName: "symbol|address"))
@@ -30,6 +30,10 @@ struct AllowancesCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        if case .solana(let solana) = try options.loadAnyChain() {
+            try await SolanaCommands.allowances(solana, options: options, owner: owner, token: token, json: json)
+            return
+        }
         let config = try options.loadChain()
         let ownerAddress: EVMAddress
         do { ownerAddress = try EVMAddress(hex: owner) } catch { throw ValidationError("--owner \(owner): \(error.message)") }

@@ -10,7 +10,7 @@ import Transport
 
 /// Options every chain command shares.
 struct ChainOptions: ParsableArguments {
-    @Option(name: .long, help: "Chain name: the file chains/NAME.toml (ethereum, base, polygon, arbitrum, optimism, bnb, devnet).")
+    @Option(name: .long, help: "Chain name: the file chains/NAME.toml (ethereum, base, polygon, arbitrum, optimism, bnb, devnet, solana, solana-devnet).")
     var chain: String
 
     @Option(name: .long, help: "Directory of chain files.")
@@ -23,8 +23,15 @@ struct ChainOptions: ParsableArguments {
     var logLevel: Logger.Level = .info
 
     func loadChain() throws -> ChainConfig {
+        switch try loadAnyChain() {
+        case .evm(let config): return config
+        case .solana: throw ValidationError("\(chain) is a Solana chain; this command handles EVM chains")
+        }
+    }
+
+    func loadAnyChain() throws -> AnyChainConfig {
         do {
-            return try ChainConfig.load(named: chain, in: chainsDirectory)
+            return try AnyChainConfig.load(named: chain, in: chainsDirectory)
         } catch {
             throw ValidationError(error.description)
         }

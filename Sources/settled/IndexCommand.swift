@@ -14,6 +14,10 @@ struct IndexCommand: AsyncParsableCommand {
             Scoped mode (the default) keeps Approvals to your spenders and Transfers of wallets that approved them; \
             the spender comes from [signer] key, [index] spenders, or --spender.
 
+            On Solana (family = "solana") it follows every token account delegated to the delegate key (and the other \
+            token accounts of those owners): signatures newest-first down to the last indexed one, each transaction \
+            fetched once at confirmed, rows marked final at finalized.
+
             Example: SETTLE_DEVNET_RPC_URL=http://127.0.0.1:8545 settled index --chain devnet --once --spender 0x…
             """)
 
@@ -25,7 +29,14 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A spender address to scope on (repeatable); otherwise derived from [signer] key.", valueName: "address"))
     var spender: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Solana: a delegate whose delegations are followed (repeatable); otherwise derived from [signer] key.", valueName: "base58"))
+    var delegate: [String] = []
+
     func run() async throws {
+        if case .solana(let config) = try options.loadAnyChain() {
+            try await SolanaCommands.index(config, options: options, once: once, delegates: delegate)
+            return
+        }
         let logger = options.makeLogger()
         let (indexer, http) = try await options.makeIndexer(extraSpenders: spender, logger: logger)
         defer { http.shutdown() }

@@ -15,10 +15,10 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ChainOptions
 
-    @Option(help: "First block.")
+    @Option(help: "First block (slot on Solana).")
     var from: UInt64
 
-    @Option(help: "Last block (inclusive).")
+    @Option(help: "Last block (inclusive; slot on Solana).")
     var to: UInt64
 
     @Option(name: .long, help: ArgumentHelp("A spender address to scope on (repeatable).", valueName: "address"))
@@ -32,6 +32,10 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if case .solana(let config) = try options.loadAnyChain() {
+            try await SolanaCommands.replay(config, options: options, from: from, to: to, json: json)
+            return
+        }
         let logger = options.makeLogger()
         let (indexer, http) = try await options.makeIndexer(extraSpenders: spender, logger: logger)
         defer { http.shutdown() }

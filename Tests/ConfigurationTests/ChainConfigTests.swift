@@ -1,4 +1,5 @@
 import Configuration
+import Foundation
 import EVM
 import Foundation
 import Testing
@@ -81,5 +82,42 @@ struct ChainConfigTests {
         #expect(config.finality == .finalizedTag)
         #expect(config.indexMode == .scoped)
         #expect(config.pollInterval == .seconds(1))
+    }
+}
+
+@Suite("chains/solana*.toml")
+struct SolanaChainConfigTests {
+    @Test("the Solana chain files load with their mints", arguments: [("solana", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"),
+                                                                     ("solana-devnet", "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU")])
+    func shipped(name: String, usdc: String) throws {
+        let variable = "SETTLE_\(name.uppercased().replacingOccurrences(of: "-", with: "_"))_RPC_URL"
+        guard case .solana(let config) = try AnyChainConfig.load(named: name, in: chainsDirectory, environment: [variable: "https://rpc.example"]) else {
+            Issue.record("\(name) did not load as a Solana chain")
+            return
+        }
+        #expect(config.token("USDC")?.mint.description == usdc)
+        #expect(config.token(usdc)?.decimals == 6)
+        #expect(config.signerKey != nil)
+    }
+
+    @Test("bad Solana config names file, key and problem", arguments: [
+        ("mint = \"EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v\"", "mint = \"0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48\"", "tokens[0].mint"),
+        ("program = \"token\"", "program = \"spl\"", "tokens[0].program"),
+        ("decimals = 6", "decimals = 30", "tokens[0].decimals"),
+        ("[index]", "[index]\nowners = [\"nope\"]", "index.owners[0]"),
+    ])
+    func bad(find: String, replace: String, key: String) {
+        let valid = """
+            family = "solana"
+            rpc_urls = ["http://127.0.0.1:8899"]
+            [[tokens]]
+            symbol = "USDC"
+            mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+            decimals = 6
+            program = "token"
+            [index]
+            """
+        let error = #expect(throws: ConfigError.self) { try SolanaChainConfig.parse(valid.replacingOccurrences(of: find, with: replace), file: "s.toml") }
+        #expect(error?.key == key, "\(String(describing: error))")
     }
 }

@@ -193,3 +193,77 @@ struct SolanaFaultProxy {
 
     func clear() async throws { try await arm(["mode": "none"]) }
 }
+
+@Suite("Solana replay and the settled CLI on LiteSVM", .serialized)
+struct SolanaReplayTests {
+    @Test("replay over a slot range finds and repairs removed and invented transactions")
+    func replay() async throws {
+        let f = try await SolanaFixture.make(net: try sharedTestnet.get())
+        _ = try await f.approve(9_000)
+        _ = try await f.pull(1_000)
+        _ = try await f.pull(2_000)
+        let indexer = try await f.indexer()
+        try await indexer.indexOnce()
+        let chain = try await indexer.prepare()
+        let slot = try await f.net.node.slot()
+        #expect(try await indexer.replay(fromSlot: 0, toSlot: slot).clean)
+        let events = try await indexer.store.events(chain: chain, owner: f.payerKey)
+        let lost = try #require(events.last)
+        try await indexer.store.remove(chain: chain, [lost.signature])
+        try await indexer.store.database.write { db in
+            try db.statement("UPDATE sol_events SET amount = ? WHERE chain = ? AND signature = ?")
+                .run([.blob(SolanaIndexStore.u64Bytes(1)), .integer(chain), .blob(events[0].signature.rawValue.bytes)])
+        }
+        let report = try await indexer.replay(fromSlot: 0, toSlot: slot)
+        #expect(report.transactionsAdded == 1)
+        #expect(report.transactionsChanged == 1)
+        // Repaired rows come back at `confirmed`; the next pass marks them final again.
+        let repaired = try await indexer.store.events(chain: chain, owner: f.payerKey)
+        #expect(repaired.map(\.signature) == events.map(\.signature))
+        #expect(repaired.map(\.event) == events.map(\.event))
+        #expect(try await indexer.replay(fromSlot: 0, toSlot: slot).clean)
+        try await indexer.indexOnce()
+        #expect(try await indexer.store.events(chain: chain, owner: f.payerKey).map(\.final) == events.map(\.final))
+    }
+
+    @Test("settled index --once and allowances --json on a Solana chain file")
+    func cli() async throws {
+        let settled = Peer.packageRoot.appendingPathComponent(".build/debug/settled").path
+        guard FileManager.default.isExecutableFile(atPath: settled) else {
+            Issue.record("\(settled) is missing: build with `swift build --build-tests` first")
+            return
+        }
+        let f = try await SolanaFixture.make(net: try sharedTestnet.get())
+        _ = try await f.approve(77_000)
+        let directory = try temporaryDirectory("settle-solana-cli")
+        try """
+            family = "solana"
+            rpc_urls = ["\(f.net.peer.url("/"))"]
+            [[tokens]]
+            symbol = "USDC"
+            mint = "\(f.mint)"
+            decimals = 6
+            """.write(to: directory.appendingPathComponent("litesvm.toml"), atomically: true, encoding: .utf8)
+        let database = directory.appendingPathComponent("index.sqlite").path
+        func settledRun(_ arguments: [String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: settled)
+            process.arguments = arguments + ["--chain", "litesvm", "--chains-directory", directory.path, "--database", database, "--log-level", "error"]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "settled \(arguments.joined(separator: " "))")
+            return String(decoding: data, as: UTF8.self)
+        }
+        _ = try settledRun(["index", "--once", "--delegate", f.delegateKey.description])
+        let json = try JSON(parsing: try settledRun(["allowances", "--owner", f.payerKey.description, "--json"]))
+        let history = try #require(json["history"]?.arrayValue)
+        #expect(history.count == 1)
+        #expect(history.first?["value"] == "77000")
+        #expect(history.first?["delegate"]?.stringValue == f.delegateKey.description)
+        #expect(json["current"]?.arrayValue?.first?["delegatedAmount"] == "77000")
+    }
+}
