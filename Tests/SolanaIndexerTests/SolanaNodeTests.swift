@@ -1,4 +1,7 @@
+import Configuration
+import Logging
 import SettleCore
+import Store
 import Signing
 import Solana
 import SolanaIndexer
@@ -116,5 +119,55 @@ struct SolanaNodeTests {
         let (_, lastValid) = try await net.node.latestBlockhash()
         #expect(lastValid >= (try await net.node.blockHeight()))
         #expect(try await net.node.transaction(SolanaSignature(rawValue: Bytes64(first: .zero, second: .zero))) == nil)
+    }
+}
+
+@Suite("A token transfer made through CPI", .serialized)
+struct SolanaCPITests {
+    @Test("ATA RecoverNested moves tokens with an inner TransferChecked: decoded as a transfer from the inner instruction")
+    func recoverNested() async throws {
+        let net = try sharedTestnet.get()
+        let wallet = try await net.keypairs(1)[0]
+        let walletKey = SolanaPublicKey(wallet.publicKey)
+        let ownerMint = try await net.createMint()
+        let nestedMint = try await net.createMint()
+        let ownerATA = try await net.createATA(owner: walletKey, mint: ownerMint)
+        let nested = try await net.createATA(owner: ownerATA, mint: nestedMint)  // an ATA owned by an ATA: stuck tokens
+        let destination = try await net.createATA(owner: walletKey, mint: nestedMint)
+        try await net.mint(nestedMint, to: nested, amount: 4_321)
+        // Associated Token Account program, instruction 2 (RecoverNested).
+        let recover = SolanaInstruction(
+            programID: .associatedTokenProgram,
+            accounts: [.writable(nested), .readonly(nestedMint), .writable(destination), .readonly(ownerATA), .readonly(ownerMint),
+                       .writable(walletKey, signer: true), .readonly(.tokenProgram)],
+            data: [2])
+        let signature = try await net.send([recover], signers: [wallet])
+        let transaction = try #require(try await net.node.transaction(signature))
+        let events = TokenEvent.decode(transaction)
+        let transfer = try #require(events.first { $0.kind == .transfer })
+        #expect(transfer.innerIndex != nil && transfer.outerIndex == 0)
+        #expect(transfer.source == nested && transfer.counterparty == destination && transfer.authority == ownerATA)
+        #expect(transfer.amount == 4_321 && transfer.mint == nestedMint)
+        #expect(try await net.tokenAccount(destination).amount == 4_321)
+
+        // The indexer, following the wallet's accounts, records the CPI transfer into its account.
+        let config = try SolanaChainConfig.parse("""
+            family = "solana"
+            rpc_urls = ["\(net.peer.url("/"))"]
+            [[tokens]]
+            symbol = "NEST"
+            mint = "\(nestedMint)"
+            decimals = 6
+            [index]
+            owners = ["\(walletKey)"]
+            """, file: "cpi.toml")
+        let store = SolanaIndexStore(database: try Database(path: try temporaryDirectory("settle-cpi").appendingPathComponent("db").path))
+        try await store.migrate()
+        let indexer = SolanaChainIndexer(config: config, node: net.node, store: store, delegates: [], logger: Logger(label: "cpi"))
+        #expect(try await indexer.indexOnce().stateMismatches == 0)
+        let chain = try await indexer.prepare()
+        let indexed = try await store.events(chain: chain).filter { $0.signature == signature }
+        #expect(indexed.map(\.event) == events)
+        #expect(try await store.states(chain: chain, owner: walletKey).first { $0.account == destination }?.amount == 4_321)
     }
 }
