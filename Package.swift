@@ -80,7 +80,7 @@ let package = Package(
             name: "settle-bench",
             dependencies: [
                 "SettleCore", "Signing", "EVM", "Solana", "CSecp256k1", "CSodium", "Configuration", "Store", "Transport",
-                "EVMIndexer", .product(name: "Logging", package: "swift-log"),
+                "EVMIndexer", "SolanaIndexer", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/SettleBenchmarks",
             swiftSettings: swiftSettings

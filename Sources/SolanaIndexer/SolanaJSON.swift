@@ -118,3 +118,11 @@ enum SolanaJSON {
             fee: try unsigned(meta["fee"], "meta.fee"))
     }
 }
+
+/// Public access to the `getTransaction` decoder, for benchmarks and tools that hold a response already.
+public enum SolanaNodeDecoding {
+    /// Decodes a `getTransaction` result (base64 encoding).
+    public static func transaction(_ result: JSON, signature: SolanaSignature) throws(RPCError) -> FetchedSolanaTransaction {
+        try SolanaJSON.transaction(result, signature: signature)
+    }
+}
