@@ -60,4 +60,17 @@ public struct FetchedSolanaTransaction: Hashable, Sendable {
     public var preTokenBalances: [TokenBalanceEntry]
     public var postTokenBalances: [TokenBalanceEntry]
     public var fee: UInt64
+
+    public init(signature: SolanaSignature, slot: UInt64, blockTime: UInt64?, failed: Bool, accountKeys: [SolanaPublicKey],
+                instructions: [ResolvedInstruction], preTokenBalances: [TokenBalanceEntry], postTokenBalances: [TokenBalanceEntry], fee: UInt64) {
+        self.signature = signature
+        self.slot = slot
+        self.blockTime = blockTime
+        self.failed = failed
+        self.accountKeys = accountKeys
+        self.instructions = instructions
+        self.preTokenBalances = preTokenBalances
+        self.postTokenBalances = postTokenBalances
+        self.fee = fee
+    }
 }

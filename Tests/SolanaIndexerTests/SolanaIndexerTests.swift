@@ -267,3 +267,44 @@ struct SolanaReplayTests {
         #expect(json["current"]?.arrayValue?.first?["delegatedAmount"] == "77000")
     }
 }
+
+@Suite("Solana finality and state checks", .serialized)
+struct SolanaFinalityTests {
+    @Test("a confirmed transaction the cluster never finalizes is dropped with its rows once its slot is final")
+    func dropsUnfinalized() async throws {
+        let f = try await SolanaFixture.make(net: try sharedTestnet.get())
+        _ = try await f.approve(10)
+        let indexer = try await f.indexer()
+        try await indexer.indexOnce()
+        let chain = try await indexer.prepare()
+        // A transaction seen at `confirmed` on a fork that lost: the cluster does not know its signature.
+        let ghost = SolanaSignature(rawValue: try Bytes64([UInt8](repeating: 7, count: 64)))
+        let fork = FetchedSolanaTransaction(
+            signature: ghost, slot: 1, blockTime: nil, failed: false, accountKeys: [f.source, f.delegateKey, f.payerKey], instructions: [],
+            preTokenBalances: [], postTokenBalances: [], fee: 5000)
+        let event = TokenEvent(kind: .approve, program: .token, source: f.source, counterparty: f.delegateKey, authority: f.payerKey,
+                               mint: f.mint, amount: 999, decimals: nil, outerIndex: 0, innerIndex: nil)
+        try await indexer.store.commit(chain: chain, [(fork, [event])], owners: [f.source: f.payerKey])
+        #expect(try await indexer.store.events(chain: chain).contains { $0.signature == ghost })
+        try await f.net.advance(10)
+        let report = try await indexer.indexOnce()
+        #expect(report.dropped == 1)
+        #expect(!(try await indexer.store.events(chain: chain).contains { $0.signature == ghost }))
+        #expect(report.stateMismatches == 0)
+    }
+
+    @Test("state that disagrees with the indexed transactions is reported and repaired from the chain")
+    func mismatch() async throws {
+        let f = try await SolanaFixture.make(net: try sharedTestnet.get())
+        let approve = try await f.approve(123)
+        let indexer = try await f.indexer()
+        try await indexer.indexOnce()
+        let chain = try await indexer.prepare()
+        try await indexer.store.remove(chain: chain, [approve])  // the index lost the Approve
+        _ = try await f.pull(3)
+        let report = try await indexer.indexOnce()
+        #expect(report.stateMismatches == 1)
+        let state = try await indexer.store.states(chain: chain, owner: f.payerKey).first { $0.account == f.source }
+        #expect(state?.delegate == f.delegateKey && state?.delegatedAmount == 120)
+    }
+}
