@@ -15,12 +15,7 @@ extension EVMIndexStore {
     /// Every indexed `Approval` by `owner`, oldest first, optionally for one token and/or spender.
     public func allowanceHistory(chain: Int64, owner: EVMAddress, token: EVMAddress? = nil, spender: EVMAddress? = nil) async throws -> [ApprovalRecord] {
         try await database.read { db in
-            let select = try db.statement("""
-                SELECT e.block, e.log_index, e.block_time, e.tx_hash, t.address, o.address, s.address, e.value
-                FROM evm_approvals e
-                JOIN evm_addresses o ON o.id = e.owner
-                JOIN evm_addresses t ON t.id = e.token
-                JOIN evm_addresses s ON s.id = e.spender
+            let select = try db.statement(Self.approvalColumns + """
                 WHERE e.chain = ?1 AND o.address = ?2
                   AND (?3 IS NULL OR t.address = ?3) AND (?4 IS NULL OR s.address = ?4)
                 ORDER BY e.block, e.log_index
@@ -29,15 +24,18 @@ extension EVMIndexStore {
             owner.withUnsafeBytes { select.bind(bytes: $0, at: 2) }
             if let token { token.withUnsafeBytes { select.bind(bytes: $0, at: 3) } } else { select.bindNull(at: 3) }
             if let spender { spender.withUnsafeBytes { select.bind(bytes: $0, at: 4) } } else { select.bindNull(at: 4) }
-            var out: [ApprovalRecord] = []
-            while try select.step() {
-                out.append(ApprovalRecord(
-                    block: UInt64(select.int64(0)), logIndex: UInt64(select.int64(1)), blockTime: UInt64(select.int64(2)),
-                    transactionHash: try Self.hash(select.blob(3)), token: try Self.address(select.blob(4)),
-                    owner: try Self.address(select.blob(5)), spender: try Self.address(select.blob(6)),
-                    value: try Self.amount(select.blob(7))))
-            }
-            return out
+            return try Self.eventRows(select, ApprovalRecord.init)
+        }
+    }
+
+    /// Indexed approvals in `from...to`, in chain order (for replay and tests).
+    public func approvals(chain: Int64, from: UInt64, to: UInt64) async throws -> [ApprovalRecord] {
+        try await database.read { db in
+            let select = try db.statement(Self.approvalColumns + "WHERE e.chain = ? AND e.block BETWEEN ? AND ? ORDER BY e.block, e.log_index")
+            select.bind(chain, at: 1)
+            select.bind(Int64(from), at: 2)
+            select.bind(Int64(to), at: 3)
+            return try Self.eventRows(select, ApprovalRecord.init)
         }
     }
 
@@ -56,43 +54,31 @@ extension EVMIndexStore {
             select.bind(chain, at: 1)
             select.bind(Int64(from), at: 2)
             select.bind(Int64(to), at: 3)
-            var out: [TransferRecord] = []
-            while try select.step() {
-                out.append(TransferRecord(
-                    block: UInt64(select.int64(0)), logIndex: UInt64(select.int64(1)), blockTime: UInt64(select.int64(2)),
-                    transactionHash: try Self.hash(select.blob(3)), token: try Self.address(select.blob(4)),
-                    from: try Self.address(select.blob(5)), to: try Self.address(select.blob(6)),
-                    value: try Self.amount(select.blob(7))))
-            }
-            return out
+            return try Self.eventRows(select, TransferRecord.init)
         }
     }
 
-    /// Indexed approvals in `from...to`, in chain order (for replay and tests).
-    public func approvals(chain: Int64, from: UInt64, to: UInt64) async throws -> [ApprovalRecord] {
-        try await database.read { db in
-            let select = try db.statement("""
-                SELECT e.block, e.log_index, e.block_time, e.tx_hash, t.address, o.address, s.address, e.value
-                FROM evm_approvals e
-                JOIN evm_addresses t ON t.id = e.token
-                JOIN evm_addresses o ON o.id = e.owner
-                JOIN evm_addresses s ON s.id = e.spender
-                WHERE e.chain = ? AND e.block BETWEEN ? AND ?
-                ORDER BY e.block, e.log_index
-                """)
-            select.bind(chain, at: 1)
-            select.bind(Int64(from), at: 2)
-            select.bind(Int64(to), at: 3)
-            var out: [ApprovalRecord] = []
-            while try select.step() {
-                out.append(ApprovalRecord(
-                    block: UInt64(select.int64(0)), logIndex: UInt64(select.int64(1)), blockTime: UInt64(select.int64(2)),
-                    transactionHash: try Self.hash(select.blob(3)), token: try Self.address(select.blob(4)),
-                    owner: try Self.address(select.blob(5)), spender: try Self.address(select.blob(6)),
-                    value: try Self.amount(select.blob(7))))
-            }
-            return out
+    private static let approvalColumns = """
+        SELECT e.block, e.log_index, e.block_time, e.tx_hash, t.address, o.address, s.address, e.value
+        FROM evm_approvals e
+        JOIN evm_addresses t ON t.id = e.token
+        JOIN evm_addresses o ON o.id = e.owner
+        JOIN evm_addresses s ON s.id = e.spender
+
+        """
+
+    /// Reads rows of (block, log index, time, tx hash, token, address, address, value) into event records.
+    private static func eventRows<Row>(
+        _ select: SQLiteStatement,
+        _ make: (UInt64, UInt64, UInt64, Hash32, EVMAddress, EVMAddress, EVMAddress, UInt256) -> Row
+    ) throws -> [Row] {
+        var out: [Row] = []
+        while try select.step() {
+            out.append(make(
+                UInt64(select.int64(0)), UInt64(select.int64(1)), UInt64(select.int64(2)), try hash(select.blob(3)),
+                try address(select.blob(4)), try address(select.blob(5)), try address(select.blob(6)), try amount(select.blob(7))))
         }
+        return out
     }
 
     /// Current allowances of `owner` as last read from the chain.

@@ -284,40 +284,37 @@ public final class EVMIndexStore: Sendable {
     }
 
     static func insertApprovals(_ db: SQLiteConnection, chain: Int64, _ rows: [ApprovalRecord], interner: inout AddressInterner) throws {
-        guard !rows.isEmpty else { return }
-        let insert = try db.statement("""
-            INSERT INTO evm_approvals(chain, block, log_index, block_time, tx_hash, token, owner, spender, value)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        for row in rows {
-            insert.reset()
-            insert.bind(chain, at: 1)
-            insert.bind(Int64(row.block), at: 2)
-            insert.bind(Int64(row.logIndex), at: 3)
-            insert.bind(Int64(row.blockTime), at: 4)
-            insert.bind(try interner.id(row.token), at: 6)
-            insert.bind(try interner.id(row.owner), at: 7)
-            insert.bind(try interner.id(row.spender), at: 8)
-            try Self.stepBindingHashAndValue(insert, hash: row.transactionHash, value: row.value)
+        try insertEvents(db, table: "evm_approvals", columns: "token, owner, spender", chain: chain, rows, interner: &interner) {
+            ($0.block, $0.logIndex, $0.blockTime, $0.transactionHash, $0.token, $0.owner, $0.spender, $0.value)
         }
     }
 
     static func insertTransfers(_ db: SQLiteConnection, chain: Int64, _ rows: [TransferRecord], interner: inout AddressInterner) throws {
+        try insertEvents(db, table: "evm_transfers", columns: "token, sender, recipient", chain: chain, rows, interner: &interner) {
+            ($0.block, $0.logIndex, $0.blockTime, $0.transactionHash, $0.token, $0.from, $0.to, $0.value)
+        }
+    }
+
+    /// Inserts event rows of either table: (block, log index, time, tx hash, token, address, address, value).
+    private static func insertEvents<Row>(
+        _ db: SQLiteConnection, table: String, columns: String, chain: Int64, _ rows: [Row], interner: inout AddressInterner,
+        _ fields: (Row) -> (UInt64, UInt64, UInt64, Hash32, EVMAddress, EVMAddress, EVMAddress, UInt256)
+    ) throws {
         guard !rows.isEmpty else { return }
         let insert = try db.statement("""
-            INSERT INTO evm_transfers(chain, block, log_index, block_time, tx_hash, token, sender, recipient, value)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO \(table)(chain, block, log_index, block_time, tx_hash, \(columns), value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for row in rows {
+            let (block, logIndex, blockTime, transactionHash, token, first, second, value) = fields(row)
             insert.reset()
             insert.bind(chain, at: 1)
-            insert.bind(Int64(row.block), at: 2)
-            insert.bind(Int64(row.logIndex), at: 3)
-            insert.bind(Int64(row.blockTime), at: 4)
-            insert.bind(try interner.id(row.token), at: 6)
-            insert.bind(try interner.id(row.from), at: 7)
-            insert.bind(try interner.id(row.to), at: 8)
-            try Self.stepBindingHashAndValue(insert, hash: row.transactionHash, value: row.value)
+            insert.bind(Int64(block), at: 2)
+            insert.bind(Int64(logIndex), at: 3)
+            insert.bind(Int64(blockTime), at: 4)
+            insert.bind(try interner.id(token), at: 6)
+            insert.bind(try interner.id(first), at: 7)
+            insert.bind(try interner.id(second), at: 8)
+            try stepBindingHashAndValue(insert, hash: transactionHash, value: value)
         }
     }
 
