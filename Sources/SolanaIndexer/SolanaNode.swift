@@ -106,6 +106,25 @@ public struct SolanaNode: Sendable {
         return try SolanaJSON.signature(result, "sendTransaction")
     }
 
+    /// `simulateTransaction` (signatures verified, blockhash kept): whether it would fail, its logs and compute units.
+    public func simulate(_ wire: [UInt8]) async throws(RPCError) -> (failed: Bool, logs: [String], unitsConsumed: UInt64?) {
+        let result = try await rpc.call("simulateTransaction", [
+            .string(Data(wire).base64EncodedString()),
+            .object([("encoding", "base64"), ("sigVerify", true), ("commitment", "confirmed")]),
+        ])
+        let value = try SolanaJSON.value(result, "simulateTransaction")
+        return (!(value["err"]?.isNull ?? true), (value["logs"]?.arrayValue ?? []).compactMap(\.stringValue),
+                value["unitsConsumed"]?.uint64Value)
+    }
+
+    /// `getAccountInfo` (base64); nil when the account does not exist.
+    public func account(_ key: SolanaPublicKey, _ commitment: Commitment = .confirmed) async throws(RPCError) -> SolanaAccount? {
+        let value = try SolanaJSON.value(try await rpc.call("getAccountInfo", [
+            .string(key.description), Self.config(commitment, [("encoding", "base64")]),
+        ]), "getAccountInfo")
+        return value.isNull ? nil : try SolanaJSON.account(value)
+    }
+
     /// `getSignatureStatuses` (with history): per signature, nil when unknown, else its slot, failure and status.
     public func statuses(_ signatures: [SolanaSignature]) async throws(RPCError) -> [(slot: UInt64, failed: Bool, status: Commitment?)?] {
         let result = try await rpc.call("getSignatureStatuses", [

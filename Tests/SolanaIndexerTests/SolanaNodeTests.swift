@@ -110,6 +110,33 @@ struct SolanaNodeTests {
         #expect(inner.allSatisfy { $0.outerIndex < transaction.instructions.filter { $0.innerIndex == nil }.count })
     }
 
+    @Test("simulateTransaction reports the failure of an over-limit pull without landing it; getAccountInfo reads one account")
+    func simulate() async throws {
+        let net = try sharedTestnet.get()
+        let keys = try await net.keypairs(2)
+        let owner = SolanaPublicKey(keys[0].publicKey)
+        let mint = try await net.createMint()
+        let source = try await net.createATA(owner: owner, mint: mint)
+        let destination = try await net.createATA(owner: SolanaPublicKey(keys[1].publicKey), mint: mint)
+        try await net.mint(mint, to: source, amount: 5)
+        let blockhash = try await net.node.latestBlockhash().blockhash
+        func wire(_ amount: UInt64) throws -> [UInt8] {
+            let message = try LegacyMessage(
+                instructions: [TokenInstruction.transferChecked(source: source, mint: mint, destination: destination, owner: owner, amount: amount, decimals: 6)],
+                payer: owner, recentBlockhash: blockhash)
+            return try SolanaTransaction(message: .legacy(message), signers: [keys[0]]).serialized()
+        }
+        let bad = try await net.node.simulate(try wire(6))
+        #expect(bad.failed && !bad.logs.isEmpty)
+        let good = try await net.node.simulate(try wire(5))
+        #expect(!good.failed && (good.unitsConsumed ?? 0) > 0)
+        #expect(try await net.tokenAccount(source).amount == 5)  // nothing landed
+        let account = try #require(try await net.node.account(source))
+        let decoded = try TokenAccount(data: account.data)
+        #expect(account.owner == .tokenProgram && decoded.mint == mint)
+        #expect(try await net.node.account(SolanaPublicKey(keys[1].publicKey))?.owner == .systemProgram)
+    }
+
     @Test("exact u64 numbers, finalized lag and blockhashes")
     func chainViews() async throws {
         let net = try sharedTestnet.get()
