@@ -125,6 +125,8 @@ public actor SolanaChainIndexer {
         let known = try await store.known(chain: chain, newer.map(\.signature))
         var batch: [(transaction: FetchedSolanaTransaction, events: [TokenEvent])] = []
         var newest: SolanaSignature?
+        // Commits every `Self.transactionsPerCommit` transactions, oldest first, so a long backfill keeps its
+        // progress across a crash: the cursor only ever names a signature all of whose predecessors are indexed.
         for info in newer.reversed() {  // oldest first
             if known.contains(info.signature) {
                 newest = info.signature
@@ -147,15 +149,30 @@ public actor SolanaChainIndexer {
             report.transactionsIndexed += 1
             report.eventsIndexed += events.count
             newest = info.signature
+            if batch.count >= Self.transactionsPerCommit {
+                try await commit(chain: chain, account: account.account, batch, newest: newest, owners: owners)
+                batch.removeAll()
+            }
         }
+        try await commit(chain: chain, account: account.account, batch, newest: newest, owners: owners)
+    }
+
+    /// Transactions written per commit during a sync.
+    static let transactionsPerCommit = 50
+
+    /// Stores a batch (owners of the accounts it touches filled in from the transactions' token balances) and moves
+    /// the account's cursor to `newest`.
+    private func commit(chain: Int64, account: SolanaPublicKey, _ batch: [(transaction: FetchedSolanaTransaction, events: [TokenEvent])],
+                        newest: SolanaSignature?, owners: [SolanaPublicKey: SolanaPublicKey]) async throws {
         var eventOwners = owners
         for (transaction, _) in batch {
             for entry in transaction.preTokenBalances + transaction.postTokenBalances where entry.accountIndex < transaction.accountKeys.count {
-                if let owner = entry.owner { eventOwners[transaction.accountKeys[entry.accountIndex]] = eventOwners[transaction.accountKeys[entry.accountIndex]] ?? owner }
+                let key = transaction.accountKeys[entry.accountIndex]
+                if eventOwners[key] == nil, let owner = entry.owner { eventOwners[key] = owner }
             }
         }
-        try await store.commit(chain: chain, batch, owners: eventOwners)
-        if let newest { try await store.setNewest(chain: chain, account: account.account, signature: newest) }
+        if !batch.isEmpty { try await store.commit(chain: chain, batch, owners: eventOwners) }
+        if let newest { try await store.setNewest(chain: chain, account: account, signature: newest) }
     }
 
     // MARK: - Finality

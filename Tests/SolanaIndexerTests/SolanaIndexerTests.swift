@@ -1,5 +1,8 @@
 import Configuration
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import SettleCore
 import Signing
@@ -89,7 +92,8 @@ struct SolanaIndexerTests {
     @Test("approve, pull, failed over-limit pull, v0 pull, revoke: the index matches the runtime at every step",
           arguments: [TokenProgram.token, .token2022])
     func lifecycle(program: TokenProgram) async throws {
-        let f = try await SolanaFixture.make(net: try sharedTestnet.get(), program: program)
+        // Its own runtime: the finality checks below count blocks, which other suites would add.
+        let f = try await SolanaFixture.make(net: try SolanaTestnet(), program: program)
         let indexer = try await f.indexer()
         #expect(try await indexer.indexOnce().accountsTracked == 0)  // nobody delegated to us yet
 
@@ -306,5 +310,61 @@ struct SolanaFinalityTests {
         #expect(report.stateMismatches == 1)
         let state = try await indexer.store.states(chain: chain, owner: f.payerKey).first { $0.account == f.source }
         #expect(state?.delegate == f.delegateKey && state?.delegatedAmount == 120)
+    }
+}
+
+@Suite("Solana indexer survives kill -9", .serialized)
+struct SolanaCrashTests {
+    @Test("kill -9 the settled binary during a Solana backfill, again and again: no gap, no duplicate")
+    func killDuringBackfill() async throws {
+        let settled = Peer.packageRoot.appendingPathComponent(".build/debug/settled").path
+        guard FileManager.default.isExecutableFile(atPath: settled) else {
+            Issue.record("\(settled) is missing: build with `swift build --build-tests` first")
+            return
+        }
+        let f = try await SolanaFixture.make(net: try SolanaTestnet())
+        _ = try await f.approve(10_000_000)
+        for i in 1...400 { _ = try await f.pull(UInt64(i)) }
+        let directory = try temporaryDirectory("settle-solana-crash")
+        try """
+            family = "solana"
+            rpc_urls = ["\(f.net.peer.url("/"))"]
+            [[tokens]]
+            symbol = "USDC"
+            mint = "\(f.mint)"
+            decimals = 6
+            """.write(to: directory.appendingPathComponent("crash.toml"), atomically: true, encoding: .utf8)
+        let database = directory.appendingPathComponent("index.sqlite").path
+        var rng = SeededGenerator(seed: 9)
+        var kills = 0
+        var finished = false
+        for _ in 0..<60 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: settled)
+            process.arguments = ["index", "--chain", "crash", "--chains-directory", directory.path, "--database", database, "--once",
+                                 "--delegate", f.delegateKey.description, "--log-level", "error"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            try await Task.sleep(for: .milliseconds(Int64(80 + rng.next() % 250)))
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            process.waitUntilExit()
+            if process.terminationReason == .exit {
+                #expect(process.terminationStatus == 0)
+                finished = true
+                break
+            }
+        }
+        #expect(finished, "the indexer never completed between kills")
+        #expect(kills >= 2, "the backfill finished too fast to be killed; make it longer")
+        let store = SolanaIndexStore(database: try Database(path: database))
+        let chain = try #require(try await store.chainID(named: "crash"))
+        let events = try await store.events(chain: chain, owner: f.payerKey)
+        #expect(events.count == 401)
+        #expect(Set(events.map(\.signature)).count == 401)
+        #expect(events.filter { $0.event.kind == .transfer }.map(\.event.amount) == (1...400).map { UInt64($0) })
     }
 }
