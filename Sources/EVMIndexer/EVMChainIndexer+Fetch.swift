@@ -70,7 +70,10 @@ extension EVMChainIndexer {
 
         // Decode, in chain order.
         logs.sort { ($0.blockNumber, $0.logIndex) < ($1.blockNumber, $1.logIndex) }
-        func tracked(_ owner: EVMAddress, at block: UInt64) -> Bool { trackedOwners[owner].map { block >= $0 } ?? false }
+        let anyTracked = !trackedOwners.isEmpty
+        func tracked(_ owner: EVMAddress, at block: UInt64) -> Bool {
+            anyTracked && (trackedOwners[owner].map { block >= $0 } ?? false)
+        }
         for log in logs {
             guard let blockTime = range.headers[log.blockNumber]?.timestamp ?? log.blockTimestamp else { continue }  // verified above
             let event: ERC20Event
@@ -130,6 +133,7 @@ extension EVMChainIndexer {
     /// Every log must sit in a block whose header we hold with the same hash; headers must chain by parent hash.
     private func verify(range: FetchedRange, logs: [EVMLog], tokens: Set<EVMAddress>, cursor: ChainCursor) throws {
         var blockHashes: [UInt64: Hash32] = [:]
+        var last: (block: UInt64, hash: Hash32)?
         for log in logs {
             guard log.blockNumber >= range.from, log.blockNumber <= range.to else {
                 throw EVMIndexError(.inconsistentNode, "eth_getLogs for \(range.from)...\(range.to) returned a log of block \(log.blockNumber)")
@@ -147,12 +151,20 @@ extension EVMChainIndexer {
                 guard header.hash == log.blockHash else {
                     throw EVMIndexError(.inconsistentNode, "log of block \(log.blockNumber) names block hash \(log.blockHash), the header says \(header.hash)")
                 }
-            } else if let first = blockHashes[log.blockNumber], first != log.blockHash {
-                throw EVMIndexError(.inconsistentNode, "logs of block \(log.blockNumber) name two different block hashes")
             } else if log.blockTimestamp == nil {
                 throw EVMIndexError(.inconsistentNode, "no header and no timestamp for block \(log.blockNumber)")
+            } else if let last, last.block == log.blockNumber {
+                // Logs come grouped by block: the common case compares with the previous log only.
+                guard last.hash == log.blockHash else {
+                    throw EVMIndexError(.inconsistentNode, "logs of block \(log.blockNumber) name two different block hashes")
+                }
+            } else {
+                if let first = blockHashes[log.blockNumber], first != log.blockHash {
+                    throw EVMIndexError(.inconsistentNode, "logs of block \(log.blockNumber) name two different block hashes")
+                }
+                blockHashes[log.blockNumber] = log.blockHash
             }
-            blockHashes[log.blockNumber] = log.blockHash
+            last = (log.blockNumber, log.blockHash)
         }
         for (number, header) in range.headers {
             if number > 0, let previous = range.headers[number - 1], header.parentHash != previous.hash {

@@ -295,26 +295,54 @@ public final class EVMIndexStore: Sendable {
         }
     }
 
-    /// Inserts event rows of either table: (block, log index, time, tx hash, token, address, address, value).
+    /// Rows per multi-row INSERT: one statement step inserts this many rows (much less per-row overhead).
+    static let rowsPerInsert = 64
+
+    /// Inserts event rows of either table: (block, log index, time, tx hash, token, address, address, value), in
+    /// multi-row INSERT statements of `rowsPerInsert` rows, then single-row ones for the rest.
     private static func insertEvents<Row>(
         _ db: SQLiteConnection, table: String, columns: String, chain: Int64, _ rows: [Row], interner: inout AddressInterner,
         _ fields: (Row) -> (UInt64, UInt64, UInt64, Hash32, EVMAddress, EVMAddress, EVMAddress, UInt256)
     ) throws {
         guard !rows.isEmpty else { return }
-        let insert = try db.statement("""
-            INSERT INTO \(table)(chain, block, log_index, block_time, tx_hash, \(columns), value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        for row in rows {
-            let (block, logIndex, blockTime, transactionHash, token, first, second, value) = fields(row)
+        func statement(rows count: Int) throws -> SQLiteStatement {
+            let tuple = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            return try db.statement("""
+                INSERT INTO \(table)(chain, block, log_index, block_time, tx_hash, \(columns), value) VALUES \(
+                Array(repeating: tuple, count: count).joined(separator: ", "))
+                """)
+        }
+        let many = try statement(rows: rowsPerInsert)
+        let one = try statement(rows: 1)
+        // Hashes and values are bound without copies: they must stay alive until the step, so they are kept here.
+        var hashes = [Bytes32](repeating: .zero, count: rowsPerInsert)
+        var values = [[UInt8]](repeating: [], count: rowsPerInsert)
+        var start = 0
+        while start < rows.count {
+            let count = rows.count - start >= rowsPerInsert ? rowsPerInsert : 1
+            let insert = count == rowsPerInsert ? many : one
             insert.reset()
-            insert.bind(chain, at: 1)
-            insert.bind(Int64(block), at: 2)
-            insert.bind(Int64(logIndex), at: 3)
-            insert.bind(Int64(blockTime), at: 4)
-            insert.bind(try interner.id(token), at: 6)
-            insert.bind(try interner.id(first), at: 7)
-            insert.bind(try interner.id(second), at: 8)
-            try stepBindingHashAndValue(insert, hash: transactionHash, value: value)
+            for i in 0..<count {
+                let (block, logIndex, blockTime, transactionHash, token, first, second, value) = fields(rows[start + i])
+                let base = Int32(i * 9)
+                insert.bind(chain, at: base + 1)
+                insert.bind(Int64(block), at: base + 2)
+                insert.bind(Int64(logIndex), at: base + 3)
+                insert.bind(Int64(blockTime), at: base + 4)
+                hashes[i] = transactionHash.bytes32
+                values[i] = value.bigEndianBytes
+                insert.bind(try interner.id(token), at: base + 6)
+                insert.bind(try interner.id(first), at: base + 7)
+                insert.bind(try interner.id(second), at: base + 8)
+            }
+            try hashes.withUnsafeBytes { hashBytes in
+                for i in 0..<count {
+                    insert.bind(borrowing: UnsafeRawBufferPointer(rebasing: hashBytes[(i * 32)..<(i * 32 + 32)]), at: Int32(i * 9 + 5))
+                    try values[i].withUnsafeBytes { insert.bind(bytes: $0, at: Int32(i * 9 + 9)) }
+                }
+                try insert.step()
+            }
+            start += count
         }
     }
 
@@ -388,16 +416,20 @@ struct AddressInterner: @unchecked Sendable {
     // never to use the connection again.
     let db: SQLiteConnection
     let shared: AddressCache
+    /// The committed ids as of the transaction's start (a copy-on-write snapshot: taking it copies nothing, and
+    /// lookups need no lock). Only this transaction's writer adds ids, so it cannot go stale meanwhile.
+    let committed: [EVMAddress: Int64]
     var created: [EVMAddress: Int64] = [:]
 
     init(db: SQLiteConnection, shared: AddressCache) {
         self.db = db
         self.shared = shared
+        self.committed = shared.ids.withLock { $0 }
     }
 
     mutating func id(_ address: EVMAddress) throws -> Int64 {
-        if let id = created[address] { return id }
-        if let id = shared.ids.withLock({ $0[address] }) { return id }
+        if let id = committed[address] { return id }
+        if !created.isEmpty, let id = created[address] { return id }
         let select = try db.statement("SELECT id FROM evm_addresses WHERE address = ?")
         address.withUnsafeBytes { select.bind(bytes: $0, at: 1) }
         let id: Int64
