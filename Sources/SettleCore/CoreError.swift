@@ -19,6 +19,8 @@ public struct CoreError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidLength = Code("invalidLength")
         /// A value that is valid syntax but not in canonical form (for example leading zeros).
         public static let nonCanonical = Code("nonCanonical")
+        /// A currency code that is not three ASCII letters.
+        public static let invalidCurrency = Code("invalidCurrency")
         /// Text that is not valid JSON (RFC 8259).
         public static let invalidJSON = Code("invalidJSON")
 

@@ -37,5 +37,35 @@ def uint256(rng, count):
     return cases
 
 
+EXPONENTS = {"USD": 2, "EUR": 2, "JPY": 0, "KWD": 3}
+
+
+def money(rng, count):
+    """Minor units -> token base units at a decimal rate, rounded up (ceil) with exact rational arithmetic."""
+    from fractions import Fraction
+    import math
+    cases = []
+    for i in range(count):
+        currency = rng.choice(list(EXPONENTS))
+        minor = rng.choice([0, 1, 99, 100, 2500, rng.randrange(0, 10**9), rng.randrange(0, 2**64)])
+        decimals = rng.choice([0, 2, 6, 8, 9, 18, 24, 36, 60, 77])
+        if i % 3 == 0:
+            rate = "1"
+        else:
+            whole = rng.choice(["0", "1", str(rng.randrange(1, 10**6))])
+            frac = "".join(rng.choice("0123456789") for _ in range(rng.randrange(0, 12)))
+            rate = whole + ("." + frac if frac else "")
+            if Fraction(rate) == 0:
+                rate = "1"
+        exact = Fraction(minor) * Fraction(rate) * 10**decimals / 10**EXPONENTS[currency]
+        expected = math.ceil(exact)
+        # Settle computes minor x (the rate's digits) x 10^decimals exactly in 256 bits; past that it is an error.
+        significand = int(rate.replace(".", ""))
+        fits = minor * significand * 10**decimals < 2**256 and expected < 2**256
+        cases.append({"minor": str(minor), "currency": currency, "decimals": decimals, "rate": rate,
+                      "expected": str(expected) if fits else None})
+    return cases
+
+
 def generate(rng, count):
-    return {"uint256": uint256(rng, count)}
+    return {"uint256": uint256(rng, count), "money": money(rng, count)}
