@@ -62,6 +62,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Charges ledger and (to come) scheduler, executor, confirmer, reconciler.
+        .target(name: "Settlement", dependencies: ["SettleCore", "Store"], swiftSettings: swiftSettings),
         // EVM codecs: keccak-256, RLP, ABI, addresses, transactions.
         .target(name: "EVM", dependencies: ["SettleCore", "Signing"], swiftSettings: swiftSettings),
         // Solana codecs: base58, public keys, PDAs, messages, transactions, SPL Token.
@@ -110,6 +112,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "SettlementTests", dependencies: ["Settlement", "Store", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SettleCoreTests", dependencies: ["SettleCore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EVMTests", dependencies: ["EVM", "Signing", "TestSupport"], swiftSettings: swiftSettings),

@@ -1,0 +1,59 @@
+import SettleCore
+
+/// Who pays with which wallet: a billing customer (and subscription) on a chain with a token.
+public struct Agreement: Hashable, Sendable {
+    public var id: Int64
+    public var customer: String
+    public var subscription: String?
+    /// The chain file's name (`base`, `solana`, …).
+    public var chain: String
+    /// The token's symbol in that chain file.
+    public var token: String
+    /// The paying wallet (EVM address or Solana owner), as text.
+    public var wallet: String
+}
+
+/// One charge: one invoice, collected at most once.
+public struct Charge: Hashable, Sendable {
+    public var id: Int64
+    public var invoice: String
+    public var agreement: Int64
+    public var amount: Money
+    public var tokenAmount: TokenAmount
+    /// The rate used (whole tokens per unit of the currency) and when it was taken (Unix seconds).
+    public var rate: ExchangeRate
+    public var rateAt: UInt64
+    public var dueAt: UInt64
+    public var state: ChargeState
+    public var reason: String?
+    public var nextAttemptAt: UInt64?
+}
+
+/// The error the ledger throws.
+public struct LedgerError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let raw: String
+        private init(_ raw: String) { self.raw = raw }
+
+        /// The same invoice or agreement already exists with different terms.
+        public static let conflict = Code("conflict")
+        /// A state change the payment state machine does not allow.
+        public static let invalidTransition = Code("invalidTransition")
+        /// No such charge or agreement.
+        public static let notFound = Code("notFound")
+        /// Bad input (amount zero, unknown currency, …).
+        public static let invalidInput = Code("invalidInput")
+
+        public var description: String { raw }
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

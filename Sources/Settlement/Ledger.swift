@@ -1,0 +1,149 @@
+import Foundation
+import SettleCore
+import Store
+
+/// The charges ledger in SQLite. Every change is a compare-and-set on the charge's state inside one transaction,
+/// with the move recorded in `charge_events`: two executors racing on one charge cannot both move it.
+public final class Ledger: Sendable {
+    public let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    public func migrate() async throws {
+        try await database.migrate(module: LedgerSchema.module, LedgerSchema.migrations)
+    }
+
+    /// Records who pays with which wallet; the same terms again return the same agreement.
+    /// - Throws: `LedgerError.conflict` when the customer already has an agreement on the chain with other terms.
+    public func agreement(customer: String, subscription: String?, chain: String, token: String, wallet: String,
+                          now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Agreement {
+        try await database.write { db in
+            try db.statement("""
+                INSERT INTO agreements(customer, subscription, chain, token, wallet, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(customer, subscription, chain) DO NOTHING
+                """).run([.text(customer), subscription.map { .text($0) } ?? .null, .text(chain), .text(token), .text(wallet), .integer(Int64(now))])
+            let select = try db.statement("""
+                SELECT id, token, wallet FROM agreements WHERE customer = ? AND subscription IS ? AND chain = ?
+                """)
+            select.bind(customer, at: 1)
+            if let subscription { select.bind(subscription, at: 2) } else { select.bindNull(at: 2) }
+            select.bind(chain, at: 3)
+            guard try select.step() else { throw LedgerError(.notFound, "agreement vanished") }
+            guard select.text(1) == token, select.text(2) == wallet else {
+                throw LedgerError(.conflict, "customer \(customer) already pays on \(chain) with \(select.text(1)) from \(select.text(2))")
+            }
+            return Agreement(id: select.int64(0), customer: customer, subscription: subscription, chain: chain, token: token, wallet: wallet)
+        }
+    }
+
+    /// Creates the charge for an invoice, or returns the existing one when the same invoice arrives again (duplicate
+    /// webhooks, restarts, two creators racing): one row per invoice, always.
+    /// - Throws: `LedgerError.conflict` when the invoice exists with another amount, currency or agreement.
+    public func createCharge(invoice: String, agreement: Int64, amount: Money, tokenDecimals: Int, rate: ExchangeRate,
+                             rateAt: UInt64, dueAt: UInt64, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> (charge: Charge, created: Bool) {
+        guard amount.minorUnits > 0 else { throw LedgerError(.invalidInput, "invoice \(invoice): a charge needs a positive amount") }
+        let tokenAmount = try amount.tokenAmount(decimals: tokenDecimals, rate: rate)
+        return try await database.write { db in
+            try db.statement("""
+                INSERT INTO charges(invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at, due_at,
+                                    state, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ingested', ?, ?) ON CONFLICT(invoice) DO NOTHING
+                """).run([
+                    .text(invoice), .integer(agreement), .integer(Int64(amount.minorUnits)), .text(amount.currency.code),
+                    .blob(tokenAmount.baseUnits.bigEndianBytes), .integer(Int64(tokenDecimals)), .text(rate.description),
+                    .integer(Int64(rateAt)), .integer(Int64(dueAt)), .integer(Int64(now)), .integer(Int64(now)),
+                ])
+            let created = db.changes == 1
+            guard let charge = try Self.charge(db, invoice: invoice) else { throw LedgerError(.notFound, "charge vanished") }
+            if !created, charge.agreement != agreement || charge.amount != amount {
+                throw LedgerError(.conflict, "invoice \(invoice) is already charged as \(charge.amount) on agreement \(charge.agreement)")
+            }
+            return (charge, created)
+        }
+    }
+
+    /// Moves a charge from `from` to `to` if — and only if — it is still in `from` (compare-and-set).
+    /// - Returns: false when another writer moved it first (nothing changed).
+    /// - Throws: `LedgerError.invalidTransition` for a move the state machine forbids.
+    @discardableResult
+    public func transition(_ charge: Int64, from: ChargeState, to: ChargeState, reason: String? = nil, nextAttemptAt: UInt64? = nil,
+                           now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Bool {
+        guard from.successors.contains(to) else {
+            throw LedgerError(.invalidTransition, "a charge cannot go from \(from.rawValue) to \(to.rawValue)")
+        }
+        return try await database.write { db in
+            try db.statement("""
+                UPDATE charges SET state = ?, reason = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = ?
+                """).run([.text(to.rawValue), reason.map { .text($0) } ?? .null, nextAttemptAt.map { .integer(Int64($0)) } ?? .null,
+                          .integer(Int64(now)), .integer(charge), .text(from.rawValue)])
+            guard db.changes == 1 else { return false }
+            try db.statement("INSERT INTO charge_events(charge, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)")
+                .run([.integer(charge), .integer(Int64(now)), .text(from.rawValue), .text(to.rawValue), reason.map { .text($0) } ?? .null])
+            return true
+        }
+    }
+
+    /// The charge of an invoice, or nil.
+    public func charge(invoice: String) async throws -> Charge? {
+        try await database.read { db in try Self.charge(db, invoice: invoice) }
+    }
+
+    /// Charges in `states`, oldest due first; `dueBy` keeps those due (or retrying) at or before it.
+    public func charges(in states: Set<ChargeState>, dueBy: UInt64? = nil) async throws -> [Charge] {
+        try await database.read { db in
+            let list = states.map(\.rawValue).sorted()
+            let select = try db.statement("""
+                SELECT \(Self.columns) FROM charges WHERE state IN (\(list.map { _ in "?" }.joined(separator: ", ")))
+                AND (? IS NULL OR coalesce(next_attempt_at, due_at) <= ?) ORDER BY due_at, id
+                """)
+            for (i, state) in list.enumerated() { select.bind(state, at: Int32(i + 1)) }
+            let n = Int32(list.count)
+            if let dueBy { select.bind(Int64(dueBy), at: n + 1); select.bind(Int64(dueBy), at: n + 2) } else {
+                select.bindNull(at: n + 1)
+                select.bindNull(at: n + 2)
+            }
+            var out: [Charge] = []
+            while try select.step() { out.append(try Self.row(select)) }
+            return out
+        }
+    }
+
+    /// The state moves of a charge, oldest first.
+    public func history(_ charge: Int64) async throws -> [(from: ChargeState, to: ChargeState, reason: String?)] {
+        try await database.read { db in
+            let select = try db.statement("SELECT from_state, to_state, reason FROM charge_events WHERE charge = ? ORDER BY at, rowid")
+            select.bind(charge, at: 1)
+            var out: [(ChargeState, ChargeState, String?)] = []
+            while try select.step() {
+                guard let from = ChargeState(rawValue: select.text(0)), let to = ChargeState(rawValue: select.text(1)) else {
+                    throw StoreError(.corruptValue, "charge event with an unknown state")
+                }
+                out.append((from, to, select.isNull(2) ? nil : select.text(2)))
+            }
+            return out
+        }
+    }
+
+    // MARK: - Rows
+
+    static let columns = "id, invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at, due_at, state, reason, next_attempt_at"
+
+    static func charge(_ db: SQLiteConnection, invoice: String) throws -> Charge? {
+        let select = try db.statement("SELECT \(columns) FROM charges WHERE invoice = ?")
+        select.bind(invoice, at: 1)
+        return try select.step() ? try row(select) : nil
+    }
+
+    static func row(_ select: SQLiteStatement) throws -> Charge {
+        guard let state = ChargeState(rawValue: select.text(10)) else { throw StoreError(.corruptValue, "charge state \(select.text(10))") }
+        return Charge(
+            id: select.int64(0), invoice: select.text(1), agreement: select.int64(2),
+            amount: Money(minorUnits: UInt64(select.int64(3)), currency: try Currency(code: select.text(4))),
+            tokenAmount: TokenAmount(baseUnits: try UInt256(bigEndian: select.blob(5)), decimals: select.int(6)),
+            rate: try ExchangeRate(decimal: select.text(7)), rateAt: UInt64(select.int64(8)), dueAt: UInt64(select.int64(9)),
+            state: state, reason: select.isNull(11) ? nil : select.text(11),
+            nextAttemptAt: select.isNull(12) ? nil : UInt64(select.int64(12)))
+    }
+}

@@ -1,0 +1,49 @@
+/// The ledger (module `ledger`): agreements, charges and attempts. Unlike the indexes it is NOT derivable from the
+/// chain: replay never touches it, and rows are never deleted (a charge ends in a terminal state).
+enum LedgerSchema {
+    static let module = "ledger"
+
+    static let migrations: [String] = [
+        """
+        CREATE TABLE agreements (
+            id INTEGER PRIMARY KEY,
+            customer TEXT NOT NULL,
+            subscription TEXT,
+            chain TEXT NOT NULL,
+            token TEXT NOT NULL,
+            wallet TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (customer, subscription, chain)
+        ) STRICT;
+
+        CREATE TABLE charges (
+            id INTEGER PRIMARY KEY,
+            invoice TEXT NOT NULL UNIQUE,
+            agreement INTEGER NOT NULL REFERENCES agreements(id),
+            amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+            currency TEXT NOT NULL CHECK (length(currency) = 3),
+            token_amount BLOB NOT NULL CHECK (length(token_amount) = 32),
+            token_decimals INTEGER NOT NULL CHECK (token_decimals BETWEEN 0 AND 77),
+            rate TEXT NOT NULL,
+            rate_at INTEGER NOT NULL,
+            due_at INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('ingested', 'due', 'awaiting_funds', 'signed', 'broadcast', 'included',
+                                                  'settled', 'reported', 'cancelled', 'uncollectible')),
+            reason TEXT,
+            next_attempt_at INTEGER,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX charges_by_state ON charges (state, next_attempt_at);
+
+        CREATE TABLE charge_events (
+            charge INTEGER NOT NULL REFERENCES charges(id),
+            at INTEGER NOT NULL,
+            from_state TEXT NOT NULL,
+            to_state TEXT NOT NULL,
+            reason TEXT
+        ) STRICT;
+        CREATE INDEX charge_events_by_charge ON charge_events (charge, at);
+        """,
+    ]
+}

@@ -1,0 +1,94 @@
+import Foundation
+import SettleCore
+import Settlement
+import Store
+import TestSupport
+import Testing
+
+@Suite("Charges ledger: one row per invoice, compare-and-set state moves")
+struct LedgerTests {
+    func ledger() async throws -> Ledger {
+        let ledger = Ledger(database: try Database(path: try temporaryDirectory("settle-ledger").appendingPathComponent("db").path))
+        try await ledger.migrate()
+        return ledger
+    }
+
+    @Test("the same invoice twice (or from two racing creators) is one charge; other terms are a conflict")
+    func oneChargePerInvoice() async throws {
+        let ledger = try await ledger()
+        let agreement = try await ledger.agreement(customer: "cus_1", subscription: "sub_1", chain: "base", token: "USDC", wallet: "0xabc")
+        #expect(try await ledger.agreement(customer: "cus_1", subscription: "sub_1", chain: "base", token: "USDC", wallet: "0xabc").id == agreement.id)
+        await #expect(throws: LedgerError.self) {
+            try await ledger.agreement(customer: "cus_1", subscription: "sub_1", chain: "base", token: "USDC", wallet: "0xdef")
+        }
+        let money = Money(minorUnits: 2500, currency: try Currency(code: "usd"))
+        let results = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    try await ledger.createCharge(invoice: "in_1", agreement: agreement.id, amount: money, tokenDecimals: 6, rate: .parity,
+                                                  rateAt: 1, dueAt: 100).created
+                }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.filter { $0 }.count == 1)
+        let charge = try #require(try await ledger.charge(invoice: "in_1"))
+        #expect(charge.tokenAmount == TokenAmount(baseUnits: 25_000_000, decimals: 6))
+        #expect(charge.state == .ingested && charge.rate == .parity)
+        let error = await #expect(throws: LedgerError.self) {
+            try await ledger.createCharge(invoice: "in_1", agreement: agreement.id, amount: Money(minorUnits: 2600, currency: money.currency),
+                                          tokenDecimals: 6, rate: .parity, rateAt: 1, dueAt: 100)
+        }
+        #expect(error?.code == .conflict)
+        await #expect(throws: LedgerError.self) {
+            try await ledger.createCharge(invoice: "in_0", agreement: agreement.id, amount: Money(minorUnits: 0, currency: money.currency),
+                                          tokenDecimals: 6, rate: .parity, rateAt: 1, dueAt: 100)
+        }
+    }
+
+    @Test("two executors racing to sign one due charge: exactly one wins")
+    func racingTransitions() async throws {
+        let ledger = try await ledger()
+        let agreement = try await ledger.agreement(customer: "cus_2", subscription: nil, chain: "solana", token: "USDC", wallet: "So1")
+        let charge = try await ledger.createCharge(invoice: "in_2", agreement: agreement.id, amount: Money(minorUnits: 999, currency: try Currency(code: "USD")),
+                                                   tokenDecimals: 6, rate: .parity, rateAt: 1, dueAt: 100).charge
+        #expect(try await ledger.transition(charge.id, from: .ingested, to: .due))
+        let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<16 { group.addTask { try await ledger.transition(charge.id, from: .due, to: .signed) } }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(wins == 1)
+        #expect(try await ledger.charge(invoice: "in_2")?.state == .signed)
+        #expect(try await ledger.history(charge.id).map(\.to) == [.due, .signed])
+    }
+
+    @Test("moves the state machine forbids are refused", arguments: [
+        (ChargeState.ingested, ChargeState.settled), (.due, .broadcast), (.signed, .settled), (.settled, .due), (.reported, .cancelled),
+        (.cancelled, .due), (.included, .cancelled), (.awaitingFunds, .signed),
+    ])
+    func forbidden(from: ChargeState, to: ChargeState) async throws {
+        let ledger = try await ledger()
+        let error = await #expect(throws: LedgerError.self) { try await ledger.transition(1, from: from, to: to) }
+        #expect(error?.code == .invalidTransition)
+    }
+
+    @Test("awaiting funds records why and when to retry; due charges are listed by time")
+    func awaitingFunds() async throws {
+        let ledger = try await ledger()
+        let agreement = try await ledger.agreement(customer: "cus_3", subscription: nil, chain: "base", token: "USDC", wallet: "0x3")
+        let usd = try Currency(code: "USD")
+        let a = try await ledger.createCharge(invoice: "in_a", agreement: agreement.id, amount: Money(minorUnits: 100, currency: usd),
+                                              tokenDecimals: 6, rate: .parity, rateAt: 1, dueAt: 50).charge
+        _ = try await ledger.createCharge(invoice: "in_b", agreement: agreement.id, amount: Money(minorUnits: 100, currency: usd),
+                                          tokenDecimals: 6, rate: .parity, rateAt: 1, dueAt: 500)
+        #expect(try await ledger.charges(in: [.ingested], dueBy: 100).map(\.invoice) == ["in_a"])
+        try await ledger.transition(a.id, from: .ingested, to: .due)
+        let shortfall: FundsShortfall = [.lowBalance, .lowAllowance]
+        try await ledger.transition(a.id, from: .due, to: .awaitingFunds, reason: shortfall.reason, nextAttemptAt: 700)
+        let waiting = try #require(try await ledger.charge(invoice: "in_a"))
+        #expect(waiting.state == .awaitingFunds && waiting.reason == "low_balance+low_allowance" && waiting.nextAttemptAt == 700)
+        #expect(try await ledger.charges(in: [.awaitingFunds], dueBy: 600).isEmpty)
+        #expect(try await ledger.charges(in: [.awaitingFunds], dueBy: 700).count == 1)
+        #expect(!(try await ledger.transition(a.id, from: .due, to: .signed)))  // no longer due: nothing changes
+    }
+}
