@@ -1,0 +1,120 @@
+import ArgumentParser
+import Configuration
+import Foundation
+import SettleCore
+import Settlement
+import Store
+
+struct ChargeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "charge",
+        abstract: "Create and inspect charges in the ledger (one per invoice).",
+        subcommands: [Create.self, List.self])
+
+    struct LedgerOptions: ParsableArguments {
+        @Option(name: .long, help: ArgumentHelp("SQLite database file (created if missing).", valueName: "path"))
+        var database: String = ProcessInfo.processInfo.environment["SETTLE_DATABASE"] ?? "settle.sqlite"
+
+        func ledger() async throws -> Ledger {
+            let ledger = Ledger(database: try Database(path: database))
+            try await ledger.migrate()
+            return ledger
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the charge for an invoice (idempotent: the same invoice again returns the same charge).",
+            discussion: """
+                The token amount is computed in integers from the invoice amount, the token's decimals (from the chain \
+                file) and the rate (1 for a stablecoin in its own currency), rounded up by at most one base unit.
+
+                Example: settled charge create --invoice in_123 --customer cus_9 --chain base --token USDC \\
+                  --wallet 0x… --amount 2500 --currency usd
+                """)
+
+        @OptionGroup var options: LedgerOptions
+        @Option(help: "Billing invoice id.") var invoice: String
+        @Option(help: "Billing customer id.") var customer: String
+        @Option(help: "Billing subscription id.") var subscription: String?
+        @Option(help: "Chain file name (chains/NAME.toml).") var chain: String
+        @Option(name: .long, help: "Directory of chain files.") var chainsDirectory: String = "chains"
+        @Option(help: "Token symbol from the chain file.") var token: String
+        @Option(help: "The paying wallet (EVM address, or Solana owner).") var wallet: String
+        @Option(help: "Amount in minor units (cents).") var amount: UInt64
+        @Option(help: "ISO 4217 currency.") var currency: String
+        @Option(help: "Whole tokens per unit of the currency, as a decimal.") var rate: String = "1"
+        @Option(help: "Due time, Unix seconds (default now).") var due: UInt64?
+
+        func run() async throws {
+            let decimals: Int
+            // Only the token's decimals are needed here: RPC URLs the environment does not set are filled with a
+            // placeholder so a charge can be created on a machine that does not talk to the chain.
+            let chainConfig: AnyChainConfig
+            do {
+                chainConfig = try AnyChainConfig.load(named: chain, in: chainsDirectory, environment: placeholderEnvironment())
+            } catch {
+                throw ValidationError(error.description)
+            }
+            switch chainConfig {
+            case .evm(let config):
+                guard let found = config.token(token) else { throw ValidationError("--token \(token) is not a token of \(chain)") }
+                decimals = found.decimals
+            case .solana(let config):
+                guard let found = config.token(token) else { throw ValidationError("--token \(token) is not a token of \(chain)") }
+                decimals = found.decimals
+            }
+            let money = Money(minorUnits: amount, currency: try Currency(code: currency))
+            let now = UInt64(Date().timeIntervalSince1970)
+            let ledger = try await options.ledger()
+            let agreement = try await ledger.agreement(customer: customer, subscription: subscription, chain: chain, token: token, wallet: wallet)
+            let (charge, created) = try await ledger.createCharge(
+                invoice: invoice, agreement: agreement.id, amount: money, tokenDecimals: decimals, rate: try ExchangeRate(decimal: rate),
+                rateAt: now, dueAt: due ?? now)
+            print("\(created ? "created" : "exists"): \(charge.invoice) \(charge.amount.minorUnits) \(charge.amount.currency) = \(charge.tokenAmount.baseUnits) base units of \(token) on \(chain) (\(charge.state.rawValue))")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List charges, optionally in one state.")
+
+        @OptionGroup var options: LedgerOptions
+        @Option(help: "Only this state (ingested, due, awaiting_funds, signed, broadcast, included, settled, reported, cancelled, uncollectible).")
+        var state: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            var states = Set(ChargeState.allCases)
+            if let state {
+                guard let parsed = ChargeState(rawValue: state) else { throw ValidationError("--state \(state) is not a charge state") }
+                states = [parsed]
+            }
+            let charges = try await options.ledger().charges(in: states)
+            if json {
+                print(JSON.array(charges.map { charge in
+                    .object([
+                        ("invoice", .string(charge.invoice)), ("state", .string(charge.state.rawValue)),
+                        ("amountMinor", .string(String(charge.amount.minorUnits))), ("currency", .string(charge.amount.currency.code)),
+                        ("tokenAmount", .string(charge.tokenAmount.baseUnits.description)), ("decimals", .number(String(charge.tokenAmount.decimals))),
+                        ("rate", .string(charge.rate.description)), ("dueAt", .number(String(charge.dueAt))),
+                        ("reason", charge.reason.map { .string($0) } ?? .null),
+                    ])
+                }).text)
+                return
+            }
+            for charge in charges {
+                print("\(charge.invoice)  \(charge.state.rawValue)  \(charge.amount.minorUnits) \(charge.amount.currency)  \(charge.tokenAmount.baseUnits) base units\(charge.reason.map { "  (\($0))" } ?? "")")
+            }
+        }
+    }
+}
+
+/// The environment with a loopback placeholder for each shipped chain's RPC URL variable that is unset: `charge create`
+/// reads only token metadata from the chain file and never connects.
+func placeholderEnvironment() -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    for name in ["ETHEREUM", "BASE", "POLYGON", "ARBITRUM", "OPTIMISM", "BNB", "DEVNET", "SOLANA", "SOLANA_DEVNET"] {
+        environment["SETTLE_\(name)_RPC_URL"] = environment["SETTLE_\(name)_RPC_URL"] ?? "http://127.0.0.1:1/"
+    }
+    return environment
+}
