@@ -64,6 +64,12 @@ let package = Package(
         ),
         // Charges ledger and (to come) scheduler, executor, confirmer, reconciler.
         .target(name: "Settlement", dependencies: ["SettleCore", "Store"], swiftSettings: swiftSettings),
+        // The chains as the settlement layer sees them: capacity readers (and, to come, executors) per family.
+        .target(
+            name: "ChainAdapters",
+            dependencies: ["SettleCore", "Settlement", "Configuration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer"],
+            swiftSettings: swiftSettings
+        ),
         // EVM codecs: keccak-256, RLP, ABI, addresses, transactions.
         .target(name: "EVM", dependencies: ["SettleCore", "Signing"], swiftSettings: swiftSettings),
         // Solana codecs: base58, public keys, PDAs, messages, transactions, SPL Token.
@@ -72,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "settled",
             dependencies: [
-                "SettleCore", "Signing", "EVM", "Solana", "Transport", "Store", "Configuration", "EVMIndexer", "SolanaIndexer",
+                "SettleCore", "Signing", "EVM", "Solana", "Transport", "Store", "Configuration", "EVMIndexer", "SolanaIndexer", "Settlement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -90,7 +96,8 @@ let package = Package(
 
         // Test helpers: locating generated reference vectors, seeded randomness, JSON access.
         .target(
-            name: "TestSupport", dependencies: ["SettleCore", "Signing", "EVM", "Transport"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["SettleCore", "Signing", "EVM", "Solana", "SolanaIndexer", "Transport"],
+            path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"], swiftSettings: swiftSettings),
@@ -113,6 +120,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SettlementTests", dependencies: ["Settlement", "Store", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ChainAdaptersTests",
+            dependencies: ["ChainAdapters", "Settlement", "Configuration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer", "Signing",
+                           "Transport", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SettleCoreTests", dependencies: ["SettleCore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EVMTests", dependencies: ["EVM", "Signing", "TestSupport"], swiftSettings: swiftSettings),

@@ -227,7 +227,9 @@ struct SolanaReplayTests {
         #expect(repaired.map(\.event) == events.map(\.event))
         #expect(try await indexer.replay(fromSlot: 0, toSlot: slot).clean)
         try await indexer.indexOnce()
-        #expect(try await indexer.store.events(chain: chain, owner: f.payerKey).map(\.final) == events.map(\.final))
+        // (Other suites add blocks meanwhile, so finality only moves forward: whatever was final is final again.)
+        let again = try await indexer.store.events(chain: chain, owner: f.payerKey)
+        #expect(zip(events, again).allSatisfy { before, after in !before.final || after.final })
     }
 
     @Test("settled index --once and allowances --json on a Solana chain file")
