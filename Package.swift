@@ -67,7 +67,10 @@ let package = Package(
         // The chains as the settlement layer sees them: capacity readers (and, to come, executors) per family.
         .target(
             name: "ChainAdapters",
-            dependencies: ["SettleCore", "Settlement", "Configuration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer"],
+            dependencies: [
+                "SettleCore", "Settlement", "Configuration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer", "Signing", "Transport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // EVM codecs: keccak-256, RLP, ABI, addresses, transactions.
@@ -123,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "ChainAdaptersTests",
             dependencies: ["ChainAdapters", "Settlement", "Configuration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer", "Signing",
-                           "Transport", "TestSupport"],
+                           "Transport", "Store", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SettleCoreTests", dependencies: ["SettleCore", "TestSupport"], swiftSettings: swiftSettings),

@@ -4,6 +4,7 @@
 /// ingested ─(due)─▶ due ─preflight─▶ awaiting_funds ─retry─▶ due
 ///                    └─ok─▶ signed ─▶ broadcast ─▶ included ─(final)─▶ settled ─(Stripe marked)─▶ reported
 /// included ─(reorged out)─▶ broadcast        broadcast ─(provably dead)─▶ due
+/// broadcast ─(mined but reverted: allowance or funds moved after preflight)─▶ awaiting_funds
 /// any open state ─▶ cancelled;   awaiting_funds ─(past the window)─▶ uncollectible
 /// ```
 public enum ChargeState: String, Hashable, Sendable, CaseIterable {
@@ -18,7 +19,7 @@ public enum ChargeState: String, Hashable, Sendable, CaseIterable {
         case .due: [.awaitingFunds, .signed, .cancelled]
         case .awaitingFunds: [.due, .cancelled, .uncollectible]
         case .signed: [.broadcast, .due, .cancelled]
-        case .broadcast: [.included, .due, .cancelled]
+        case .broadcast: [.included, .due, .awaitingFunds, .cancelled]  // awaiting_funds: mined but reverted
         case .included: [.settled, .broadcast]
         case .settled: [.reported]
         case .reported, .cancelled, .uncollectible: []

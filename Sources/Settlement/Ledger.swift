@@ -85,6 +85,26 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// The charge with this id, or nil.
+    public func charge(id: Int64) async throws -> Charge? {
+        try await database.read { db in
+            let select = try db.statement("SELECT \(Self.columns) FROM charges WHERE id = ?")
+            select.bind(id, at: 1)
+            return try select.step() ? try Self.row(select) : nil
+        }
+    }
+
+    /// The agreement with this id, or nil.
+    public func agreement(id: Int64) async throws -> Agreement? {
+        try await database.read { db in
+            let select = try db.statement("SELECT customer, subscription, chain, token, wallet FROM agreements WHERE id = ?")
+            select.bind(id, at: 1)
+            guard try select.step() else { return nil }
+            return Agreement(id: id, customer: select.text(0), subscription: select.isNull(1) ? nil : select.text(1),
+                             chain: select.text(2), token: select.text(3), wallet: select.text(4))
+        }
+    }
+
     /// The charge of an invoice, or nil.
     public func charge(invoice: String) async throws -> Charge? {
         try await database.read { db in try Self.charge(db, invoice: invoice) }

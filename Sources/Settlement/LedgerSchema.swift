@@ -45,5 +45,36 @@ enum LedgerSchema {
         ) STRICT;
         CREATE INDEX charge_events_by_charge ON charge_events (charge, at);
         """,
+        // Attempts: every signed transaction, written (with its nonce or blockhash) before it is first sent.
+        """
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            charge INTEGER NOT NULL REFERENCES charges(id),
+            sequence INTEGER NOT NULL CHECK (sequence >= 1),
+            chain TEXT NOT NULL,
+            signer TEXT NOT NULL,
+            tx_id TEXT NOT NULL UNIQUE,
+            raw BLOB NOT NULL,
+            nonce INTEGER,
+            blockhash TEXT,
+            last_valid_height INTEGER,
+            max_fee TEXT,
+            priority_fee TEXT,
+            outcome TEXT NOT NULL CHECK (outcome IN ('signed', 'sent', 'included', 'reverted', 'dead', 'replaced')),
+            block INTEGER,
+            created_at INTEGER NOT NULL,
+            sent_at INTEGER,
+            UNIQUE (charge, sequence),
+            CHECK (nonce IS NOT NULL OR blockhash IS NOT NULL)
+        ) STRICT;
+        CREATE INDEX attempts_by_outcome ON attempts (outcome);
+
+        CREATE TABLE nonces (
+            chain TEXT NOT NULL,
+            signer TEXT NOT NULL,
+            next_nonce INTEGER NOT NULL CHECK (next_nonce >= 0),
+            PRIMARY KEY (chain, signer)
+        ) STRICT, WITHOUT ROWID;
+        """,
     ]
 }

@@ -1,0 +1,144 @@
+import ChainAdapters
+import Configuration
+import EVM
+import EVMIndexer
+import Foundation
+import Logging
+import SettleCore
+import Settlement
+import Store
+import TestSupport
+import Testing
+import Transport
+
+/// A devnet with a funded customer who approved the merchant's spender, a ledger, and executors over it.
+struct ExecutorFixture {
+    let devnet: Devnet
+    let customer: Devnet.Account
+    let spender: Devnet.Account
+    let treasury: EVMAddress
+    let token: EVMAddress
+    let config: ChainConfig
+    let ledger: Ledger
+    let agreement: Agreement
+
+    static func make(allowance: UInt256 = 100_000_000) async throws -> ExecutorFixture {
+        let devnet = try Devnet()
+        let accounts = try await devnet.accounts()
+        let token = try await devnet.deployToken(owner: accounts[0].address)
+        try await devnet.mint(token: token, to: accounts[1].address, amount: 1_000_000_000)
+        try await devnet.approve(token: token, owner: accounts[1], spender: accounts[7].address, amount: allowance)
+        let config = try ChainConfig.parse(devnet.chainConfig(tokens: [("USDC", token, 6)], spenders: [accounts[7].address], confirmations: 2),
+                                           file: "devnet.toml")
+        let ledger = Ledger(database: try Database(path: try temporaryDirectory("settle-exec").appendingPathComponent("db").path))
+        try await ledger.migrate()
+        let agreement = try await ledger.agreement(customer: "cus_1", subscription: "sub_1", chain: "devnet", token: "USDC",
+                                                   wallet: accounts[1].address.checksummed)
+        return ExecutorFixture(devnet: devnet, customer: accounts[1], spender: accounts[7], treasury: accounts[8].address, token: token,
+                               config: config, ledger: ledger, agreement: agreement)
+    }
+
+    func executor(url: String? = nil) -> EVMExecutor {
+        let rpc = JSONRPCClient(endpoints: [RPCEndpoint(url: url ?? devnet.url, label: "devnet")], http: devnet.http,
+                                retry: RetryPolicy(maximumAttempts: 1))
+        var logger = Logger(label: "executor")
+        logger.logLevel = .critical
+        return EVMExecutor(config: config, node: EVMNode(rpc: rpc), ledger: ledger, key: spender.key, treasury: treasury, logger: logger)
+    }
+
+    /// A due charge of `cents` USD.
+    func dueCharge(_ invoice: String, cents: UInt64) async throws -> Charge {
+        let charge = try await ledger.createCharge(invoice: invoice, agreement: agreement.id,
+                                                   amount: Money(minorUnits: cents, currency: try Currency(code: "USD")),
+                                                   tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0).charge
+        try await ledger.transition(charge.id, from: .ingested, to: .due)
+        return try #require(try await ledger.charge(id: charge.id))
+    }
+
+    /// Transfers of the token into the treasury, read from the chain's logs.
+    func treasuryTransfers() async throws -> [UInt256] {
+        let result = try await devnet.rpc.call("eth_getLogs", [.object([
+            ("fromBlock", "0x0"), ("toBlock", "latest"), ("address", .string(token.checksummed)),
+            ("topics", [.string(ERC20.transferTopic.description), nil, .string("0x000000000000000000000000" + treasury.lowercaseHex)]),
+        ])])
+        return try (result.arrayValue ?? []).map { try UInt256(hex: $0["data"]?.stringValue ?? "") }
+    }
+}
+
+@Suite("EVM executor on the devnet: persist before broadcast, exactly one transfer", .serialized)
+struct EVMExecutorTests {
+    @Test("a due charge is pulled once, followed to finality and settled when the transfer matches exactly")
+    func happyPath() async throws {
+        let f = try await ExecutorFixture.make()
+        let executor = f.executor()
+        let charge = try await f.dueCharge("in_1", cents: 2500)
+        #expect(try await executor.execute(charge, agreement: f.agreement) == .broadcast)
+        let attempts = try await f.ledger.attempts(charge: charge.id)
+        #expect(attempts.count == 1 && attempts[0].outcome == .sent && attempts[0].nonce != nil)
+        try await executor.confirm()
+        #expect(try await f.ledger.charge(id: charge.id)?.state == .included)  // mined, not yet final
+        try await f.devnet.mine(2)
+        try await executor.confirm()
+        #expect(try await f.ledger.charge(id: charge.id)?.state == .settled)
+        #expect(try await f.treasuryTransfers() == [25_000_000])
+        // Running it again changes nothing: the charge is no longer due.
+        #expect(try await executor.execute(try #require(try await f.ledger.charge(id: charge.id)), agreement: f.agreement) == .settled)
+        #expect(try await f.treasuryTransfers() == [25_000_000])
+    }
+
+    @Test("too little allowance or balance: no transaction is signed or sent, the reason is recorded")
+    func shortfall() async throws {
+        let f = try await ExecutorFixture.make(allowance: 1_000_000)
+        let executor = f.executor()
+        let nonceBefore = try await f.devnet.rpc.call("eth_getTransactionCount", [.string(f.spender.address.checksummed), "pending"])
+        let charge = try await f.dueCharge("in_2", cents: 2500)
+        #expect(try await executor.execute(charge, agreement: f.agreement, now: 1000) == .awaitingFunds)
+        let stored = try #require(try await f.ledger.charge(id: charge.id))
+        #expect(stored.reason == "low_allowance" && stored.nextAttemptAt == 1600)
+        #expect(try await f.ledger.attempts(charge: charge.id).isEmpty)
+        #expect(try await f.devnet.rpc.call("eth_getTransactionCount", [.string(f.spender.address.checksummed), "pending"]) == nonceBefore)
+        let rich = try await f.dueCharge("in_3", cents: 100_000_000)
+        #expect(try await executor.execute(rich, agreement: f.agreement) == .awaitingFunds)
+        #expect(try await f.ledger.charge(id: rich.id)?.reason == "low_balance+low_allowance")
+    }
+
+    @Test("crash after persisting, before the node saw it: on restart the same bytes are sent, one transfer lands")
+    func persistBeforeBroadcast() async throws {
+        let f = try await ExecutorFixture.make()
+        let proxy = try Peer(script: "fault_proxy.py", arguments: ["--upstream", f.devnet.url])
+        let http = HTTPClient()
+        defer { http.shutdown() }
+        _ = try await http.execute(HTTPRequest(url: proxy.url("/_fault"), method: .post,
+                                               body: Array(#"{"mode": "status", "status": 503, "count": -1, "method": "eth_sendRawTransaction"}"#.utf8)))
+        let charge = try await f.dueCharge("in_4", cents: 1234)
+        let doomed = f.executor(url: proxy.url("/"))
+        await #expect(throws: (any Error).self) { try await doomed.execute(charge, agreement: f.agreement) }
+        let persisted = try await f.ledger.attempts(charge: charge.id)
+        #expect(persisted.count == 1 && persisted[0].outcome == .signed)
+        #expect(try await f.ledger.charge(id: charge.id)?.state == .signed)
+        #expect(try await f.treasuryTransfers().isEmpty)
+
+        let restarted = f.executor()  // a new process: recover before anything new
+        try await restarted.recover()
+        try await f.devnet.mine(2)
+        try await restarted.confirm()
+        #expect(try await f.ledger.charge(id: charge.id)?.state == .settled)
+        #expect(try await f.treasuryTransfers() == [12_340_000])
+        #expect(try await f.ledger.attempts(charge: charge.id).map(\.transactionID) == persisted.map(\.transactionID))
+    }
+
+    @Test("two executors racing on one due charge: one attempt, one transfer")
+    func racingExecutors() async throws {
+        let f = try await ExecutorFixture.make()
+        let charge = try await f.dueCharge("in_5", cents: 700)
+        let (a, b) = (f.executor(), f.executor())
+        async let first = a.execute(charge, agreement: f.agreement)
+        async let second = b.execute(charge, agreement: f.agreement)
+        _ = try await (first, second)
+        try await f.devnet.mine(2)
+        try await a.confirm()
+        #expect(try await f.ledger.attempts(charge: charge.id).count == 1)
+        #expect(try await f.treasuryTransfers() == [7_000_000])
+        #expect(try await f.ledger.charge(id: charge.id)?.state == .settled)
+    }
+}
