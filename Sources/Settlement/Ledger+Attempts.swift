@@ -31,6 +31,23 @@ extension Ledger {
         }
     }
 
+    /// Persist before broadcast, Solana: in ONE transaction, moves the charge `due → signed` (compare-and-set) and
+    /// stores the attempt signed by `sign` with its blockhash and the last block height at which it can land.
+    /// - Returns: the stored attempt, or nil when the charge was no longer due.
+    public func signSolanaAttempt(charge: Int64, chain: String, signer: String, now: UInt64 = UInt64(Date().timeIntervalSince1970),
+                                  sign: @escaping @Sendable () throws -> (payload: SignedPayload, blockhash: String, lastValidHeight: UInt64)) async throws -> Attempt? {
+        try await database.write { db in
+            try db.statement("UPDATE charges SET state = 'signed', reason = NULL, updated_at = ? WHERE id = ? AND state = 'due'")
+                .run([.integer(Int64(now)), .integer(charge)])
+            guard db.changes == 1 else { return nil }
+            try db.statement("INSERT INTO charge_events(charge, at, from_state, to_state) VALUES (?, ?, 'due', 'signed')")
+                .run([.integer(charge), .integer(Int64(now))])
+            let signed = try sign()
+            return try Self.insertAttempt(db, charge: charge, chain: chain, signer: signer, payload: signed.payload, nonce: nil,
+                                          blockhash: signed.blockhash, lastValidHeight: signed.lastValidHeight, now: now)
+        }
+    }
+
     /// Records that an attempt was handed to a node, and moves its charge `signed → broadcast` (idempotent).
     public func markSent(_ attempt: Attempt, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws {
         try await database.write { db in

@@ -1,0 +1,175 @@
+import Configuration
+import Foundation
+import Logging
+import SettleCore
+import Settlement
+import Signing
+import Solana
+import SolanaIndexer
+import Transport
+
+/// Pulls due charges on Solana: preflight, then `TransferChecked` from the payer's token account to the treasury's,
+/// signed by the delegate (the fee payer), with a compute-unit price from recent prioritization fees (capped). The
+/// signed transaction, its blockhash and last valid block height are persisted before the first send; it is re-sent
+/// until it lands or the blockhash expires, and only after expiry AND absence at `finalized` may a new attempt be
+/// signed.
+public actor SolanaExecutor {
+    public nonisolated let config: SolanaChainConfig
+    public nonisolated let node: SolanaNode
+    public nonisolated let ledger: Ledger
+    let key: Ed25519PrivateKey
+    let treasury: SolanaPublicKey
+    let capacity: SolanaCapacityReader
+    let logger: Logger
+    /// Seconds before a charge short of funds is checked again.
+    public var retryDelay: UInt64 = 600
+    /// Cap on the compute-unit price, in micro-lamports.
+    public var priceCap: UInt64 = 1_000_000
+    /// Compute units asked for (a TransferChecked uses a few thousand).
+    public var computeUnits: UInt32 = 40_000
+
+    public nonisolated var delegate: SolanaPublicKey { SolanaPublicKey(key.publicKey) }
+
+    public init(config: SolanaChainConfig, node: SolanaNode, ledger: Ledger, key: Ed25519PrivateKey, treasury: SolanaPublicKey, logger: Logger) {
+        self.config = config
+        self.node = node
+        self.ledger = ledger
+        self.key = key
+        self.treasury = treasury
+        self.capacity = SolanaCapacityReader(config: config, node: node, delegate: SolanaPublicKey(key.publicKey))
+        self.logger = logger
+    }
+
+    /// Runs one due charge as far as it can go now; returns its state afterwards.
+    @discardableResult
+    public func execute(_ charge: Charge, agreement: Agreement, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> ChargeState {
+        guard charge.state == .due else { return charge.state }
+        guard let token = config.token(agreement.token) else { throw LedgerError(.invalidInput, "\(agreement.token) is not a token of \(config.name)") }
+        guard let amount = charge.tokenAmount.baseUnits.exactUInt64 else { throw LedgerError(.invalidInput, "amount does not fit an SPL u64") }
+        let shortfall = try await capacity.capacity(wallet: agreement.wallet, token: agreement.token).shortfall(for: charge.tokenAmount.baseUnits)
+        guard shortfall.isEmpty else {
+            try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: shortfall.reason, nextAttemptAt: now + retryDelay, now: now)
+            return .awaitingFunds
+        }
+        let owner = try SolanaPublicKey(base58: agreement.wallet)
+        let source = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
+        let destination = try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: token.mint, tokenProgram: token.program)
+        let price = try await priorityPrice()
+        let (blockhash, lastValid) = try await node.latestBlockhash()
+        let instructions = [
+            ComputeBudgetInstruction.setComputeUnitLimit(computeUnits),
+            ComputeBudgetInstruction.setComputeUnitPrice(microLamports: price),
+            TokenInstruction.transferChecked(program: token.program, source: source, mint: token.mint, destination: destination,
+                                             owner: delegate, amount: amount, decimals: UInt8(token.decimals)),
+        ]
+        let key = self.key
+        let payer = delegate
+        guard let attempt = try await ledger.signSolanaAttempt(charge: charge.id, chain: config.name, signer: delegate.description, now: now, sign: {
+            let message = try LegacyMessage(instructions: instructions, payer: payer, recentBlockhash: blockhash)
+            let transaction = try SolanaTransaction(message: .legacy(message), signers: [key])
+            return (SignedPayload(transactionID: transaction.id?.description ?? "", raw: transaction.serialized(), priorityFee: String(price)),
+                    blockhash.description, lastValid)
+        }) else {
+            return try await ledger.charge(id: charge.id)?.state ?? .signed
+        }
+        try await broadcast(attempt)
+        return try await ledger.charge(id: charge.id)?.state ?? .signed
+    }
+
+    /// Sends the persisted bytes (again). An already-processed transaction counts as sent.
+    public func broadcast(_ attempt: Attempt) async throws {
+        let refusal = await send(attempt.raw)
+        if let refusal, !refusal.message.contains("AlreadyProcessed"), !refusal.message.lowercased().contains("already been processed") {
+            logger.error("sendTransaction refused; the attempt stays persisted", metadata: [
+                "chain": "\(config.name)", "tx.signature": "\(attempt.transactionID)", "error": "\(refusal.message)",
+            ])
+            throw refusal.error
+        }
+        try await ledger.markSent(attempt)
+    }
+
+    private func send(_ raw: [UInt8]) async -> (message: String, error: RPCError)? {
+        let result: Result<SolanaSignature, RPCError>
+        do { result = .success(try await node.send(raw)) } catch { result = .failure(error) }
+        switch result {
+        case .success: return nil
+        case .failure(let error):
+            if case .server(_, let message, let data) = error { return (message + (data.map { " " + $0.text } ?? ""), error) }
+            return (String(describing: error), error)
+        }
+    }
+
+    /// After a restart: every persisted attempt not known to have been sent is sent before anything new.
+    public func recover() async throws {
+        for attempt in try await ledger.unresolvedAttempts(chain: config.name) where attempt.outcome == .signed {
+            try await broadcast(attempt)
+        }
+    }
+
+    /// Follows sent attempts: landed → `included`, then `settled` at `finalized` when the transfer matches exactly;
+    /// failed → `awaiting_funds`; not landed: re-sent while its blockhash is valid, declared dead (charge back to
+    /// `due`) only when the blockhash expired AND the signature is absent at `finalized`.
+    public func confirm(now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws {
+        let attempts = try await ledger.unresolvedAttempts(chain: config.name).filter { $0.outcome != .signed }
+        guard !attempts.isEmpty else { return }
+        let signatures = try attempts.map { try SolanaSignature(base58: $0.transactionID) }
+        let statuses = try await node.statuses(signatures)
+        let height = try await node.blockHeight(.finalized)
+        for (attempt, status) in zip(attempts, statuses) {
+            guard let charge = try await ledger.charge(id: attempt.charge) else { continue }
+            guard let status else {
+                if let lastValid = attempt.lastValidHeight, height > lastValid {
+                    try await ledger.setOutcome(attempt.id, .dead)
+                    if charge.state == .included {
+                        try await ledger.transition(charge.id, from: .included, to: .broadcast, reason: "vanished from its block", now: now)
+                    }
+                    try await ledger.transition(charge.id, from: .broadcast, to: .due, reason: "blockhash expired", now: now)
+                    logger.warning("payment transaction expired without landing; a new attempt may be signed", metadata: [
+                        "tx.signature": "\(attempt.transactionID)", "invoice.id": "\(charge.invoice)",
+                    ])
+                } else {
+                    try await broadcast(attempt)  // still valid: send the same bytes again
+                }
+                continue
+            }
+            if status.failed {
+                try await ledger.setOutcome(attempt.id, .reverted, block: status.slot)
+                try await ledger.transition(charge.id, from: .broadcast, to: .awaitingFunds, reason: "failed", nextAttemptAt: now + retryDelay, now: now)
+                continue
+            }
+            if attempt.outcome != .included {
+                try await ledger.setOutcome(attempt.id, .included, block: status.slot)
+                try await ledger.transition(charge.id, from: .broadcast, to: .included, now: now)
+            }
+            guard status.status == .finalized, let agreement = try await ledger.agreement(id: charge.agreement) else { continue }
+            if try await matches(signatures[attempts.firstIndex(of: attempt) ?? 0], charge: charge, agreement: agreement) {
+                try await ledger.transition(charge.id, from: .included, to: .settled, now: now)
+            } else {
+                logger.critical("final payment transaction does not carry the expected transfer; charge left included", metadata: [
+                    "tx.signature": "\(attempt.transactionID)", "invoice.id": "\(charge.invoice)",
+                ])
+            }
+        }
+    }
+
+    /// True when the finalized transaction holds exactly one token transfer: the charge's amount of its mint from the
+    /// payer's account to the treasury's.
+    func matches(_ signature: SolanaSignature, charge: Charge, agreement: Agreement) async throws -> Bool {
+        guard let token = config.token(agreement.token), let owner = try? SolanaPublicKey(base58: agreement.wallet),
+              let transaction = try await node.transaction(signature, .finalized)
+        else { return false }
+        let source = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
+        let destination = try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: token.mint, tokenProgram: token.program)
+        let transfers = TokenEvent.decode(transaction).filter { $0.kind == .transfer }
+        return transfers.count == 1 && transfers[0].source == source && transfers[0].counterparty == destination
+            && transfers[0].mint == token.mint && UInt256(transfers[0].amount) == charge.tokenAmount.baseUnits
+    }
+
+    /// The median of recent non-zero prioritization fees, capped (0 when the cluster is quiet).
+    func priorityPrice() async throws -> UInt64 {
+        let result = try await node.rpc.call("getRecentPrioritizationFees", [])
+        let fees = (result.arrayValue ?? []).compactMap { $0["prioritizationFee"]?.uint64Value }.filter { $0 > 0 }.sorted()
+        guard !fees.isEmpty else { return 0 }
+        return min(fees[fees.count / 2], priceCap)
+    }
+}
