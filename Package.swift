@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "settled",
             dependencies: [
-                "SettleCore", "Signing", "EVM", "Solana", "Transport", "Store", "Configuration", "EVMIndexer", "SolanaIndexer", "Settlement",
+                "SettleCore", "Signing", "EVM", "Solana", "Transport", "Store", "Configuration", "EVMIndexer", "SolanaIndexer", "Settlement", "ChainAdapters",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -12,7 +12,7 @@ import Transport
 /// spender key with a nonce allocated in the same ledger write that stores the signed attempt (persist before
 /// broadcast), then broadcast; `confirm` follows attempts to finality and settles charges whose transfer is final
 /// and matches token, payer, treasury and amount exactly.
-public actor EVMExecutor {
+public actor EVMExecutor: ChargeExecutor {
     public nonisolated let config: ChainConfig
     public nonisolated let node: EVMNode
     public nonisolated let ledger: Ledger

@@ -13,7 +13,7 @@ import Transport
 /// signed transaction, its blockhash and last valid block height are persisted before the first send; it is re-sent
 /// until it lands or the blockhash expires, and only after expiry AND absence at `finalized` may a new attempt be
 /// signed.
-public actor SolanaExecutor {
+public actor SolanaExecutor: ChargeExecutor {
     public nonisolated let config: SolanaChainConfig
     public nonisolated let node: SolanaNode
     public nonisolated let ledger: Ledger

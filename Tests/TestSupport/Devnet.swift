@@ -40,6 +40,12 @@ public final class Devnet: Sendable {
         }
     }
 
+    /// The hex private key of prefunded account `index` (for key references in chain files the daemon loads).
+    public func privateKeyHex(_ index: Int) async throws -> String {
+        let result = try await rpc.call("settle_accounts")
+        return result.arrayValue?[index]["privateKey"]?.stringValue ?? ""
+    }
+
     /// Deploys a fresh ERC-20 (snekmate, compiled with Vyper) owned by `owner`.
     public func deployToken(symbol: String = "USDC", decimals: Int = 6, owner: EVMAddress) async throws -> EVMAddress {
         let result = try await rpc.call("settle_deployToken", [
@@ -131,7 +137,7 @@ public final class Devnet: Sendable {
     /// Chain configuration text for this devnet and `tokens`.
     public func chainConfig(name: String = "devnet", tokens: [(symbol: String, address: EVMAddress, decimals: Int)],
                             spenders: [EVMAddress], mode: String = "scoped", maxLogRange: Int = 1000,
-                            confirmations: Int = 3, rpcURL: String? = nil) -> String {
+                            confirmations: Int = 3, rpcURL: String? = nil, signerKey: String? = nil, treasury: EVMAddress? = nil) -> String {
         var text = """
             family = "evm"
             chain_id = \(chainID)
@@ -152,6 +158,9 @@ public final class Devnet: Sendable {
             """
         for token in tokens {
             text += "\n[[tokens]]\nsymbol = \"\(token.symbol)\"\naddress = \"\(token.address.checksummed)\"\ndecimals = \(token.decimals)\n"
+        }
+        if let signerKey, let treasury {
+            text += "\n[signer]\nkey = \"\(signerKey)\"\ntreasury = \"\(treasury.checksummed)\"\n"
         }
         return text
     }

@@ -1,0 +1,101 @@
+import EVM
+import Foundation
+import SettleCore
+import Settlement
+import Store
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Charges survive kill -9 of the executor", .serialized)
+struct ExecutorCrashTests {
+    @Test("200 charges, the settled executor killed at random points and restarted until all settle: one transfer each")
+    func killRepeatedly() async throws {
+        let settled = Peer.packageRoot.appendingPathComponent(".build/debug/settled").path
+        guard FileManager.default.isExecutableFile(atPath: settled) else {
+            Issue.record("\(settled) is missing: build with `swift build --build-tests` first")
+            return
+        }
+        let devnet = try Devnet()
+        let accounts = try await devnet.accounts()
+        let spender = accounts[7]
+        let treasury = accounts[8].address
+        let token = try await devnet.deployToken(owner: accounts[0].address)
+        let customers = Array(accounts[1...5])
+        for customer in customers {
+            try await devnet.mint(token: token, to: customer.address, amount: 1_000_000_000_000)
+            try await devnet.approve(token: token, owner: customer, spender: spender.address, amount: .max)
+        }
+        let variable = "SETTLE_TEST_SPENDER_\(UInt32.random(in: 0...UInt32.max))"
+        setenv(variable, try await devnet.privateKeyHex(7), 1)
+        defer { unsetenv(variable) }
+        let directory = try temporaryDirectory("settle-exec-crash")
+        let chains = directory.appendingPathComponent("chains")
+        try FileManager.default.createDirectory(at: chains, withIntermediateDirectories: true)
+        try devnet.chainConfig(tokens: [("USDC", token, 6)], spenders: [spender.address], confirmations: 2,
+                               signerKey: "env:\(variable)", treasury: treasury)
+            .write(to: chains.appendingPathComponent("crash.toml"), atomically: true, encoding: .utf8)
+        let database = directory.appendingPathComponent("ledger.sqlite").path
+        let ledger = Ledger(database: try Database(path: database))
+        try await ledger.migrate()
+        let usd = try Currency(code: "USD")
+        var expected: [UInt256] = []
+        for i in 0..<200 {
+            let customer = customers[i % customers.count]
+            let agreement = try await ledger.agreement(customer: "cus_\(i % customers.count)", subscription: nil, chain: "crash", token: "USDC",
+                                                       wallet: customer.address.checksummed)
+            let cents = UInt64(100 + i)
+            _ = try await ledger.createCharge(invoice: "in_\(i)", agreement: agreement.id, amount: Money(minorUnits: cents, currency: usd),
+                                              tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0)
+            expected.append(UInt256(cents * 10_000))
+        }
+
+        var rng = SeededGenerator(seed: 2026)
+        var kills = 0
+        var passes = 0
+        while passes < 400 {
+            passes += 1
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: settled)
+            process.arguments = ["execute", "--chain", "crash", "--chains-directory", chains.path, "--database", database, "--once",
+                                 "--log-level", "critical"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let kill = passes <= 30  // then unkilled passes finish the job
+            if kill {
+                try await Task.sleep(for: .milliseconds(Int64(30 + rng.next() % 400)))
+                if process.isRunning {
+                    Glibc.kill(process.processIdentifier, SIGKILL)
+                    kills += 1
+                }
+            }
+            process.waitUntilExit()
+            try await devnet.mine(2)  // blocks on top, so what was included becomes final
+            let open = try await ledger.charges(in: Set(ChargeState.allCases).subtracting([.settled]))
+            if open.isEmpty { break }
+        }
+        #expect(kills >= 10, "too few kills landed mid-pass")
+        let settledCharges = try await ledger.charges(in: [.settled])
+        #expect(settledCharges.count == 200, "\(settledCharges.count) settled after \(passes) passes and \(kills) kills")
+
+        // The chain: exactly one transfer into the treasury per charge, of exactly its amount.
+        let logs = try await devnet.rpc.call("eth_getLogs", [.object([
+            ("fromBlock", "0x0"), ("toBlock", "latest"), ("address", .string(token.checksummed)),
+            ("topics", [.string(ERC20.transferTopic.description), nil, .string("0x000000000000000000000000" + treasury.lowercaseHex)]),
+        ])]).arrayValue ?? []
+        let values = try logs.map { try UInt256(hex: $0["data"]?.stringValue ?? "") }
+        #expect(values.count == 200)
+        #expect(values.sorted() == expected.sorted())
+        let hashes = Set(logs.compactMap { $0["transactionHash"]?.stringValue })
+        for charge in settledCharges {
+            let included = try await ledger.attempts(charge: charge.id).filter { $0.outcome == .included }
+            #expect(included.count == 1, "\(charge.invoice)")
+            #expect(included.allSatisfy { hashes.contains($0.transactionID.lowercased()) }, "\(charge.invoice)")
+        }
+        print("executor crash test: 200 charges, \(kills) kills, \(passes) passes, \(values.count) transfers")
+    }
+}
