@@ -142,3 +142,54 @@ struct EVMExecutorTests {
         #expect(try await f.ledger.charge(id: charge.id)?.state == .settled)
     }
 }
+
+@Suite("EVM executor: allowance revoked between preflight and mining", .serialized)
+struct EVMExecutorRevertTests {
+    @Test("the pull reverts, the revert is recorded, the charge waits; after a new approval it is paid, once")
+    func revokedBeforeMining() async throws {
+        let devnet = try Devnet(arguments: ["--no-automine"])
+        let accounts = try await devnet.accounts()
+        let (customer, spender, treasury) = (accounts[1], accounts[7], accounts[8].address)
+        let token = try await devnet.deployToken(owner: accounts[0].address)
+        try await devnet.mint(token: token, to: customer.address, amount: 1_000_000_000)
+        try await devnet.approve(token: token, owner: customer, spender: spender.address, amount: 100_000_000)
+        try await devnet.mine(1)
+        let config = try ChainConfig.parse(devnet.chainConfig(tokens: [("USDC", token, 6)], spenders: [spender.address], confirmations: 1),
+                                           file: "devnet.toml")
+        let ledger = Ledger(database: try Database(path: try temporaryDirectory("settle-revert").appendingPathComponent("db").path))
+        try await ledger.migrate()
+        let agreement = try await ledger.agreement(customer: "cus", subscription: nil, chain: "devnet", token: "USDC", wallet: customer.address.checksummed)
+        var logger = Logger(label: "executor")
+        logger.logLevel = .critical
+        let executor = EVMExecutor(config: config, node: EVMNode(rpc: devnet.rpc), ledger: ledger, key: spender.key, treasury: treasury, logger: logger)
+        let loop = SettlementLoop(ledger: ledger, chain: "devnet", executor: executor)
+        _ = try await ledger.createCharge(invoice: "in_r", agreement: agreement.id, amount: Money(minorUnits: 5000, currency: try Currency(code: "USD")),
+                                          tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0)
+
+        // The customer revokes; the revocation is in the pool, not yet mined, when the executor's preflight runs.
+        try await devnet.approve(token: token, owner: customer, spender: spender.address, amount: 0)
+        try await loop.runOnce(now: 1_000)
+        #expect(try await ledger.charge(invoice: "in_r")?.state == .broadcast)
+        try await devnet.mine(1)  // revocation first, then the pull: it reverts
+        try await devnet.mine(1)
+        try await loop.runOnce(now: 1_001)
+        let waiting = try #require(try await ledger.charge(invoice: "in_r"))
+        #expect(waiting.state == .awaitingFunds && waiting.reason == "reverted")
+        #expect(try await ledger.attempts(charge: waiting.id).map(\.outcome) == [.reverted])
+
+        // Still short at the retry: it waits with the real reason, nothing is sent.
+        try await loop.runOnce(now: 1_001 + 600)
+        #expect(try await ledger.charge(invoice: "in_r")?.reason == "low_allowance")
+        #expect(try await ledger.attempts(charge: waiting.id).count == 1)
+
+        // A new approval: the next retry pays, once.
+        try await devnet.approve(token: token, owner: customer, spender: spender.address, amount: 100_000_000)
+        try await devnet.mine(1)
+        try await loop.runOnce(now: 1_001 + 1_300)
+        try await devnet.mine(2)
+        try await loop.runOnce(now: 1_001 + 1_301)
+        #expect(try await ledger.charge(invoice: "in_r")?.state == .settled)
+        #expect(try await devnet.balance(token: token, owner: treasury) == 50_000_000)
+        #expect(try await ledger.attempts(charge: waiting.id).map(\.outcome) == [.reverted, .included])
+    }
+}
