@@ -24,6 +24,11 @@ public actor EVMExecutor: ChargeExecutor {
     public var retryDelay: UInt64 = 600
     /// Cap on `maxFeePerGas`, in wei.
     public var feeCap: UInt256 = UInt256(UInt64(500_000_000_000))
+    /// Blocks after which a sent, unmined attempt is replaced.
+    public var replaceAfterBlocks: UInt64 = 12
+
+    /// Sets how many blocks an attempt may stay unmined before it is replaced.
+    public func setReplaceAfterBlocks(_ blocks: UInt64) { replaceAfterBlocks = blocks }
 
     public nonisolated var spender: EVMAddress { EVMAddress(publicKey: key.publicKey) }
 
@@ -93,7 +98,7 @@ public actor EVMExecutor: ChargeExecutor {
                 throw refusal.error
             }
         }
-        try await ledger.markSent(attempt)
+        try await ledger.markSent(attempt, headBlock: try? await node.blockNumber())
     }
 
     /// `eth_sendRawTransaction`; nil when accepted, else the node's refusal (transport failures are thrown).
@@ -119,8 +124,13 @@ public actor EVMExecutor: ChargeExecutor {
         }
     }
 
-    /// Follows sent attempts: included → `included`; final and matching the charge exactly → `settled`; reverted →
-    /// `awaiting_funds` (recorded); gone from its block → back to `broadcast` and the same bytes are sent again.
+    /// Follows sent attempts, per charge (a charge may have a stuck attempt and its same-nonce replacement):
+    /// - one of them mined on the canonical chain: the others are dead (the nonce is used); reverted →
+    ///   `awaiting_funds` (recorded); succeeded → `included`, and `settled` once final and matching exactly;
+    /// - one that was included is gone (reorg): back to `broadcast`, and the same bytes are sent again;
+    /// - none mined and the nonce used by a transaction of someone else's: all dead, the charge is `due` again;
+    /// - none mined after `replaceAfterBlocks`: replaced with the same payload at ≥ +12.5% fees (up to the cap),
+    ///   persisted before it is sent.
     public func confirm(now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws {
         let head = try await node.blockNumber()
         let finalized: UInt64
@@ -128,20 +138,22 @@ public actor EVMExecutor: ChargeExecutor {
         case .finalizedTag: finalized = try await node.header(.finalized)?.number ?? 0
         case .confirmations(let n): finalized = head >= n ? head - n : 0
         }
-        for attempt in try await ledger.unresolvedAttempts(chain: config.name) where attempt.outcome != .signed {
-            guard let charge = try await ledger.charge(id: attempt.charge) else { continue }
-            let hash = try Hash32(hex: attempt.transactionID)
-            guard let receipt = try await node.receipt(hash),
-                  let header = try await node.header(.number(receipt.blockNumber)), header.hash == receipt.blockHash
-            else {
-                if attempt.outcome == .included {
-                    logger.warning("payment transaction reorged out; sending the same bytes again", metadata: ["tx.hash": "\(hash)"])
-                    try await ledger.setOutcome(attempt.id, .sent)
-                    try await ledger.transition(charge.id, from: .included, to: .broadcast, reason: "reorged out", now: now)
-                    try await broadcast(attempt)
+        let unresolved = try await ledger.unresolvedAttempts(chain: config.name).filter { $0.outcome != .signed }
+        for (chargeID, attempts) in Dictionary(grouping: unresolved, by: \.charge).sorted(by: { $0.key < $1.key }) {
+            guard let charge = try await ledger.charge(id: chargeID) else { continue }
+            var mined: (attempt: Attempt, receipt: EVMReceipt)?
+            for attempt in attempts {
+                if let receipt = try await node.receipt(try Hash32(hex: attempt.transactionID)),
+                   let header = try await node.header(.number(receipt.blockNumber)), header.hash == receipt.blockHash {
+                    mined = (attempt, receipt)
+                    break
                 }
+            }
+            guard let (attempt, receipt) = mined else {
+                try await unmined(attempts, charge: charge, head: head, finalized: finalized, now: now)
                 continue
             }
+            for other in attempts where other.id != attempt.id { try await ledger.setOutcome(other.id, .dead) }
             guard receipt.succeeded else {
                 try await ledger.setOutcome(attempt.id, .reverted, block: receipt.blockNumber)
                 try await ledger.transition(charge.id, from: .broadcast, to: .awaitingFunds, reason: "reverted",
@@ -157,10 +169,73 @@ public actor EVMExecutor: ChargeExecutor {
                 try await ledger.transition(charge.id, from: .included, to: .settled, now: now)
             } else {
                 logger.critical("final payment transaction does not carry the expected transfer; charge left included", metadata: [
-                    "tx.hash": "\(hash)", "invoice.id": "\(charge.invoice)",
+                    "tx.hash": "\(attempt.transactionID)", "invoice.id": "\(charge.invoice)",
                 ])
             }
         }
+    }
+
+    /// None of a charge's attempts is on the canonical chain now.
+    private func unmined(_ attempts: [Attempt], charge: Charge, head: UInt64, finalized: UInt64, now: UInt64) async throws {
+        if let gone = attempts.first(where: { $0.outcome == .included }) {
+            logger.warning("payment transaction reorged out; sending the same bytes again", metadata: ["tx.hash": "\(gone.transactionID)"])
+            try await ledger.setOutcome(gone.id, .sent)
+            try await ledger.transition(charge.id, from: .included, to: .broadcast, reason: "reorged out", now: now)
+            try await broadcast(gone)
+            return
+        }
+        guard let newest = attempts.max(by: { $0.sequence < $1.sequence }), let nonce = newest.nonce else { return }
+        if try await transactionCount(at: finalized) > nonce, try await !anyKnown(attempts) {
+            // The nonce is used in a FINAL block, none of ours has a receipt and the node knows none of them:
+            // provably none of them can ever be mined.
+            for attempt in attempts { try await ledger.setOutcome(attempt.id, .dead) }
+            try await ledger.transition(charge.id, from: .broadcast, to: .due, reason: "nonce used by another transaction", now: now)
+            logger.warning("payment attempt's nonce was used by another transaction; the charge is due again", metadata: [
+                "invoice.id": "\(charge.invoice)", "nonce": "\(nonce)",
+            ])
+            return
+        }
+        guard let sent = newest.sentBlock, head >= sent + replaceAfterBlocks else { return }
+        try await replace(newest)
+    }
+
+    /// Re-signs a stuck attempt's payload with the same nonce and fees raised by at least 12.5% (up to the cap),
+    /// persists it, and sends it.
+    private func replace(_ stuck: Attempt) async throws {
+        let decoded = try SignedTransaction(raw: stuck.raw)
+        guard case .eip1559(var transaction) = decoded.body else { return }
+        let bump: (UInt256) throws -> UInt256 = { fee in try fee.checkedAdding((fee / 8).checkedAdding(.one)) }
+        let (currentPriority, currentMax) = try await fees()
+        let priority = max(try bump(transaction.maxPriorityFeePerGas), currentPriority)
+        let maxFee = max(try bump(transaction.maxFeePerGas), currentMax)
+        guard maxFee <= feeCap else {
+            logger.error("stuck payment transaction cannot be replaced: its fees are at the cap", metadata: ["tx.hash": "\(stuck.transactionID)"])
+            return
+        }
+        transaction.maxPriorityFeePerGas = min(priority, maxFee)
+        transaction.maxFeePerGas = maxFee
+        let signed = transaction.signed(with: key)
+        let replacement = try await ledger.replaceEVMAttempt(stuck, payload: SignedPayload(
+            transactionID: signed.hash.description, raw: signed.rawBytes, maxFee: maxFee.description, priorityFee: transaction.maxPriorityFeePerGas.description))
+        logger.warning("payment transaction not mined; replaced with higher fees", metadata: [
+            "tx.hash": "\(stuck.transactionID)", "replacement": "\(replacement.transactionID)",
+        ])
+        try await broadcast(replacement)
+    }
+
+    /// True when the node knows any of the attempts' transactions (pending or mined).
+    func anyKnown(_ attempts: [Attempt]) async throws -> Bool {
+        for attempt in attempts where try await node.knowsTransaction(try Hash32(hex: attempt.transactionID)) { return true }
+        return false
+    }
+
+    /// The spender's transaction count as of `block`: every nonce below it is used in a block at or below it.
+    func transactionCount(at block: UInt64) async throws -> UInt64 {
+        let result = try await node.rpc.call("eth_getTransactionCount", [.string(spender.checksummed), .string(BlockTag.number(block).description)])
+        guard let text = result.stringValue, let nonce = UInt64(text.dropFirst(2), radix: 16) else {
+            throw RPCError.malformedResponse("eth_getTransactionCount result")
+        }
+        return nonce
     }
 
     /// True when the receipt holds exactly one Transfer of the charge's token from the payer to the treasury of

@@ -33,6 +33,11 @@ public struct Attempt: Hashable, Sendable {
     public var lastValidHeight: UInt64?
     public var outcome: Outcome
     public var block: UInt64?
+    /// The chain's head when it was first sent (EVM: for "not mined after N blocks").
+    public var sentBlock: UInt64?
+    /// Fees it was signed with (EVM, wei), as decimal text.
+    public var maxFee: String?
+    public var priorityFee: String?
 }
 
 /// What the signer produces for an attempt, given the nonce the ledger allocated.

@@ -49,16 +49,28 @@ extension Ledger {
     }
 
     /// Records that an attempt was handed to a node, and moves its charge `signed → broadcast` (idempotent).
-    public func markSent(_ attempt: Attempt, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws {
+    public func markSent(_ attempt: Attempt, headBlock: UInt64? = nil, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws {
         try await database.write { db in
-            try db.statement("UPDATE attempts SET outcome = 'sent', sent_at = coalesce(sent_at, ?) WHERE id = ? AND outcome = 'signed'")
-                .run([.integer(Int64(now)), .integer(attempt.id)])
+            try db.statement("""
+                UPDATE attempts SET outcome = 'sent', sent_at = coalesce(sent_at, ?), sent_block = coalesce(sent_block, ?)
+                WHERE id = ? AND outcome = 'signed'
+                """).run([.integer(Int64(now)), headBlock.map { .integer(Int64($0)) } ?? .null, .integer(attempt.id)])
             try db.statement("UPDATE charges SET state = 'broadcast', updated_at = ? WHERE id = ? AND state = 'signed'")
                 .run([.integer(Int64(now)), .integer(attempt.charge)])
             if db.changes == 1 {
                 try db.statement("INSERT INTO charge_events(charge, at, from_state, to_state) VALUES (?, ?, 'signed', 'broadcast')")
                     .run([.integer(attempt.charge), .integer(Int64(now))])
             }
+        }
+    }
+
+    /// A same-nonce replacement of a stuck EVM attempt, persisted before it is sent. The charge stays where it is;
+    /// the old attempt stays followed until one of the two is mined (the other is then dead: its nonce is used).
+    public func replaceEVMAttempt(_ old: Attempt, payload: SignedPayload, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Attempt {
+        guard let nonce = old.nonce else { throw LedgerError(.invalidInput, "only EVM attempts (with a nonce) are replaced") }
+        return try await database.write { db in
+            try Self.insertAttempt(db, charge: old.charge, chain: old.chain, signer: old.signer, payload: payload, nonce: nonce,
+                                   blockhash: nil, lastValidHeight: nil, now: now)
         }
     }
 
@@ -84,7 +96,8 @@ extension Ledger {
     private func attempts(where condition: String, _ value: SQLiteValue) async throws -> [Attempt] {
         try await database.read { db in
             let select = try db.statement("""
-                SELECT id, charge, sequence, chain, signer, tx_id, raw, nonce, blockhash, last_valid_height, outcome, block
+                SELECT id, charge, sequence, chain, signer, tx_id, raw, nonce, blockhash, last_valid_height, outcome, block,
+                       sent_block, max_fee, priority_fee
                 FROM attempts WHERE \(condition) ORDER BY charge, sequence
                 """)
             select.bind([value, value])
@@ -95,7 +108,9 @@ extension Ledger {
                     id: select.int64(0), charge: select.int64(1), sequence: select.int(2), chain: select.text(3), signer: select.text(4),
                     transactionID: select.text(5), raw: select.blob(6), nonce: select.isNull(7) ? nil : UInt64(select.int64(7)),
                     blockhash: select.isNull(8) ? nil : select.text(8), lastValidHeight: select.isNull(9) ? nil : UInt64(select.int64(9)),
-                    outcome: outcome, block: select.isNull(11) ? nil : UInt64(select.int64(11))))
+                    outcome: outcome, block: select.isNull(11) ? nil : UInt64(select.int64(11)),
+                    sentBlock: select.isNull(12) ? nil : UInt64(select.int64(12)),
+                    maxFee: select.isNull(13) ? nil : select.text(13), priorityFee: select.isNull(14) ? nil : select.text(14)))
             }
             return out
         }
@@ -118,6 +133,7 @@ extension Ledger {
             ])
         return Attempt(id: db.lastInsertRowID, charge: charge, sequence: sequence, chain: chain, signer: signer,
                        transactionID: payload.transactionID, raw: payload.raw, nonce: nonce, blockhash: blockhash,
-                       lastValidHeight: lastValidHeight, outcome: .signed, block: nil)
+                       lastValidHeight: lastValidHeight, outcome: .signed, block: nil, sentBlock: nil,
+                       maxFee: payload.maxFee, priorityFee: payload.priorityFee)
     }
 }

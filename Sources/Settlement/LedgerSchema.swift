@@ -64,6 +64,7 @@ enum LedgerSchema {
             block INTEGER,
             created_at INTEGER NOT NULL,
             sent_at INTEGER,
+            sent_block INTEGER,
             UNIQUE (charge, sequence),
             CHECK (nonce IS NOT NULL OR blockhash IS NOT NULL)
         ) STRICT;

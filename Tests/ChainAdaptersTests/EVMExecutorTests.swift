@@ -193,3 +193,34 @@ struct EVMExecutorRevertTests {
         #expect(try await ledger.attempts(charge: waiting.id).map(\.outcome) == [.reverted, .included])
     }
 }
+
+@Suite("EVM executor: a stuck transaction is replaced", .serialized)
+struct EVMExecutorStuckTests {
+    @Test("a node that swallowed the transaction: after N blocks a same-nonce replacement at +12.5% fees lands, one transfer")
+    func replacement() async throws {
+        let f = try await ExecutorFixture.make()
+        let proxy = try Peer(script: "fault_proxy.py", arguments: ["--upstream", f.devnet.url])
+        _ = try await f.devnet.http.execute(HTTPRequest(url: proxy.url("/_fault"), method: .post,
+                                                        body: Array(#"{"mode": "swallow", "count": 1, "method": "eth_sendRawTransaction"}"#.utf8)))
+        let executor = f.executor(url: proxy.url("/"))
+        await executor.setReplaceAfterBlocks(3)
+        let charge = try await f.dueCharge("in_stuck", cents: 4200)
+        #expect(try await executor.execute(charge, agreement: f.agreement) == .broadcast)
+        try await f.devnet.mine(2)
+        try await executor.confirm()  // not yet 3 blocks: nothing replaced
+        #expect(try await f.ledger.attempts(charge: charge.id).count == 1)
+        try await f.devnet.mine(2)
+        try await executor.confirm()  // replaced (the proxy now forwards), mined at once
+        let attempts = try await f.ledger.attempts(charge: charge.id)
+        #expect(attempts.count == 2)
+        #expect(attempts[0].nonce == attempts[1].nonce)
+        let oldFee = try UInt256(decimal: attempts[0].maxFee ?? "0")
+        let newFee = try UInt256(decimal: attempts[1].maxFee ?? "0")
+        #expect(newFee * 8 >= oldFee * 9)  // at least +12.5%
+        try await f.devnet.mine(2)
+        try await executor.confirm()
+        #expect(try await f.ledger.charge(id: charge.id)?.state == .settled)
+        #expect(try await f.ledger.attempts(charge: charge.id).map(\.outcome) == [.dead, .included])
+        #expect(try await f.treasuryTransfers() == [42_000_000])
+    }
+}

@@ -19,6 +19,7 @@ Modes:
   bad_log_hash  forward, but logs from eth_getLogs get a wrong blockHash
   drop_logs     forward, but eth_getLogs drops its last log
   null_result   forward, but the (matching) method's result becomes null (a node missing a transaction)
+  swallow       answer eth_sendRawTransaction with the transaction's hash as if accepted, without forwarding it
 """
 import argparse
 import json
@@ -133,6 +134,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(int(fault.get("status", 503)), b"fault", headers)
         if mode == "malformed":
             return self.send(200, b'{"jsonrpc":"2.0","id":1,"result":[{"oops"')
+        if mode == "swallow" and isinstance(request, dict) and request.get("method") == "eth_sendRawTransaction":
+            from eth_utils import keccak
+            raw = bytes.fromhex(request["params"][0][2:])
+            answer = {"jsonrpc": "2.0", "id": request.get("id"), "result": "0x" + keccak(raw).hex()}
+            return self.send(200, json.dumps(answer).encode(), [("Content-Type", "application/json")])
         if mode == "truncated":
             self.send_response(200)
             self.send_header("Content-Length", "100000")
