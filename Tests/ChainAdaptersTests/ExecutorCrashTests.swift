@@ -2,6 +2,8 @@ import EVM
 import Foundation
 import SettleCore
 import Settlement
+import Signing
+import Solana
 import Store
 import TestSupport
 import Testing
@@ -97,5 +99,96 @@ struct ExecutorCrashTests {
             #expect(included.allSatisfy { hashes.contains($0.transactionID.lowercased()) }, "\(charge.invoice)")
         }
         print("executor crash test: 200 charges, \(kills) kills, \(passes) passes, \(values.count) transfers")
+    }
+}
+
+@Suite("Solana charges survive kill -9 of the executor", .serialized)
+struct SolanaExecutorCrashTests {
+    @Test("200 charges on LiteSVM, the settled executor killed at random points and restarted until all settle: one transfer each")
+    func killRepeatedly() async throws {
+        let settled = Peer.packageRoot.appendingPathComponent(".build/debug/settled").path
+        guard FileManager.default.isExecutableFile(atPath: settled) else {
+            Issue.record("\(settled) is missing: build with `swift build --build-tests` first")
+            return
+        }
+        let net = try SolanaTestnet()
+        let keys = try await net.node.rpc.call("settle_keypairs", [7]).arrayValue ?? []
+        let secrets = keys.map { $0["secretKey"] ?? .null }
+        let signers = try secrets.map { try Ed25519PrivateKey(keypairBytes: ($0.arrayValue ?? []).compactMap { $0.uint64Value.map { UInt8($0) } }) }
+        let delegate = signers[0]
+        let treasury = SolanaPublicKey(signers[1].publicKey)
+        let payers = Array(signers[2...])
+        let mint = try await net.createMint()
+        _ = try await net.createATA(owner: treasury, mint: mint)
+        for payer in payers {
+            let owner = SolanaPublicKey(payer.publicKey)
+            let account = try await net.createATA(owner: owner, mint: mint)
+            try await net.mint(mint, to: account, amount: 1_000_000_000_000)
+            try await net.send([TokenInstruction.approve(source: account, delegate: SolanaPublicKey(delegate.publicKey), owner: owner,
+                                                         amount: 1_000_000_000_000)], signers: [payer])
+        }
+        let variable = "SETTLE_TEST_DELEGATE_\(UInt32.random(in: 0...UInt32.max))"
+        setenv(variable, secrets[0].text, 1)
+        defer { unsetenv(variable) }
+        let directory = try temporaryDirectory("settle-sol-exec-crash")
+        let chains = directory.appendingPathComponent("chains")
+        try FileManager.default.createDirectory(at: chains, withIntermediateDirectories: true)
+        try """
+            family = "solana"
+            rpc_urls = ["\(net.peer.url("/"))"]
+            [[tokens]]
+            symbol = "USDC"
+            mint = "\(mint)"
+            decimals = 6
+            [signer]
+            key = "env:\(variable)"
+            treasury = "\(treasury)"
+            """.write(to: chains.appendingPathComponent("solcrash.toml"), atomically: true, encoding: .utf8)
+        let database = directory.appendingPathComponent("ledger.sqlite").path
+        let ledger = Ledger(database: try Database(path: database))
+        try await ledger.migrate()
+        let usd = try Currency(code: "USD")
+        var expected: UInt64 = 0
+        for i in 0..<200 {
+            let payer = payers[i % payers.count]
+            let agreement = try await ledger.agreement(customer: "cus_\(i % payers.count)", subscription: nil, chain: "solcrash", token: "USDC",
+                                                       wallet: SolanaPublicKey(payer.publicKey).description)
+            _ = try await ledger.createCharge(invoice: "sol_\(i)", agreement: agreement.id, amount: Money(minorUnits: UInt64(100 + i), currency: usd),
+                                              tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0)
+            expected += UInt64(100 + i) * 10_000
+        }
+        var rng = SeededGenerator(seed: 7)
+        var kills = 0
+        var passes = 0
+        while passes < 400 {
+            passes += 1
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: settled)
+            process.arguments = ["execute", "--chain", "solcrash", "--chains-directory", chains.path, "--database", database, "--once",
+                                 "--log-level", "critical"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            if passes <= 30 {
+                try await Task.sleep(for: .milliseconds(Int64(30 + rng.next() % 400)))
+                if process.isRunning {
+                    Glibc.kill(process.processIdentifier, SIGKILL)
+                    kills += 1
+                }
+            }
+            process.waitUntilExit()
+            try await net.advance(6)  // let what landed finalize
+            if try await ledger.charges(in: Set(ChargeState.allCases).subtracting([.settled])).isEmpty { break }
+        }
+        #expect(kills >= 10)
+        #expect(try await ledger.charges(in: [.settled]).count == 200)
+        let balance = try await net.tokenAccount(try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: mint, tokenProgram: .token)).amount
+        #expect(balance == expected, "treasury holds \(balance), the charges add up to \(expected)")
+        var included = 0
+        for charge in try await ledger.charges(in: [.settled]) {
+            included += try await ledger.attempts(charge: charge.id).filter { $0.outcome == .included }.count
+        }
+        #expect(included == 200)
+        print("solana executor crash test: 200 charges, \(kills) kills, \(passes) passes, treasury \(balance)")
     }
 }
