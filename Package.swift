@@ -91,7 +91,7 @@ let package = Package(
             name: "settle-bench",
             dependencies: [
                 "SettleCore", "Signing", "EVM", "Solana", "CSecp256k1", "CSodium", "Configuration", "Store", "Transport",
-                "EVMIndexer", "SolanaIndexer", .product(name: "Logging", package: "swift-log"),
+                "EVMIndexer", "SolanaIndexer", "Settlement", "ChainAdapters", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/SettleBenchmarks",
             swiftSettings: swiftSettings

@@ -4,6 +4,7 @@
 //     swift run -c release settle-bench [--seconds 1.0] [--rounds 5]
 //     swift run -c release settle-bench evm-backfill --url URL --tokens FILE   (see Benchmarks/evm-backfill/run.sh)
 //     swift run -c release settle-bench solana-index --url URL                (see Benchmarks/solana-index/run.sh)
+//     swift run -c release settle-bench executor --evm-url URL --solana-url URL  (see Benchmarks/executor/run.sh)
 //
 // Each figure is the median of `rounds` alternating runs (bare, full, bare, full, …) so machine noise hits both.
 import CSecp256k1
@@ -63,6 +64,10 @@ func format(_ value: Double) -> String { String(format: "%10.0f", value) }
 
 if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "evm-backfill" {
     try await BackfillBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+}
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "executor" {
+    try await ExecutorBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
     exit(0)
 }
 if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "solana-index" {

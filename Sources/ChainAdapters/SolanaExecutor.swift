@@ -113,7 +113,13 @@ public actor SolanaExecutor: ChargeExecutor {
         let attempts = try await ledger.unresolvedAttempts(chain: config.name).filter { $0.outcome != .signed }
         guard !attempts.isEmpty else { return }
         let signatures = try attempts.map { try SolanaSignature(base58: $0.transactionID) }
-        let statuses = try await node.statuses(signatures)
+        var statuses: [(slot: UInt64, failed: Bool, status: Commitment?)?] = []
+        var offset = 0
+        while offset < signatures.count {  // nodes take at most 256 signatures per call
+            let chunk = Array(signatures[offset..<min(offset + 256, signatures.count)])
+            statuses += try await node.statuses(chunk)
+            offset += chunk.count
+        }
         let height = try await node.blockHeight(.finalized)
         for (attempt, status) in zip(attempts, statuses) {
             guard let charge = try await ledger.charge(id: attempt.charge) else { continue }
