@@ -224,3 +224,30 @@ struct EVMExecutorStuckTests {
         #expect(try await f.treasuryTransfers() == [42_000_000])
     }
 }
+
+@Suite("EVM executor: a payment reorged out before finality", .serialized)
+struct EVMExecutorReorgTests {
+    @Test("the same signed bytes are sent again and followed; one transfer, settled once final")
+    func reorgedOut() async throws {
+        let f = try await ExecutorFixture.make()
+        let executor = f.executor()
+        let snapshot = try await f.devnet.snapshot()
+        let charge = try await f.dueCharge("in_reorg", cents: 3300)
+        #expect(try await executor.execute(charge, agreement: f.agreement) == .broadcast)
+        try await executor.confirm()
+        #expect(try await f.ledger.charge(id: charge.id)?.state == .included)
+        let original = try #require(try await f.ledger.attempts(charge: charge.id).first)
+
+        try await f.devnet.revert(snapshot)  // the block with our transfer is gone
+        try await f.devnet.mine(1)
+        #expect(try await f.treasuryTransfers().isEmpty)
+        try await executor.confirm()  // notices, goes back to broadcast and re-sends the same bytes (automine mines them)
+        #expect(try await f.treasuryTransfers() == [33_000_000])
+        try await f.devnet.mine(2)
+        try await executor.confirm()
+        #expect(try await f.ledger.charge(id: charge.id)?.state == .settled)
+        let attempts = try await f.ledger.attempts(charge: charge.id)
+        #expect(attempts.map(\.transactionID) == [original.transactionID])  // no new transaction was signed
+        #expect(try await f.ledger.history(charge.id).map(\.to).contains(.broadcast))
+    }
+}
