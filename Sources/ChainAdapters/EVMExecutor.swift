@@ -91,6 +91,16 @@ public actor EVMExecutor: ChargeExecutor {
                 // Already in the pool: sent.
             } else if lower.contains("nonce too low"), try await node.knowsTransaction(ours) {
                 // Ours, already mined.
+            } else if lower.contains("insufficient funds") {
+                logger.critical("the spender cannot pay for gas: fund it with the chain's native coin; the payment stays persisted and is sent again", metadata: [
+                    "chain": "\(config.name)", "spender": "\(spender)", "tx.hash": "\(attempt.transactionID)",
+                ])
+                throw refusal.error
+            } else if lower.contains("replacement transaction underpriced") || lower.contains("underpriced") {
+                // A same-nonce transaction with higher fees is already pending: this one will never be accepted.
+                try await ledger.setOutcome(attempt.id, .dead)
+                logger.warning("replacement refused as underpriced; the pending one is followed", metadata: ["tx.hash": "\(attempt.transactionID)"])
+                return
             } else {
                 logger.error("broadcast refused; the attempt stays persisted and is retried", metadata: [
                     "chain": "\(config.name)", "tx.hash": "\(attempt.transactionID)", "error": "\(refusal.message)",
@@ -140,38 +150,49 @@ public actor EVMExecutor: ChargeExecutor {
         }
         let unresolved = try await ledger.unresolvedAttempts(chain: config.name).filter { $0.outcome != .signed }
         for (chargeID, attempts) in Dictionary(grouping: unresolved, by: \.charge).sorted(by: { $0.key < $1.key }) {
-            guard let charge = try await ledger.charge(id: chargeID) else { continue }
-            var mined: (attempt: Attempt, receipt: EVMReceipt)?
-            for attempt in attempts {
-                if let receipt = try await node.receipt(try Hash32(hex: attempt.transactionID)),
-                   let header = try await node.header(.number(receipt.blockNumber)), header.hash == receipt.blockHash {
-                    mined = (attempt, receipt)
-                    break
-                }
-            }
-            guard let (attempt, receipt) = mined else {
-                try await unmined(attempts, charge: charge, head: head, finalized: finalized, now: now)
-                continue
-            }
-            for other in attempts where other.id != attempt.id { try await ledger.setOutcome(other.id, .dead) }
-            guard receipt.succeeded else {
-                try await ledger.setOutcome(attempt.id, .reverted, block: receipt.blockNumber)
-                try await ledger.transition(charge.id, from: .broadcast, to: .awaitingFunds, reason: "reverted",
-                                            nextAttemptAt: now + retryDelay, now: now)
-                continue
-            }
-            if attempt.outcome != .included {
-                try await ledger.setOutcome(attempt.id, .included, block: receipt.blockNumber)
-                try await ledger.transition(charge.id, from: .broadcast, to: .included, now: now)
-            }
-            guard receipt.blockNumber <= finalized, let agreement = try await ledger.agreement(id: charge.agreement) else { continue }
-            if try matches(receipt, charge: charge, agreement: agreement) {
-                try await ledger.transition(charge.id, from: .included, to: .settled, now: now)
-            } else {
-                logger.critical("final payment transaction does not carry the expected transfer; charge left included", metadata: [
-                    "tx.hash": "\(attempt.transactionID)", "invoice.id": "\(charge.invoice)",
+            do {
+                try await follow(chargeID, attempts, head: head, finalized: finalized, now: now)
+            } catch {
+                logger.error("following a payment failed; retried on the next pass", metadata: [
+                    "chain": "\(config.name)", "charge": "\(chargeID)", "error": "\(error)",
                 ])
             }
+        }
+    }
+
+    /// One charge's unresolved attempts (see `confirm`).
+    private func follow(_ chargeID: Int64, _ attempts: [Attempt], head: UInt64, finalized: UInt64, now: UInt64) async throws {
+        guard let charge = try await ledger.charge(id: chargeID) else { return }
+        var mined: (attempt: Attempt, receipt: EVMReceipt)?
+        for attempt in attempts {
+            if let receipt = try await node.receipt(try Hash32(hex: attempt.transactionID)),
+               let header = try await node.header(.number(receipt.blockNumber)), header.hash == receipt.blockHash {
+                mined = (attempt, receipt)
+                break
+            }
+        }
+        guard let (attempt, receipt) = mined else {
+            try await unmined(attempts, charge: charge, head: head, finalized: finalized, now: now)
+            return
+        }
+        for other in attempts where other.id != attempt.id { try await ledger.setOutcome(other.id, .dead) }
+        guard receipt.succeeded else {
+            try await ledger.setOutcome(attempt.id, .reverted, block: receipt.blockNumber)
+            try await ledger.transition(charge.id, from: .broadcast, to: .awaitingFunds, reason: "reverted",
+                                        nextAttemptAt: now + retryDelay, now: now)
+            return
+        }
+        if attempt.outcome != .included {
+            try await ledger.setOutcome(attempt.id, .included, block: receipt.blockNumber)
+            try await ledger.transition(charge.id, from: .broadcast, to: .included, now: now)
+        }
+        guard receipt.blockNumber <= finalized, let agreement = try await ledger.agreement(id: charge.agreement) else { return }
+        if try matches(receipt, charge: charge, agreement: agreement) {
+            try await ledger.transition(charge.id, from: .included, to: .settled, now: now)
+        } else {
+            logger.critical("final payment transaction does not carry the expected transfer; charge left included", metadata: [
+                "tx.hash": "\(attempt.transactionID)", "invoice.id": "\(charge.invoice)",
+            ])
         }
     }
 
