@@ -18,6 +18,8 @@ public actor SolanaExecutor: ChargeExecutor {
     public nonisolated let node: SolanaNode
     public nonisolated let ledger: Ledger
     let key: Ed25519PrivateKey
+    /// Pays the transaction fee when set; otherwise the delegate pays.
+    let feePayer: Ed25519PrivateKey?
     let treasury: SolanaPublicKey
     let capacity: SolanaCapacityReader
     let logger: Logger
@@ -30,11 +32,13 @@ public actor SolanaExecutor: ChargeExecutor {
 
     public nonisolated var delegate: SolanaPublicKey { SolanaPublicKey(key.publicKey) }
 
-    public init(config: SolanaChainConfig, node: SolanaNode, ledger: Ledger, key: Ed25519PrivateKey, treasury: SolanaPublicKey, logger: Logger) {
+    public init(config: SolanaChainConfig, node: SolanaNode, ledger: Ledger, key: Ed25519PrivateKey, treasury: SolanaPublicKey,
+                feePayer: Ed25519PrivateKey? = nil, logger: Logger) {
         self.config = config
         self.node = node
         self.ledger = ledger
         self.key = key
+        self.feePayer = feePayer
         self.treasury = treasury
         self.capacity = SolanaCapacityReader(config: config, node: node, delegate: SolanaPublicKey(key.publicKey))
         self.logger = logger
@@ -62,11 +66,11 @@ public actor SolanaExecutor: ChargeExecutor {
             TokenInstruction.transferChecked(program: token.program, source: source, mint: token.mint, destination: destination,
                                              owner: delegate, amount: amount, decimals: UInt8(token.decimals)),
         ]
-        let key = self.key
-        let payer = delegate
+        let signers = [feePayer, key].compactMap { $0 }
+        let payer = SolanaPublicKey(signers[0].publicKey)
         guard let attempt = try await ledger.signSolanaAttempt(charge: charge.id, chain: config.name, signer: delegate.description, now: now, sign: {
             let message = try LegacyMessage(instructions: instructions, payer: payer, recentBlockhash: blockhash)
-            let transaction = try SolanaTransaction(message: .legacy(message), signers: [key])
+            let transaction = try SolanaTransaction(message: .legacy(message), signers: signers)
             return (SignedPayload(transactionID: transaction.id?.description ?? "", raw: transaction.serialized(), priorityFee: String(price)),
                     blockhash.description, lastValid)
         }) else {

@@ -9,7 +9,8 @@ internal import TOMLKit
 /// `[[tokens]]` `symbol`, `mint` (base58), `decimals`, `program` (`token` | `token2022`) [token];
 /// `[index]` `delegates` [] (delegate keys whose delegations are followed, besides the signer's),
 /// `owners` [] (wallets always followed); `[signer]` `key` (a `file:`/`env:` reference to the delegate keypair),
-/// `treasury` (the wallet payments go to).
+/// `treasury` (the wallet payments go to), `fee_payer` (a `file:`/`env:` reference to a keypair that pays transaction
+/// fees instead of the delegate).
 public struct SolanaChainConfig: Sendable {
     public struct Token: Hashable, Sendable {
         public var symbol: String
@@ -25,6 +26,8 @@ public struct SolanaChainConfig: Sendable {
     public var delegates: [SolanaPublicKey]
     public var owners: [SolanaPublicKey]
     public var signerKey: KeyReference?
+    /// A separate fee payer's keypair (`[signer] fee_payer`); the delegate pays fees when absent.
+    public var feePayerKey: KeyReference?
     public var treasury: SolanaPublicKey?
     public var file: String
 
@@ -78,11 +81,15 @@ public struct SolanaChainConfig: Sendable {
             do { signerKey = try KeyReference(parsing: text) } catch { throw ConfigError(file: file, key: "signer.key", problem: error.message) }
         }
         let treasury = try signer.optionalString("treasury").map { (t) throws(ConfigError) in try publicKey(t, file: file, key: "signer.treasury") }
+        var feePayerKey: KeyReference?
+        if let text = try signer.optionalString("fee_payer") {
+            do { feePayerKey = try KeyReference(parsing: text) } catch { throw ConfigError(file: file, key: "signer.fee_payer", problem: error.message) }
+        }
         try reader.rejectUnknown(["name", "family", "rpc_urls", "poll_interval_ms", "tokens", "index", "signer"])
         try index.rejectUnknown(["delegates", "owners"])
-        try signer.rejectUnknown(["key", "treasury"])
+        try signer.rejectUnknown(["key", "treasury", "fee_payer"])
         return SolanaChainConfig(name: name, rpc: rpc, pollInterval: .milliseconds(Int64(pollMS)), tokens: tokens, delegates: delegates,
-                                 owners: owners, signerKey: signerKey, treasury: treasury, file: file)
+                                 owners: owners, signerKey: signerKey, feePayerKey: feePayerKey, treasury: treasury, file: file)
     }
 
     private static func publicKey(_ text: String, file: String, key: String) throws(ConfigError) -> SolanaPublicKey {

@@ -56,8 +56,13 @@ struct ExecuteCommand: AsyncParsableCommand {
             }
             let key: Ed25519PrivateKey
             do { key = try KeyLoader.ed25519(from: reference) } catch { throw ValidationError("\(config.file): signer.key: \(error.message)") }
+            var feePayer: Ed25519PrivateKey?
+            if let reference = config.feePayerKey {
+                do { feePayer = try KeyLoader.ed25519(from: reference) } catch { throw ValidationError("\(config.file): signer.fee_payer: \(error.message)") }
+            }
             let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http)
-            executor = SolanaExecutor(config: config, node: SolanaNode(rpc: rpc), ledger: ledger, key: key, treasury: treasury, logger: logger)
+            executor = SolanaExecutor(config: config, node: SolanaNode(rpc: rpc), ledger: ledger, key: key, treasury: treasury,
+                                      feePayer: feePayer, logger: logger)
             name = config.name
         }
         let loop = SettlementLoop(ledger: ledger, chain: name, executor: executor)

@@ -112,6 +112,22 @@ struct SolanaExecutorTests {
         #expect(try await f.treasuryBalance() == 10_000_000)
     }
 
+    @Test("a configured fee payer pays the fee; the delegate only signs the transfer")
+    func feePayer() async throws {
+        let f = try await Fixture.make()
+        let payerOfFees = try await f.net.keypairs(1)[0]
+        let rpc = JSONRPCClient(endpoints: [RPCEndpoint(url: f.net.peer.url("/"), label: "litesvm")], http: f.net.http)
+        let executor = SolanaExecutor(config: f.config, node: SolanaNode(rpc: rpc), ledger: f.ledger, key: f.delegate, treasury: f.treasury,
+                                      feePayer: payerOfFees, logger: Logger(label: "fees"))
+        let delegateBefore = try #require(try await f.net.node.account(SolanaPublicKey(f.delegate.publicKey))).lamports
+        let feesBefore = try #require(try await f.net.node.account(SolanaPublicKey(payerOfFees.publicKey))).lamports
+        let charge = try await f.dueCharge("in_fee", cents: 100)
+        #expect(try await executor.execute(charge, agreement: f.agreement) == .broadcast)
+        #expect(try await f.net.node.account(SolanaPublicKey(f.delegate.publicKey))?.lamports == delegateBefore)
+        #expect((try await f.net.node.account(SolanaPublicKey(payerOfFees.publicKey))?.lamports ?? .max) < feesBefore)
+        #expect(try await f.treasuryBalance() == 1_000_000)
+    }
+
     @Test("too little delegated: nothing is signed, the reason is recorded")
     func shortfall() async throws {
         let f = try await Fixture.make()
