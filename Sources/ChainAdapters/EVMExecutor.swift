@@ -20,8 +20,18 @@ public actor EVMExecutor: ChargeExecutor {
     let treasury: EVMAddress
     let capacity: EVMCapacityReader
     let logger: Logger
-    /// Seconds before a charge short of funds is checked again.
-    public var retryDelay: UInt64 = 600
+    /// Waits before re-checking a charge short of funds: the i-th wait of a charge uses entry i, the last repeats
+    /// (from the chain file's `[settlement] retry_seconds`).
+    public var retrySeconds: [UInt64] = [600]
+
+    /// Sets the retry schedule.
+    public func setRetrySeconds(_ schedule: [UInt64]) { if !schedule.isEmpty { retrySeconds = schedule } }
+
+    /// When a charge that is short now is looked at again.
+    func nextAttempt(_ charge: Charge, now: UInt64) async throws -> UInt64 {
+        let waits = try await ledger.history(charge.id).filter { $0.to == .awaitingFunds }.count
+        return now + retrySeconds[min(waits, retrySeconds.count - 1)]
+    }
     /// Cap on `maxFeePerGas`, in wei.
     public var feeCap: UInt256 = UInt256(UInt64(500_000_000_000))
     /// Blocks after which a sent, unmined attempt is replaced.
@@ -55,7 +65,7 @@ public actor EVMExecutor: ChargeExecutor {
         let amount = charge.tokenAmount.baseUnits
         let shortfall = try await capacity.capacity(wallet: agreement.wallet, token: agreement.token).shortfall(for: amount)
         guard shortfall.isEmpty else {
-            try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: shortfall.reason, nextAttemptAt: now + retryDelay, now: now)
+            try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: shortfall.reason, nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
             return .awaitingFunds
         }
         let data = ERC20.transferFrom(from: payer, to: treasury, amount: amount)
@@ -179,7 +189,7 @@ public actor EVMExecutor: ChargeExecutor {
         guard receipt.succeeded else {
             try await ledger.setOutcome(attempt.id, .reverted, block: receipt.blockNumber)
             try await ledger.transition(charge.id, from: .broadcast, to: .awaitingFunds, reason: "reverted",
-                                        nextAttemptAt: now + retryDelay, now: now)
+                                        nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
             return
         }
         if attempt.outcome != .included {

@@ -23,8 +23,18 @@ public actor SolanaExecutor: ChargeExecutor {
     let treasury: SolanaPublicKey
     let capacity: SolanaCapacityReader
     let logger: Logger
-    /// Seconds before a charge short of funds is checked again.
-    public var retryDelay: UInt64 = 600
+    /// Waits before re-checking a charge short of funds: the i-th wait of a charge uses entry i, the last repeats
+    /// (from the chain file's `[settlement] retry_seconds`).
+    public var retrySeconds: [UInt64] = [600]
+
+    /// Sets the retry schedule.
+    public func setRetrySeconds(_ schedule: [UInt64]) { if !schedule.isEmpty { retrySeconds = schedule } }
+
+    /// When a charge that is short now is looked at again.
+    func nextAttempt(_ charge: Charge, now: UInt64) async throws -> UInt64 {
+        let waits = try await ledger.history(charge.id).filter { $0.to == .awaitingFunds }.count
+        return now + retrySeconds[min(waits, retrySeconds.count - 1)]
+    }
     /// Cap on the compute-unit price, in micro-lamports.
     public var priceCap: UInt64 = 1_000_000
     /// Compute units asked for (a TransferChecked uses a few thousand).
@@ -52,7 +62,7 @@ public actor SolanaExecutor: ChargeExecutor {
         guard let amount = charge.tokenAmount.baseUnits.exactUInt64 else { throw LedgerError(.invalidInput, "amount does not fit an SPL u64") }
         let shortfall = try await capacity.capacity(wallet: agreement.wallet, token: agreement.token).shortfall(for: charge.tokenAmount.baseUnits)
         guard shortfall.isEmpty else {
-            try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: shortfall.reason, nextAttemptAt: now + retryDelay, now: now)
+            try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: shortfall.reason, nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
             return .awaitingFunds
         }
         let owner = try SolanaPublicKey(base58: agreement.wallet)
@@ -144,7 +154,7 @@ public actor SolanaExecutor: ChargeExecutor {
             }
             if status.failed {
                 try await ledger.setOutcome(attempt.id, .reverted, block: status.slot)
-                try await ledger.transition(charge.id, from: .broadcast, to: .awaitingFunds, reason: "failed", nextAttemptAt: now + retryDelay, now: now)
+                try await ledger.transition(charge.id, from: .broadcast, to: .awaitingFunds, reason: "failed", nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
                 continue
             }
             if attempt.outcome != .included {

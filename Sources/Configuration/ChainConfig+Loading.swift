@@ -83,8 +83,9 @@ extension ChainConfig {
         let treasury = try signerReader.optionalString("treasury").map { (t) throws(ConfigError) in
             try address(t, file: file, key: "signer.treasury")
         }
+        let settlement = try reader.settlement()
         try reader.rejectUnknown(["name", "family", "chain_id", "rpc_urls", "block_time_ms", "poll_interval_ms", "max_log_range",
-                                  "start_block", "finality", "index", "tokens", "signer"])
+                                  "start_block", "finality", "index", "tokens", "signer", "settlement", "rates"])
         try finalityReader.rejectUnknown(["mode", "confirmations", "reorg_window"])
         try indexReader.rejectUnknown(["mode", "spenders"])
         try signerReader.rejectUnknown(["key", "treasury"])
@@ -92,7 +93,7 @@ extension ChainConfig {
             name: name, chainID: chainID, rpc: rpc, blockTime: .milliseconds(Int64(blockTimeMS)),
             pollInterval: .milliseconds(Int64(pollMS)), maxLogRange: maxLogRange, startBlock: startBlock,
             finality: finality, reorgWindow: reorgWindow, indexMode: indexMode, spenders: spenders, tokens: tokens,
-            signerKey: signerKey, treasury: treasury, file: file)
+            signerKey: signerKey, treasury: treasury, retrySeconds: settlement.retrySeconds, rates: settlement.rates, file: file)
     }
 
     private static func address(_ text: String, file: String, key: String) throws(ConfigError) -> EVMAddress {

@@ -1,3 +1,4 @@
+import SettleCore
 import EVM
 import Signing
 
@@ -50,6 +51,10 @@ public struct ChainConfig: Sendable {
     public var tokens: [Token]
     public var signerKey: KeyReference?
     public var treasury: EVMAddress?
+    /// Waits before re-checking a charge short of funds (the i-th retry uses entry i; the last repeats).
+    public var retrySeconds: [UInt64] = [600]
+    /// Configured rates: whole `token`s per unit of `currency`.
+    public var rates: [(token: String, currency: String, rate: ExchangeRate)] = []
     /// The file it came from.
     public var file: String
 

@@ -1,3 +1,4 @@
+import SettleCore
 import Foundation
 import Signing
 import Solana
@@ -29,6 +30,10 @@ public struct SolanaChainConfig: Sendable {
     /// A separate fee payer's keypair (`[signer] fee_payer`); the delegate pays fees when absent.
     public var feePayerKey: KeyReference?
     public var treasury: SolanaPublicKey?
+    /// Waits before re-checking a charge short of funds (the i-th retry uses entry i; the last repeats).
+    public var retrySeconds: [UInt64] = [600]
+    /// Configured rates: whole `token`s per unit of `currency`.
+    public var rates: [(token: String, currency: String, rate: ExchangeRate)] = []
     public var file: String
 
     /// The token with this symbol (case-insensitive) or mint.
@@ -85,11 +90,13 @@ public struct SolanaChainConfig: Sendable {
         if let text = try signer.optionalString("fee_payer") {
             do { feePayerKey = try KeyReference(parsing: text) } catch { throw ConfigError(file: file, key: "signer.fee_payer", problem: error.message) }
         }
-        try reader.rejectUnknown(["name", "family", "rpc_urls", "poll_interval_ms", "tokens", "index", "signer"])
+        let settlement = try reader.settlement()
+        try reader.rejectUnknown(["name", "family", "rpc_urls", "poll_interval_ms", "tokens", "index", "signer", "settlement", "rates"])
         try index.rejectUnknown(["delegates", "owners"])
         try signer.rejectUnknown(["key", "treasury", "fee_payer"])
         return SolanaChainConfig(name: name, rpc: rpc, pollInterval: .milliseconds(Int64(pollMS)), tokens: tokens, delegates: delegates,
-                                 owners: owners, signerKey: signerKey, feePayerKey: feePayerKey, treasury: treasury, file: file)
+                                 owners: owners, signerKey: signerKey, feePayerKey: feePayerKey, treasury: treasury,
+                                 retrySeconds: settlement.retrySeconds, rates: settlement.rates, file: file)
     }
 
     private static func publicKey(_ text: String, file: String, key: String) throws(ConfigError) -> SolanaPublicKey {

@@ -1,3 +1,4 @@
+import SettleCore
 internal import TOMLKit
 
 /// Typed access to one TOML table that turns every mismatch into a `ConfigError` naming file and key.
@@ -21,6 +22,38 @@ struct TOMLReader {
         } catch {
             throw ConfigError(file: file, key: "", problem: "not valid TOML: \(error)")
         }
+    }
+
+    /// `[settlement] retry_seconds` (the wait before each re-check of a charge short of funds; the last repeats)
+    /// and `[[rates]]` (`token`, `currency`, `rate` as decimal text).
+    func settlement() throws(ConfigError) -> (retrySeconds: [UInt64], rates: [(token: String, currency: String, rate: ExchangeRate)]) {
+        let table = try self.table("settlement")
+        var retry: [UInt64] = []
+        if let node = table.table["retry_seconds"] {
+            guard let array = node.array else { throw ConfigError(file: file, key: "settlement.retry_seconds", problem: "must be a list of seconds") }
+            for element in array {
+                guard let value = element.int, value > 0 else {
+                    throw ConfigError(file: file, key: "settlement.retry_seconds", problem: "must be a list of positive integers")
+                }
+                retry.append(UInt64(value))
+            }
+        }
+        try table.rejectUnknown(["retry_seconds"])
+        var rates: [(token: String, currency: String, rate: ExchangeRate)] = []
+        for (i, entry) in try tables("rates").enumerated() {
+            let text = try entry.string("rate")
+            let rate: ExchangeRate
+            do { rate = try ExchangeRate(decimal: text) } catch {
+                throw ConfigError(file: file, key: "rates[\(i)].rate", problem: error.message)
+            }
+            let currency = try entry.string("currency")
+            guard (try? Currency(code: currency)) != nil else {
+                throw ConfigError(file: file, key: "rates[\(i)].currency", problem: "'\(currency)' is not a three-letter currency code")
+            }
+            rates.append((try entry.string("token"), currency, rate))
+            try entry.rejectUnknown(["token", "currency", "rate"])
+        }
+        return (retry.isEmpty ? [600] : retry, rates)
     }
 
     /// `rpc_urls`: at least one URL or `env:VARIABLE`, resolved, labelled `NAME#i`.

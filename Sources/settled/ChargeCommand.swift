@@ -43,11 +43,13 @@ struct ChargeCommand: AsyncParsableCommand {
         @Option(help: "The paying wallet (EVM address, or Solana owner).") var wallet: String
         @Option(help: "Amount in minor units (cents).") var amount: UInt64
         @Option(help: "ISO 4217 currency.") var currency: String
-        @Option(help: "Whole tokens per unit of the currency, as a decimal.") var rate: String = "1"
+        @Option(help: "Whole tokens per unit of the currency, as a decimal (default: the chain file's [[rates]], or 1 for a stablecoin in its own currency).")
+        var rate: String?
         @Option(help: "Due time, Unix seconds (default now).") var due: UInt64?
 
         func run() async throws {
             let decimals: Int
+            let configuredRates: [(token: String, currency: String, rate: ExchangeRate)]
             // Only the token's decimals are needed here: RPC URLs the environment does not set are filled with a
             // placeholder so a charge can be created on a machine that does not talk to the chain.
             let chainConfig: AnyChainConfig
@@ -60,17 +62,27 @@ struct ChargeCommand: AsyncParsableCommand {
             case .evm(let config):
                 guard let found = config.token(token) else { throw ValidationError("--token \(token) is not a token of \(chain)") }
                 decimals = found.decimals
+                configuredRates = config.rates
             case .solana(let config):
                 guard let found = config.token(token) else { throw ValidationError("--token \(token) is not a token of \(chain)") }
                 decimals = found.decimals
+                configuredRates = config.rates
             }
             let money = Money(minorUnits: amount, currency: try Currency(code: currency))
             let now = UInt64(Date().timeIntervalSince1970)
+            let chosen: (rate: ExchangeRate, at: UInt64)
+            if let rate {
+                chosen = (try ExchangeRate(decimal: rate), now)
+            } else {
+                do { chosen = try StaticRateProvider(rates: configuredRates, asOf: now).rate(currency: money.currency, token: token) } catch {
+                    throw ValidationError("\(error) (or pass --rate)")
+                }
+            }
             let ledger = try await options.ledger()
             let agreement = try await ledger.agreement(customer: customer, subscription: subscription, chain: chain, token: token, wallet: wallet)
             let (charge, created) = try await ledger.createCharge(
-                invoice: invoice, agreement: agreement.id, amount: money, tokenDecimals: decimals, rate: try ExchangeRate(decimal: rate),
-                rateAt: now, dueAt: due ?? now)
+                invoice: invoice, agreement: agreement.id, amount: money, tokenDecimals: decimals, rate: chosen.rate,
+                rateAt: chosen.at, dueAt: due ?? now)
             print("\(created ? "created" : "exists"): \(charge.invoice) \(charge.amount.minorUnits) \(charge.amount.currency) = \(charge.tokenAmount.baseUnits) base units of \(token) on \(chain) (\(charge.state.rawValue))")
         }
     }

@@ -48,7 +48,9 @@ struct ExecuteCommand: AsyncParsableCommand {
             let key: Secp256k1PrivateKey
             do { key = try KeyLoader.secp256k1(from: reference) } catch { throw ValidationError("\(config.file): signer.key: \(error.message)") }
             let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http)
-            executor = EVMExecutor(config: config, node: EVMNode(rpc: rpc), ledger: ledger, key: key, treasury: treasury, logger: logger)
+            let evm = EVMExecutor(config: config, node: EVMNode(rpc: rpc), ledger: ledger, key: key, treasury: treasury, logger: logger)
+            await evm.setRetrySeconds(config.retrySeconds)
+            executor = evm
             name = config.name
         case .solana(let config):
             guard let reference = config.signerKey, let treasury = config.treasury else {
@@ -61,8 +63,10 @@ struct ExecuteCommand: AsyncParsableCommand {
                 do { feePayer = try KeyLoader.ed25519(from: reference) } catch { throw ValidationError("\(config.file): signer.fee_payer: \(error.message)") }
             }
             let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http)
-            executor = SolanaExecutor(config: config, node: SolanaNode(rpc: rpc), ledger: ledger, key: key, treasury: treasury,
-                                      feePayer: feePayer, logger: logger)
+            let solana = SolanaExecutor(config: config, node: SolanaNode(rpc: rpc), ledger: ledger, key: key, treasury: treasury,
+                                        feePayer: feePayer, logger: logger)
+            await solana.setRetrySeconds(config.retrySeconds)
+            executor = solana
             name = config.name
         }
         let loop = SettlementLoop(ledger: ledger, chain: name, executor: executor)

@@ -251,3 +251,25 @@ struct EVMExecutorReorgTests {
         #expect(try await f.ledger.history(charge.id).map(\.to).contains(.broadcast))
     }
 }
+
+@Suite("EVM executor: retry schedule", .serialized)
+struct EVMExecutorRetryTests {
+    @Test("each wait of a charge short of funds follows the configured schedule, the last entry repeating")
+    func schedule() async throws {
+        let f = try await ExecutorFixture.make(allowance: 1)
+        let executor = f.executor()
+        await executor.setRetrySeconds([100, 500])
+        let charge = try await f.dueCharge("in_retry", cents: 100)
+        var now: UInt64 = 1_000
+        var waits: [UInt64] = []
+        for _ in 0..<3 {
+            let current = try #require(try await f.ledger.charge(id: charge.id))
+            #expect(try await executor.execute(current, agreement: f.agreement, now: now) == .awaitingFunds)
+            let next = try #require(try await f.ledger.charge(id: charge.id)?.nextAttemptAt)
+            waits.append(next - now)
+            now = next
+            try await f.ledger.transition(charge.id, from: .awaitingFunds, to: .due, now: now)
+        }
+        #expect(waits == [100, 500, 500])
+    }
+}

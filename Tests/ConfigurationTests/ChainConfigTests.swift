@@ -121,3 +121,45 @@ struct SolanaChainConfigTests {
         #expect(error?.key == key, "\(String(describing: error))")
     }
 }
+
+@Suite("[settlement] and [[rates]] in chain files")
+struct SettlementConfigTests {
+    static let base = """
+        family = "evm"
+        chain_id = 5
+        rpc_urls = ["http://127.0.0.1:8545"]
+        block_time_ms = 1000
+        [[tokens]]
+        symbol = "USDC"
+        address = "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
+        decimals = 6
+        """
+
+    @Test("retry schedule and rates parse; defaults apply")
+    func parse() throws {
+        let plain = try ChainConfig.parse(Self.base, file: "t.toml")
+        #expect(plain.retrySeconds == [600] && plain.rates.isEmpty)
+        let config = try ChainConfig.parse(Self.base + """
+
+            [settlement]
+            retry_seconds = [600, 600, 3600]
+            [[rates]]
+            token = "USDC"
+            currency = "EUR"
+            rate = "1.0825"
+            """, file: "t.toml")
+        #expect(config.retrySeconds == [600, 600, 3600])
+        #expect(config.rates.first?.rate.description == "1.0825")
+    }
+
+    @Test("bad settlement values name the key", arguments: [
+        ("[settlement]\nretry_seconds = [0]", "settlement.retry_seconds"),
+        ("[settlement]\nretry_seconds = 600", "settlement.retry_seconds"),
+        ("[[rates]]\ntoken = \"USDC\"\ncurrency = \"EUR\"\nrate = \"-1\"", "rates[0].rate"),
+        ("[[rates]]\ntoken = \"USDC\"\ncurrency = \"EURO\"\nrate = \"1\"", "rates[0].currency"),
+    ])
+    func bad(extra: String, key: String) {
+        let error = #expect(throws: ConfigError.self) { try ChainConfig.parse(Self.base + "\n" + extra, file: "t.toml") }
+        #expect(error?.key == key, "\(String(describing: error))")
+    }
+}
