@@ -34,6 +34,14 @@ public actor EVMExecutor: ChargeExecutor {
     }
     /// Cap on `maxFeePerGas`, in wei.
     public var feeCap: UInt256 = UInt256(UInt64(500_000_000_000))
+    /// The index to cross-check preflight against (optional): the chain's id in it and the store.
+    var index: (store: EVMIndexStore, chain: Int64)?
+    /// Preflights whose live reading disagreed with the index (the live value is used; the index catches up).
+    public private(set) var indexMismatches = 0
+
+    /// Cross-checks preflight against this index.
+    public func crossCheck(with store: EVMIndexStore, chain: Int64) { index = (store, chain) }
+
     /// Blocks after which a sent, unmined attempt is replaced.
     public var replaceAfterBlocks: UInt64 = 12
 
@@ -63,7 +71,19 @@ public actor EVMExecutor: ChargeExecutor {
         let payer: EVMAddress
         do { payer = try EVMAddress(hex: agreement.wallet) } catch { throw LedgerError(.invalidInput, "wallet \(agreement.wallet): \(error.message)") }
         let amount = charge.tokenAmount.baseUnits
-        let shortfall = try await capacity.capacity(wallet: agreement.wallet, token: agreement.token).shortfall(for: amount)
+        let live = try await capacity.capacity(wallet: agreement.wallet, token: agreement.token)
+        if let index {
+            let allowance = try await index.store.currentAllowances(chain: index.chain, owner: payer, token: token.address, spender: spender).first?.value
+            let balance = try await index.store.balances(chain: index.chain, owner: payer, token: token.address).first?.value
+            if allowance.map({ $0 != live.allowance }) ?? false || balance.map({ $0 != live.balance }) ?? false {
+                indexMismatches += 1
+                logger.warning("preflight: the chain and the index disagree; using the chain's values", metadata: [
+                    "invoice.id": "\(charge.invoice)", "live.allowance": "\(live.allowance)", "index.allowance": "\(allowance?.description ?? "none")",
+                    "live.balance": "\(live.balance)", "index.balance": "\(balance?.description ?? "none")",
+                ])
+            }
+        }
+        let shortfall = live.shortfall(for: amount)
         guard shortfall.isEmpty else {
             try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: shortfall.reason, nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
             return .awaitingFunds

@@ -273,3 +273,25 @@ struct EVMExecutorRetryTests {
         #expect(waits == [100, 500, 500])
     }
 }
+
+@Suite("EVM executor: preflight cross-checked with the index", .serialized)
+struct EVMExecutorIndexTests {
+    @Test("an index that agrees raises nothing; one that disagrees is reported and the chain's values are used")
+    func crossCheck() async throws {
+        let f = try await ExecutorFixture.make()
+        let store = EVMIndexStore(database: try Database(path: try temporaryDirectory("settle-xcheck").appendingPathComponent("idx").path))
+        try await store.migrate()
+        var logger = Logger(label: "indexer")
+        logger.logLevel = .critical
+        let indexer = EVMChainIndexer(config: f.config, node: EVMNode(rpc: f.devnet.rpc), store: store, spenders: [], logger: logger)
+        try await indexer.indexToHead()
+        let chain = try await indexer.prepare().id
+        let executor = f.executor()
+        await executor.crossCheck(with: store, chain: chain)
+        #expect(try await executor.execute(try await f.dueCharge("in_x1", cents: 100), agreement: f.agreement) == .broadcast)
+        #expect(await executor.indexMismatches == 0)
+        // The chain moved (our own pull) and the index has not caught up: reported, the live values decide.
+        #expect(try await executor.execute(try await f.dueCharge("in_x2", cents: 100), agreement: f.agreement) == .broadcast)
+        #expect(await executor.indexMismatches == 1)
+    }
+}
