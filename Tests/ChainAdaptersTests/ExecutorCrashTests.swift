@@ -16,11 +16,7 @@ import Glibc
 struct ExecutorCrashTests {
     @Test("200 charges, the settled executor killed at random points and restarted until all settle: one transfer each")
     func killRepeatedly() async throws {
-        let settled = Peer.packageRoot.appendingPathComponent(".build/debug/settled").path
-        guard FileManager.default.isExecutableFile(atPath: settled) else {
-            Issue.record("\(settled) is missing: build with `swift build --build-tests` first")
-            return
-        }
+        _ = try SettledBinary.require()
         let devnet = try Devnet()
         let accounts = try await devnet.accounts()
         let spender = accounts[7]
@@ -55,31 +51,13 @@ struct ExecutorCrashTests {
             expected.append(UInt256(cents * 10_000))
         }
 
-        var rng = SeededGenerator(seed: 2026)
-        var kills = 0
-        var passes = 0
-        while passes < 400 {
-            passes += 1
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: settled)
-            process.arguments = ["execute", "--chain", "crash", "--chains-directory", chains.path, "--database", database, "--once",
-                                 "--log-level", "critical"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let kill = passes <= 30  // then unkilled passes finish the job
-            if kill {
-                try await Task.sleep(for: .milliseconds(Int64(30 + rng.next() % 400)))
-                if process.isRunning {
-                    Glibc.kill(process.processIdentifier, SIGKILL)
-                    kills += 1
-                }
-            }
-            process.waitUntilExit()
+        let report = try await SettledBinary.killRepeatedly(
+            ["execute", "--chain", "crash", "--chains-directory", chains.path, "--database", database, "--once", "--log-level", "critical"],
+            killingRuns: 30, delay: 30...430, seed: 2026, maxRuns: 400) { _ in
             try await devnet.mine(2)  // blocks on top, so what was included becomes final
-            let open = try await ledger.charges(in: Set(ChargeState.allCases).subtracting([.settled]))
-            if open.isEmpty { break }
+            return try await ledger.charges(in: Set(ChargeState.allCases).subtracting([.settled])).isEmpty
         }
+        let (kills, passes) = (report.kills, report.runs)
         #expect(kills >= 10, "too few kills landed mid-pass")
         let settledCharges = try await ledger.charges(in: [.settled])
         #expect(settledCharges.count == 200, "\(settledCharges.count) settled after \(passes) passes and \(kills) kills")
@@ -106,11 +84,7 @@ struct ExecutorCrashTests {
 struct SolanaExecutorCrashTests {
     @Test("200 charges on LiteSVM, the settled executor killed at random points and restarted until all settle: one transfer each")
     func killRepeatedly() async throws {
-        let settled = Peer.packageRoot.appendingPathComponent(".build/debug/settled").path
-        guard FileManager.default.isExecutableFile(atPath: settled) else {
-            Issue.record("\(settled) is missing: build with `swift build --build-tests` first")
-            return
-        }
+        _ = try SettledBinary.require()
         let net = try SolanaTestnet()
         let keys = try await net.node.rpc.call("settle_keypairs", [7]).arrayValue ?? []
         let secrets = keys.map { $0["secretKey"] ?? .null }
@@ -157,29 +131,13 @@ struct SolanaExecutorCrashTests {
                                               tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0)
             expected += UInt64(100 + i) * 10_000
         }
-        var rng = SeededGenerator(seed: 7)
-        var kills = 0
-        var passes = 0
-        while passes < 400 {
-            passes += 1
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: settled)
-            process.arguments = ["execute", "--chain", "solcrash", "--chains-directory", chains.path, "--database", database, "--once",
-                                 "--log-level", "critical"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            if passes <= 30 {
-                try await Task.sleep(for: .milliseconds(Int64(30 + rng.next() % 400)))
-                if process.isRunning {
-                    Glibc.kill(process.processIdentifier, SIGKILL)
-                    kills += 1
-                }
-            }
-            process.waitUntilExit()
+        let report = try await SettledBinary.killRepeatedly(
+            ["execute", "--chain", "solcrash", "--chains-directory", chains.path, "--database", database, "--once", "--log-level", "critical"],
+            killingRuns: 30, delay: 30...430, seed: 7, maxRuns: 400) { _ in
             try await net.advance(6)  // let what landed finalize
-            if try await ledger.charges(in: Set(ChargeState.allCases).subtracting([.settled])).isEmpty { break }
+            return try await ledger.charges(in: Set(ChargeState.allCases).subtracting([.settled])).isEmpty
         }
+        let (kills, passes) = (report.kills, report.runs)
         #expect(kills >= 10)
         #expect(try await ledger.charges(in: [.settled]).count == 200)
         let balance = try await net.tokenAccount(try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: mint, tokenProgram: .token)).amount

@@ -14,11 +14,7 @@ import Glibc
 struct EVMIndexerCrashTests {
     @Test("kill -9 during backfill, again and again: after restart no gap and no duplicate")
     func killDuringBackfill() async throws {
-        let settled = Peer.packageRoot.appendingPathComponent(".build/debug/settled").path
-        guard FileManager.default.isExecutableFile(atPath: settled) else {
-            Issue.record("\(settled) is missing: build with `swift build --build-tests` first")
-            return
-        }
+        _ = try SettledBinary.require()
         let devnet = try Devnet()
         let f = try await IndexerFixture.make(devnet: devnet, maxLogRange: 1)
         try await devnet.approve(token: f.token, owner: f.customer, spender: f.spender.address, amount: .max)
@@ -38,29 +34,10 @@ struct EVMIndexerCrashTests {
         try devnet.chainConfig(tokens: [("USDC", f.token, 6)], spenders: [f.spender.address], maxLogRange: 1)
             .write(to: chains.appendingPathComponent("crashnet.toml"), atomically: true, encoding: .utf8)
         let database = directory.appendingPathComponent("index.sqlite").path
-        var rng = SeededGenerator(seed: 42)
-        var kills = 0
-        var finished = false
-        for _ in 0..<60 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: settled)
-            process.arguments = ["index", "--chain", "crashnet", "--chains-directory", chains.path, "--database", database,
-                                 "--once", "--log-level", "error"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            try await Task.sleep(for: .milliseconds(Int64(60 + rng.next() % 200)))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                kills += 1
-            }
-            process.waitUntilExit()
-            if process.terminationReason == .exit {
-                #expect(process.terminationStatus == 0)
-                finished = true
-                break
-            }
-        }
+        let report = try await SettledBinary.killRepeatedly(
+            ["index", "--chain", "crashnet", "--chains-directory", chains.path, "--database", database, "--once", "--log-level", "error"],
+            killingRuns: 60, delay: 60...260, seed: 42, maxRuns: 60) { exitedCleanly in exitedCleanly }
+        let (finished, kills) = (report.done, report.kills)
         #expect(finished, "the indexer never completed between kills")
         #expect(kills >= 3, "the indexer finished too fast to be killed mid-backfill; make the backfill longer")
 

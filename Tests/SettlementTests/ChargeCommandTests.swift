@@ -6,17 +6,7 @@ import Testing
 @Suite("settled charge create / list")
 struct ChargeCommandTests {
     func settled(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let binary = Peer.packageRoot.appendingPathComponent(".build/debug/settled").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try SettledBinary.run(arguments)
     }
 
     @Test("creating the same invoice twice gives one charge; the amount uses the chain file's decimals; a conflict exits non-zero")

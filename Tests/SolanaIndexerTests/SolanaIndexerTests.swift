@@ -234,11 +234,7 @@ struct SolanaReplayTests {
 
     @Test("settled index --once and allowances --json on a Solana chain file")
     func cli() async throws {
-        let settled = Peer.packageRoot.appendingPathComponent(".build/debug/settled").path
-        guard FileManager.default.isExecutableFile(atPath: settled) else {
-            Issue.record("\(settled) is missing: build with `swift build --build-tests` first")
-            return
-        }
+        _ = try SettledBinary.require()
         let f = try await SolanaFixture.make(net: try sharedTestnet.get())
         _ = try await f.approve(77_000)
         let directory = try temporaryDirectory("settle-solana-cli")
@@ -252,17 +248,10 @@ struct SolanaReplayTests {
             """.write(to: directory.appendingPathComponent("litesvm.toml"), atomically: true, encoding: .utf8)
         let database = directory.appendingPathComponent("index.sqlite").path
         func settledRun(_ arguments: [String]) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: settled)
-            process.arguments = arguments + ["--chain", "litesvm", "--chains-directory", directory.path, "--database", database, "--log-level", "error"]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "settled \(arguments.joined(separator: " "))")
-            return String(decoding: data, as: UTF8.self)
+            let result = try SettledBinary.run(arguments + ["--chain", "litesvm", "--chains-directory", directory.path, "--database", database,
+                                                            "--log-level", "critical"])
+            #expect(result.status == 0, "settled \(arguments.joined(separator: " ")): \(result.output)")
+            return result.output
         }
         _ = try settledRun(["index", "--once", "--delegate", f.delegateKey.description])
         let json = try JSON(parsing: try settledRun(["allowances", "--owner", f.payerKey.description, "--json"]))
@@ -319,11 +308,7 @@ struct SolanaFinalityTests {
 struct SolanaCrashTests {
     @Test("kill -9 the settled binary during a Solana backfill, again and again: no gap, no duplicate")
     func killDuringBackfill() async throws {
-        let settled = Peer.packageRoot.appendingPathComponent(".build/debug/settled").path
-        guard FileManager.default.isExecutableFile(atPath: settled) else {
-            Issue.record("\(settled) is missing: build with `swift build --build-tests` first")
-            return
-        }
+        _ = try SettledBinary.require()
         let f = try await SolanaFixture.make(net: try SolanaTestnet())
         _ = try await f.approve(10_000_000)
         for i in 1...400 { _ = try await f.pull(UInt64(i)) }
@@ -337,29 +322,11 @@ struct SolanaCrashTests {
             decimals = 6
             """.write(to: directory.appendingPathComponent("crash.toml"), atomically: true, encoding: .utf8)
         let database = directory.appendingPathComponent("index.sqlite").path
-        var rng = SeededGenerator(seed: 9)
-        var kills = 0
-        var finished = false
-        for _ in 0..<60 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: settled)
-            process.arguments = ["index", "--chain", "crash", "--chains-directory", directory.path, "--database", database, "--once",
-                                 "--delegate", f.delegateKey.description, "--log-level", "error"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            try await Task.sleep(for: .milliseconds(Int64(80 + rng.next() % 250)))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                kills += 1
-            }
-            process.waitUntilExit()
-            if process.terminationReason == .exit {
-                #expect(process.terminationStatus == 0)
-                finished = true
-                break
-            }
-        }
+        let report = try await SettledBinary.killRepeatedly(
+            ["index", "--chain", "crash", "--chains-directory", directory.path, "--database", database, "--once",
+             "--delegate", f.delegateKey.description, "--log-level", "error"],
+            killingRuns: 60, delay: 80...330, seed: 9, maxRuns: 60) { exitedCleanly in exitedCleanly }
+        let (finished, kills) = (report.done, report.kills)
         #expect(finished, "the indexer never completed between kills")
         #expect(kills >= 2, "the backfill finished too fast to be killed; make it longer")
         let store = SolanaIndexStore(database: try Database(path: database))

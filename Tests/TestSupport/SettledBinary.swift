@@ -1,0 +1,75 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `settled` binary built next to the tests (`swift build --build-tests` builds it), run as a user or an
+/// operator would: to completion, or killed with SIGKILL at random moments to prove crash safety.
+public enum SettledBinary {
+    /// `.build/debug/settled`.
+    public static var path: String { Peer.packageRoot.appendingPathComponent(".build/debug/settled").path }
+
+    /// The path, or an error saying how to build it.
+    public static func require() throws -> String {
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw PeerError("\(path) is missing: build with `swift build --build-tests` first")
+        }
+        return path
+    }
+
+    /// Runs `settled arguments` to completion; exit status and combined output.
+    public static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try require())
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// What a kill loop did.
+    public struct KillReport: Sendable {
+        public var kills = 0
+        public var runs = 0
+        public var done = false
+    }
+
+    /// Runs `settled arguments` again and again. In the first `killingRuns` runs it is killed with SIGKILL after a
+    /// random delay in `delay` milliseconds (when still running); after every run `afterEach` is told whether the
+    /// run exited cleanly by itself and answers whether the work is done.
+    public static func killRepeatedly(
+        _ arguments: [String], killingRuns: Int, delay: ClosedRange<UInt64>, seed: UInt64, maxRuns: Int,
+        afterEach: (_ exitedCleanly: Bool) async throws -> Bool
+    ) async throws -> KillReport {
+        var rng = SeededGenerator(seed: seed)
+        var report = KillReport()
+        while report.runs < maxRuns {
+            report.runs += 1
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try require())
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            if report.runs <= killingRuns {
+                try await Task.sleep(for: .milliseconds(Int64(delay.lowerBound + rng.next() % (delay.upperBound - delay.lowerBound + 1))))
+                if process.isRunning {
+                    kill(process.processIdentifier, SIGKILL)
+                    report.kills += 1
+                }
+            }
+            process.waitUntilExit()
+            let clean = process.terminationReason == .exit && process.terminationStatus == 0
+            if try await afterEach(clean) {
+                report.done = true
+                break
+            }
+        }
+        return report
+    }
+}
