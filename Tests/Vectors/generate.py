@@ -17,7 +17,7 @@ import random
 import sys
 import time
 
-DOMAINS = ["core_vectors", "signing_vectors", "evm_vectors", "solana_vectors"]
+DOMAINS = ["core_vectors", "signing_vectors", "evm_vectors", "solana_vectors", "billing_vectors"]
 
 
 def main() -> int:
