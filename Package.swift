@@ -74,7 +74,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Stripe: webhook signatures (both ways), request encoding; the client and ingestion come next.
-        .target(name: "Billing", dependencies: ["SettleCore", "Signing"], swiftSettings: swiftSettings),
+        .target(name: "Billing", dependencies: ["SettleCore", "Signing", "Transport"], swiftSettings: swiftSettings),
         // EVM codecs: keccak-256, RLP, ABI, addresses, transactions.
         .target(name: "EVM", dependencies: ["SettleCore", "Signing"], swiftSettings: swiftSettings),
         // Solana codecs: base58, public keys, PDAs, messages, transactions, SPL Token.
@@ -124,7 +124,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "BillingTests", dependencies: ["Billing", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "BillingTests", dependencies: ["Billing", "Transport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SettlementTests", dependencies: ["Settlement", "Store", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ChainAdaptersTests",

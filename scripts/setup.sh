@@ -30,7 +30,8 @@ install_system() {
 }
 
 install_python() {
-    local requirements=(Tests/Vectors/requirements.txt Tests/Peers/requirements-evm.txt Tests/Peers/requirements-solana.txt)
+    local requirements=(Tests/Vectors/requirements.txt Tests/Peers/requirements-evm.txt Tests/Peers/requirements-solana.txt
+                        Tests/Peers/requirements-stripe.txt)
     local stamp=.venv/.requirements.sha256
     local want
     want=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)

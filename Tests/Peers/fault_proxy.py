@@ -28,6 +28,7 @@ import socketserver
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -111,7 +112,28 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_stats":
             with LOCK:
                 return self.send(200, json.dumps(STATS).encode())
-        self.send(404, b"")
+        fault = take_fault(None)
+        if fault and fault["mode"] == "status":
+            headers = [("Retry-After", str(fault["retry_after"]))] if "retry_after" in fault else []
+            return self.send(int(fault.get("status", 503)), b"fault", headers)
+        status, body, content_type = self.forward(None)
+        self.send(status, body, [("Content-Type", content_type)])
+
+    def forward(self, raw):
+        """Relays the request (path, method, the headers that matter) upstream; returns its status, body and type."""
+        target = UPSTREAM.rstrip("/") + (self.path if self.path != "/" else "/")
+        headers = {name: self.headers[name] for name in ("Authorization", "Content-Type", "Idempotency-Key", "Stripe-Version", "Accept")
+                   if self.headers.get(name)}
+        headers.setdefault("Content-Type", "application/json")
+        upstream = urllib.request.Request(target, data=raw, headers=headers, method=self.command)
+        try:
+            with urllib.request.urlopen(upstream, timeout=60) as response:
+                body, status, content_type = response.read(), response.status, response.headers.get("Content-Type", "application/json")
+        except urllib.error.HTTPError as error:
+            body, status, content_type = error.read(), error.code, error.headers.get("Content-Type", "application/json")
+        with LOCK:
+            STATS["forwarded"] += 1
+        return status, body, content_type
 
     def do_POST(self):
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -147,14 +169,10 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
-        upstream = urllib.request.Request(UPSTREAM, data=raw, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(upstream, timeout=60) as response:
-            body = response.read()
-        with LOCK:
-            STATS["forwarded"] += 1
-        if fault:
+        status, body, content_type = self.forward(raw)
+        if fault and request is not None:
             body = json.dumps(rewrite(json.loads(body), request, fault)).encode()
-        self.send(200, body, [("Content-Type", "application/json")])
+        self.send(status, body, [("Content-Type", content_type)])
 
 
 class Server(socketserver.ThreadingMixIn, HTTPServer):

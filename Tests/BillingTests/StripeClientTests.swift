@@ -1,0 +1,62 @@
+import Billing
+import Foundation
+import SettleCore
+import TestSupport
+import Testing
+import Transport
+
+let sharedStripe = Result { try Peer(script: "stripe_peer.py") }
+
+@Suite("Stripe client against localstripe", .serialized)
+struct StripeClientTests {
+    func client(_ url: String? = nil, attempts: Int = 3) throws -> StripeClient {
+        let base = try url ?? sharedStripe.get().url("")
+        return StripeClient(baseURL: base, apiKey: "sk_test_settle", http: HTTPClient(),
+                            retry: RetryPolicy(maximumAttempts: attempts, baseDelay: .milliseconds(10)))
+    }
+
+    @Test("create with nested metadata and an idempotency key, read back, list every page")
+    func customers() async throws {
+        let stripe = try client()
+        let tag = "t\(UInt32.random(in: 0...UInt32.max))"
+        var ids: [String] = []
+        for i in 0..<5 {
+            let customer = try await stripe.post("/v1/customers", [
+                "email": .string("payer\(i)@example.com"),
+                "metadata": ["settle_wallet": "0x1111111111111111111111111111111111111111", "settle_chain": "base", "tag": .string(tag)],
+            ], idempotencyKey: "settle-test-\(tag)-\(i)")
+            #expect(customer["metadata"]?["settle_chain"] == "base")
+            ids.append(try #require(customer["id"]?.stringValue))
+        }
+        let fetched = try await stripe.get("/v1/customers/\(ids[2])")
+        #expect(fetched["email"] == "payer2@example.com")
+        let all = try await stripe.listAll("/v1/customers", pageSize: 2)
+        let mine = all.filter { $0["metadata"]?["tag"]?.stringValue == tag }.compactMap { $0["id"]?.stringValue }
+        #expect(Set(mine) == Set(ids))
+        #expect(Set(all.compactMap { $0["id"]?.stringValue }).count == all.count)  // no page repeated
+    }
+
+    @Test("Stripe's error objects become typed errors; 4xx is not retried")
+    func errors() async throws {
+        let stripe = try client()
+        let missing = await #expect(throws: StripeError.self) { try await stripe.get("/v1/customers/cus_missing") }
+        #expect(missing?.status == 404 && missing?.type == "invalid_request_error" && missing?.isRetryable == false)
+        #expect(missing.map { !$0.description.contains("sk_test") } == true)
+    }
+
+    @Test("503s are retried (safe: the idempotency key is the same) and the request goes through")
+    func retries() async throws {
+        let upstream = try sharedStripe.get()
+        let proxy = try Peer(script: "fault_proxy.py", arguments: ["--upstream", upstream.url("/")])
+        _ = try await HTTPClient().execute(HTTPRequest(url: proxy.url("/_fault"), method: .post,
+                                                       body: Array(#"{"mode": "status", "status": 503, "count": 2}"#.utf8)))
+        let stripe = try client(proxy.url(""), attempts: 4)
+        let customer = try await stripe.post("/v1/customers", ["email": "retry@example.com"], idempotencyKey: "settle-retry-1")
+        #expect(customer["email"] == "retry@example.com")
+        let exhausted = try client(proxy.url(""), attempts: 1)
+        _ = try await HTTPClient().execute(HTTPRequest(url: proxy.url("/_fault"), method: .post,
+                                                       body: Array(#"{"mode": "status", "status": 503, "count": 1}"#.utf8)))
+        let error = await #expect(throws: StripeError.self) { try await exhausted.get("/v1/customers") }
+        #expect(error?.status == 503 && error?.isRetryable == true)
+    }
+}
