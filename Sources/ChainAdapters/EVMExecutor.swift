@@ -160,7 +160,13 @@ public actor EVMExecutor: ChargeExecutor {
     /// After a restart: sends every persisted attempt that was signed but maybe never sent, before anything new.
     public func recover() async throws {
         for attempt in try await ledger.unresolvedAttempts(chain: config.name) where attempt.outcome == .signed {
-            try await broadcast(attempt)
+            do {
+                try await broadcast(attempt)
+            } catch {  // one attempt the node refuses must not hold back the others
+                logger.error("recovering a persisted attempt failed; retried on the next pass", metadata: [
+                    "chain": "\(config.name)", "tx.hash": "\(attempt.transactionID)", "error": "\(error)",
+                ])
+            }
         }
     }
 

@@ -113,10 +113,32 @@ public actor SolanaExecutor: ChargeExecutor {
         }
     }
 
-    /// After a restart: every persisted attempt not known to have been sent is sent before anything new.
+    /// After a restart: every persisted attempt not known to have been sent is looked up before anything new:
+    /// known to the cluster → sent (it got out before the crash); unknown and its blockhash expired at finalized →
+    /// dead, the charge is due again (it can never land); unknown and still valid → sent now. One attempt's failure
+    /// does not stop the others.
     public func recover() async throws {
         for attempt in try await ledger.unresolvedAttempts(chain: config.name) where attempt.outcome == .signed {
-            try await broadcast(attempt)
+            do {
+                let signature = try SolanaSignature(base58: attempt.transactionID)
+                // Height first: once the finalized height is past the blockhash's last valid height, a status lookup
+                // made after it sees every landing there can ever be.
+                let height = try await node.blockHeight(.finalized)
+                if try await node.statuses([signature]).first ?? nil != nil {
+                    try await ledger.markSent(attempt)
+                    continue
+                }
+                if let lastValid = attempt.lastValidHeight, height > lastValid {
+                    try await ledger.setOutcome(attempt.id, .dead)
+                    try await ledger.transition(attempt.charge, from: .signed, to: .due, reason: "blockhash expired before it was sent")
+                    continue
+                }
+                try await broadcast(attempt)
+            } catch {
+                logger.error("recovering a persisted attempt failed; retried on the next pass", metadata: [
+                    "chain": "\(config.name)", "tx.signature": "\(attempt.transactionID)", "error": "\(error)",
+                ])
+            }
         }
     }
 
@@ -127,6 +149,8 @@ public actor SolanaExecutor: ChargeExecutor {
         let attempts = try await ledger.unresolvedAttempts(chain: config.name).filter { $0.outcome != .signed }
         guard !attempts.isEmpty else { return }
         let signatures = try attempts.map { try SolanaSignature(base58: $0.transactionID) }
+        // Read before the statuses, so "expired and absent" never races a landing between the two reads.
+        let height = try await node.blockHeight(.finalized)
         var statuses: [(slot: UInt64, failed: Bool, status: Commitment?)?] = []
         var offset = 0
         while offset < signatures.count {  // nodes take at most 256 signatures per call
@@ -134,41 +158,52 @@ public actor SolanaExecutor: ChargeExecutor {
             statuses += try await node.statuses(chunk)
             offset += chunk.count
         }
-        let height = try await node.blockHeight(.finalized)
-        for (attempt, status) in zip(attempts, statuses) {
-            guard let charge = try await ledger.charge(id: attempt.charge) else { continue }
-            guard let status else {
-                if let lastValid = attempt.lastValidHeight, height > lastValid {
-                    try await ledger.setOutcome(attempt.id, .dead)
-                    if charge.state == .included {
-                        try await ledger.transition(charge.id, from: .included, to: .broadcast, reason: "vanished from its block", now: now)
-                    }
-                    try await ledger.transition(charge.id, from: .broadcast, to: .due, reason: "blockhash expired", now: now)
-                    logger.warning("payment transaction expired without landing; a new attempt may be signed", metadata: [
-                        "tx.signature": "\(attempt.transactionID)", "invoice.id": "\(charge.invoice)",
-                    ])
-                } else {
-                    try await broadcast(attempt)  // still valid: send the same bytes again
-                }
-                continue
-            }
-            if status.failed {
-                try await ledger.setOutcome(attempt.id, .reverted, block: status.slot)
-                try await ledger.transition(charge.id, from: .broadcast, to: .awaitingFunds, reason: "failed", nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
-                continue
-            }
-            if attempt.outcome != .included {
-                try await ledger.setOutcome(attempt.id, .included, block: status.slot)
-                try await ledger.transition(charge.id, from: .broadcast, to: .included, now: now)
-            }
-            guard status.status == .finalized, let agreement = try await ledger.agreement(id: charge.agreement) else { continue }
-            if try await matches(signatures[attempts.firstIndex(of: attempt) ?? 0], charge: charge, agreement: agreement) {
-                try await ledger.transition(charge.id, from: .included, to: .settled, now: now)
-            } else {
-                logger.critical("final payment transaction does not carry the expected transfer; charge left included", metadata: [
-                    "tx.signature": "\(attempt.transactionID)", "invoice.id": "\(charge.invoice)",
+        for (index, (attempt, status)) in zip(attempts, statuses).enumerated() {
+            do {
+                try await follow(attempt, status: status, signature: signatures[index], height: height, now: now)
+            } catch {
+                logger.error("following a payment failed; retried on the next pass", metadata: [
+                    "chain": "\(config.name)", "tx.signature": "\(attempt.transactionID)", "error": "\(error)",
                 ])
             }
+        }
+    }
+
+    /// One sent attempt (see `confirm`).
+    private func follow(_ attempt: Attempt, status: (slot: UInt64, failed: Bool, status: Commitment?)?, signature: SolanaSignature,
+                        height: UInt64, now: UInt64) async throws {
+        guard let charge = try await ledger.charge(id: attempt.charge) else { return }
+        guard let status else {
+            if let lastValid = attempt.lastValidHeight, height > lastValid {
+                try await ledger.setOutcome(attempt.id, .dead)
+                if charge.state == .included {
+                    try await ledger.transition(charge.id, from: .included, to: .broadcast, reason: "vanished from its block", now: now)
+                }
+                try await ledger.transition(charge.id, from: .broadcast, to: .due, reason: "blockhash expired", now: now)
+                logger.warning("payment transaction expired without landing; a new attempt may be signed", metadata: [
+                    "tx.signature": "\(attempt.transactionID)", "invoice.id": "\(charge.invoice)",
+                ])
+            } else {
+                try await broadcast(attempt)  // still valid: send the same bytes again
+            }
+            return
+        }
+        if status.failed {
+            try await ledger.setOutcome(attempt.id, .reverted, block: status.slot)
+            try await ledger.transition(charge.id, from: .broadcast, to: .awaitingFunds, reason: "failed", nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
+            return
+        }
+        if attempt.outcome != .included {
+            try await ledger.setOutcome(attempt.id, .included, block: status.slot)
+            try await ledger.transition(charge.id, from: .broadcast, to: .included, now: now)
+        }
+        guard status.status == .finalized, let agreement = try await ledger.agreement(id: charge.agreement) else { return }
+        if try await matches(signature, charge: charge, agreement: agreement) {
+            try await ledger.transition(charge.id, from: .included, to: .settled, now: now)
+        } else {
+            logger.critical("final payment transaction does not carry the expected transfer; charge left included", metadata: [
+                "tx.signature": "\(attempt.transactionID)", "invoice.id": "\(charge.invoice)",
+            ])
         }
     }
 

@@ -36,7 +36,7 @@ struct EVMIndexerCrashTests {
         let database = directory.appendingPathComponent("index.sqlite").path
         let report = try await SettledBinary.killRepeatedly(
             ["index", "--chain", "crashnet", "--chains-directory", chains.path, "--database", database, "--once", "--log-level", "error"],
-            killingRuns: 60, delay: 60...260, seed: 42, maxRuns: 60) { exitedCleanly in exitedCleanly }
+            killingRuns: 60, delay: 30...150, seed: 42, maxRuns: 61) { exitedCleanly in exitedCleanly }
         let (finished, kills) = (report.done, report.kills)
         #expect(finished, "the indexer never completed between kills")
         #expect(kills >= 3, "the indexer finished too fast to be killed mid-backfill; make the backfill longer")
