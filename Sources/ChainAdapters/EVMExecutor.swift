@@ -211,16 +211,16 @@ public actor EVMExecutor: ChargeExecutor {
             try await unmined(attempts, charge: charge, head: head, finalized: finalized, now: now)
             return
         }
-        for other in attempts where other.id != attempt.id { try await ledger.setOutcome(other.id, .dead) }
+        let others = attempts.filter { $0.id != attempt.id }.map { (attempt: $0.id, outcome: Attempt.Outcome.dead, block: UInt64?.none) }
         guard receipt.succeeded else {
-            try await ledger.setOutcome(attempt.id, .reverted, block: receipt.blockNumber)
-            try await ledger.transition(charge.id, from: .broadcast, to: .awaitingFunds, reason: "reverted",
-                                        nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
+            try await ledger.record(others + [(attempt.id, .reverted, receipt.blockNumber)], charge: charge.id,
+                                    moves: [(.included, .broadcast), (.broadcast, .awaitingFunds)], reason: "reverted",
+                                    nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
             return
         }
-        if attempt.outcome != .included {
-            try await ledger.setOutcome(attempt.id, .included, block: receipt.blockNumber)
-            try await ledger.transition(charge.id, from: .broadcast, to: .included, now: now)
+        if attempt.outcome != .included || charge.state == .broadcast || !others.isEmpty {
+            try await ledger.record(others + [(attempt.id, .included, receipt.blockNumber)], charge: charge.id,
+                                    moves: [(.broadcast, .included)], now: now)
         }
         guard receipt.blockNumber <= finalized, let agreement = try await ledger.agreement(id: charge.agreement) else { return }
         if try matches(receipt, charge: charge, agreement: agreement) {
@@ -236,8 +236,7 @@ public actor EVMExecutor: ChargeExecutor {
     private func unmined(_ attempts: [Attempt], charge: Charge, head: UInt64, finalized: UInt64, now: UInt64) async throws {
         if let gone = attempts.first(where: { $0.outcome == .included }) {
             logger.warning("payment transaction reorged out; sending the same bytes again", metadata: ["tx.hash": "\(gone.transactionID)"])
-            try await ledger.setOutcome(gone.id, .sent)
-            try await ledger.transition(charge.id, from: .included, to: .broadcast, reason: "reorged out", now: now)
+            try await ledger.record([(gone.id, .sent, nil)], charge: charge.id, moves: [(.included, .broadcast)], reason: "reorged out", now: now)
             try await broadcast(gone)
             return
         }
@@ -245,8 +244,8 @@ public actor EVMExecutor: ChargeExecutor {
         if try await transactionCount(at: finalized) > nonce, try await !anyKnown(attempts) {
             // The nonce is used in a FINAL block, none of ours has a receipt and the node knows none of them:
             // provably none of them can ever be mined.
-            for attempt in attempts { try await ledger.setOutcome(attempt.id, .dead) }
-            try await ledger.transition(charge.id, from: .broadcast, to: .due, reason: "nonce used by another transaction", now: now)
+            try await ledger.record(attempts.map { ($0.id, .dead, nil) }, charge: charge.id, moves: [(.included, .broadcast), (.broadcast, .due)],
+                                    reason: "nonce used by another transaction", now: now)
             logger.warning("payment attempt's nonce was used by another transaction; the charge is due again", metadata: [
                 "invoice.id": "\(charge.invoice)", "nonce": "\(nonce)",
             ])

@@ -129,8 +129,8 @@ public actor SolanaExecutor: ChargeExecutor {
                     continue
                 }
                 if let lastValid = attempt.lastValidHeight, height > lastValid {
-                    try await ledger.setOutcome(attempt.id, .dead)
-                    try await ledger.transition(attempt.charge, from: .signed, to: .due, reason: "blockhash expired before it was sent")
+                    try await ledger.record([(attempt.id, .dead, nil)], charge: attempt.charge, moves: [(.signed, .due)],
+                                            reason: "blockhash expired before it was sent")
                     continue
                 }
                 try await broadcast(attempt)
@@ -175,11 +175,8 @@ public actor SolanaExecutor: ChargeExecutor {
         guard let charge = try await ledger.charge(id: attempt.charge) else { return }
         guard let status else {
             if let lastValid = attempt.lastValidHeight, height > lastValid {
-                try await ledger.setOutcome(attempt.id, .dead)
-                if charge.state == .included {
-                    try await ledger.transition(charge.id, from: .included, to: .broadcast, reason: "vanished from its block", now: now)
-                }
-                try await ledger.transition(charge.id, from: .broadcast, to: .due, reason: "blockhash expired", now: now)
+                try await ledger.record([(attempt.id, .dead, nil)], charge: charge.id, moves: [(.included, .broadcast), (.broadcast, .due)],
+                                        reason: "blockhash expired", now: now)
                 logger.warning("payment transaction expired without landing; a new attempt may be signed", metadata: [
                     "tx.signature": "\(attempt.transactionID)", "invoice.id": "\(charge.invoice)",
                 ])
@@ -189,13 +186,12 @@ public actor SolanaExecutor: ChargeExecutor {
             return
         }
         if status.failed {
-            try await ledger.setOutcome(attempt.id, .reverted, block: status.slot)
-            try await ledger.transition(charge.id, from: .broadcast, to: .awaitingFunds, reason: "failed", nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
+            try await ledger.record([(attempt.id, .reverted, status.slot)], charge: charge.id, moves: [(.broadcast, .awaitingFunds)],
+                                    reason: "failed", nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
             return
         }
-        if attempt.outcome != .included {
-            try await ledger.setOutcome(attempt.id, .included, block: status.slot)
-            try await ledger.transition(charge.id, from: .broadcast, to: .included, now: now)
+        if attempt.outcome != .included || charge.state == .broadcast {
+            try await ledger.record([(attempt.id, .included, status.slot)], charge: charge.id, moves: [(.broadcast, .included)], now: now)
         }
         guard status.status == .finalized, let agreement = try await ledger.agreement(id: charge.agreement) else { return }
         if try await matches(signature, charge: charge, agreement: agreement) {

@@ -74,15 +74,41 @@ public final class Ledger: Sendable {
             throw LedgerError(.invalidTransition, "a charge cannot go from \(from.rawValue) to \(to.rawValue)")
         }
         return try await database.write { db in
-            try db.statement("""
-                UPDATE charges SET state = ?, reason = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = ?
-                """).run([.text(to.rawValue), reason.map { .text($0) } ?? .null, nextAttemptAt.map { .integer(Int64($0)) } ?? .null,
-                          .integer(Int64(now)), .integer(charge), .text(from.rawValue)])
-            guard db.changes == 1 else { return false }
-            try db.statement("INSERT INTO charge_events(charge, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)")
-                .run([.integer(charge), .integer(Int64(now)), .text(from.rawValue), .text(to.rawValue), reason.map { .text($0) } ?? .null])
-            return true
+            try Self.move(db, charge, from: from, to: to, reason: reason, nextAttemptAt: nextAttemptAt, now: now)
         }
+    }
+
+    /// What the chain said about attempts and what it means for their charge, written in ONE transaction: attempt
+    /// outcomes first, then each compare-and-set move in order (a move whose `from` no longer holds is skipped). A kill
+    /// can never leave an attempt's outcome recorded without its charge's move, which would strand the charge.
+    public func record(_ outcomes: [(attempt: Int64, outcome: Attempt.Outcome, block: UInt64?)], charge: Int64,
+                       moves: [(from: ChargeState, to: ChargeState)], reason: String? = nil, nextAttemptAt: UInt64? = nil,
+                       now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws {
+        for move in moves where !move.from.successors.contains(move.to) {
+            throw LedgerError(.invalidTransition, "a charge cannot go from \(move.from.rawValue) to \(move.to.rawValue)")
+        }
+        try await database.write { db in
+            for item in outcomes {
+                try db.statement("UPDATE attempts SET outcome = ?, block = ? WHERE id = ?")
+                    .run([.text(item.outcome.rawValue), item.block.map { .integer(Int64($0)) } ?? .null, .integer(item.attempt)])
+            }
+            for move in moves {
+                try Self.move(db, charge, from: move.from, to: move.to, reason: reason, nextAttemptAt: nextAttemptAt, now: now)
+            }
+        }
+    }
+
+    @discardableResult
+    private static func move(_ db: SQLiteConnection, _ charge: Int64, from: ChargeState, to: ChargeState, reason: String?,
+                             nextAttemptAt: UInt64?, now: UInt64) throws -> Bool {
+        try db.statement("""
+            UPDATE charges SET state = ?, reason = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = ?
+            """).run([.text(to.rawValue), reason.map { .text($0) } ?? .null, nextAttemptAt.map { .integer(Int64($0)) } ?? .null,
+                      .integer(Int64(now)), .integer(charge), .text(from.rawValue)])
+        guard db.changes == 1 else { return false }
+        try db.statement("INSERT INTO charge_events(charge, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)")
+            .run([.integer(charge), .integer(Int64(now)), .text(from.rawValue), .text(to.rawValue), reason.map { .text($0) } ?? .null])
+        return true
     }
 
     /// The charge with this id, or nil.

@@ -52,15 +52,16 @@ struct ExecutorCrashTests {
         }
 
         let report = try await SettledBinary.killRepeatedly(
-            ["execute", "--chain", "crash", "--chains-directory", chains.path, "--database", database, "--once", "--log-level", "critical"],
-            killingRuns: 30, delay: 30...430, seed: 2026, maxRuns: 400) { _ in
+            ["execute", "--chain", "crash", "--chains-directory", chains.path, "--database", database, "--once", "--log-level", "warning"],
+            killingRuns: 30, delay: 30...430, seed: 2026, maxRuns: 400, log: directory.appendingPathComponent("settled.log")) { _ in
             try await devnet.mine(2)  // blocks on top, so what was included becomes final
             return try await ledger.charges(in: Set(ChargeState.allCases).subtracting([.settled])).isEmpty
         }
         let (kills, passes) = (report.kills, report.runs)
         #expect(kills >= 10, "too few kills landed mid-pass")
         let settledCharges = try await ledger.charges(in: [.settled])
-        #expect(settledCharges.count == 200, "\(settledCharges.count) settled after \(passes) passes and \(kills) kills")
+        let diagnosis = settledCharges.count == 200 ? "" : try await unsettledReport(ledger, log: directory.appendingPathComponent("settled.log"))
+        #expect(settledCharges.count == 200, "\(settledCharges.count) settled after \(passes) passes and \(kills) kills\n\(diagnosis)")
 
         // The chain: exactly one transfer into the treasury per charge, of exactly its amount.
         let logs = try await devnet.rpc.call("eth_getLogs", [.object([
@@ -132,14 +133,16 @@ struct SolanaExecutorCrashTests {
             expected += UInt64(100 + i) * 10_000
         }
         let report = try await SettledBinary.killRepeatedly(
-            ["execute", "--chain", "solcrash", "--chains-directory", chains.path, "--database", database, "--once", "--log-level", "critical"],
-            killingRuns: 30, delay: 30...430, seed: 7, maxRuns: 400) { _ in
+            ["execute", "--chain", "solcrash", "--chains-directory", chains.path, "--database", database, "--once", "--log-level", "warning"],
+            killingRuns: 30, delay: 30...430, seed: 7, maxRuns: 400, log: directory.appendingPathComponent("settled.log")) { _ in
             try await net.advance(6)  // let what landed finalize
             return try await ledger.charges(in: Set(ChargeState.allCases).subtracting([.settled])).isEmpty
         }
         let (kills, passes) = (report.kills, report.runs)
         #expect(kills >= 10)
-        #expect(try await ledger.charges(in: [.settled]).count == 200)
+        let settledCount = try await ledger.charges(in: [.settled]).count
+        let diagnosis = settledCount == 200 ? "" : try await unsettledReport(ledger, log: directory.appendingPathComponent("settled.log"))
+        #expect(settledCount == 200, "\(settledCount) settled after \(passes) passes and \(kills) kills\n\(diagnosis)")
         let balance = try await net.tokenAccount(try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: mint, tokenProgram: .token)).amount
         #expect(balance == expected, "treasury holds \(balance), the charges add up to \(expected)")
         var included = 0
@@ -149,4 +152,19 @@ struct SolanaExecutorCrashTests {
         #expect(included == 200)
         print("solana executor crash test: 200 charges, \(kills) kills, \(passes) passes, treasury \(balance)")
     }
+}
+
+/// For a failing crash test: every charge that did not settle, with its attempts, and the end of the daemon's log.
+private func unsettledReport(_ ledger: Ledger, log: URL) async throws -> String {
+    var lines: [String] = []
+    for charge in try await ledger.charges(in: Set(ChargeState.allCases).subtracting([.settled])) {
+        lines.append("\(charge.invoice): \(charge.state) (\(charge.reason ?? "-"))")
+        for attempt in try await ledger.attempts(charge: charge.id) {
+            lines.append("  attempt \(attempt.sequence) \(attempt.transactionID) nonce \(attempt.nonce.map(String.init) ?? "-"): \(attempt.outcome)")
+        }
+    }
+    let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+    lines.append("daemon log, last lines:")
+    lines += text.split(separator: "\n").suffix(30).map(String.init)
+    return lines.joined(separator: "\n")
 }

@@ -41,20 +41,28 @@ public enum SettledBinary {
 
     /// Runs `settled arguments` again and again. In the first `killingRuns` runs it is killed with SIGKILL after a
     /// random delay in `delay` milliseconds (when still running); after every run `afterEach` is told whether the
-    /// run exited cleanly by itself and answers whether the work is done.
+    /// run exited cleanly by itself and answers whether the work is done. With `log`, every run's standard error is
+    /// appended to that file (for a failing test to show what the daemon said).
     public static func killRepeatedly(
         _ arguments: [String], killingRuns: Int, delay: ClosedRange<UInt64>, seed: UInt64, maxRuns: Int,
-        afterEach: (_ exitedCleanly: Bool) async throws -> Bool
+        log: URL? = nil, afterEach: (_ exitedCleanly: Bool) async throws -> Bool
     ) async throws -> KillReport {
         var rng = SeededGenerator(seed: seed)
         var report = KillReport()
+        let logHandle: FileHandle? = try log.map { url in
+            if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+            let handle = try FileHandle(forWritingTo: url)
+            try handle.seekToEnd()
+            return handle
+        }
+        defer { try? logHandle?.close() }
         while report.runs < maxRuns {
             report.runs += 1
             let process = Process()
             process.executableURL = URL(fileURLWithPath: try require())
             process.arguments = arguments
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            process.standardError = logHandle ?? FileHandle.nullDevice
             try process.run()
             if report.runs <= killingRuns {
                 try await Task.sleep(for: .milliseconds(Int64(delay.lowerBound + rng.next() % (delay.upperBound - delay.lowerBound + 1))))
