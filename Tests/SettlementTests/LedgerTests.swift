@@ -91,4 +91,28 @@ struct LedgerTests {
         #expect(try await ledger.charges(in: [.awaitingFunds], dueBy: 700).count == 1)
         #expect(!(try await ledger.transition(a.id, from: .due, to: .signed)))  // no longer due: nothing changes
     }
+
+    @Test("an attempt's outcome and its charge's move are written together, or not at all")
+    func recordIsAtomic() async throws {
+        let ledger = try await ledger()
+        let agreement = try await ledger.agreement(customer: "cus_4", subscription: nil, chain: "solana", token: "USDC", wallet: "So4")
+        let charge = try await ledger.createCharge(invoice: "in_4", agreement: agreement.id, amount: Money(minorUnits: 100, currency: try Currency(code: "USD")),
+                                                   tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0).charge
+        #expect(try await ledger.transition(charge.id, from: .ingested, to: .due))
+        let attempt = try #require(try await ledger.signSolanaAttempt(charge: charge.id, chain: "solana", signer: "So9") {
+            (SignedPayload(transactionID: "sig4", raw: [1, 2, 3]), "hash", 10)
+        })
+        try await ledger.markSent(attempt)
+        // A forbidden move in the list: nothing at all is written, not even the attempt's outcome.
+        await #expect(throws: LedgerError.self) {
+            try await ledger.record([(attempt.id, .included, 7)], charge: charge.id, moves: [(.broadcast, .included), (.included, .due)])
+        }
+        #expect(try await ledger.attempts(charge: charge.id).map(\.outcome) == [.sent])
+        #expect(try await ledger.charge(id: charge.id)?.state == .broadcast)
+        // Both, and moves whose `from` no longer holds are skipped: an included attempt's charge can always be followed.
+        try await ledger.record([(attempt.id, .included, 7)], charge: charge.id, moves: [(.included, .broadcast), (.broadcast, .included)])
+        #expect(try await ledger.attempts(charge: charge.id).map(\.outcome) == [.included])
+        #expect(try await ledger.attempts(charge: charge.id).first?.block == 7)
+        #expect(try await ledger.charge(id: charge.id)?.state == .included)
+    }
 }
