@@ -76,10 +76,13 @@ extension Ledger {
 
     /// Records an attempt's outcome (included in `block`, reverted, dead, replaced).
     public func setOutcome(_ attempt: Int64, _ outcome: Attempt.Outcome, block: UInt64? = nil) async throws {
-        try await database.write { db in
-            try db.statement("UPDATE attempts SET outcome = ?, block = ? WHERE id = ?")
-                .run([.text(outcome.rawValue), block.map { .integer(Int64($0)) } ?? .null, .integer(attempt)])
-        }
+        try await database.write { db in try Self.setOutcome(db, attempt, outcome, block: block) }
+    }
+
+    /// Records an attempt's outcome inside the caller's transaction.
+    static func setOutcome(_ db: SQLiteConnection, _ attempt: Int64, _ outcome: Attempt.Outcome, block: UInt64?) throws {
+        try db.statement("UPDATE attempts SET outcome = ?, block = ? WHERE id = ?")
+            .run([.text(outcome.rawValue), block.map { .integer(Int64($0)) } ?? .null, .integer(attempt)])
     }
 
     /// Attempts whose transaction might still land (signed, sent or included): on start, each is looked up on its

@@ -70,10 +70,7 @@ public final class Ledger: Sendable {
     @discardableResult
     public func transition(_ charge: Int64, from: ChargeState, to: ChargeState, reason: String? = nil, nextAttemptAt: UInt64? = nil,
                            now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Bool {
-        guard from.successors.contains(to) else {
-            throw LedgerError(.invalidTransition, "a charge cannot go from \(from.rawValue) to \(to.rawValue)")
-        }
-        return try await database.write { db in
+        try await database.write { db in
             try Self.move(db, charge, from: from, to: to, reason: reason, nextAttemptAt: nextAttemptAt, now: now)
         }
     }
@@ -84,23 +81,21 @@ public final class Ledger: Sendable {
     public func record(_ outcomes: [(attempt: Int64, outcome: Attempt.Outcome, block: UInt64?)], charge: Int64,
                        moves: [(from: ChargeState, to: ChargeState)], reason: String? = nil, nextAttemptAt: UInt64? = nil,
                        now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws {
-        for move in moves where !move.from.successors.contains(move.to) {
-            throw LedgerError(.invalidTransition, "a charge cannot go from \(move.from.rawValue) to \(move.to.rawValue)")
-        }
-        try await database.write { db in
-            for item in outcomes {
-                try db.statement("UPDATE attempts SET outcome = ?, block = ? WHERE id = ?")
-                    .run([.text(item.outcome.rawValue), item.block.map { .integer(Int64($0)) } ?? .null, .integer(item.attempt)])
-            }
+        try await database.write { db in  // a forbidden move throws, and the whole transaction rolls back
+            for item in outcomes { try Self.setOutcome(db, item.attempt, item.outcome, block: item.block) }
             for move in moves {
                 try Self.move(db, charge, from: move.from, to: move.to, reason: reason, nextAttemptAt: nextAttemptAt, now: now)
             }
         }
     }
 
+    /// The compare-and-set move with its event row, inside the caller's transaction.
     @discardableResult
     private static func move(_ db: SQLiteConnection, _ charge: Int64, from: ChargeState, to: ChargeState, reason: String?,
                              nextAttemptAt: UInt64?, now: UInt64) throws -> Bool {
+        guard from.successors.contains(to) else {
+            throw LedgerError(.invalidTransition, "a charge cannot go from \(from.rawValue) to \(to.rawValue)")
+        }
         try db.statement("""
             UPDATE charges SET state = ?, reason = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = ?
             """).run([.text(to.rawValue), reason.map { .text($0) } ?? .null, nextAttemptAt.map { .integer(Int64($0)) } ?? .null,
