@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // System libraries (Debian -dev packages), found through pkg-config. Shims only.
@@ -41,7 +42,7 @@ let package = Package(
         .target(name: "Store", dependencies: ["SettleCore", "CSQLite"], swiftSettings: swiftSettings),
         // Chain and daemon configuration (chains/*.toml), validated with errors naming file, key and problem.
         .target(
-            name: "Configuration",
+            name: "SettleConfiguration",
             dependencies: ["SettleCore", "EVM", "Solana", "Signing", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: swiftSettings
         ),
@@ -49,7 +50,7 @@ let package = Package(
         .target(
             name: "EVMIndexer",
             dependencies: [
-                "SettleCore", "EVM", "Transport", "Store", "Configuration",
+                "SettleCore", "EVM", "Transport", "Store", "SettleConfiguration",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -58,7 +59,7 @@ let package = Package(
         .target(
             name: "SolanaIndexer",
             dependencies: [
-                "SettleCore", "Solana", "Transport", "Store", "Configuration", .product(name: "Logging", package: "swift-log"),
+                "SettleCore", "Solana", "Transport", "Store", "SettleConfiguration", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -68,13 +69,25 @@ let package = Package(
         .target(
             name: "ChainAdapters",
             dependencies: [
-                "SettleCore", "Settlement", "Configuration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer", "Signing", "Transport",
+                "SettleCore", "Settlement", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer", "Signing", "Transport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        // Stripe: webhook signatures (both ways), request encoding; the client and ingestion come next.
-        .target(name: "Billing", dependencies: ["SettleCore", "Signing", "Transport"], swiftSettings: swiftSettings),
+        // Stripe and the merchant: webhook signatures (both ways), the Stripe client, the durable event inbox,
+        // invoice ingestion into charges, the polling safety net, marking paid, and merchant webhook delivery.
+        .target(
+            name: "Billing",
+            dependencies: ["SettleCore", "Signing", "Transport", "Store", "Settlement", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP in (Hummingbird): Stripe's webhooks now; the query and admin API next.
+        .target(
+            name: "API",
+            dependencies: ["Billing", "Settlement", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // EVM codecs: keccak-256, RLP, ABI, addresses, transactions.
         .target(name: "EVM", dependencies: ["SettleCore", "Signing"], swiftSettings: swiftSettings),
         // Solana codecs: base58, public keys, PDAs, messages, transactions, SPL Token.
@@ -83,7 +96,8 @@ let package = Package(
         .executableTarget(
             name: "settled",
             dependencies: [
-                "SettleCore", "Signing", "EVM", "Solana", "Transport", "Store", "Configuration", "EVMIndexer", "SolanaIndexer", "Settlement", "ChainAdapters",
+                "SettleCore", "Signing", "EVM", "Solana", "Transport", "Store", "SettleConfiguration", "EVMIndexer", "SolanaIndexer", "Settlement", "ChainAdapters",
+                "Billing", "API",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -92,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "settle-bench",
             dependencies: [
-                "SettleCore", "Signing", "EVM", "Solana", "CSecp256k1", "CSodium", "Configuration", "Store", "Transport",
+                "SettleCore", "Signing", "EVM", "Solana", "CSecp256k1", "CSodium", "SettleConfiguration", "Store", "Transport",
                 "EVMIndexer", "SolanaIndexer", "Settlement", "ChainAdapters", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/SettleBenchmarks",
@@ -106,11 +120,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: swiftSettings),
+        .testTarget(name: "SettleConfigurationTests", dependencies: ["SettleConfiguration"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EVMIndexerTests",
             dependencies: [
-                "EVMIndexer", "EVM", "Store", "Configuration", "Transport", "TestSupport",
+                "EVMIndexer", "EVM", "Store", "SettleConfiguration", "Transport", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -119,16 +133,21 @@ let package = Package(
         .testTarget(
             name: "SolanaIndexerTests",
             dependencies: [
-                "SolanaIndexer", "Solana", "Signing", "Transport", "Store", "Configuration", "TestSupport",
+                "SolanaIndexer", "Solana", "Signing", "Transport", "Store", "SettleConfiguration", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "BillingTests", dependencies: ["Billing", "Transport", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BillingTests",
+            dependencies: ["Billing", "API", "Settlement", "ChainAdapters", "SettleConfiguration", "EVM", "EVMIndexer", "Store", "Transport",
+                           "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SettlementTests", dependencies: ["Settlement", "Store", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ChainAdaptersTests",
-            dependencies: ["ChainAdapters", "Settlement", "Configuration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer", "Signing",
+            dependencies: ["ChainAdapters", "Settlement", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer", "Signing",
                            "Transport", "Store", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,4 @@
-import Configuration
+import SettleConfiguration
 import Foundation
 import Logging
 import SettleCore

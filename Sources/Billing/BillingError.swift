@@ -8,6 +8,10 @@ public struct BillingError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidSignature = Code("invalidSignature")
         /// A webhook signed too long ago (or in the future) for the tolerance window.
         public static let staleSignature = Code("staleSignature")
+        /// A Stripe object or event Settle cannot read (missing or mistyped field).
+        public static let malformed = Code("malformed")
+        /// A request Settle refuses (an invoice in the wrong state for collect-now, an unknown invoice, …).
+        public static let invalidInput = Code("invalidInput")
 
         public var description: String { raw }
     }

@@ -1,4 +1,4 @@
-import Configuration
+import SettleConfiguration
 import EVM
 import EVMIndexer
 import SettleCore

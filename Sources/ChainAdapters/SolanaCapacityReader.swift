@@ -1,4 +1,4 @@
-import Configuration
+import SettleConfiguration
 import SettleCore
 import Settlement
 import Solana

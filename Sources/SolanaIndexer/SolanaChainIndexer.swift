@@ -1,4 +1,4 @@
-import Configuration
+import SettleConfiguration
 import Logging
 import Solana
 import Transport

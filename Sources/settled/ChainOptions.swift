@@ -1,5 +1,5 @@
 import ArgumentParser
-import Configuration
+import SettleConfiguration
 import EVM
 import EVMIndexer
 import Foundation

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Configuration
+import SettleConfiguration
 import Foundation
 import SettleCore
 import Settlement

@@ -1,6 +1,6 @@
 import ArgumentParser
 import ChainAdapters
-import Configuration
+import SettleConfiguration
 import EVM
 import EVMIndexer
 import Foundation

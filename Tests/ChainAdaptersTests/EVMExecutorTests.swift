@@ -1,5 +1,5 @@
 import ChainAdapters
-import Configuration
+import SettleConfiguration
 import EVM
 import EVMIndexer
 import Foundation

@@ -1,5 +1,5 @@
 import EVM
-import Configuration
+import SettleConfiguration
 import EVMIndexer
 import Store
 import Foundation

@@ -1,4 +1,4 @@
-import Configuration
+import SettleConfiguration
 import Foundation
 #if canImport(Glibc)
 import Glibc

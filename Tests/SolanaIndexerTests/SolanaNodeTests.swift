@@ -1,4 +1,4 @@
-import Configuration
+import SettleConfiguration
 import Logging
 import SettleCore
 import Store

@@ -1,4 +1,4 @@
-import Configuration
+import SettleConfiguration
 import Foundation
 import EVM
 import Foundation

@@ -1,0 +1,150 @@
+import Logging
+import SettleCore
+import Settlement
+
+/// Tells Stripe what happened on chain, once it is final: marks each settled charge's invoice paid (by
+/// `paid_out_of_band` or a Payment Record, as configured) with the chain, transaction hash, wallet, token and token
+/// amount as metadata, then moves the charge to `reported`. Also marks invoices uncollectible when Settle gave up.
+///
+/// Exactly once: only `settled` charges are considered (never before finality); the invoice is read first and an
+/// invoice Stripe already shows paid is not touched; every POST carries an idempotency key derived from the invoice,
+/// so a retry or a crash between the POST and the ledger move repeats the same request, never a second payment.
+public struct StripeReporter: Sendable {
+    public let ledger: Ledger
+    public let store: BillingStore
+    public let stripe: StripeClient
+    public let policy: BillingPolicy
+    public let logger: Logger
+
+    public init(ledger: Ledger, store: BillingStore, stripe: StripeClient, policy: BillingPolicy = BillingPolicy(), logger: Logger) {
+        self.ledger = ledger
+        self.store = store
+        self.stripe = stripe
+        self.policy = policy
+        self.logger = logger
+    }
+
+    public struct Report: Hashable, Sendable {
+        public var marked = 0
+        public var alreadyPaid = 0
+        public var markedUncollectible = 0
+        public var failed = 0
+    }
+
+    @discardableResult
+    public func runOnce(now: UInt64) async throws -> Report {
+        var report = Report()
+        for charge in try await ledger.charges(in: [.settled]) {
+            do {
+                switch try await markPaid(charge, now: now) {
+                case true: report.marked += 1
+                case false: report.alreadyPaid += 1
+                }
+            } catch {
+                report.failed += 1
+                logger.warning("invoice not marked paid yet; retried next pass", metadata: ["invoice.id": "\(charge.invoice)", "error": "\(error)"])
+            }
+        }
+        if policy.markUncollectible {
+            for charge in try await ledger.charges(in: [.uncollectible]) where !(try await store.marked(charge.invoice, action: "uncollectible")) {
+                do {
+                    let invoice = try StripeInvoice(json: try await stripe.get("/v1/invoices/\(charge.invoice)"))
+                    if invoice.status == .open {
+                        _ = try await stripe.post("/v1/invoices/\(charge.invoice)/mark_uncollectible", idempotencyKey: "settle-\(charge.invoice)-uncollectible")
+                        report.markedUncollectible += 1
+                    }
+                    try await store.mark(charge.invoice, action: "uncollectible", detail: invoice.status.rawValue, now: now)
+                } catch {
+                    report.failed += 1
+                    logger.warning("invoice not marked uncollectible yet", metadata: ["invoice.id": "\(charge.invoice)", "error": "\(error)"])
+                }
+            }
+        }
+        return report
+    }
+
+    /// Marks one settled charge's invoice paid.
+    /// - Returns: true when Settle marked it now, false when Stripe already showed it paid.
+    public func markPaid(_ charge: Charge, now: UInt64) async throws -> Bool {
+        guard charge.state == .settled else { throw BillingError(.invalidInput, "charge of \(charge.invoice) is \(charge.state.rawValue), not settled") }
+        guard let attempt = try await ledger.settlingAttempt(charge: charge.id), let agreement = try await ledger.agreement(id: charge.agreement) else {
+            throw BillingError(.invalidInput, "settled charge of \(charge.invoice) has no included attempt")
+        }
+        let json = try await stripe.get("/v1/invoices/\(charge.invoice)")
+        let invoice = try StripeInvoice(json: json)
+        var log = logger
+        log[metadataKey: "invoice.id"] = "\(charge.invoice)"
+        log[metadataKey: "tx.hash"] = "\(attempt.transactionID)"
+        switch invoice.status {
+        case .paid:
+            let markedByUs = try await store.marked(charge.invoice, action: "paid")
+            let ours = markedByUs || invoice.metadata["settle_tx_hash"] == attempt.transactionID
+            if !ours {
+                try await store.record(.doublePayment, invoice: charge.invoice,
+                                       detail: "Stripe shows the invoice paid by other means; Settle's transfer \(attempt.transactionID) also settled: refund one",
+                                       data: ["tx_hash": .string(attempt.transactionID), "chain": .string(agreement.chain)], now: now)
+                log.error("invoice paid twice: in Stripe and on chain")
+            }
+            try await ledger.transition(charge.id, from: .settled, to: .reported, reason: ours ? "already marked paid" : "paid elsewhere in Stripe too", now: now)
+            return false
+        case .void, .uncollectible:
+            try await store.record(.paidAfterClose, invoice: charge.invoice,
+                                   detail: "Settle's transfer \(attempt.transactionID) settled an invoice Stripe shows \(invoice.status.rawValue): refund or re-open it",
+                                   data: ["tx_hash": .string(attempt.transactionID), "chain": .string(agreement.chain)], now: now)
+            log.error("transfer settled an invoice closed in Stripe")
+            try await ledger.transition(charge.id, from: .settled, to: .reported, reason: "invoice \(invoice.status.rawValue) in Stripe", now: now)
+            return false
+        case .draft:
+            throw BillingError(.invalidInput, "invoice \(charge.invoice) is a draft in Stripe")
+        case .open:
+            break
+        }
+        guard invoice.amountRemaining == charge.amount.minorUnits, invoice.currency == charge.amount.currency else {
+            try await store.record(.amountMismatch, invoice: charge.invoice,
+                                   detail: "Stripe asks \(invoice.amountRemaining) \(invoice.currency); Settle collected \(charge.amount.minorUnits) \(charge.amount.currency)",
+                                   now: now)
+            throw BillingError(.invalidInput, "invoice \(charge.invoice): amount remaining differs from the settled charge")
+        }
+        let metadata: JSON = [
+            "settle_chain": .string(agreement.chain), "settle_tx_hash": .string(attempt.transactionID), "settle_wallet": .string(agreement.wallet),
+            "settle_token": .string(agreement.token), "settle_token_amount": .string(Self.decimal(charge.tokenAmount)),
+            "settle_block": attempt.block.map { .string(String($0)) } ?? .null,
+        ]
+        // Metadata first (the invoice is still open, so it can be edited), then the payment; each with its own key.
+        _ = try await stripe.post("/v1/invoices/\(charge.invoice)", ["metadata": metadata], idempotencyKey: "settle-\(charge.invoice)-metadata-\(attempt.transactionID)")
+        switch policy.markPaid {
+        case .paidOutOfBand:
+            _ = try await stripe.post("/v1/invoices/\(charge.invoice)/pay", ["paid_out_of_band": true], idempotencyKey: "settle-\(charge.invoice)-pay")
+        case .paymentRecords:
+            let record = try await stripe.post("/v1/payment_records/report_payment", [
+                "amount_requested": ["value": .number(String(charge.amount.minorUnits)), "currency": .string(charge.amount.currency.code.lowercased())],
+                "initiated_at": .number(String(now)),
+                "customer_details": ["customer": .string(invoice.customer)],
+                "payment_method_details": ["custom": ["display_name": .string("\(agreement.token) on \(agreement.chain)")]],
+                "processor_details": ["type": "custom", "custom": ["payment_reference": .string(attempt.transactionID)]],
+                "outcome": "guaranteed",
+                "guaranteed": ["guaranteed_at": .number(String(now))],
+                "metadata": metadata,
+            ], idempotencyKey: "settle-\(charge.invoice)-record")
+            guard let recordID = record["id"]?.stringValue else { throw BillingError(.malformed, "report_payment answered without an id") }
+            _ = try await stripe.post("/v1/invoices/\(charge.invoice)/attach_payment", ["payment_record": .string(recordID)],
+                                      idempotencyKey: "settle-\(charge.invoice)-attach")
+        }
+        try await store.mark(charge.invoice, action: "paid", detail: "\(policy.markPaid.rawValue) \(attempt.transactionID)", now: now)
+        try await ledger.transition(charge.id, from: .settled, to: .reported, reason: policy.markPaid.rawValue, now: now)
+        log.info("invoice marked paid", metadata: ["mode": "\(policy.markPaid.rawValue)"])
+        return true
+    }
+
+    /// `1234500` with 6 decimals → `1.2345`.
+    static func decimal(_ amount: TokenAmount) -> String {
+        var digits = amount.baseUnits.description
+        guard amount.decimals > 0 else { return digits }
+        if digits.count <= amount.decimals { digits = String(repeating: "0", count: amount.decimals - digits.count + 1) + digits }
+        var whole = String(digits.dropLast(amount.decimals))
+        var fraction = String(digits.suffix(amount.decimals))
+        while fraction.last == "0" { fraction.removeLast() }
+        if whole.isEmpty { whole = "0" }
+        return fraction.isEmpty ? whole : "\(whole).\(fraction)"
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import SettleCore
+import Store
+
+extension Ledger {
+    /// States in which no transaction of the charge exists that could still land: its terms may change and it may be
+    /// cancelled without leaving money in flight.
+    public static let quiescentStates: Set<ChargeState> = [.ingested, .due, .awaitingFunds]
+
+    /// Changes what a charge asks for (the invoice's amount or due date changed in billing), only while no transaction
+    /// of it could land. The change is recorded in the charge's history.
+    /// - Returns: false when the charge has moved on (a transaction exists), so the terms were left as they were.
+    /// - Throws: `LedgerError.invalidInput` for a zero amount or a rate that overflows.
+    @discardableResult
+    public func updateTerms(_ charge: Charge, amount: Money, tokenDecimals: Int, rate: ExchangeRate, rateAt: UInt64, dueAt: UInt64,
+                            now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Bool {
+        guard amount.minorUnits > 0 else { throw LedgerError(.invalidInput, "invoice \(charge.invoice): a charge needs a positive amount") }
+        let tokenAmount = try amount.tokenAmount(decimals: tokenDecimals, rate: rate)
+        let note = "terms: \(charge.amount.minorUnits)→\(amount.minorUnits) \(amount.currency.code), due \(charge.dueAt)→\(dueAt)"
+        return try await database.write { db in
+            let states = Self.quiescentStates.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
+            try db.statement("""
+                UPDATE charges SET amount_minor = ?, currency = ?, token_amount = ?, token_decimals = ?, rate = ?, rate_at = ?, due_at = ?,
+                updated_at = ? WHERE id = ? AND state IN (\(states))
+                """).run([
+                    .integer(Int64(amount.minorUnits)), .text(amount.currency.code), .blob(tokenAmount.baseUnits.bigEndianBytes),
+                    .integer(Int64(tokenDecimals)), .text(rate.description), .integer(Int64(rateAt)), .integer(Int64(dueAt)),
+                    .integer(Int64(now)), .integer(charge.id),
+                ])
+            guard db.changes == 1 else { return false }
+            let state = try db.statement("SELECT state FROM charges WHERE id = ?")
+            state.bind(charge.id, at: 1)
+            _ = try state.step()
+            let current = state.text(0)
+            try db.statement("INSERT INTO charge_events(charge, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)")
+                .run([.integer(charge.id), .integer(Int64(now)), .text(current), .text(current), .text(note)])
+            return true
+        }
+    }
+
+    /// Cancels a charge because billing no longer wants it (invoice voided, uncollectible, or paid elsewhere), only
+    /// while no transaction of it could land.
+    /// - Returns: the state the charge is left in: `cancelled`, or the live or final state that kept it (the caller
+    ///   reports that case: money may be moving for an invoice billing has closed).
+    @discardableResult
+    public func cancel(_ charge: Int64, reason: String, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> ChargeState {
+        for _ in 0..<4 {  // a concurrent move between the read and the compare-and-set: read again
+            guard let current = try await self.charge(id: charge) else { throw LedgerError(.notFound, "no charge \(charge)") }
+            if current.state == .cancelled || !Self.quiescentStates.contains(current.state) { return current.state }
+            if try await transition(charge, from: current.state, to: .cancelled, reason: reason, now: now) { return .cancelled }
+        }
+        throw LedgerError(.conflict, "charge \(charge) kept moving while being cancelled")
+    }
+
+    /// Makes a charge that waits for funds due at once (a manual retry after the customer topped up or raised the
+    /// allowance). A charge not yet due, already due, or in flight is left alone.
+    /// - Returns: the charge's state afterwards.
+    @discardableResult
+    public func retryNow(_ charge: Int64, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> ChargeState {
+        guard let current = try await self.charge(id: charge) else { throw LedgerError(.notFound, "no charge \(charge)") }
+        guard current.state == .awaitingFunds else { return current.state }
+        if try await transition(charge, from: .awaitingFunds, to: .due, reason: "manual retry", now: now) { return .due }
+        return try await self.charge(id: charge)?.state ?? current.state
+    }
+
+    /// The attempt whose transfer settled the charge (the included one), or nil.
+    public func settlingAttempt(charge: Int64) async throws -> Attempt? {
+        try await attempts(charge: charge).last { $0.outcome == .included }
+    }
+}
+
+extension Ledger {
+    /// Records who pays with which wallet, replacing the token and wallet when billing changed them (the customer
+    /// moved to another wallet). Charges not yet in flight pull from the new wallet; a transaction already signed
+    /// keeps its own.
+    public func upsertAgreement(customer: String, subscription: String?, chain: String, token: String, wallet: String,
+                                now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Agreement {
+        try await database.write { db in
+            let select = try db.statement("SELECT id FROM agreements WHERE customer = ? AND subscription IS ? AND chain = ?")
+            select.bind([.text(customer), subscription.map { .text($0) } ?? .null, .text(chain)])
+            if try select.step() {
+                let id = select.int64(0)
+                select.reset()
+                try db.statement("UPDATE agreements SET token = ?, wallet = ? WHERE id = ?").run([.text(token), .text(wallet), .integer(id)])
+                return Agreement(id: id, customer: customer, subscription: subscription, chain: chain, token: token, wallet: wallet)
+            }
+            select.reset()
+            try db.statement("INSERT INTO agreements(customer, subscription, chain, token, wallet, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .run([.text(customer), subscription.map { .text($0) } ?? .null, .text(chain), .text(token), .text(wallet), .integer(Int64(now))])
+            return Agreement(id: db.lastInsertRowID, customer: customer, subscription: subscription, chain: chain, token: token, wallet: wallet)
+        }
+    }
+
+    /// Every agreement, oldest first.
+    public func agreements() async throws -> [Agreement] {
+        try await database.read { db in
+            let select = try db.statement("SELECT id, customer, subscription, chain, token, wallet FROM agreements ORDER BY id")
+            var out: [Agreement] = []
+            while try select.step() {
+                out.append(Agreement(id: select.int64(0), customer: select.text(1), subscription: select.isNull(2) ? nil : select.text(2),
+                                     chain: select.text(3), token: select.text(4), wallet: select.text(5)))
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import SettleCore
+import Store
+
+/// When the merchant hears about a payment that cannot be collected, and when Settle stops trying.
+///
+/// Keys (`[dunning]` in the main config): `missed_after` (default 300 s after the due time), `late_after` (600 s),
+/// `uncollectible_after` (7 days). How often a short charge is re-checked is the chain file's
+/// `[settlement] retry_seconds` (default every 600 s).
+public struct DunningPolicy: Hashable, Sendable {
+    public var missedAfter: UInt64
+    public var lateAfter: UInt64
+    /// Seconds past the due time after which a charge still short of funds becomes uncollectible (the auto-cancel
+    /// window); nil never gives up.
+    public var uncollectibleAfter: UInt64?
+
+    public init(missedAfter: UInt64 = 300, lateAfter: UInt64 = 600, uncollectibleAfter: UInt64? = 7 * 86_400) {
+        self.missedAfter = missedAfter
+        self.lateAfter = lateAfter
+        self.uncollectibleAfter = uncollectibleAfter
+    }
+}
+
+/// Turns what happens to charges into merchant webhooks in the outbox, each exactly once:
+/// - from the ledger's history (read with a durable cursor, in the same transaction as the rows it writes):
+///   `payment.succeeded` when a charge settles, `payment.failed` when a pull reverts, `invoice.uncollectible`;
+/// - from the clock: `payment.missed` at due + 5 min and `payment.late` at due + 10 min for a charge still waiting
+///   for funds, with the reason (low balance, low allowance, or both); past the auto-cancel window the charge
+///   becomes uncollectible.
+public struct Dunning: Sendable {
+    public let ledger: Ledger
+    public let policy: DunningPolicy
+
+    public init(ledger: Ledger, policy: DunningPolicy = DunningPolicy()) {
+        self.ledger = ledger
+        self.policy = policy
+    }
+
+    /// What one pass did.
+    public struct Report: Hashable, Sendable {
+        public var enqueued = 0
+        public var uncollectible = 0
+    }
+
+    /// Runs one pass at `now`.
+    @discardableResult
+    public func runOnce(now: UInt64) async throws -> Report {
+        var report = Report()
+        if let window = policy.uncollectibleAfter {
+            for charge in try await ledger.charges(in: [.awaitingFunds]) where charge.dueAt + window <= now {
+                if try await ledger.transition(charge.id, from: .awaitingFunds, to: .uncollectible,
+                                               reason: "no funds \(window / 86_400) days past due (\(charge.reason ?? "short"))", now: now) {
+                    report.uncollectible += 1
+                }
+            }
+        }
+        let policy = policy
+        report.enqueued += try await ledger.database.write { db in
+            var enqueued = 0
+            for (kind, after, event) in [("missed", policy.missedAfter, MerchantEvent.paymentMissed), ("late", policy.lateAfter, .paymentLate)] {
+                let select = try db.statement("SELECT \(Self.columns) FROM charges c JOIN agreements a ON a.id = c.agreement WHERE c.state = 'awaiting_funds' AND c.due_at + ? <= ? ORDER BY c.id")
+                select.bind([.integer(Int64(after)), .integer(Int64(now))])
+                var due: [(String, JSON)] = []
+                while try select.step() { due.append((select.text(0), Self.data(select, reason: select.isNull(10) ? nil : select.text(10)))) }
+                for (invoice, data) in due where try Outbox.noteOnce(db, invoice: invoice, kind: kind, now: now) {
+                    if try Outbox.enqueue(db, eventID: "evt_settle_\(invoice)_\(kind)", type: event, invoice: invoice, data: data, now: now) { enqueued += 1 }
+                }
+            }
+            return enqueued
+        }
+        report.enqueued += try await ledger.database.write { db in try Self.fromHistory(db, now: now) }
+        return report
+    }
+
+    static let columns = """
+        c.invoice, a.customer, a.subscription, a.chain, a.token, a.wallet, c.amount_minor, c.currency, c.token_amount, c.token_decimals, c.reason,
+        c.due_at, c.id
+        """
+
+    /// The `data` of a merchant event about a charge, from a row of `columns`.
+    static func data(_ row: SQLiteStatement, reason: String?, txHash: String? = nil) -> JSON {
+        let tokenAmount = (try? UInt256(bigEndian: row.blob(8)))?.description ?? "0"
+        var members: [(key: String, value: JSON)] = [
+            ("invoice", .string(row.text(0))), ("customer", .string(row.text(1))),
+            ("subscription", row.isNull(2) ? .null : .string(row.text(2))), ("chain", .string(row.text(3))),
+            ("token", .string(row.text(4))), ("wallet", .string(row.text(5))), ("amount", .number(String(row.int64(6)))),
+            ("currency", .string(row.text(7).lowercased())), ("token_amount", .string(tokenAmount)),
+            ("token_decimals", .number(String(row.int(9)))), ("due_at", .number(String(row.int64(11)))),
+        ]
+        if let reason {
+            members.append(("reason", .string(reason)))
+            members.append(("reasons", .array(reason.split(separator: "+").map { .string(String($0)) })))
+        }
+        if let txHash { members.append(("tx_hash", .string(txHash))) }
+        return .object(members)
+    }
+
+    /// Reads the ledger's history past the cursor and enqueues what it means, moving the cursor in the same
+    /// transaction.
+    private static func fromHistory(_ db: SQLiteConnection, now: UInt64) throws -> Int {
+        let cursor = try db.statement("SELECT last_event FROM notifier_cursor WHERE id = 1")
+        let after = try cursor.step() ? cursor.int64(0) : 0
+        cursor.reset()
+        let select = try db.statement("""
+            SELECT \(columns), e.rowid, e.from_state, e.to_state, e.reason FROM charge_events e
+            JOIN charges c ON c.id = e.charge JOIN agreements a ON a.id = c.agreement
+            WHERE e.rowid > ? ORDER BY e.rowid LIMIT 1000
+            """)
+        select.bind(after, at: 1)
+        var last = after
+        var pending: [(eventID: String, type: MerchantEvent, invoice: String, data: JSON)] = []
+        let txHash = try db.statement("SELECT tx_id FROM attempts WHERE charge = ? AND outcome = 'included' ORDER BY sequence DESC LIMIT 1")
+        while try select.step() {
+            last = select.int64(13)
+            let invoice = select.text(0)
+            let from = select.text(14), to = select.text(15)
+            let reason = select.isNull(16) ? nil : select.text(16)
+            switch (from, to) {
+            case (_, ChargeState.settled.rawValue) where from != to:
+                txHash.bind(select.int64(12), at: 1)
+                let hash = try txHash.step() ? txHash.text(0) : nil
+                txHash.reset()
+                pending.append(("evt_settle_\(invoice)_succeeded", .paymentSucceeded, invoice, data(select, reason: nil, txHash: hash)))
+            case (ChargeState.broadcast.rawValue, ChargeState.awaitingFunds.rawValue):
+                pending.append(("evt_settle_\(invoice)_failed_\(last)", .paymentFailed, invoice, data(select, reason: reason)))
+            case (_, ChargeState.uncollectible.rawValue) where from != to:
+                pending.append(("evt_settle_\(invoice)_uncollectible", .invoiceUncollectible, invoice, data(select, reason: reason)))
+            default:
+                continue
+            }
+        }
+        select.reset()
+        var enqueued = 0
+        for item in pending where try Outbox.enqueue(db, eventID: item.eventID, type: item.type, invoice: item.invoice, data: item.data, now: now) {
+            enqueued += 1
+        }
+        try db.statement("INSERT INTO notifier_cursor(id, last_event) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET last_event = excluded.last_event")
+            .run([.integer(last)])
+        return enqueued
+    }
+}

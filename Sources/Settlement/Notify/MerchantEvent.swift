@@ -1,0 +1,17 @@
+/// The events Settle sends to the merchant's webhook URL (the `type` of each delivered JSON body).
+public enum MerchantEvent: String, Hashable, Sendable, CaseIterable {
+    /// The transfer is final and matched the charge exactly (`data.tx_hash`, `data.chain`, `data.wallet`, …).
+    case paymentSucceeded = "payment.succeeded"
+    /// Not collectable at due time + 5 minutes (`data.reason`: `low_balance`, `low_allowance` or both).
+    case paymentMissed = "payment.missed"
+    /// Still not collectable at due time + 10 minutes.
+    case paymentLate = "payment.late"
+    /// A pull was mined but reverted (funds or allowance moved after the pre-check); Settle retries on schedule.
+    case paymentFailed = "payment.failed"
+    /// An upcoming invoice would not be collectable today (checked when Stripe creates it, ahead of the due date).
+    case allowanceAtRisk = "allowance.at_risk"
+    /// Past the auto-cancel window without funds: Settle stopped trying.
+    case invoiceUncollectible = "invoice.uncollectible"
+    /// Something needs a person: money moved for an invoice Stripe already closed, or an invoice has no agreement.
+    case actionRequired = "action.required"
+}
