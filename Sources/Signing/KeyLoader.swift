@@ -77,6 +77,15 @@ public enum KeyLoader {
         }
     }
 
+    /// A secret that is text, not a key (an API key, a webhook signing secret), from a `file:` (same permission
+    /// rules as keys) or `env:` reference, with surrounding whitespace trimmed.
+    /// - Throws: `SigningError` when it is missing, empty or not readable; the error never contains the secret.
+    public static func secretText(from reference: KeyReference) throws(SigningError) -> String {
+        let text = String(decoding: trim(try read(reference)), as: UTF8.self)
+        guard !text.isEmpty else { throw SigningError(.malformedKey, "\(reference) is empty") }
+        return text
+    }
+
     // MARK: - Reading
 
     private static func read(_ reference: KeyReference) throws(SigningError) -> [UInt8] {

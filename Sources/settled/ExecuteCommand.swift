@@ -38,38 +38,9 @@ struct ExecuteCommand: AsyncParsableCommand {
         try await ledger.migrate()
         let http = HTTPClient()
         defer { http.shutdown() }
-        let executor: any ChargeExecutor
-        let name: String
-        switch try options.loadAnyChain() {
-        case .evm(let config):
-            guard let reference = config.signerKey, let treasury = config.treasury else {
-                throw ValidationError("\(config.file): [signer] key and treasury are needed to execute charges")
-            }
-            let key: Secp256k1PrivateKey
-            do { key = try KeyLoader.secp256k1(from: reference) } catch { throw ValidationError("\(config.file): signer.key: \(error.message)") }
-            let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http)
-            let evm = EVMExecutor(config: config, node: EVMNode(rpc: rpc), ledger: ledger, key: key, treasury: treasury, logger: logger)
-            await evm.setRetrySeconds(config.retrySeconds)
-            executor = evm
-            name = config.name
-        case .solana(let config):
-            guard let reference = config.signerKey, let treasury = config.treasury else {
-                throw ValidationError("\(config.file): [signer] key and treasury are needed to execute charges")
-            }
-            let key: Ed25519PrivateKey
-            do { key = try KeyLoader.ed25519(from: reference) } catch { throw ValidationError("\(config.file): signer.key: \(error.message)") }
-            var feePayer: Ed25519PrivateKey?
-            if let reference = config.feePayerKey {
-                do { feePayer = try KeyLoader.ed25519(from: reference) } catch { throw ValidationError("\(config.file): signer.fee_payer: \(error.message)") }
-            }
-            let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http)
-            let solana = SolanaExecutor(config: config, node: SolanaNode(rpc: rpc), ledger: ledger, key: key, treasury: treasury,
-                                        feePayer: feePayer, logger: logger)
-            await solana.setRetrySeconds(config.retrySeconds)
-            executor = solana
-            name = config.name
-        }
-        let loop = SettlementLoop(ledger: ledger, chain: name, executor: executor)
+        let chain = try await ChainRuntime.make(try options.loadAnyChain(), ledger: ledger, http: http, logger: logger)
+        let name = chain.name
+        let loop = SettlementLoop(ledger: ledger, chain: name, executor: chain.executor)
         repeat {
             let report = try await loop.runOnce()
             logger.info("pass", metadata: ["chain": "\(name)", "executed": "\(report.executed)", "failed": "\(report.failed)"])

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Billing
+import Foundation
+import Logging
+import SettleConfiguration
+import SettleCore
+import Settlement
+import Signing
+import Store
+import Transport
+
+/// Options of the commands that run on the main configuration.
+struct DaemonOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Main configuration file (see README: database, chains, [stripe], [dunning], [merchant], [server]).", valueName: "path"))
+    var config: String = ProcessInfo.processInfo.environment["SETTLE_CONFIG"] ?? "settle.toml"
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func load() throws -> DaemonConfig {
+        do { return try DaemonConfig.load(path: config) } catch { throw ValidationError(error.description) }
+    }
+
+    func makeLogger() -> Logger {
+        LoggingBootstrap.once(level: logLevel)
+        var logger = Logger(label: "settled")
+        logger.logLevel = logLevel
+        return logger
+    }
+}
+
+/// Everything the billing side runs, built from the main configuration: the ledger, Stripe, the chains' executors,
+/// dunning and the merchant outbox.
+struct BillingRuntime {
+    let config: DaemonConfig
+    let ledger: Ledger
+    let outbox: Outbox
+    let store: BillingStore
+    let ingestor: InvoiceIngestor
+    let processor: StripeEventProcessor
+    let poller: StripePoller
+    let reporter: StripeReporter
+    let dunning: Dunning
+    let deliverer: OutboxDeliverer?
+    let loops: [String: SettlementLoop]
+    let webhookSecrets: [String]
+    let http: HTTPClient
+    let logger: Logger
+
+    static func make(_ config: DaemonConfig, logger: Logger) async throws -> BillingRuntime {
+        let database = try Database(path: config.database)
+        let ledger = Ledger(database: database)
+        try await ledger.migrate()
+        let outbox = Outbox(database: database)
+        try await outbox.migrate()
+        let store = BillingStore(database: database)
+        try await store.migrate()
+        let http = HTTPClient()
+        guard let keyReference = config.stripe.apiKey else { throw ValidationError("\(config.file): stripe.api_key is needed (env:NAME or file:PATH)") }
+        let apiKey: String
+        do { apiKey = try KeyLoader.secretText(from: keyReference) } catch { throw ValidationError("\(config.file): stripe.api_key: \(error.message)") }
+        var secrets: [String] = []
+        for reference in config.stripe.webhookSecrets {
+            do { secrets.append(try KeyLoader.secretText(from: reference)) } catch {
+                throw ValidationError("\(config.file): stripe.webhook_secrets: \(error.message)")
+            }
+        }
+        let stripe = StripeClient(baseURL: config.stripe.baseURL, apiKey: apiKey, version: config.stripe.apiVersion ?? StripeClient.pinnedVersion, http: http)
+        var chainConfigs: [AnyChainConfig] = []
+        var loops: [String: SettlementLoop] = [:]
+        var capacity: [String: any CapacityReader] = [:]
+        var rates: [(token: String, currency: String, rate: ExchangeRate)] = []
+        for name in config.chains {
+            let any: AnyChainConfig
+            do { any = try AnyChainConfig.load(named: name, in: config.chainsDirectory) } catch { throw ValidationError(error.description) }
+            chainConfigs.append(any)
+            let chain = try await ChainRuntime.make(any, ledger: ledger, http: http, logger: logger)
+            loops[chain.name] = SettlementLoop(ledger: ledger, chain: chain.name, executor: chain.executor)
+            capacity[chain.name] = chain.capacity
+            rates += chain.rates
+        }
+        let policy = BillingPolicy(markPaid: BillingPolicy.MarkPaid(rawValue: config.stripe.markPaid) ?? .paidOutOfBand,
+                                   minimumAmount: config.stripe.minimumAmount, markUncollectible: config.stripe.markUncollectible,
+                                   warnAhead: config.stripe.warnAhead)
+        let ingestor = InvoiceIngestor(ledger: ledger, store: store, stripe: stripe, catalog: ChainRuntime.catalog(chainConfigs),
+                                       rates: StaticRateProvider(rates: rates), capacity: capacity, policy: policy, logger: logger)
+        var deliverer: OutboxDeliverer?
+        if let url = config.merchant.webhookURL, let reference = config.merchant.webhookSecret {
+            let secret: String
+            do { secret = try KeyLoader.secretText(from: reference) } catch { throw ValidationError("\(config.file): merchant.webhook_secret: \(error.message)") }
+            deliverer = OutboxDeliverer(outbox: outbox, poster: MerchantWebhookPoster(url: url, secret: secret, http: http),
+                                        policy: DeliveryPolicy(retrySeconds: config.merchant.retrySeconds, giveUpAfter: config.merchant.giveUpAfter))
+        }
+        return BillingRuntime(
+            config: config, ledger: ledger, outbox: outbox, store: store, ingestor: ingestor,
+            processor: StripeEventProcessor(store: store, ingestor: ingestor), poller: StripePoller(ingestor: ingestor),
+            reporter: StripeReporter(ledger: ledger, store: store, stripe: stripe, policy: policy, logger: logger),
+            dunning: Dunning(ledger: ledger, policy: DunningPolicy(missedAfter: config.dunning.missedAfter, lateAfter: config.dunning.lateAfter,
+                                                                  uncollectibleAfter: config.dunning.uncollectibleAfter)),
+            deliverer: deliverer, loops: loops, webhookSecrets: secrets, http: http, logger: logger)
+    }
+
+    /// One pass of everything except the poll: inbox, settlement per chain, Stripe reports, dunning, outbox. A
+    /// failing part is logged and the others still run.
+    func pass(now: UInt64) async {
+        await step("inbox") { _ = try await processor.runOnce(now: now) }
+        for (name, loop) in loops.sorted(by: { $0.key < $1.key }) {
+            await step("settlement \(name)") { _ = try await loop.runOnce(now: now) }
+        }
+        await step("stripe reports") { _ = try await reporter.runOnce(now: now) }
+        await step("dunning") { _ = try await dunning.runOnce(now: now) }
+        if let deliverer { await step("merchant webhooks") { _ = try await deliverer.runOnce(now: now) } }
+    }
+
+    func step(_ name: String, _ body: () async throws -> Void) async {
+        do { try await body() } catch { logger.warning("\(name) pass failed; retried next pass", metadata: ["error": "\(error)"]) }
+    }
+
+    /// The settlement loop of the chain a charge's agreement is on.
+    func loop(for charge: Charge) async throws -> SettlementLoop {
+        guard let agreement = try await ledger.agreement(id: charge.agreement) else { throw ValidationError("charge of \(charge.invoice) has no agreement") }
+        guard let loop = loops[agreement.chain] else {
+            throw ValidationError("the charge of \(charge.invoice) is on chain \(agreement.chain), which \(config.file) does not list in chains")
+        }
+        return loop
+    }
+}
+
+func unixNow() -> UInt64 { UInt64(Date().timeIntervalSince1970) }
