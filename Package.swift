@@ -141,7 +141,8 @@ let package = Package(
         .testTarget(
             name: "BillingTests",
             dependencies: ["Billing", "API", "Settlement", "ChainAdapters", "SettleConfiguration", "EVM", "EVMIndexer", "Store", "Transport",
-                           "TestSupport", .product(name: "Logging", package: "swift-log")],
+                           "TestSupport", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SettlementTests", dependencies: ["Settlement", "Store", "TestSupport"], swiftSettings: swiftSettings),

@@ -13,9 +13,10 @@ printf '\033[1m==> %s\033[0m\n' "Generating reference vectors into .vectors/" >&
 rm -rf .vectors
 .venv/bin/python Tests/Vectors/generate.py --out .vectors --count "${SETTLE_VECTOR_COUNT:-1000}"
 
-printf '\033[1m==> %s\033[0m\n' "Self-checks of the test peers (py-evm devnet, LiteSVM RPC)" >&2
+printf '\033[1m==> %s\033[0m\n' "Self-checks of the test peers (py-evm devnet, LiteSVM RPC, localstripe + stripe_ext)" >&2
 timeout --signal=KILL 300 .venv/bin/python Tests/Peers/test_evm_devnet.py
 timeout --signal=KILL 300 .venv/bin/python Tests/Peers/test_solana_rpc.py
+timeout --signal=KILL 120 .venv/bin/python Tests/Peers/test_stripe_peer.py
 
 printf '\033[1m==> %s\033[0m\n' "Building (debug, with tests)" >&2
 swift build --build-tests

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """localstripe (a Stripe-compatible server, pip localstripe 1.15.10) on 127.0.0.1 for the billing tests.
 
-It answers in a 2017-era API shape and lacks finalize, paid_out_of_band, send_invoice and idempotency keys (see
-PITFALLS); the tests use it for what it does: customers, invoice items, invoices, list pagination, Stripe's error
-objects, and webhooks signed exactly like Stripe's. Its store is kept in memory only (localstripe writes a fixed
-/tmp pickle on every change otherwise, which parallel peers would share).
+localstripe alone answers in a 2017-era API shape and lacks finalize, send_invoice, paid_out_of_band, payment records
+and idempotency keys; stripe_ext.py (test-only, imported before localstripe.server builds its routes) adds those parts
+of Stripe's invoice API plus test controls under /_settle/ (see its docstring). Customers, invoice items, list
+pagination, Stripe's error objects and webhooks signed exactly like Stripe's stay localstripe's own. Its store is kept
+in memory only (localstripe writes a fixed /tmp pickle on every change otherwise, which parallel peers would share).
 """
 import os
 import socket
@@ -18,7 +19,7 @@ import localstripe.resources as resources  # noqa: E402
 resources.Store.dump_to_disk = lambda self: None
 resources.Store.try_load_from_disk = lambda self: None
 
-import localstripe.server as server  # noqa: E402
+import stripe_ext  # noqa: E402  (before localstripe.server: it imports it after registering its routes)
 from aiohttp import web  # noqa: E402
 
 
@@ -28,7 +29,7 @@ def main():
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     announce(sock.getsockname()[1])
-    web.run_app(server.app, sock=sock, access_log=None, print=None)
+    web.run_app(stripe_ext.app, sock=sock, access_log=None, print=None)
 
 
 if __name__ == "__main__":

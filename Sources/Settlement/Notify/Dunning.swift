@@ -42,18 +42,11 @@ public struct Dunning: Sendable {
         public var uncollectible = 0
     }
 
-    /// Runs one pass at `now`.
+    /// Runs one pass at `now`: due notices first (so a charge that crosses the auto-cancel window in one step still
+    /// gets its missed and late notices, in order), then the uncollectible moves, then the ledger's history.
     @discardableResult
     public func runOnce(now: UInt64) async throws -> Report {
         var report = Report()
-        if let window = policy.uncollectibleAfter {
-            for charge in try await ledger.charges(in: [.awaitingFunds]) where charge.dueAt + window <= now {
-                if try await ledger.transition(charge.id, from: .awaitingFunds, to: .uncollectible,
-                                               reason: "no funds \(window / 86_400) days past due (\(charge.reason ?? "short"))", now: now) {
-                    report.uncollectible += 1
-                }
-            }
-        }
         let policy = policy
         report.enqueued += try await ledger.database.write { db in
             var enqueued = 0
@@ -67,6 +60,14 @@ public struct Dunning: Sendable {
                 }
             }
             return enqueued
+        }
+        if let window = policy.uncollectibleAfter {
+            for charge in try await ledger.charges(in: [.awaitingFunds]) where charge.dueAt + window <= now {
+                if try await ledger.transition(charge.id, from: .awaitingFunds, to: .uncollectible,
+                                               reason: "no funds \(window / 86_400) days past due (\(charge.reason ?? "short"))", now: now) {
+                    report.uncollectible += 1
+                }
+            }
         }
         report.enqueued += try await ledger.database.write { db in try Self.fromHistory(db, now: now) }
         return report

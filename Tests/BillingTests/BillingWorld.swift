@@ -1,0 +1,231 @@
+import API
+import Billing
+import ChainAdapters
+import EVM
+import EVMIndexer
+import Foundation
+import Hummingbird
+import Logging
+import SettleConfiguration
+import SettleCore
+import Settlement
+import Store
+import Synchronization
+import TestSupport
+import Testing
+import Transport
+
+/// A whole billing world on 127.0.0.1: the py-evm devnet with a token and a payer who approved the merchant's
+/// spender, localstripe (with Settle's test extension) delivering signed webhooks to a real Hummingbird server that
+/// runs Settle's `/webhooks/stripe` route, a merchant endpoint on the same server, and every billing part wired to
+/// one SQLite database. Time for dunning and settlement is passed explicitly (`now`), so days run in seconds.
+struct BillingWorld: Sendable {
+    static let webhookSecret = "whsec_settle_test"
+    static let merchantSecret = "msec_settle_test"
+
+    let devnet: Devnet
+    let payer: Devnet.Account
+    let spender: Devnet.Account
+    let treasury: EVMAddress
+    let token: EVMAddress
+    let stripePeer: Peer
+    let stripe: StripeClient
+    let ledger: Ledger
+    let outbox: Outbox
+    let store: BillingStore
+    let ingestor: InvoiceIngestor
+    let processor: StripeEventProcessor
+    let poller: StripePoller
+    let reporter: StripeReporter
+    let dunning: Dunning
+    let deliverer: OutboxDeliverer
+    let loop: SettlementLoop
+    let server: TestServer
+
+    private init(devnet: Devnet, payer: Devnet.Account, spender: Devnet.Account, treasury: EVMAddress, token: EVMAddress, stripePeer: Peer,
+                 stripe: StripeClient, ledger: Ledger, outbox: Outbox, store: BillingStore, ingestor: InvoiceIngestor, reporter: StripeReporter,
+                 dunning: Dunning, deliverer: OutboxDeliverer, loop: SettlementLoop, server: TestServer) {
+        self.devnet = devnet
+        self.payer = payer
+        self.spender = spender
+        self.treasury = treasury
+        self.token = token
+        self.stripePeer = stripePeer
+        self.stripe = stripe
+        self.ledger = ledger
+        self.outbox = outbox
+        self.store = store
+        self.ingestor = ingestor
+        self.processor = StripeEventProcessor(store: store, ingestor: ingestor)
+        self.poller = StripePoller(ingestor: ingestor)
+        self.reporter = reporter
+        self.dunning = dunning
+        self.deliverer = deliverer
+        self.loop = loop
+        self.server = server
+    }
+
+    static func make(policy: BillingPolicy = BillingPolicy(), balance: UInt256 = 1_000_000_000, allowance: UInt256 = 100_000_000,
+                     webhooks: Bool = true) async throws -> BillingWorld {
+        let devnet = try Devnet()
+        let accounts = try await devnet.accounts()
+        let token = try await devnet.deployToken(owner: accounts[0].address)
+        if balance > .zero { try await devnet.mint(token: token, to: accounts[1].address, amount: balance) }
+        try await devnet.approve(token: token, owner: accounts[1], spender: accounts[7].address, amount: allowance)
+        let config = try ChainConfig.parse(devnet.chainConfig(tokens: [("USDC", token, 6)], spenders: [accounts[7].address], confirmations: 2),
+                                           file: "devnet.toml")
+        let database = try Database(path: try temporaryDirectory("settle-billing").appendingPathComponent("db").path)
+        let ledger = Ledger(database: database)
+        try await ledger.migrate()
+        let outbox = Outbox(database: database)
+        try await outbox.migrate()
+        let store = BillingStore(database: database)
+        try await store.migrate()
+        var logger = Logger(label: "billing")
+        logger.logLevel = ProcessInfo.processInfo.environment["SETTLE_TEST_LOG"] == nil ? .critical : .debug
+        let stripePeer = try Peer(script: "stripe_peer.py")
+        let stripe = StripeClient(baseURL: stripePeer.url(""), apiKey: "sk_test_settle", http: devnet.http,
+                                  retry: RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(5)))
+        let rpc = JSONRPCClient(endpoints: [RPCEndpoint(url: devnet.url, label: "devnet")], http: devnet.http, retry: RetryPolicy(maximumAttempts: 1))
+        let node = EVMNode(rpc: rpc)
+        let executor = EVMExecutor(config: config, node: node, ledger: ledger, key: accounts[7].key, treasury: accounts[8].address, logger: logger)
+        let catalog = ChainCatalog(tokens: ["devnet": ["USDC": 6]]) { chain, wallet in
+            chain == "devnet" ? (try? EVMAddress(hex: wallet))?.checksummed : nil
+        }
+        let ingestor = InvoiceIngestor(ledger: ledger, store: store, stripe: stripe, catalog: catalog, rates: StaticRateProvider(rates: []),
+                                       capacity: ["devnet": EVMCapacityReader(config: config, node: node, spender: accounts[7].address)],
+                                       policy: policy, logger: logger)
+        let server = try await TestServer.start(inbox: StripeInbox(store: store, secrets: [webhookSecret]), logger: logger)
+        if webhooks {
+            _ = try await devnet.http.execute(Transport.HTTPRequest(url: stripePeer.url("/_config/webhooks/settle"), method: .post,
+                                                          headers: [("Content-Type", "application/json")],
+                                                          body: Array(#"{"url": "\#(server.url("/webhooks/stripe"))", "secret": "\#(webhookSecret)"}"#.utf8)))
+        }
+        return BillingWorld(
+            devnet: devnet, payer: accounts[1], spender: accounts[7], treasury: accounts[8].address, token: token, stripePeer: stripePeer,
+            stripe: stripe, ledger: ledger, outbox: outbox, store: store, ingestor: ingestor,
+            reporter: StripeReporter(ledger: ledger, store: store, stripe: stripe, policy: policy, logger: logger),
+            dunning: Dunning(ledger: ledger), deliverer: OutboxDeliverer(outbox: outbox, poster: MerchantWebhookPoster(
+                url: server.url("/merchant"), secret: merchantSecret, http: devnet.http)),
+            loop: SettlementLoop(ledger: ledger, chain: "devnet", executor: executor), server: server)
+    }
+
+    // MARK: - Stripe side
+
+    /// A customer whose metadata names the payer's wallet on the devnet (or nothing, with `agreement: false`).
+    func customer(agreement: Bool = true, wallet: String? = nil) async throws -> String {
+        let metadata: JSON = agreement
+            ? ["settle_chain": "devnet", "settle_token": "usdc", "settle_wallet": .string(wallet ?? payer.address.lowercaseHex0x)] : [:]
+        let customer = try await stripe.post("/v1/customers", ["email": "payer@example.com", "metadata": metadata], idempotencyKey: "cus-\(UUID())")
+        return try #require(customer["id"]?.stringValue)
+    }
+
+    /// A draft `send_invoice` invoice of `cents` USD for `customer`, due at `dueDate`.
+    func draftInvoice(customer: String, cents: UInt64, dueDate: UInt64?) async throws -> String {
+        _ = try await stripe.post("/v1/invoiceitems", ["customer": .string(customer), "amount": .number(String(cents)), "currency": "usd",
+                                                       "description": "Pro plan"], idempotencyKey: "ii-\(UUID())")
+        var params: [(key: String, value: JSON)] = [("customer", .string(customer)), ("collection_method", "send_invoice"), ("auto_advance", false)]
+        if let dueDate { params.append(("due_date", .number(String(dueDate)))) } else { params.append(("days_until_due", 0)) }
+        let invoice = try await stripe.post("/v1/invoices", .object(params), idempotencyKey: "in-\(UUID())")
+        #expect(invoice["status"] == "draft")
+        return try #require(invoice["id"]?.stringValue)
+    }
+
+    /// A finalized (open) invoice.
+    func openInvoice(customer: String, cents: UInt64, dueDate: UInt64) async throws -> String {
+        let id = try await draftInvoice(customer: customer, cents: cents, dueDate: dueDate)
+        _ = try await stripe.post("/v1/invoices/\(id)/finalize", idempotencyKey: "fin-\(id)")
+        return id
+    }
+
+    func invoice(_ id: String) async throws -> JSON { try await stripe.get("/v1/invoices/\(id)") }
+
+    /// POSTs Stripe received for `pathSuffix` that were executed (not idempotent replays).
+    func executedPosts(endingWith pathSuffix: String) async throws -> Int {
+        let response = try await devnet.http.execute(Transport.HTTPRequest(url: stripePeer.url("/_settle/requests")))
+        let requests = try JSON(parsing: response.body)["data"]?.arrayValue ?? []
+        return requests.filter { ($0["path"]?.stringValue ?? "").hasSuffix(pathSuffix) && $0["replayed"]?.boolValue != true }.count
+    }
+
+    /// Makes the next `count` Stripe API requests answer `status`.
+    func failStripe(status: Int = 503, count: Int) async throws {
+        _ = try await devnet.http.execute(Transport.HTTPRequest(url: stripePeer.url("/_settle/fail"), method: .post, headers: [("Content-Type", "application/json")],
+                                                      body: Array(#"{"status": \#(status), "count": \#(count)}"#.utf8)))
+    }
+
+    // MARK: - Settle side
+
+    /// Waits until the inbox holds an event of `type` for `object` (localstripe delivers webhooks asynchronously).
+    @discardableResult
+    func awaitEvent(_ type: String, object: String, timeout: Duration = .seconds(10)) async throws -> StoredEvent {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let event = try await store.allEvents().first(where: { $0.type == type && $0.objectID == object }) { return event }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw PeerError("no \(type) webhook for \(object) within \(timeout)")
+    }
+
+    /// Runs settlement passes at `now`, mining between them, until the charge of `invoice` leaves the live states
+    /// (or `passes` run out).
+    func settle(_ invoice: String, now: UInt64, passes: Int = 8) async throws -> ChargeState {
+        for _ in 0..<passes {
+            try await loop.runOnce(now: now)
+            let state = try #require(try await ledger.charge(invoice: invoice)).state
+            if !state.hasLiveAttempt && state != .due { return state }
+            try await devnet.mine(1)
+        }
+        return try #require(try await ledger.charge(invoice: invoice)).state
+    }
+
+    func treasuryTransfers() async throws -> [UInt256] {
+        let result = try await devnet.rpc.call("eth_getLogs", [.object([
+            ("fromBlock", "0x0"), ("toBlock", "latest"), ("address", .string(token.checksummed)),
+            ("topics", [.string(ERC20.transferTopic.description), nil, .string("0x000000000000000000000000" + treasury.lowercaseHex)]),
+        ])])
+        return try (result.arrayValue ?? []).map { try UInt256(hex: $0["data"]?.stringValue ?? "") }
+    }
+}
+
+extension EVMAddress {
+    var lowercaseHex0x: String { "0x" + lowercaseHex }
+}
+
+/// A real Hummingbird server on 127.0.0.1 (a free port) with Settle's Stripe webhook route and a merchant endpoint
+/// that records what it receives and answers a settable status.
+final class TestServer: Sendable {
+    let port: Int
+    let received = Mutex<[(body: [UInt8], signature: String?)]>([])
+    let merchantStatus = Mutex<UInt16>(200)
+    private let task: Mutex<Task<Void, any Error>?> = Mutex(nil)
+
+    private init(port: Int) { self.port = port }
+
+    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    static func start(inbox: StripeInbox, logger: Logger) async throws -> TestServer {
+        let box = Mutex<TestServer?>(nil)
+        let portBox = Mutex<Int?>(nil)
+        let router = Router()
+        StripeWebhookRoute.add(to: router, inbox: inbox, logger: logger)
+        router.post("/merchant") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let signature = request.headers.first { $0.name.canonicalName == "settle-signature" }?.value
+            guard let server = box.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
+            server.received.withLock { $0.append((Array(buffer: body), signature)) }
+            return Response(status: .init(code: Int(server.merchantStatus.withLock { $0 })))
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in portBox.withLock { $0 = channel.localAddress?.port } }, logger: logger)
+        let task = Task { try await app.run() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while portBox.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        guard let port = portBox.withLock({ $0 }) else { task.cancel(); throw PeerError("the test server did not start") }
+        let server = TestServer(port: port)
+        server.task.withLock { $0 = task }
+        box.withLock { $0 = server }
+        return server
+    }
+
+    func stop() { task.withLock { $0?.cancel() } }
+}
