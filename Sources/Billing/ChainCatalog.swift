@@ -28,6 +28,13 @@ public struct AgreementTerms: Hashable, Sendable {
     public var wallet: String
     public var decimals: Int
 
+    public init(chain: String, token: String, wallet: String, decimals: Int) {
+        self.chain = chain
+        self.token = token
+        self.wallet = wallet
+        self.decimals = decimals
+    }
+
     /// The outcome of reading metadata: nothing there, terms, or a reason they are unusable.
     public enum Reading: Hashable, Sendable {
         case absent

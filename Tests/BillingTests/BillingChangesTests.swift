@@ -1,0 +1,114 @@
+import Billing
+import EVM
+import Foundation
+import SettleCore
+import Settlement
+import TestSupport
+import Testing
+import Transport
+
+/// What Stripe changes after an invoice is ingested: due dates, wallets, payments made elsewhere, collection methods.
+@Suite("Stripe changes after ingestion (localstripe, py-evm devnet)", .serialized)
+struct BillingChangesTests {
+    @Test("invoice.updated moves the charge's due date; a charge already in flight keeps its terms")
+    func dueDateUpdated() async throws {
+        let w = try await BillingWorld.make()
+        let now = UInt64(Date().timeIntervalSince1970)
+        let invoice = try await w.openInvoice(customer: try await w.customer(), cents: 2_000, dueDate: now + 86_400)
+        try await w.awaitEvent("invoice.finalized", object: invoice)
+        try await w.processor.runOnce(now: now)
+        _ = try await w.stripe.post("/v1/invoices/\(invoice)", ["due_date": .number(String(now + 3 * 86_400))], idempotencyKey: "due-\(invoice)")
+        try await w.awaitEvent("invoice.updated", object: invoice)
+        try await w.processor.runOnce(now: now + 1)
+        let charge = try #require(try await w.ledger.charge(invoice: invoice))
+        #expect(charge.dueAt == now + 3 * 86_400 && charge.state == .ingested)
+        #expect(try await w.ledger.history(charge.id).contains { $0.reason?.hasPrefix("terms:") == true })
+        try await w.loop.runOnce(now: now + 86_400)  // the old due date: nothing happens
+        #expect(try await w.treasuryTransfers().isEmpty)
+    }
+
+    @Test("paid elsewhere before due: cancelled, never pulled; paid elsewhere after our transfer settled: Stripe not touched, double payment reported")
+    func paidElsewhere() async throws {
+        let w = try await BillingWorld.make()
+        let now = UInt64(Date().timeIntervalSince1970)
+        let customer = try await w.customer()
+        let early = try await w.openInvoice(customer: customer, cents: 1_000, dueDate: now + 86_400)
+        let late = try await w.openInvoice(customer: customer, cents: 1_100, dueDate: now + 10)
+        try await w.awaitEvent("invoice.finalized", object: late)
+        try await w.processor.runOnce(now: now)
+        _ = try await w.stripe.post("/v1/invoices/\(early)/pay", ["paid_out_of_band": true], idempotencyKey: "elsewhere-\(early)")
+        try await w.awaitEvent("invoice.paid", object: early)
+        try await w.processor.runOnce(now: now + 1)
+        #expect(try await w.ledger.charge(invoice: early)?.state == .cancelled)
+
+        #expect(try await w.settle(late, now: now + 10) == .settled)
+        _ = try await w.stripe.post("/v1/invoices/\(late)/pay", ["paid_out_of_band": true], idempotencyKey: "elsewhere-\(late)")
+        try await w.stripe.post("/_settle/reset_requests", idempotencyKey: "reset")  // only count Settle's requests from here
+        try await w.reporter.runOnce(now: now + 11)
+        #expect(try await w.executedPosts(endingWith: "/pay") == 0)
+        #expect(try await w.invoice(late)["metadata"]?["settle_tx_hash"] == nil)
+        #expect(try await w.ledger.charge(invoice: late)?.state == .reported)
+        #expect(try await w.store.findings(invoice: late).map(\.kind) == [.doublePayment])
+        #expect(try await w.outbox.messages(invoice: late).map(\.type).contains("action.required"))
+        #expect(try await w.treasuryTransfers() == [11_000_000])
+    }
+
+    @Test("a new wallet in the subscription's metadata: the agreement follows, and the next pull comes from the new wallet")
+    func walletChanged() async throws {
+        let w = try await BillingWorld.make()
+        let now = UInt64(Date().timeIntervalSince1970)
+        let accounts = try await w.devnet.accounts()
+        let newPayer = accounts[2]
+        try await w.devnet.mint(token: w.token, to: newPayer.address, amount: 50_000_000)
+        try await w.devnet.approve(token: w.token, owner: newPayer, spender: w.spender.address, amount: 50_000_000)
+        let customer = try await w.customer(agreement: false)
+        let product = try await w.stripe.post("/v1/products", ["name": "Pro"], idempotencyKey: "prod-\(customer)")
+        let plan = try await w.stripe.post("/v1/plans", ["amount": 0, "currency": "usd", "interval": "month",
+                                                         "product": .string(product["id"]?.stringValue ?? "")], idempotencyKey: "plan-\(customer)")
+        let subscription = try await w.stripe.post("/v1/subscriptions", [
+            "customer": .string(customer), "items": [["plan": .string(plan["id"]?.stringValue ?? "")]],
+            "collection_method": "send_invoice", "days_until_due": 0,
+            "metadata": ["settle_chain": "devnet", "settle_token": "USDC", "settle_wallet": .string(w.payer.address.checksummed)],
+        ], idempotencyKey: "sub-\(customer)")
+        let subscriptionID = try #require(subscription["id"]?.stringValue)
+        _ = try await w.stripe.post("/v1/subscriptions/\(subscriptionID)", [
+            "metadata": ["settle_wallet": .string(newPayer.address.checksummed)],
+        ], idempotencyKey: "sub-update-\(subscriptionID)")
+        try await w.awaitEvent("customer.subscription.updated", object: subscriptionID)
+        try await w.processor.runOnce(now: now)
+        let agreement = try #require(try await w.ledger.agreements().first { $0.subscription == subscriptionID })
+        #expect(agreement.wallet == newPayer.address.checksummed)
+        _ = try await w.stripe.post("/v1/invoiceitems", ["customer": .string(customer), "amount": 700, "currency": "usd",
+                                                         "subscription": .string(subscriptionID)], idempotencyKey: "ii-\(subscriptionID)")
+        let invoice = try await w.stripe.post("/v1/invoices", ["customer": .string(customer), "subscription": .string(subscriptionID),
+                                                               "collection_method": "send_invoice", "due_date": .number(String(now + 5))],
+                                              idempotencyKey: "in-\(subscriptionID)")
+        let invoiceID = try #require(invoice["id"]?.stringValue)
+        _ = try await w.stripe.post("/v1/invoices/\(invoiceID)/finalize", idempotencyKey: "fin-\(invoiceID)")
+        try await w.poller.runOnce(now: now + 1)
+        #expect(try await w.settle(invoiceID, now: now + 5) == .settled)
+        #expect(try await w.devnet.balance(token: w.token, owner: newPayer.address) == 43_000_000)
+    }
+
+    @Test("audit: a subscription with an agreement left on charge_automatically is listed, and --fix switches it to send_invoice")
+    func audit() async throws {
+        let w = try await BillingWorld.make(webhooks: false)
+        let customer = try await w.customer()
+        let product = try await w.stripe.post("/v1/products", ["name": "Pro"], idempotencyKey: "prod-\(customer)")
+        let plan = try await w.stripe.post("/v1/plans", ["amount": 0, "currency": "usd", "interval": "month",
+                                                         "product": .string(product["id"]?.stringValue ?? "")], idempotencyKey: "plan-\(customer)")
+        let subscription = try await w.stripe.post("/v1/subscriptions", [
+            "customer": .string(customer), "items": [["plan": .string(plan["id"]?.stringValue ?? "")]],
+        ], idempotencyKey: "sub-\(customer)")
+        let id = try #require(subscription["id"]?.stringValue)
+        let orphan = try await w.openInvoice(customer: try await w.customer(agreement: false), cents: 1_000,
+                                             dueDate: UInt64(Date().timeIntervalSince1970) + 600)
+        let audit = StripeAudit(ingestor: w.ingestor)
+        let report = try await audit.run()
+        #expect(report.chargeAutomatically.map(\.subscription) == [id])
+        #expect(report.withoutAgreement.map(\.invoice) == [orphan])
+        #expect(try await audit.fix(report) == [id])
+        #expect(try await w.stripe.get("/v1/subscriptions/\(id)")["collection_method"] == "send_invoice")
+        #expect(try await audit.run().chargeAutomatically.isEmpty)
+    }
+}

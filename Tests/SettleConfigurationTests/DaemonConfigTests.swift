@@ -1,0 +1,54 @@
+import SettleConfiguration
+import Testing
+
+@Suite("Main config (settle.toml): defaults, references for secrets, errors naming file and key")
+struct DaemonConfigTests {
+    @Test("a minimal file takes every default")
+    func defaults() throws {
+        let config = try DaemonConfig.parse(#"chains = ["base"]"#, file: "settle.toml")
+        #expect(config.database == "settle.sqlite" && config.chains == ["base"] && config.stripe.markPaid == "paid_out_of_band")
+        #expect(config.dunning.missedAfter == 300 && config.dunning.lateAfter == 600 && config.dunning.uncollectibleAfter == 604_800)
+        #expect(config.merchant.giveUpAfter == 259_200 && config.listen.host == "127.0.0.1" && config.listen.port == 8080)
+    }
+
+    @Test("a full file is read as written")
+    func full() throws {
+        let config = try DaemonConfig.parse("""
+            database = "/var/lib/settle/db.sqlite"
+            chains = ["base", "solana"]
+            [stripe]
+            api_key = "env:STRIPE_API_KEY"
+            webhook_secrets = ["env:WHSEC_NEW", "file:/etc/settle/whsec_old"]
+            mark_paid = "payment_records"
+            minimum_amount = 2
+            [dunning]
+            uncollectible_after = 0
+            [merchant]
+            webhook_url = "https://merchant.example/hooks"
+            webhook_secret = "env:MERCHANT_SECRET"
+            retry_seconds = [10, 20]
+            [server]
+            listen = "0.0.0.0:9000"
+            """, file: "settle.toml")
+        #expect(config.stripe.webhookSecrets.map(\.description) == ["env:WHSEC_NEW", "file:/etc/settle/whsec_old"])
+        #expect(config.stripe.markPaid == "payment_records" && config.stripe.minimumAmount == 2)
+        #expect(config.dunning.uncollectibleAfter == nil && config.merchant.retrySeconds == [10, 20] && config.listen.port == 9000)
+    }
+
+    @Test("mistakes name the file and key", arguments: [
+        ("[stripe]\napi_key = \"sk_live_123\"", "stripe.api_key"),
+        ("[stripe]\nmark_paid = \"card\"", "stripe.mark_paid"),
+        ("[stripe]\nbase_url = \"http://api.stripe.com\"", "stripe.base_url"),
+        ("[merchant]\nwebhook_url = \"https://m.example\"", "merchant.webhook_secret"),
+        ("[merchant]\nwebhook_url = \"http://m.example\"\nwebhook_secret = \"env:X\"", "merchant.webhook_url"),
+        ("[merchant]\nretry_seconds = []", "merchant.retry_seconds"),
+        ("[dunning]\nmissed_after = 900\nlate_after = 600", "dunning.late_after"),
+        ("[server]\nlisten = \"8080\"", "server.listen"),
+        ("databse = \"x\"", "databse"),
+        ("[stripe]\nwebhook_secret = \"env:X\"", "stripe.webhook_secret"),
+    ])
+    func errors(text: String, key: String) {
+        let error = #expect(throws: ConfigError.self) { try DaemonConfig.parse(text, file: "settle.toml") }
+        #expect(error?.file == "settle.toml" && error?.key == key)
+    }
+}
