@@ -90,12 +90,14 @@ struct HTTPClientTests {
     func cancellation() async throws {
         let server = try httpFixture.get()
         let client = self.client
-        let task = Task { try await client.execute(HTTPRequest(url: server.url("/slow/5000"))) }
+        // The server answers after 30 s; ending far sooner proves the cancellation reached the transfer (the bound is
+        // loose on purpose: the whole suite shares two cores with devnets and other peers).
+        let task = Task { try await client.execute(HTTPRequest(url: server.url("/slow/30000"), timeout: .seconds(60))) }
         try await Task.sleep(for: .milliseconds(100))
         task.cancel()
         let started = ContinuousClock.now
         let result = await task.result
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(15))
         #expect(throws: TransportError.self) { try result.get() }
     }
 
