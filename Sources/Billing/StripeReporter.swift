@@ -116,14 +116,18 @@ public struct StripeReporter: Sendable {
         case .paidOutOfBand:
             _ = try await stripe.post("/v1/invoices/\(charge.invoice)/pay", ["paid_out_of_band": true], idempotencyKey: "settle-\(charge.invoice)-pay")
         case .paymentRecords:
+            // Every parameter comes from the ledger, never the clock: a retry after a crash must send the very same
+            // request, or Stripe refuses the reused idempotency key.
+            let settledAt = try await ledger.lastMove(charge.id, to: .settled) ?? charge.dueAt
+            let initiatedAt = try await ledger.lastMove(charge.id, to: .signed) ?? settledAt
             let record = try await stripe.post("/v1/payment_records/report_payment", [
                 "amount_requested": ["value": .number(String(charge.amount.minorUnits)), "currency": .string(charge.amount.currency.code.lowercased())],
-                "initiated_at": .number(String(now)),
+                "initiated_at": .number(String(initiatedAt)),
                 "customer_details": ["customer": .string(invoice.customer)],
                 "payment_method_details": ["custom": ["display_name": .string("\(agreement.token) on \(agreement.chain)")]],
                 "processor_details": ["type": "custom", "custom": ["payment_reference": .string(attempt.transactionID)]],
                 "outcome": "guaranteed",
-                "guaranteed": ["guaranteed_at": .number(String(now))],
+                "guaranteed": ["guaranteed_at": .number(String(settledAt))],
                 "metadata": metadata,
             ], idempotencyKey: "settle-\(charge.invoice)-record")
             guard let recordID = record["id"]?.stringValue else { throw BillingError(.malformed, "report_payment answered without an id") }

@@ -104,3 +104,15 @@ extension Ledger {
         }
     }
 }
+
+extension Ledger {
+    /// When the charge last moved to `state` (Unix seconds), or nil if it never did. Stable once written: requests
+    /// built from it are the same on every retry.
+    public func lastMove(_ charge: Int64, to state: ChargeState) async throws -> UInt64? {
+        try await database.read { db in
+            let select = try db.statement("SELECT max(at) FROM charge_events WHERE charge = ? AND to_state = ? AND from_state != to_state")
+            select.bind([.integer(charge), .text(state.rawValue)])
+            return try select.step() && !select.isNull(0) ? UInt64(select.int64(0)) : nil
+        }
+    }
+}

@@ -111,4 +111,46 @@ struct BillingChangesTests {
         #expect(try await w.stripe.get("/v1/subscriptions/\(id)")["collection_method"] == "send_invoice")
         #expect(try await audit.run().chargeAutomatically.isEmpty)
     }
+
+    @Test("a crash after Stripe was told but before the ledger moved: the next pass sees our payment and pays nothing twice")
+    func crashAfterMarkingPaid() async throws {
+        let w = try await BillingWorld.make()
+        let now = UInt64(Date().timeIntervalSince1970)
+        let invoice = try await w.openInvoice(customer: try await w.customer(), cents: 1_300, dueDate: now + 5)
+        try await w.awaitEvent("invoice.finalized", object: invoice)
+        try await w.processor.runOnce(now: now)
+        #expect(try await w.settle(invoice, now: now + 5) == .settled)
+        let charge = try #require(try await w.ledger.charge(invoice: invoice))
+        let attempt = try #require(try await w.ledger.settlingAttempt(charge: charge.id))
+        // What a killed process had already sent, with the keys the reporter derives:
+        _ = try await w.stripe.post("/v1/invoices/\(invoice)", ["metadata": ["settle_tx_hash": .string(attempt.transactionID)]],
+                                    idempotencyKey: "settle-\(invoice)-metadata-\(attempt.transactionID)")
+        _ = try await w.stripe.post("/v1/invoices/\(invoice)/pay", ["paid_out_of_band": true], idempotencyKey: "settle-\(invoice)-pay")
+        let report = try await w.reporter.runOnce(now: now + 6)
+        #expect(report.alreadyPaid == 1 && report.marked == 0)
+        #expect(try await w.executedPosts(endingWith: "/pay") == 1)
+        #expect(try await w.ledger.charge(invoice: invoice)?.state == .reported)
+        #expect(try await w.store.findings(invoice: invoice).isEmpty)  // ours, not a double payment
+    }
+
+    @Test("a crash between report_payment and attach_payment: the retry replays the same record and attaches it once")
+    func crashBetweenRecordAndAttach() async throws {
+        let w = try await BillingWorld.make(policy: BillingPolicy(markPaid: .paymentRecords))
+        let now = UInt64(Date().timeIntervalSince1970)
+        let invoice = try await w.openInvoice(customer: try await w.customer(), cents: 1_400, dueDate: now + 5)
+        try await w.awaitEvent("invoice.finalized", object: invoice)
+        try await w.processor.runOnce(now: now)
+        #expect(try await w.settle(invoice, now: now + 5) == .settled)
+        // Stripe goes down just as the record is to be attached (both tries of the client): the record exists, the
+        // invoice is still open, the charge stays settled.
+        try await w.failStripe(count: 2, path: "/v1/invoices/\(invoice)/attach_payment")
+        #expect(try await w.reporter.runOnce(now: now + 6).failed == 1)
+        #expect(try await w.ledger.charge(invoice: invoice)?.state == .settled)
+        #expect(try await w.invoice(invoice)["status"] == "open")
+        // Later, at another time: the same report_payment request is replayed (not a second record), then attached.
+        #expect(try await w.reporter.runOnce(now: now + 600).marked == 1)
+        #expect(try await w.executedPosts(endingWith: "/report_payment") == 1)
+        #expect(try await w.executedPosts(endingWith: "/attach_payment") == 1)
+        #expect(try await w.invoice(invoice)["status"] == "paid")
+    }
 }

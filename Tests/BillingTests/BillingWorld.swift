@@ -140,17 +140,20 @@ struct BillingWorld: Sendable {
 
     func invoice(_ id: String) async throws -> JSON { try await stripe.get("/v1/invoices/\(id)") }
 
-    /// POSTs Stripe received for `pathSuffix` that were executed (not idempotent replays).
+    /// POSTs Stripe executed for `pathSuffix` (answered 2xx, not idempotent replays, not injected failures).
     func executedPosts(endingWith pathSuffix: String) async throws -> Int {
         let response = try await devnet.http.execute(Transport.HTTPRequest(url: stripePeer.url("/_settle/requests")))
         let requests = try JSON(parsing: response.body)["data"]?.arrayValue ?? []
-        return requests.filter { ($0["path"]?.stringValue ?? "").hasSuffix(pathSuffix) && $0["replayed"]?.boolValue != true }.count
+        return requests.filter {
+            ($0["path"]?.stringValue ?? "").hasSuffix(pathSuffix) && $0["replayed"]?.boolValue != true
+                && (200..<300).contains($0["status"]?.int64Value ?? 0)
+        }.count
     }
 
     /// Makes the next `count` Stripe API requests answer `status`.
-    func failStripe(status: Int = 503, count: Int) async throws {
+    func failStripe(status: Int = 503, count: Int, path: String = "/v1/") async throws {
         _ = try await devnet.http.execute(Transport.HTTPRequest(url: stripePeer.url("/_settle/fail"), method: .post, headers: [("Content-Type", "application/json")],
-                                                      body: Array(#"{"status": \#(status), "count": \#(count)}"#.utf8)))
+                                                      body: Array(#"{"status": \#(status), "count": \#(count), "path": "\#(path)"}"#.utf8)))
     }
 
     // MARK: - Settle side
