@@ -116,3 +116,34 @@ struct LedgerTests {
         #expect(try await ledger.charge(id: charge.id)?.state == .included)
     }
 }
+
+@Suite("Ledger terms and cancellation: only while no transaction of the charge could land")
+struct LedgerTermsTests {
+    @Test("terms change and cancel while quiescent; a signed charge keeps its terms and is not cancelled")
+    func quiescentOnly() async throws {
+        let f = try await NotifyFixture.make()
+        let usd = try Currency(code: "usd")
+        let charge = try await f.ledger.createCharge(invoice: "in_t", agreement: f.agreement.id, amount: Money(minorUnits: 1000, currency: usd),
+                                                     tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 100).charge
+        #expect(try await f.ledger.updateTerms(charge, amount: Money(minorUnits: 800, currency: usd), tokenDecimals: 6, rate: .parity,
+                                               rateAt: 0, dueAt: 200))
+        let updated = try #require(try await f.ledger.charge(id: charge.id))
+        #expect(updated.amount.minorUnits == 800 && updated.tokenAmount.baseUnits == 8_000_000 && updated.dueAt == 200 && updated.state == .ingested)
+        try await f.ledger.transition(charge.id, from: .ingested, to: .due)
+        _ = try #require(try await f.ledger.signEVMAttempt(charge: charge.id, chain: "base", signer: "0xs", chainNonce: 0) { _ in
+            SignedPayload(transactionID: "0xt", raw: [1])
+        })
+        #expect(try await !f.ledger.updateTerms(updated, amount: Money(minorUnits: 500, currency: usd), tokenDecimals: 6, rate: .parity,
+                                                rateAt: 0, dueAt: 300))
+        #expect(try await f.ledger.cancel(charge.id, reason: "voided") == .signed)
+        let after = try #require(try await f.ledger.charge(id: charge.id))
+        #expect(after.amount.minorUnits == 800 && after.state == .signed)
+        let other = try await f.ledger.createCharge(invoice: "in_u", agreement: f.agreement.id, amount: Money(minorUnits: 1000, currency: usd),
+                                                    tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 100).charge
+        #expect(try await f.ledger.cancel(other.id, reason: "voided") == .cancelled)
+        #expect(try await f.ledger.cancel(other.id, reason: "again") == .cancelled)
+        await #expect(throws: LedgerError.self) {
+            try await f.ledger.updateTerms(other, amount: Money(minorUnits: 0, currency: usd), tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 1)
+        }
+    }
+}
