@@ -25,6 +25,9 @@ struct EVMIndexerCrashTests {
                 try await devnet.transfer(token: f.token, from: f.customer, to: f.treasury.address, amount: UInt256(UInt64(i)))
             }
         }
+        // Empty blocks after the activity: each is still one request and one commit, which makes the backfill long
+        // enough to be killed several times even when the machine is quiet.
+        try await devnet.mine(1_500)
         let head = try await devnet.blockNumber()
 
         // The daemon's own binary, killed at random moments while it backfills one block per commit.
