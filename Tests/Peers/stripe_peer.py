@@ -28,6 +28,7 @@ def main():
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    sock.listen(128)  # before the port is announced: a client may connect before aiohttp has started
     announce(sock.getsockname()[1])
     web.run_app(stripe_ext.app, sock=sock, access_log=None, print=None)
 
