@@ -51,9 +51,10 @@ public struct InvoiceIngestor: Sendable {
         try await reconcile(StripeInvoice(json: try await stripe.get("/v1/invoices/\(invoiceID)")), now: now)
     }
 
-    /// Reconciles the ledger with `invoice` as Stripe has it.
+    /// Reconciles the ledger with `invoice` as Stripe has it. `terms`, when the caller already read them for this
+    /// invoice (see `precheckAndReconcile`), saves reading the subscription and customer from Stripe again.
     @discardableResult
-    public func reconcile(_ invoice: StripeInvoice, now: UInt64) async throws -> Outcome {
+    public func reconcile(_ invoice: StripeInvoice, terms known: AgreementTerms.Reading? = nil, now: UInt64) async throws -> Outcome {
         let existing = try await ledger.charge(invoice: invoice.id)
         var log = logger
         log[metadataKey: "invoice.id"] = "\(invoice.id)"
@@ -95,7 +96,9 @@ public struct InvoiceIngestor: Sendable {
                 return .skipped(.belowMinimum)
             }
             let terms: AgreementTerms
-            switch try await agreementTerms(for: invoice) {
+            let reading: AgreementTerms.Reading
+            if let known { reading = known } else { reading = try await agreementTerms(for: invoice) }
+            switch reading {
             case .absent:
                 if let existing { return .unchanged(charge: existing.id, state: existing.state) }
                 try await store.record(.noAgreement, invoice: invoice.id,
@@ -152,9 +155,11 @@ public struct InvoiceIngestor: Sendable {
     /// (`allowance.at_risk`) when it could not.
     /// - Returns: what is short (empty when the wallet can pay), or nil when there is nothing to check.
     @discardableResult
-    public func precheck(_ invoice: StripeInvoice, now: UInt64) async throws -> FundsShortfall? {
-        guard invoice.status == .draft || invoice.status == .open, invoice.collectionMethod == .sendInvoice, invoice.amountRemaining > 0,
-              case .terms(let terms) = try await agreementTerms(for: invoice), let reader = capacity[terms.chain] else { return nil }
+    public func precheck(_ invoice: StripeInvoice, terms known: AgreementTerms.Reading? = nil, now: UInt64) async throws -> FundsShortfall? {
+        guard Self.mayPrecheck(invoice) else { return nil }
+        let reading: AgreementTerms.Reading
+        if let known { reading = known } else { reading = try await agreementTerms(for: invoice) }
+        guard case .terms(let terms) = reading, let reader = capacity[terms.chain] else { return nil }
         let (rate, _) = try rates.rate(currency: invoice.currency, token: terms.token)
         let amount = try Money(minorUnits: invoice.amountRemaining, currency: invoice.currency).tokenAmount(decimals: terms.decimals, rate: rate)
         let shortfall = try await reader.capacity(wallet: terms.wallet, token: terms.token).shortfall(for: amount.baseUnits)
@@ -173,6 +178,22 @@ public struct InvoiceIngestor: Sendable {
         }
         logger.info("upcoming invoice at risk", metadata: ["invoice.id": "\(invoice.id)", "reason": "\(shortfall.reason)"])
         return shortfall
+    }
+
+    /// Pre-checks then reconciles `invoice`, reading its agreement from Stripe once for both.
+    public func precheckAndReconcile(_ invoice: StripeInvoice, now: UInt64) async throws {
+        guard Self.mayPrecheck(invoice) else {
+            try await reconcile(invoice, now: now)
+            return
+        }
+        let terms = try await agreementTerms(for: invoice)
+        try await precheck(invoice, terms: terms, now: now)
+        try await reconcile(invoice, terms: terms, now: now)
+    }
+
+    /// A draft or open `send_invoice` invoice with something to pay: the ones a pre-check reads an agreement for.
+    static func mayPrecheck(_ invoice: StripeInvoice) -> Bool {
+        (invoice.status == .draft || invoice.status == .open) && invoice.collectionMethod == .sendInvoice && invoice.amountRemaining > 0
     }
 
     static func power(of base: UInt64, _ exponent: Int) -> UInt64 {

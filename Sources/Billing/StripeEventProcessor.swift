@@ -65,9 +65,10 @@ public struct StripeEventProcessor: Sendable {
                 return
             }
             if event.type == "invoice.created" || event.type == "invoice.finalized" {
-                try await ingestor.precheck(current, now: now)
+                try await ingestor.precheckAndReconcile(current, now: now)
+            } else {
+                try await ingestor.reconcile(current, now: now)
             }
-            try await ingestor.reconcile(current, now: now)
         } else {
             try await subscriptionChanged(object, deleted: event.type == "customer.subscription.deleted", now: now)
         }

@@ -29,14 +29,15 @@ public struct StripePoller: Sendable {
             do {
                 let invoice = try StripeInvoice(json: object)
                 seen.insert(invoice.id)
-                switch try await ingestor.reconcile(invoice, now: now) {
+                // Within the warning window the agreement is read once for the pre-check and the reconcile.
+                let inWindow = invoice.dueAt > now && invoice.dueAt - now <= ingestor.policy.warnAhead && InvoiceIngestor.mayPrecheck(invoice)
+                let terms = inWindow ? try await ingestor.agreementTerms(for: invoice) : nil
+                switch try await ingestor.reconcile(invoice, terms: terms, now: now) {
                 case .created: report.created += 1
                 case .cancelled: report.cancelled += 1
                 default: break
                 }
-                if invoice.dueAt > now, invoice.dueAt - now <= ingestor.policy.warnAhead {
-                    try await ingestor.precheck(invoice, now: now)
-                }
+                if inWindow { try await ingestor.precheck(invoice, terms: terms, now: now) }
             } catch {
                 report.failed += 1
                 ingestor.logger.warning("invoice not reconciled", metadata: ["invoice.id": "\(object["id"]?.stringValue ?? "?")", "error": "\(error)"])

@@ -12,14 +12,12 @@ import Solana
 import SolanaIndexer
 import Transport
 
-/// One configured chain, ready to execute charges: its executor (with the key loaded), a live capacity reader, its
-/// tokens and rates.
+/// One configured chain, ready to execute charges: its executor (with the key loaded), a live capacity reader and
+/// its rates.
 struct ChainRuntime {
     let name: String
     let executor: any ChargeExecutor
     let capacity: any CapacityReader
-    /// Token symbol (upper case) → decimals.
-    let tokens: [String: Int]
     let rates: [(token: String, currency: String, rate: ExchangeRate)]
 
     static func make(_ any: AnyChainConfig, ledger: Ledger, http: HTTPClient, logger: Logger) async throws -> ChainRuntime {
@@ -35,7 +33,6 @@ struct ChainRuntime {
             await executor.setRetrySeconds(config.retrySeconds)
             return ChainRuntime(name: config.name, executor: executor,
                                 capacity: EVMCapacityReader(config: config, node: node, spender: EVMAddress(publicKey: key.publicKey)),
-                                tokens: Dictionary(config.tokens.map { ($0.symbol.uppercased(), $0.decimals) }, uniquingKeysWith: { a, _ in a }),
                                 rates: config.rates)
         case .solana(let config):
             guard let reference = config.signerKey, let treasury = config.treasury else {
@@ -52,7 +49,6 @@ struct ChainRuntime {
             await executor.setRetrySeconds(config.retrySeconds)
             return ChainRuntime(name: config.name, executor: executor,
                                 capacity: SolanaCapacityReader(config: config, node: node, delegate: SolanaPublicKey(key.publicKey)),
-                                tokens: Dictionary(config.tokens.map { ($0.symbol.uppercased(), $0.decimals) }, uniquingKeysWith: { a, _ in a }),
                                 rates: config.rates)
         }
     }
@@ -62,14 +58,12 @@ struct ChainRuntime {
         var tokens: [String: [String: Int]] = [:]
         var families: [String: Bool] = [:]  // name → isEVM
         for config in configs {
-            switch config {
-            case .evm(let c):
-                tokens[c.name] = Dictionary(c.tokens.map { ($0.symbol.uppercased(), $0.decimals) }, uniquingKeysWith: { a, _ in a })
-                families[c.name] = true
-            case .solana(let c):
-                tokens[c.name] = Dictionary(c.tokens.map { ($0.symbol.uppercased(), $0.decimals) }, uniquingKeysWith: { a, _ in a })
-                families[c.name] = false
+            let (name, symbols, isEVM) = switch config {
+            case .evm(let c): (c.name, c.tokens.map { ($0.symbol.uppercased(), $0.decimals) }, true)
+            case .solana(let c): (c.name, c.tokens.map { ($0.symbol.uppercased(), $0.decimals) }, false)
             }
+            tokens[name] = Dictionary(symbols, uniquingKeysWith: { first, _ in first })
+            families[name] = isEVM
         }
         let evm = families
         return ChainCatalog(tokens: tokens) { chain, wallet in
