@@ -51,12 +51,10 @@ Behaviour worth knowing (all deliberate):
 import argparse
 import json
 import os
-import socketserver
 import sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peerlib import announce, exit_with_parent  # noqa: E402
+from peerlib import JSONHandler, ThreadingServer, announce, exit_with_parent  # noqa: E402
 from evm_devnet_chain import (  # noqa: E402
     DEFAULT_PRIORITY_FEE,
     Devnet,
@@ -497,56 +495,18 @@ class Rpc:
 
 
 # ---------------------------------------------------------------------- HTTP
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class Handler(JSONHandler):
     rpc: Rpc = None
 
-    def log_message(self, *args):
-        pass
-
-    def send(self, code, body: bytes):
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
     def do_GET(self):
-        self.send(405, json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "use POST"}}).encode())
+        self.reply(405, json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "use POST"}}).encode())
 
     def do_POST(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            raw = self.read_chunked()
-        else:
-            try:
-                length = int(self.headers.get("Content-Length", "0"))
-            except ValueError:
-                length = -1
-            if length < 0:
-                self.close_connection = True
-                return self.send(400, b'{"error":"bad Content-Length"}')
-            raw = self.rfile.read(length) if length else b""
+        raw, problem = self.read_body()
         if raw is None:
-            self.close_connection = True
-            return self.send(400, b'{"error":"bad chunked body"}')
+            return self.reply(400, b'{"error":"%s"}' % problem.encode())
         answer = self.answer(raw)
-        self.send(200 if answer else 204, answer)  # 204: only notifications, nothing to answer
-
-    def read_chunked(self):
-        parts = []
-        while True:
-            line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
-                return None
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(parts)
-            parts.append(self.rfile.read(size))
-            self.rfile.readline(1024)
+        self.reply(200 if answer else 204, answer)  # 204: only notifications, nothing to answer
 
     def answer(self, raw: bytes) -> bytes:
         try:
@@ -565,12 +525,6 @@ class Handler(BaseHTTPRequestHandler):
             if answer is None:
                 return b""
         return json.dumps(answer, separators=(",", ":")).encode()
-
-
-class Server(socketserver.ThreadingMixIn, HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
 
 
 def build_parser():
@@ -603,7 +557,7 @@ def main(argv=None):
         token_artifact=artifact,
     )
     Handler.rpc = Rpc(devnet)
-    server = Server(("127.0.0.1", args.port), Handler)
+    server = ThreadingServer(("127.0.0.1", args.port), Handler)
     announce(server.server_address[1])
     server.serve_forever()
 

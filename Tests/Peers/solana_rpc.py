@@ -81,16 +81,14 @@ import argparse
 import base64
 import json
 import os
-import socketserver
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import base58
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peerlib import announce, exit_with_parent  # noqa: E402
+from peerlib import JSONHandler, ThreadingServer, announce, exit_with_parent  # noqa: E402
 from solders.account import Account  # noqa: E402
 from solders.hash import Hash  # noqa: E402
 from solders.instruction import AccountMeta, Instruction  # noqa: E402
@@ -921,55 +919,19 @@ def _spec_or_empty(params):
 
 
 # ---------------------------------------------------------------------- HTTP
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class Handler(JSONHandler):
     rpc: Rpc = None
-
-    def log_message(self, *args):
-        pass
-
-    def _reply(self, code, body: bytes):
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def do_GET(self):
         if self.path.rstrip("/") == "/health":
-            return self._reply(200, b"ok")
-        self._reply(405, b'{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid request"},"id":null}')
+            return self.reply(200, b"ok")
+        self.reply(405, b'{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid request"},"id":null}')
 
     def do_POST(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            body = self._read_chunked()
-        else:
-            try:
-                length = int(self.headers.get("Content-Length", "0"))
-            except ValueError:
-                length = -1
-            body = self.rfile.read(length) if length > 0 else (b"" if length == 0 else None)
+        body, _ = self.read_body()
         if body is None:
-            self.close_connection = True
-            return self._reply(400, b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}')
-        answer = self.answer(body)
-        self._reply(200, answer)
-
-    def _read_chunked(self):
-        parts = []
-        while True:
-            line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
-                return None
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(parts)
-            parts.append(self.rfile.read(size))
-            self.rfile.readline(1024)
+            return self.reply(400, b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}')
+        self.reply(200, self.answer(body))
 
     def answer(self, body: bytes) -> bytes:
         try:
@@ -986,12 +948,6 @@ class Handler(BaseHTTPRequestHandler):
             if result is None:
                 return b""
         return json.dumps(result, separators=(",", ":")).encode()
-
-
-class Server(socketserver.ThreadingMixIn, HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
 
 
 def build_parser():
@@ -1016,7 +972,7 @@ def main(argv=None):
     exit_with_parent()
     chain = Chain(finalized_lag=args.finalized_lag, txs_per_slot=args.txs_per_slot, slot_stride=args.slot_stride)
     Handler.rpc = Rpc(chain)
-    server = Server(("127.0.0.1", args.port), Handler)
+    server = ThreadingServer(("127.0.0.1", args.port), Handler)
     if args.slot_interval_ms > 0:
         threading.Thread(target=_ticker, args=(chain, args.slot_interval_ms), daemon=True).start()
     announce(server.server_address[1])
