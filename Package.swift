@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // System libraries (Debian -dev packages), found through pkg-config. Shims only.
@@ -37,7 +40,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // libcurl-backed async HTTP client and JSON-RPC client (batches, retries, failover).
-        .target(name: "Transport", dependencies: ["SettleCore", "CCurl"], swiftSettings: swiftSettings),
+        .target(
+            name: "Transport",
+            dependencies: ["SettleCore", "CCurl", .product(name: "CoreMetrics", package: "swift-metrics")],
+            swiftSettings: swiftSettings
+        ),
         // SQLite: connections, prepared statements, migrations, the index and ledger stores.
         .target(name: "Store", dependencies: ["SettleCore", "CSQLite"], swiftSettings: swiftSettings),
         // Chain and daemon configuration (chains/*.toml), validated with errors naming file, key and problem.
@@ -81,11 +88,15 @@ let package = Package(
             dependencies: ["SettleCore", "Signing", "Transport", "Store", "Settlement", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        // HTTP in (Hummingbird): Stripe's webhooks now; the query and admin API next.
+        // HTTP in (Hummingbird): Stripe's webhooks, the /v1 query and admin API with bearer tokens, /healthz and
+        // /metrics (Prometheus).
         .target(
             name: "API",
-            dependencies: ["Billing", "Settlement", .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SettleCore", "Billing", "Settlement", "ChainAdapters", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer",
+                "Signing", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: swiftSettings
         ),
         // EVM codecs: keccak-256, RLP, ABI, addresses, transactions.
@@ -100,6 +111,9 @@ let package = Package(
                 "Billing", "API",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -318,24 +318,9 @@ public actor EVMExecutor: ChargeExecutor {
         return estimate + estimate / 5  // 20% margin
     }
 
-    /// EIP-1559 fees from `eth_feeHistory` over the last 10 blocks: the priority fee is the median of the blocks'
-    /// 50th-percentile tips (at least 1 gwei / 1000 so a quiet chain still pays something), the max fee twice the
-    /// next block's base fee plus that tip; both capped at `feeCap`.
+    /// EIP-1559 fees for the next transaction (see `EVMFees.suggest`), capped at `feeCap`.
     func fees() async throws -> (priority: UInt256, maxFee: UInt256) {
-        let history = try await node.rpc.call("eth_feeHistory", [.string("0xa"), "latest", [50]])
-        guard let baseFees = history["baseFeePerGas"]?.arrayValue, let next = baseFees.last?.stringValue else {
-            throw RPCError.malformedResponse("eth_feeHistory without baseFeePerGas")
-        }
-        let baseFee = try UInt256(hex: next)
-        var tips: [UInt256] = []
-        for block in history["reward"]?.arrayValue ?? [] {
-            if let text = block.arrayValue?.first?.stringValue { tips.append(try UInt256(hex: text)) }
-        }
-        tips.sort()
-        let floor = UInt256(UInt64(1_000_000))
-        let priority = min(max(tips.isEmpty ? floor : tips[tips.count / 2], floor), feeCap)
-        let wanted = try (try baseFee.checkedMultiplying(by: 2)).checkedAdding(priority)
-        return (priority, min(wanted, feeCap))
+        try await EVMFees.suggest(node: node, cap: feeCap)
     }
 
     func pendingNonce() async throws -> UInt64 {

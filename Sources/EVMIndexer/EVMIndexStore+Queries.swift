@@ -12,18 +12,24 @@ extension EVMIndexStore {
         }
     }
 
-    /// Every indexed `Approval` by `owner`, oldest first, optionally for one token and/or spender.
-    public func allowanceHistory(chain: Int64, owner: EVMAddress, token: EVMAddress? = nil, spender: EVMAddress? = nil) async throws -> [ApprovalRecord] {
+    /// Indexed `Approval`s by `owner`, oldest first, optionally for one token and/or spender; a page of at most
+    /// `limit` of them after the event at (`block`, `logIndex`) when `after` is given.
+    public func allowanceHistory(chain: Int64, owner: EVMAddress, token: EVMAddress? = nil, spender: EVMAddress? = nil,
+                                 after: (block: UInt64, logIndex: UInt64)? = nil, limit: Int? = nil) async throws -> [ApprovalRecord] {
         try await database.read { db in
             let select = try db.statement(Self.approvalColumns + """
                 WHERE e.chain = ?1 AND o.address = ?2
                   AND (?3 IS NULL OR t.address = ?3) AND (?4 IS NULL OR s.address = ?4)
-                ORDER BY e.block, e.log_index
+                  AND (e.block > ?5 OR (e.block = ?5 AND e.log_index > ?6))
+                ORDER BY e.block, e.log_index LIMIT ?7
                 """)
             select.bind(chain, at: 1)
             owner.withUnsafeBytes { select.bind(bytes: $0, at: 2) }
             if let token { token.withUnsafeBytes { select.bind(bytes: $0, at: 3) } } else { select.bindNull(at: 3) }
             if let spender { spender.withUnsafeBytes { select.bind(bytes: $0, at: 4) } } else { select.bindNull(at: 4) }
+            select.bind(after.map { Int64($0.block) } ?? -1, at: 5)
+            select.bind(after.map { Int64($0.logIndex) } ?? -1, at: 6)
+            select.bind(Int64(limit ?? -1), at: 7)
             return try Self.eventRows(select, ApprovalRecord.init)
         }
     }

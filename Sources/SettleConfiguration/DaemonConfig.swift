@@ -33,8 +33,31 @@ import Signing
 /// give_up_after = 259200       # 3 days
 ///
 /// [server]
-/// listen = "127.0.0.1:8080"    # POST /webhooks/stripe
+/// listen = "127.0.0.1:8080"    # POST /webhooks/stripe, the /v1 API, /healthz, /metrics
+/// shutdown_seconds = 30        # SIGTERM: how long in-flight work may take to finish before it is cancelled
+/// max_head_lag = 20            # /healthz says "degraded" when a chain's index is further behind its head
+///
+/// [log]
+/// format = "text"              # or "json" (one object per line)
+/// level = "info"
+///
+/// [api]                        # bearer tokens for /v1 and /metrics; "admin" may also retry charges and add agreements
+/// [[api.tokens]]
+/// name = "billing-service"
+/// token = "env:SETTLE_API_TOKEN"   # secret
+/// scope = "read"               # or "admin"
+///
+/// [allowance]                  # payments one suggested allowance covers, per billing interval (merchant override)
+/// hour = 24
+/// day = 30
+/// week = 26
+/// month = 13
+/// year = 3
 /// ```
+///
+/// Environment overrides (for secrets and per-host settings; each wins over the file): `SETTLE_DATABASE`,
+/// `SETTLE_LISTEN`, `SETTLE_LOG_FORMAT`, and secrets given as values: `SETTLE_STRIPE_API_KEY`,
+/// `SETTLE_STRIPE_WEBHOOK_SECRET`, `SETTLE_MERCHANT_WEBHOOK_SECRET`, `SETTLE_API_TOKEN_READ`, `SETTLE_API_TOKEN_ADMIN`.
 public struct DaemonConfig: Sendable {
     public var file: String
     public var database: String
@@ -67,24 +90,92 @@ public struct DaemonConfig: Sendable {
         public var giveUpAfter: UInt64
     }
 
+    /// A bearer token of the HTTP API.
+    public struct APIToken: Sendable {
+        public enum Scope: String, Sendable {
+            /// Queries, `/metrics`.
+            case read
+            /// Queries plus retries and new agreements.
+            case admin
+        }
+        public var name: String
+        public var token: KeyReference
+        public var scope: Scope
+    }
+
+    /// Log output.
+    public enum LogFormat: String, Sendable, CaseIterable {
+        case text, json
+    }
+
     public var stripe: Stripe
     public var dunning: Dunning
     public var merchant: Merchant
     /// `host:port` the HTTP server listens on.
     public var listen: (host: String, port: Int)
+    /// Seconds SIGTERM waits for in-flight work before cancelling it.
+    public var shutdownSeconds: UInt64
+    /// Blocks (or slots) behind the head beyond which `/healthz` reports a chain degraded.
+    public var maxHeadLag: UInt64
+    public var logFormat: LogFormat
+    public var logLevel: String?
+    public var apiTokens: [APIToken]
+    /// Payments a suggested allowance covers per billing interval (`hour`, `day`, `week`, `month`, `year`).
+    public var allowancePayments: [String: UInt64]
+
+    /// The defaults of `[allowance]`: a day of hourly payments, a month of daily ones, half a year of weekly ones, a
+    /// year and a month of monthly ones, three years of yearly ones.
+    public static let defaultAllowancePayments: [String: UInt64] = ["hour": 24, "day": 30, "week": 26, "month": 13, "year": 3]
 
     /// Reads `path`.
-    public static func load(path: String) throws(ConfigError) -> DaemonConfig {
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> DaemonConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(file: path, key: "", problem: "no such file (write one with the keys in README's configuration section)")
+            throw ConfigError(file: path, key: "", problem: "no such file (`settled init` writes a commented starter; README lists every key)")
         }
-        return try parse(String(decoding: data, as: UTF8.self), file: path)
+        return try parse(String(decoding: data, as: UTF8.self), file: path, environment: environment)
     }
 
-    /// Parses the text of a main config.
-    public static func parse(_ text: String, file: String) throws(ConfigError) -> DaemonConfig {
+    /// Parses the text of a main config, then applies the environment overrides.
+    public static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws(ConfigError) -> DaemonConfig {
+        var config = try parseFile(text, file: file)
+        try config.apply(environment: environment)
+        return config
+    }
+
+    /// The overrides of the doc comment. A secret given as a value is referenced as `env:NAME`, so it is read like any
+    /// other secret and never copied into the configuration.
+    mutating func apply(environment: [String: String]) throws(ConfigError) {
+        func present(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        if let database = present("SETTLE_DATABASE") { self.database = database }
+        if let listen = present("SETTLE_LISTEN") { self.listen = try Self.parseListen(listen, file: "$SETTLE_LISTEN", key: "SETTLE_LISTEN") }
+        if let format = present("SETTLE_LOG_FORMAT") {
+            guard let parsed = LogFormat(rawValue: format) else {
+                throw ConfigError(file: "environment", key: "SETTLE_LOG_FORMAT", problem: "must be \"text\" or \"json\"")
+            }
+            logFormat = parsed
+        }
+        if present("SETTLE_STRIPE_API_KEY") != nil { stripe.apiKey = .environment(name: "SETTLE_STRIPE_API_KEY") }
+        if present("SETTLE_STRIPE_WEBHOOK_SECRET") != nil { stripe.webhookSecrets = [.environment(name: "SETTLE_STRIPE_WEBHOOK_SECRET")] }
+        if present("SETTLE_MERCHANT_WEBHOOK_SECRET") != nil { merchant.webhookSecret = .environment(name: "SETTLE_MERCHANT_WEBHOOK_SECRET") }
+        if present("SETTLE_API_TOKEN_READ") != nil {
+            apiTokens.append(APIToken(name: "env-read", token: .environment(name: "SETTLE_API_TOKEN_READ"), scope: .read))
+        }
+        if present("SETTLE_API_TOKEN_ADMIN") != nil {
+            apiTokens.append(APIToken(name: "env-admin", token: .environment(name: "SETTLE_API_TOKEN_ADMIN"), scope: .admin))
+        }
+    }
+
+    static func parseListen(_ text: String, file: String, key: String) throws(ConfigError) -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), colon != text.startIndex, let port = Int(text[text.index(after: colon)...]),
+              (0...65_535).contains(port) else {
+            throw ConfigError(file: file, key: key, problem: "must be HOST:PORT")
+        }
+        return (String(text[..<colon]), port)
+    }
+
+    static func parseFile(_ text: String, file: String) throws(ConfigError) -> DaemonConfig {
         let root = try TOMLReader(parsing: text, file: file)
-        try root.rejectUnknown(["database", "chains_directory", "chains", "stripe", "dunning", "merchant", "server"])
+        try root.rejectUnknown(["database", "chains_directory", "chains", "stripe", "dunning", "merchant", "server", "log", "api", "allowance"])
         func reference(_ reader: TOMLReader, _ key: String, _ text: String) throws(ConfigError) -> KeyReference {
             do { return try KeyReference(parsing: text) } catch { throw ConfigError(file: file, key: key, problem: error.message) }
         }
@@ -131,14 +222,43 @@ public struct DaemonConfig: Sendable {
                                 retrySeconds: try merchantTable.unsignedList("retry_seconds", default: [60, 300, 1_800, 7_200, 21_600, 43_200]),
                                 giveUpAfter: try merchantTable.unsigned("give_up_after", default: 259_200))
         let serverTable = try root.table("server")
-        try serverTable.rejectUnknown(["listen"])
-        let listenText = try serverTable.string("listen", default: "127.0.0.1:8080")
-        guard let colon = listenText.lastIndex(of: ":"), let port = Int(listenText[listenText.index(after: colon)...]), (0...65_535).contains(port) else {
-            throw ConfigError(file: file, key: "server.listen", problem: "must be HOST:PORT")
+        try serverTable.rejectUnknown(["listen", "shutdown_seconds", "max_head_lag"])
+        let listen = try parseListen(try serverTable.string("listen", default: "127.0.0.1:8080"), file: file, key: "server.listen")
+        let logTable = try root.table("log")
+        try logTable.rejectUnknown(["format", "level"])
+        guard let logFormat = LogFormat(rawValue: try logTable.string("format", default: "text")) else {
+            throw ConfigError(file: file, key: "log.format", problem: "must be \"text\" or \"json\"")
+        }
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        let logLevel = try logTable.optionalString("level")
+        if let logLevel, !levels.contains(logLevel) {
+            throw ConfigError(file: file, key: "log.level", problem: "must be one of \(levels.joined(separator: ", "))")
+        }
+        let apiTable = try root.table("api")
+        try apiTable.rejectUnknown(["tokens"])
+        var tokens: [APIToken] = []
+        for (i, table) in try apiTable.tables("tokens").enumerated() {
+            try table.rejectUnknown(["name", "token", "scope"])
+            let name = try table.string("name", default: "token-\(i)")
+            guard let scope = APIToken.Scope(rawValue: try table.string("scope", default: "read")) else {
+                throw ConfigError(file: file, key: "api.tokens[\(i)].scope", problem: "must be \"read\" or \"admin\"")
+            }
+            tokens.append(APIToken(name: name, token: try reference(table, "api.tokens[\(i)].token", try table.string("token")), scope: scope))
+        }
+        let allowanceTable = try root.table("allowance")
+        try allowanceTable.rejectUnknown(Set(defaultAllowancePayments.keys))
+        var payments = defaultAllowancePayments
+        for key in defaultAllowancePayments.keys {
+            let value = try allowanceTable.unsigned(key, default: defaultAllowancePayments[key] ?? 1)
+            guard value > 0 else { throw ConfigError(file: file, key: "allowance.\(key)", problem: "must be at least 1 payment") }
+            payments[key] = value
         }
         return DaemonConfig(file: file, database: try root.string("database", default: "settle.sqlite"),
                             chainsDirectory: try root.string("chains_directory", default: "chains"), chains: try root.strings("chains", default: []),
-                            stripe: stripe, dunning: dunning, merchant: merchant, listen: (String(listenText[..<colon]), port))
+                            stripe: stripe, dunning: dunning, merchant: merchant, listen: listen,
+                            shutdownSeconds: max(1, try serverTable.unsigned("shutdown_seconds", default: 30)),
+                            maxHeadLag: try serverTable.unsigned("max_head_lag", default: 20),
+                            logFormat: logFormat, logLevel: logLevel, apiTokens: tokens, allowancePayments: payments)
     }
 }
 

@@ -60,7 +60,7 @@ public final class JSONRPCClient: Sendable {
     public func call<T>(_ method: String, _ params: JSON, decode: (_ body: [UInt8], _ id: UInt64) throws(RPCError) -> T) async throws(RPCError) -> T {
         let id = nextID.add(1, ordering: .relaxed).oldValue
         let body = JSON.object([("jsonrpc", "2.0"), ("id", .number(String(id))), ("method", .string(method)), ("params", params)])
-        return try await send(body.serialized) { (bytes) throws(RPCError) in try decode(bytes, id) }
+        return try await send(body.serialized, method: method) { (bytes) throws(RPCError) in try decode(bytes, id) }
     }
 
     /// Sends calls as one batch; results come back in call order, each a value or its own error.
@@ -71,7 +71,9 @@ public final class JSONRPCClient: Sendable {
             .object([("jsonrpc", "2.0"), ("id", .number(String(firstID + UInt64(offset)))),
                      ("method", .string(call.method)), ("params", call.params)])
         }
-        let response = try await send(JSON.array(requests).serialized) { (bytes) throws(RPCError) in try Self.parse(bytes) }
+        let response = try await send(JSON.array(requests).serialized, method: calls[0].method + "+batch") { (bytes) throws(RPCError) in
+            try Self.parse(bytes)
+        }
         guard case .array(let items) = response else {
             // Some providers answer a rejected batch with one error object.
             if case .object = response, let error = Self.serverError(in: response) {
@@ -99,7 +101,20 @@ public final class JSONRPCClient: Sendable {
 
     // MARK: - Sending with retry and failover
 
-    private func send<T>(_ body: [UInt8], decode: ([UInt8]) throws(RPCError) -> T) async throws(RPCError) -> T {
+    private func send<T>(_ body: [UInt8], method: String, decode: ([UInt8]) throws(RPCError) -> T) async throws(RPCError) -> T {
+        let started = ContinuousClock.now
+        let label = endpoints[current.load(ordering: .relaxed) % endpoints.count].label
+        RPCMetrics.request(endpoint: label, method: method)
+        defer { RPCMetrics.duration(endpoint: label, method: method, ContinuousClock.now - started) }
+        do throws(RPCError) {
+            return try await sendWithRetries(body, method: method, decode: decode)
+        } catch {
+            RPCMetrics.failure(endpoint: label, method: method, kind: error.metricsKind)
+            throw error
+        }
+    }
+
+    private func sendWithRetries<T>(_ body: [UInt8], method: String, decode: ([UInt8]) throws(RPCError) -> T) async throws(RPCError) -> T {
         var lastError = RPCError.transport(TransportError(.other, "no attempt made"))
         var retryAfter: Double?
         for attempt in 1...retry.maximumAttempts {

@@ -27,3 +27,14 @@ public enum RPCError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension RPCError {
+    /// The `kind` label of `settle_rpc_errors_total`.
+    var metricsKind: String {
+        switch self {
+        case .server: "server"
+        case .transport: "transport"
+        case .malformedResponse: "malformed"
+        }
+    }
+}

@@ -14,17 +14,24 @@ struct DaemonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Main configuration file (see README: database, chains, [stripe], [dunning], [merchant], [server]).", valueName: "path"))
     var config: String = ProcessInfo.processInfo.environment["SETTLE_CONFIG"] ?? "settle.toml"
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default: [log] level, else info).")
+    var logLevel: Logger.Level?
+
+    @Option(name: .long, help: "Log format: text (lines for people) or json (one object per line, for log shippers); default [log] format or $SETTLE_LOG_FORMAT.")
+    var logFormat: DaemonConfig.LogFormat?
 
     func load() throws -> DaemonConfig {
         do { return try DaemonConfig.load(path: config) } catch { throw ValidationError(error.description) }
     }
 
-    func makeLogger() -> Logger {
-        LoggingBootstrap.once(level: logLevel)
+    /// The logger, in the format and level the command line, the environment or the configuration ask for.
+    func makeLogger(_ config: DaemonConfig? = nil) -> Logger {
+        let level = logLevel ?? config?.logLevel.flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let format = logFormat ?? config?.logFormat
+            ?? ProcessInfo.processInfo.environment["SETTLE_LOG_FORMAT"].flatMap(DaemonConfig.LogFormat.init(rawValue:)) ?? .text
+        LoggingBootstrap.once(format: format)
         var logger = Logger(label: "settled")
-        logger.logLevel = logLevel
+        logger.logLevel = level
         return logger
     }
 }
@@ -43,6 +50,7 @@ struct BillingRuntime {
     let dunning: Dunning
     let deliverer: OutboxDeliverer?
     let loops: [String: SettlementLoop]
+    let chains: [ChainRuntime]
     let webhookSecrets: [String]
     let http: HTTPClient
     let logger: Logger
@@ -70,11 +78,13 @@ struct BillingRuntime {
         var loops: [String: SettlementLoop] = [:]
         var capacity: [String: any CapacityReader] = [:]
         var rates: [(token: String, currency: String, rate: ExchangeRate)] = []
+        var chains: [ChainRuntime] = []
         for name in config.chains {
             let any: AnyChainConfig
             do { any = try AnyChainConfig.load(named: name, in: config.chainsDirectory) } catch { throw ValidationError(error.description) }
             chainConfigs.append(any)
-            let chain = try await ChainRuntime.make(any, ledger: ledger, http: http, logger: logger)
+            let chain = try await ChainRuntime.make(any, ledger: ledger, database: database, http: http, logger: logger)
+            chains.append(chain)
             loops[chain.name] = SettlementLoop(ledger: ledger, chain: chain.name, executor: chain.executor)
             capacity[chain.name] = chain.capacity
             rates += chain.rates
@@ -97,7 +107,7 @@ struct BillingRuntime {
             reporter: StripeReporter(ledger: ledger, store: store, stripe: stripe, policy: policy, logger: logger),
             dunning: Dunning(ledger: ledger, policy: DunningPolicy(missedAfter: config.dunning.missedAfter, lateAfter: config.dunning.lateAfter,
                                                                   uncollectibleAfter: config.dunning.uncollectibleAfter)),
-            deliverer: deliverer, loops: loops, webhookSecrets: secrets, http: http, logger: logger)
+            deliverer: deliverer, loops: loops, chains: chains, webhookSecrets: secrets, http: http, logger: logger)
     }
 
     /// One pass of everything except the poll: inbox, settlement per chain, Stripe reports, dunning, outbox. A

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Signing
 import Store
+import Synchronization
 import Transport
 
 /// Options every chain command shares.
@@ -71,12 +72,22 @@ struct ChainOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension DaemonConfig.LogFormat: ExpressibleByArgument {}
 
-/// Bootstraps swift-log once per process (text lines on standard error).
+/// Bootstraps swift-log once per process: text lines (swift-log's stream handler) or JSON lines on standard error.
 enum LoggingBootstrap {
-    private static let done: Void = {
-        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
-    }()
+    private static let format = Mutex<DaemonConfig.LogFormat?>(nil)
 
-    static func once(level: Logger.Level) { _ = done }
+    static func once(level: Logger.Level = .info, format wanted: DaemonConfig.LogFormat = .text) {
+        let first = format.withLock { current -> Bool in
+            guard current == nil else { return false }
+            current = wanted
+            return true
+        }
+        guard first else { return }
+        switch wanted {
+        case .text: LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+        case .json: LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import Billing
 import ChainAdapters
@@ -10,17 +11,23 @@ import Settlement
 import Signing
 import Solana
 import SolanaIndexer
+import Store
 import Transport
 
 /// One configured chain, ready to execute charges: its executor (with the key loaded), a live capacity reader and
-/// its rates.
+/// its rates; and for `settled serve`, its poller (one pass to the head) and the API's view of it.
 struct ChainRuntime {
     let name: String
+    let family: String
     let executor: any ChargeExecutor
     let capacity: any CapacityReader
     let rates: [(token: String, currency: String, rate: ExchangeRate)]
+    let view: any ChainView
+    let pollInterval: Duration
+    /// Indexes to the head once; returns the head and the last indexed block (or slot).
+    let indexPass: @Sendable () async throws -> (head: UInt64, indexed: UInt64)
 
-    static func make(_ any: AnyChainConfig, ledger: Ledger, http: HTTPClient, logger: Logger) async throws -> ChainRuntime {
+    static func make(_ any: AnyChainConfig, ledger: Ledger, database: Database, http: HTTPClient, logger: Logger) async throws -> ChainRuntime {
         switch any {
         case .evm(let config):
             guard let reference = config.signerKey, let treasury = config.treasury else {
@@ -31,9 +38,20 @@ struct ChainRuntime {
             let node = EVMNode(rpc: JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http))
             let executor = EVMExecutor(config: config, node: node, ledger: ledger, key: key, treasury: treasury, logger: logger)
             await executor.setRetrySeconds(config.retrySeconds)
-            return ChainRuntime(name: config.name, executor: executor,
-                                capacity: EVMCapacityReader(config: config, node: node, spender: EVMAddress(publicKey: key.publicKey)),
-                                rates: config.rates)
+            let spender = EVMAddress(publicKey: key.publicKey)
+            let store = EVMIndexStore(database: database)
+            try await store.migrate()
+            let indexer = EVMChainIndexer(config: config, node: node, store: store, spenders: [spender], logger: logger)
+            return ChainRuntime(name: config.name, family: "evm", executor: executor,
+                                capacity: EVMCapacityReader(config: config, node: node, spender: spender),
+                                rates: config.rates, view: EVMChainView(config: config, store: store, node: node, spender: spender),
+                                pollInterval: config.pollInterval) {
+                let chain = try await indexer.prepare()
+                try await indexer.indexToHead()
+                let cursor = try await store.cursor(chain: chain.id)
+                let indexed = cursor.nextBlock == 0 ? 0 : cursor.nextBlock - 1
+                return (cursor.headBlock ?? indexed, indexed)
+            }
         case .solana(let config):
             guard let reference = config.signerKey, let treasury = config.treasury else {
                 throw ValidationError("\(config.file): [signer] key and treasury are needed to execute charges")
@@ -47,9 +65,19 @@ struct ChainRuntime {
             let node = SolanaNode(rpc: JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http))
             let executor = SolanaExecutor(config: config, node: node, ledger: ledger, key: key, treasury: treasury, feePayer: feePayer, logger: logger)
             await executor.setRetrySeconds(config.retrySeconds)
-            return ChainRuntime(name: config.name, executor: executor,
-                                capacity: SolanaCapacityReader(config: config, node: node, delegate: SolanaPublicKey(key.publicKey)),
-                                rates: config.rates)
+            let delegate = SolanaPublicKey(key.publicKey)
+            let store = SolanaIndexStore(database: database)
+            try await store.migrate()
+            let indexer = SolanaChainIndexer(config: config, node: node, store: store, delegates: [delegate], logger: logger)
+            return ChainRuntime(name: config.name, family: "solana", executor: executor,
+                                capacity: SolanaCapacityReader(config: config, node: node, delegate: delegate),
+                                rates: config.rates, view: SolanaChainView(config: config, store: store, node: node, delegate: delegate),
+                                pollInterval: config.pollInterval) {
+                // A pass indexes every signature up to its start: the slot before it is what the index covers.
+                let start = try await node.slot(.confirmed)
+                _ = try await indexer.indexOnce()
+                return (try await node.slot(.confirmed), start)
+            }
         }
     }
 

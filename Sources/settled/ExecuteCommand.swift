@@ -34,11 +34,12 @@ struct ExecuteCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = options.makeLogger()
-        let ledger = Ledger(database: try Database(path: options.database))
+        let database = try Database(path: options.database)
+        let ledger = Ledger(database: database)
         try await ledger.migrate()
         let http = HTTPClient()
         defer { http.shutdown() }
-        let chain = try await ChainRuntime.make(try options.loadAnyChain(), ledger: ledger, http: http, logger: logger)
+        let chain = try await ChainRuntime.make(try options.loadAnyChain(), ledger: ledger, database: database, http: http, logger: logger)
         let name = chain.name
         let loop = SettlementLoop(ledger: ledger, chain: name, executor: chain.executor)
         repeat {

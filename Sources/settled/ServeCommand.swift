@@ -4,105 +4,145 @@ import Billing
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import Settlement
+import Signing
+import Synchronization
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run billing: Stripe webhooks in, charges executed and settled, invoices marked paid, merchant webhooks out.",
+        abstract: "Run the daemon: chain pollers, the executor, Stripe, merchant webhooks and the HTTP API.",
         discussion: """
-            Listens on [server] listen for POST /webhooks/stripe (point a Stripe webhook endpoint at it, with the \
-            invoice.* and customer.subscription.* events). Each event is verified and stored before Stripe gets its \
-            2xx, then processed in order per invoice. Every pass (--interval) executes due charges on every chain in \
-            `chains`, marks final ones paid in Stripe, sends dunning notices and merchant webhooks; every \
-            [stripe] poll_seconds it also lists open send_invoice invoices as a safety net for lost webhooks. \
-            SIGTERM or SIGINT stops it after the current step.
+            Everything runs as services in one group (swift-service-lifecycle):
+              index <chain>       follows each chain in `chains` into the index (approvals, transfers, balances)
+              settle <chain>      executes due charges: preflight, sign, persist, broadcast, confirm, replace
+              billing             Stripe webhooks processed in order, the poll safety net every [stripe] poll_seconds,
+                                  final charges marked paid in Stripe, dunning notices
+              merchant-webhooks   signed merchant webhooks with retries
+              http                [server] listen: POST /webhooks/stripe, the /v1 API (bearer tokens from [api]),
+                                  GET /healthz, GET /metrics (Prometheus; read token)
 
-            Example: STRIPE_API_KEY=sk_live_… STRIPE_WEBHOOK_SECRET=whsec_… settled serve --config settle.toml
+            SIGTERM or SIGINT shuts down gracefully: the HTTP server stops taking requests, a settlement pass in \
+            flight finishes (a transfer being signed, persisted and sent is recorded), then the process exits 0. \
+            Work still pending waits in the database for the next start. After [server] shutdown_seconds what is \
+            left is cancelled (safe at any point too: every step is persisted before it is sent).
+
+            Example: SETTLE_STRIPE_API_KEY=sk_live_… SETTLE_STRIPE_WEBHOOK_SECRET=whsec_… SETTLE_API_TOKEN_READ=… \\
+                     settled serve --config /etc/settle/settle.toml --log-format json
             """)
 
     @OptionGroup var options: DaemonOptions
 
-    @Option(help: "Seconds between passes.")
+    @Option(help: "Seconds between settlement, billing and webhook passes.")
     var interval: Double = 2
 
     func run() async throws {
-        let logger = options.makeLogger()
         let config = try options.load()
+        let logger = options.makeLogger(config)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let runtime = try await BillingRuntime.make(config, logger: logger)
         defer { runtime.http.shutdown() }
+        var tokens: [(name: String, token: String, scope: BearerTokens.Scope)] = []
+        for token in config.apiTokens {
+            do { tokens.append((token.name, try KeyLoader.secretText(from: token.token), token.scope == .admin ? .admin : .read)) } catch {
+                throw ValidationError("\(config.file): api token '\(token.name)': \(error.message)")
+            }
+        }
+        if tokens.isEmpty { logger.warning("no [api] tokens configured: every /v1 and /metrics request will be refused (401)") }
+
+        let every = Duration.milliseconds(Int64(interval * 1000))
+        let health = HealthRegistry(chains: runtime.chains.map { ($0.name, $0.family) })
+        var wakers: [String: Waker] = [:]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        func add(_ service: PeriodicService) {
+            services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: service.name))
+        }
+        for chain in runtime.chains {
+            let pass = chain.indexPass
+            add(PeriodicService(name: "index \(chain.name)", interval: chain.pollInterval, drains: false, logger: logger) {
+                do {
+                    let (head, indexed) = try await pass()
+                    health.succeeded(chain.name, head: head, indexed: indexed, now: unixNow())
+                } catch {
+                    health.failed(chain.name, error: "\(error)")
+                    throw error
+                }
+            })
+        }
+        for (name, loop) in runtime.loops.sorted(by: { $0.key < $1.key }) {
+            let waker = Waker()
+            wakers[name] = waker
+            add(PeriodicService(name: "settle \(name)", interval: every, drains: true, waker: waker, logger: logger) {
+                _ = try await loop.runOnce(now: unixNow())
+            })
+        }
+        let lastPoll = Mutex<UInt64>(0)
+        add(PeriodicService(name: "billing", interval: every, drains: true, logger: logger) {
+            let now = unixNow()
+            await runtime.step("inbox") { _ = try await runtime.processor.runOnce(now: now) }
+            if lastPoll.withLock({ now >= $0 + config.stripe.pollSeconds }) {
+                await runtime.step("stripe poll") { _ = try await runtime.poller.runOnce(now: now) }
+                lastPoll.withLock { $0 = now }
+            }
+            await runtime.step("stripe reports") { _ = try await runtime.reporter.runOnce(now: now) }
+            await runtime.step("dunning") { _ = try await runtime.dunning.runOnce(now: now) }
+        })
+        if let deliverer = runtime.deliverer {
+            add(PeriodicService(name: "merchant-webhooks", interval: every, drains: true, logger: logger) {
+                _ = try await deliverer.runOnce(now: unixNow())
+            })
+        }
+
         let router = Router()
         StripeWebhookRoute.add(to: router, inbox: StripeInbox(store: runtime.store, secrets: runtime.webhookSecrets), logger: logger)
-        let app = Application(router: router, configuration: .init(address: .hostname(config.listen.host, port: config.listen.port)), logger: logger)
-        let interval = interval
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService() }  // returns on SIGTERM/SIGINT
-            group.addTask {
-                var lastPoll: UInt64 = 0
-                while !Task.isCancelled {
-                    let now = unixNow()
-                    if now >= lastPoll + config.stripe.pollSeconds {
-                        await runtime.step("stripe poll") { _ = try await runtime.poller.runOnce(now: now) }
-                        lastPoll = now
-                    }
-                    await runtime.pass(now: now)
-                    try? await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
-                }
-            }
-            try await group.next()
-            group.cancelAll()
-        }
+        SettleAPI(ledger: runtime.ledger, outbox: runtime.outbox, chains: runtime.chains.map(\.view), tokens: BearerTokens(tokens), health: health,
+                  maxHeadLag: config.maxHeadLag, allowancePayments: config.allowancePayments,
+                  retrier: BillingRetrier(runtime: runtime, wakers: wakers), metrics: registry, logger: logger).add(to: router)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: "settled"),
+            onServerRunning: { channel in
+                logger.notice("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            },
+            logger: logger)
+        services.append(.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "http"))
+
+        var groupConfig = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfig.maximumGracefulShutdownDuration = .seconds(Int64(config.shutdownSeconds))
+        groupConfig.maximumCancellationDuration = .seconds(5)
+        let group = ServiceGroup(configuration: groupConfig)
+        logger.notice("settled serve starting", metadata: [
+            "chains": "\(runtime.chains.map(\.name).joined(separator: ","))", "listen": "\(config.listen.host):\(config.listen.port)",
+            "api.tokens": "\(tokens.map { "\($0.name)(\($0.scope.rawValue))" }.joined(separator: ","))",
+        ])
+        try await group.run()
+        logger.notice("settled serve stopped: in-flight work finished, nothing pending is lost (it waits in the database)")
     }
 }
 
-struct RetryCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "retry",
-        abstract: "Re-check an invoice at once (the customer topped up or raised the allowance) and charge it if it can be.",
-        discussion: "Example: settled retry --invoice in_1Q2w3E --config settle.toml")
+/// `POST /v1/charges/{invoice}/retry`: the invoice is read again from Stripe (its terms may have changed), a charge
+/// waiting for funds becomes due now, and its chain's executor is woken to try at once.
+struct BillingRetrier: ChargeRetrier {
+    let runtime: BillingRuntime
+    let wakers: [String: Waker]
 
-    @OptionGroup var options: DaemonOptions
-    @Option(help: "Stripe invoice id (in_…).") var invoice: String
-
-    func run() async throws {
-        let runtime = try await BillingRuntime.make(try options.load(), logger: options.makeLogger())
-        defer { runtime.http.shutdown() }
+    func retry(invoice: String) async throws -> (charge: Charge?, findings: [String]) {
         let now = unixNow()
-        try await runtime.ingestor.reconcile(invoiceID: invoice, now: now)
+        do {
+            try await runtime.ingestor.reconcile(invoiceID: invoice, now: now)
+        } catch let error as BillingError {
+            // Stripe could not be asked (or does not know the invoice): a charge Settle already has can still be retried.
+            runtime.logger.warning("retry: Stripe re-read failed", metadata: ["invoice.id": "\(invoice)", "error": "\(error)"])
+            if try await runtime.ledger.charge(invoice: invoice) == nil { return (nil, ["\(error)"]) }
+        }
         guard let charge = try await runtime.ledger.charge(invoice: invoice) else {
-            let findings = try await runtime.store.findings(invoice: invoice).map { "\($0.kind.rawValue): \($0.detail)" }
-            throw ValidationError("no charge for \(invoice)\(findings.isEmpty ? "" : ": " + findings.joined(separator: "; "))")
+            return (nil, try await runtime.store.findings(invoice: invoice).map { "\($0.kind.rawValue): \($0.detail)" })
         }
         try await runtime.ledger.retryNow(charge.id, now: now)
-        try await runtime.loop(for: charge).runOnce(now: now)
-        let after = try await runtime.ledger.charge(id: charge.id)
-        print("\(invoice): \(after?.state.rawValue ?? "?")\(after?.reason.map { " (\($0))" } ?? "")")
-    }
-}
-
-struct CollectNowCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "collect-now",
-        abstract: "Collect a draft invoice now (a prorated upgrade): due in 2 s, finalized without automatic collection, charged at once.",
-        discussion: """
-            The invoice's due date becomes now + 2 s with collection_method=send_invoice, it is finalized with \
-            auto_advance=false, ingested like any other, and charged as soon as it is due. An open invoice is \
-            charged at once if it waits for funds.
-
-            Example: settled collect-now --invoice in_1Q2w3E --config settle.toml
-            """)
-
-    @OptionGroup var options: DaemonOptions
-    @Option(help: "Stripe invoice id (in_…).") var invoice: String
-
-    func run() async throws {
-        let runtime = try await BillingRuntime.make(try options.load(), logger: options.makeLogger())
-        defer { runtime.http.shutdown() }
-        let outcome = try await runtime.ingestor.collectNow(invoiceID: invoice, now: unixNow())
-        guard let charge = try await runtime.ledger.charge(invoice: invoice) else { throw ValidationError("\(invoice) not collected: \(outcome)") }
-        let wait = Double(charge.dueAt) - Date().timeIntervalSince1970
-        if wait > 0 { try await Task.sleep(for: .milliseconds(Int64(wait * 1000) + 50)) }
-        try await runtime.loop(for: charge).runOnce(now: max(unixNow(), charge.dueAt))
-        let after = try await runtime.ledger.charge(id: charge.id)
-        print("\(invoice): \(after?.state.rawValue ?? "?")\(after?.reason.map { " (\($0))" } ?? "")")
+        if let agreement = try await runtime.ledger.agreement(id: charge.agreement) { wakers[agreement.chain]?.wake() }
+        return (try await runtime.ledger.charge(id: charge.id), [])
     }
 }

@@ -1,0 +1,123 @@
+import ChainAdapters
+import EVM
+import EVMIndexer
+import SettleConfiguration
+import SettleCore
+import Settlement
+import Transport
+
+/// An EVM chain for the API: allowances to the merchant's spender and balances from the EVM index, live reads,
+/// and unsigned EIP-1559 `approve(spender, amount)` transactions for the customer's wallet to sign.
+public struct EVMChainView: ChainView {
+    public let config: ChainConfig
+    public let store: EVMIndexStore
+    public let node: EVMNode
+    public let spender: EVMAddress
+    public let capacity: any CapacityReader
+    /// The largest max fee per gas an approval is offered with.
+    public var feeCap = UInt256(UInt64(500_000_000_000))
+
+    public init(config: ChainConfig, store: EVMIndexStore, node: EVMNode, spender: EVMAddress) {
+        self.config = config
+        self.store = store
+        self.node = node
+        self.spender = spender
+        self.capacity = EVMCapacityReader(config: config, node: node, spender: spender)
+    }
+
+    public var name: String { config.name }
+    public var family: String { "evm" }
+    public var puller: String { spender.checksummed }
+    public var tokens: [(symbol: String, decimals: Int)] { config.tokens.map { ($0.symbol.uppercased(), $0.decimals) } }
+
+    public func canonicalWallet(_ wallet: String) throws(APIError) -> String { try address(wallet).checksummed }
+
+    func address(_ wallet: String) throws(APIError) -> EVMAddress {
+        do { return try EVMAddress(hex: wallet) } catch { throw .badRequest("'\(wallet)' is not an EVM address on \(name): \(error.message)") }
+    }
+
+    func token(_ symbol: String) throws(APIError) -> ChainConfig.Token {
+        guard let token = config.token(symbol) else {
+            throw .badRequest("'\(symbol)' is not a token of \(name) (tokens: \(config.tokens.map(\.symbol).joined(separator: ", ")))")
+        }
+        return token
+    }
+
+    func symbol(of address: EVMAddress) -> (String, Int)? {
+        config.tokens.first { $0.address == address }.map { ($0.symbol.uppercased(), $0.decimals) }
+    }
+
+    public func allowances(wallet: String, token: String?, cursor: String?, limit: Int) async throws -> AllowancePage {
+        let owner = try address(wallet)
+        let tokenAddress = try token.map { (symbol: String) throws(APIError) in try self.token(symbol).address }
+        var after: (block: UInt64, logIndex: UInt64)?
+        if let parts = try PageCursor.decode(cursor, parts: 2) {
+            guard let block = UInt64(parts[0]), let index = UInt64(parts[1]) else { throw APIError.badRequest("'cursor' is not a cursor this API returned") }
+            after = (block, index)
+        }
+        guard let chain = try await store.chainID(named: config.name) else { return AllowancePage(current: [], history: [], nextCursor: nil) }
+        let current = try await store.currentAllowances(chain: chain, owner: owner, token: tokenAddress, spender: spender).map { state -> JSON in
+            let (symbol, decimals) = symbol(of: state.token) ?? (state.token.checksummed, 0)
+            return ["token": .string(symbol), "spender": .string(state.spender.checksummed), "amount": .string(state.value.description),
+                    "display": .string(AmountText.display(state.value, decimals: decimals)), "as_of": .number(String(state.asOfBlock))]
+        }
+        var rows = try await store.allowanceHistory(chain: chain, owner: owner, token: tokenAddress, spender: spender, after: after, limit: limit + 1)
+        let more = rows.count > limit
+        if more { rows.removeLast() }
+        let history = rows.map { row -> JSON in
+            let (symbol, decimals) = symbol(of: row.token) ?? (row.token.checksummed, 0)
+            return ["kind": "approval", "token": .string(symbol), "spender": .string(row.spender.checksummed), "amount": .string(row.value.description),
+                    "display": .string(AmountText.display(row.value, decimals: decimals)), "block": .number(String(row.block)),
+                    "time": .number(String(row.blockTime)), "transaction": .string(row.transactionHash.description)]
+        }
+        let next = more ? rows.last.map { PageCursor.encode([String($0.block), String($0.logIndex)]) } : nil
+        return AllowancePage(current: current, history: history, nextCursor: next)
+    }
+
+    public func balances(wallet: String) async throws -> [JSON] {
+        let owner = try address(wallet)
+        var indexed: [EVMAddress: BalanceState] = [:]
+        if let chain = try await store.chainID(named: config.name) {
+            for state in try await store.balances(chain: chain, owner: owner) { indexed[state.token] = state }
+        }
+        var out: [JSON] = []
+        for token in config.tokens {
+            let value: UInt256
+            let source: JSON
+            let asOf: JSON
+            if let state = indexed[token.address] {
+                (value, source, asOf) = (state.value, "index", .number(String(state.asOfBlock)))
+            } else {
+                (value, source, asOf) = (try await node.balanceOf(token: token.address, owner: owner, block: .latest), "chain", nil)
+            }
+            out.append(["token": .string(token.symbol.uppercased()), "amount": .string(value.description), "decimals": .number(String(token.decimals)),
+                        "display": .string(AmountText.display(value, decimals: token.decimals)), "source": source, "as_of": asOf])
+        }
+        return out
+    }
+
+    public func unsignedApproval(wallet: String, token symbol: String, amount: UInt256) async throws -> JSON {
+        let owner = try address(wallet)
+        let token = try token(symbol)
+        let data = ERC20.approve(spender: spender, amount: amount)
+        let nonce = try await node.rpc.call("eth_getTransactionCount", [.string(owner.checksummed), "pending"])
+        let estimate = try await node.rpc.call("eth_estimateGas", [.object([
+            ("from", .string(owner.checksummed)), ("to", .string(token.address.checksummed)), ("data", .string(Hex.encode(data, prefix: true))),
+        ])])
+        guard let nonceText = nonce.stringValue, let gasText = estimate.stringValue, let gas = UInt64(gasText.dropFirst(2), radix: 16) else {
+            throw RPCError.malformedResponse("eth_getTransactionCount or eth_estimateGas result")
+        }
+        let (priority, maxFee) = try await EVMFees.suggest(node: node, cap: feeCap)
+        let transaction: JSON = [
+            "type": "0x2", "chainId": .string(UInt256(config.chainID).hexQuantity), "from": .string(owner.checksummed),
+            "to": .string(token.address.checksummed), "value": "0x0", "data": .string(Hex.encode(data, prefix: true)),
+            "nonce": .string(nonceText), "gas": .string(UInt256(gas + gas / 5).hexQuantity),
+            "maxFeePerGas": .string(maxFee.hexQuantity), "maxPriorityFeePerGas": .string(priority.hexQuantity),
+        ]
+        return [
+            "family": "evm", "chain": .string(name), "token": .string(token.symbol.uppercased()), "spender": .string(spender.checksummed),
+            "amount": .string(amount.description), "display": .string(AmountText.display(amount, decimals: token.decimals)),
+            "transaction": transaction,
+        ]
+    }
+}

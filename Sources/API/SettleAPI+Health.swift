@@ -1,0 +1,60 @@
+import Hummingbird
+import Prometheus
+import SettleCore
+import Settlement
+
+/// `/healthz` and `/metrics`.
+extension SettleAPI {
+    /// 200 `ok` when the database answers and every chain's poller succeeded recently and is within `maxHeadLag` of its
+    /// head; 503 `degraded` otherwise (with the reason per chain). No token needed: it shows positions, not data.
+    func healthz() async -> Response {
+        var healthy = true
+        var database: JSON = "ok"
+        do { _ = try await ledger.chargeCounts() } catch {
+            healthy = false
+            database = .string("unavailable: \(error)")
+        }
+        let current = now()
+        var chains: [JSON] = []
+        for (name, status) in health.snapshot() {
+            var problem: String?
+            if status.lastSuccess == nil {
+                problem = status.lastError.map { "no successful pass yet: \($0)" } ?? "starting: no pass finished yet"
+            } else if let lag = status.lag, lag > maxHeadLag {
+                problem = "\(lag) behind the head (more than \(maxHeadLag))"
+            } else if let error = status.lastError {
+                problem = "last pass failed: \(error)"
+            }
+            if problem != nil { healthy = false }
+            chains.append([
+                "chain": .string(name), "family": .string(status.family), "status": problem == nil ? "ok" : "degraded",
+                "head": status.head.map { .number(String($0)) } ?? .null, "indexed": status.indexed.map { .number(String($0)) } ?? .null,
+                "lag": status.lag.map { .number(String($0)) } ?? .null,
+                "seconds_since_success": status.lastSuccess.map { .number(String(current > $0 ? current - $0 : 0)) } ?? .null,
+                "problem": problem.map { .string($0) } ?? .null,
+            ])
+        }
+        return JSONBody.response(healthy ? .ok : .serviceUnavailable,
+                                 ["status": healthy ? "ok" : "degraded", "database": database, "chains": .array(chains)])
+    }
+
+    /// Prometheus text format. Besides what the process records as it runs (RPC requests, errors and latency by
+    /// method), the gauges read at scrape time: `settle_indexer_head_lag{chain}`, `settle_indexer_head{chain}`,
+    /// `settle_indexer_indexed_block{chain}`, `settle_charges{state}` and `settle_outbox_backlog`.
+    func metricsText() async throws -> Response {
+        for (name, status) in health.snapshot() {
+            let labels = [("chain", name)]
+            if let lag = status.lag { metrics.makeGauge(name: "settle_indexer_head_lag", labels: labels).set(Double(lag)) }
+            if let head = status.head { metrics.makeGauge(name: "settle_indexer_head", labels: labels).set(Double(head)) }
+            if let indexed = status.indexed { metrics.makeGauge(name: "settle_indexer_indexed_block", labels: labels).set(Double(indexed)) }
+        }
+        for (state, count) in try await ledger.chargeCounts() {
+            metrics.makeGauge(name: "settle_charges", labels: [("state", state.rawValue)]).set(Double(count))
+        }
+        metrics.makeGauge(name: "settle_outbox_backlog").set(Double(try await outbox.backlog()))
+        var text: [UInt8] = []
+        metrics.emit(into: &text)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+    }
+}

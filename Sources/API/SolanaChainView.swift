@@ -1,0 +1,147 @@
+import ChainAdapters
+import Foundation
+import SettleConfiguration
+import SettleCore
+import Settlement
+import Solana
+import SolanaIndexer
+
+/// A Solana chain for the API: delegations to the merchant's delegate and token balances from the Solana index,
+/// live reads, and unsigned transactions with an SPL `ApproveChecked` for the customer's wallet to sign.
+public struct SolanaChainView: ChainView {
+    public let config: SolanaChainConfig
+    public let store: SolanaIndexStore
+    public let node: SolanaNode
+    public let delegate: SolanaPublicKey
+    public let capacity: any CapacityReader
+
+    public init(config: SolanaChainConfig, store: SolanaIndexStore, node: SolanaNode, delegate: SolanaPublicKey) {
+        self.config = config
+        self.store = store
+        self.node = node
+        self.delegate = delegate
+        self.capacity = SolanaCapacityReader(config: config, node: node, delegate: delegate)
+    }
+
+    public var name: String { config.name }
+    public var family: String { "solana" }
+    public var puller: String { delegate.description }
+    public var tokens: [(symbol: String, decimals: Int)] { config.tokens.map { ($0.symbol.uppercased(), $0.decimals) } }
+
+    public func canonicalWallet(_ wallet: String) throws(APIError) -> String { try key(wallet).description }
+
+    func key(_ wallet: String) throws(APIError) -> SolanaPublicKey {
+        do { return try SolanaPublicKey(base58: wallet) } catch { throw .badRequest("'\(wallet)' is not a Solana public key on \(name): \(error.message)") }
+    }
+
+    func token(_ symbol: String) throws(APIError) -> SolanaChainConfig.Token {
+        guard let token = config.token(symbol) else {
+            throw .badRequest("'\(symbol)' is not a token of \(name) (tokens: \(config.tokens.map(\.symbol).joined(separator: ", ")))")
+        }
+        return token
+    }
+
+    func symbol(of mint: SolanaPublicKey?) -> (String, Int)? {
+        config.tokens.first { $0.mint == mint }.map { ($0.symbol.uppercased(), $0.decimals) }
+    }
+
+    /// History: approvals to our delegate, revokes, and pulls our delegate signed (each lowers the delegation).
+    /// The cursor is a position in that list, which only grows at its end.
+    public func allowances(wallet: String, token: String?, cursor: String?, limit: Int) async throws -> AllowancePage {
+        let owner = try key(wallet)
+        let mint = try token.map { (symbol: String) throws(APIError) in try self.token(symbol).mint }
+        let offset = Int(try PageCursor.decodeInteger(cursor) ?? 0)
+        guard let chain = try await store.chainID(named: config.name) else { return AllowancePage(current: [], history: [], nextCursor: nil) }
+        let states = try await store.states(chain: chain, owner: owner, mint: mint)
+        var mints: [SolanaPublicKey: SolanaPublicKey] = [:]  // token account → mint
+        let current = try await currentDelegations(chain: chain, owner: owner, mint: mint, states: states, mints: &mints)
+        let events = try await store.events(chain: chain, owner: owner, mint: mint).filter { record in
+            switch record.event.kind {
+            case .approve: record.event.counterparty == delegate
+            case .revoke: true
+            case .transfer: record.event.authority == delegate
+            }
+        }
+        let page = events.dropFirst(offset).prefix(limit)
+        let history = page.map { record -> JSON in
+            let (symbol, decimals) = symbol(of: record.event.mint ?? mints[record.event.source]) ?? ("?", 0)
+            let kind: JSON = switch record.event.kind {
+            case .approve: "approval"
+            case .revoke: "revoke"
+            case .transfer: "pull"
+            }
+            let amount = UInt256(record.event.kind == .revoke ? 0 : record.event.amount)
+            return ["kind": kind, "token": .string(symbol), "spender": .string(delegate.description), "account": .string(record.event.source.description),
+                    "amount": .string(amount.description), "display": .string(AmountText.display(amount, decimals: decimals)),
+                    "block": .number(String(record.slot)), "time": record.blockTime.map { .number(String($0)) } ?? .null,
+                    "transaction": .string(record.signature.description), "final": .bool(record.final)]
+        }
+        let end = offset + page.count
+        return AllowancePage(current: current, history: history, nextCursor: end < events.count ? PageCursor.encode([String(end)]) : nil)
+    }
+
+    private func currentDelegations(chain: Int64, owner: SolanaPublicKey, mint: SolanaPublicKey?, states: [SolanaAccountState],
+                                    mints: inout [SolanaPublicKey: SolanaPublicKey]) async throws -> [JSON] {
+        var out: [JSON] = []
+        for token in config.tokens where mint == nil || token.mint == mint {
+            let account = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
+            mints[account] = token.mint
+            guard let state = states.first(where: { $0.account == account }) else { continue }
+            let amount = UInt256(state.delegate == delegate ? state.delegatedAmount : 0)
+            out.append(["token": .string(token.symbol.uppercased()), "spender": .string(delegate.description), "account": .string(account.description),
+                        "amount": .string(amount.description), "display": .string(AmountText.display(amount, decimals: token.decimals)),
+                        "as_of": .number(String(state.slot))])
+        }
+        return out
+    }
+
+    public func balances(wallet: String) async throws -> [JSON] {
+        let owner = try key(wallet)
+        var indexed: [SolanaPublicKey: SolanaAccountState] = [:]
+        if let chain = try await store.chainID(named: config.name) {
+            for state in try await store.states(chain: chain, owner: owner) { indexed[state.account] = state }
+        }
+        var out: [JSON] = []
+        for token in config.tokens {
+            let account = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
+            let value: UInt256
+            let source: JSON
+            let asOf: JSON
+            if let state = indexed[account] {
+                (value, source, asOf) = (UInt256(state.amount), "index", .number(String(state.slot)))
+            } else {
+                (value, source, asOf) = (try await capacity.capacity(wallet: owner.description, token: token.symbol).balance, "chain", nil)
+            }
+            out.append(["token": .string(token.symbol.uppercased()), "amount": .string(value.description), "decimals": .number(String(token.decimals)),
+                        "display": .string(AmountText.display(value, decimals: token.decimals)), "account": .string(account.description),
+                        "source": source, "as_of": asOf])
+        }
+        return out
+    }
+
+    /// A legacy transaction paid by the wallet, with one `ApproveChecked` of the wallet's associated token account
+    /// to our delegate; its one signature slot is zeros for the wallet to fill. Valid until the block height given.
+    public func unsignedApproval(wallet: String, token symbol: String, amount: UInt256) async throws -> JSON {
+        let owner = try key(wallet)
+        let token = try token(symbol)
+        guard amount.high == 0, let units = UInt64(exactly: amount.low) else { throw APIError.badRequest("'amount' exceeds an SPL Token amount (at most 2^64 - 1 base units)") }
+        let account = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
+        let instruction = TokenInstruction.approveChecked(program: token.program, source: account, mint: token.mint, delegate: delegate, owner: owner,
+                                                          amount: units, decimals: UInt8(token.decimals))
+        let (blockhash, lastValid) = try await node.latestBlockhash(.confirmed)
+        let message = try LegacyMessage(instructions: [instruction], payer: owner, recentBlockhash: blockhash)
+        let unsigned = SolanaTransaction(signatures: Array(repeating: .zero, count: Int(message.header.numRequiredSignatures)), message: .legacy(message))
+        let accounts: [JSON] = instruction.accounts.map { meta -> JSON in
+            ["pubkey": .string(meta.publicKey.description), "is_signer": .bool(meta.isSigner), "is_writable": .bool(meta.isWritable)]
+        }
+        return [
+            "family": "solana", "chain": .string(name), "token": .string(token.symbol.uppercased()), "spender": .string(delegate.description),
+            "amount": .string(amount.description), "display": .string(AmountText.display(amount, decimals: token.decimals)),
+            "token_account": .string(account.description),
+            "instruction": ["program_id": .string(instruction.programID.description), "accounts": .array(accounts),
+                            "data": .string(Data(instruction.data).base64EncodedString())],
+            "transaction": .string(Data(unsigned.serialized()).base64EncodedString()),
+            "recent_blockhash": .string(blockhash.description), "last_valid_block_height": .number(String(lastValid)),
+        ]
+    }
+}

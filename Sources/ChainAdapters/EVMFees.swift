@@ -1,0 +1,26 @@
+import EVMIndexer
+import SettleCore
+import Transport
+
+/// EIP-1559 fee suggestions, for our own transfers and for the approvals customers sign.
+public enum EVMFees {
+    /// Fees from `eth_feeHistory` over the last 10 blocks: the priority fee is the median of the blocks'
+    /// 50th-percentile tips (at least 1 gwei / 1000 so a quiet chain still pays something), the max fee twice the
+    /// next block's base fee plus that tip; both capped at `cap`.
+    public static func suggest(node: EVMNode, cap: UInt256) async throws -> (priority: UInt256, maxFee: UInt256) {
+        let history = try await node.rpc.call("eth_feeHistory", [.string("0xa"), "latest", [50]])
+        guard let baseFees = history["baseFeePerGas"]?.arrayValue, let next = baseFees.last?.stringValue else {
+            throw RPCError.malformedResponse("eth_feeHistory without baseFeePerGas")
+        }
+        let baseFee = try UInt256(hex: next)
+        var tips: [UInt256] = []
+        for block in history["reward"]?.arrayValue ?? [] {
+            if let text = block.arrayValue?.first?.stringValue { tips.append(try UInt256(hex: text)) }
+        }
+        tips.sort()
+        let floor = UInt256(UInt64(1_000_000))
+        let priority = min(max(tips.isEmpty ? floor : tips[tips.count / 2], floor), cap)
+        let wanted = try (try baseFee.checkedMultiplying(by: 2)).checkedAdding(priority)
+        return (priority, min(wanted, cap))
+    }
+}

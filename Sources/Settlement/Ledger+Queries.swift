@@ -1,0 +1,48 @@
+import Store
+
+/// Read-only views the HTTP API pages through: charges and agreements in id order (a stable cursor), and counts
+/// for metrics.
+extension Ledger {
+    /// Up to `limit` charges with an id above `afterID`, in id order, optionally only in `states`.
+    public func charges(states: Set<ChargeState>?, afterID: Int64?, limit: Int) async throws -> [Charge] {
+        try await database.read { db in
+            let list = (states ?? []).map(\.rawValue).sorted()
+            let filter = states == nil ? "" : "AND state IN (\(list.map { _ in "?" }.joined(separator: ", ")))"
+            let select = try db.statement("SELECT \(Self.columns) FROM charges WHERE id > ? \(filter) ORDER BY id LIMIT ?")
+            var values: [SQLiteValue] = [.integer(afterID ?? 0)]
+            values += list.map { .text($0) }
+            values.append(.integer(Int64(limit)))
+            select.bind(values)
+            var out: [Charge] = []
+            while try select.step() { out.append(try Self.row(select)) }
+            return out
+        }
+    }
+
+    /// Up to `limit` agreements with an id above `afterID`, in id order.
+    public func agreements(afterID: Int64?, limit: Int) async throws -> [Agreement] {
+        try await database.read { db in
+            let select = try db.statement("SELECT id, customer, subscription, chain, token, wallet FROM agreements WHERE id > ? ORDER BY id LIMIT ?")
+            select.bind([.integer(afterID ?? 0), .integer(Int64(limit))])
+            var out: [Agreement] = []
+            while try select.step() {
+                out.append(Agreement(id: select.int64(0), customer: select.text(1), subscription: select.isNull(2) ? nil : select.text(2),
+                                     chain: select.text(3), token: select.text(4), wallet: select.text(5)))
+            }
+            return out
+        }
+    }
+
+    /// How many charges are in each state (every state present, zero when none).
+    public func chargeCounts() async throws -> [ChargeState: Int] {
+        try await database.read { db in
+            var counts = Dictionary(uniqueKeysWithValues: ChargeState.allCases.map { ($0, 0) })
+            let select = try db.statement("SELECT state, count(*) FROM charges GROUP BY state")
+            while try select.step() {
+                guard let state = ChargeState(rawValue: select.text(0)) else { throw StoreError(.corruptValue, "charge in an unknown state") }
+                counts[state] = select.int(1)
+            }
+            return counts
+        }
+    }
+}
