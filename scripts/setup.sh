@@ -31,7 +31,7 @@ install_system() {
 
 install_python() {
     local requirements=(Tests/Vectors/requirements.txt Tests/Peers/requirements-evm.txt Tests/Peers/requirements-solana.txt
-                        Tests/Peers/requirements-stripe.txt)
+                        Tests/Peers/requirements-stripe.txt Tests/Peers/requirements-api.txt)
     local stamp=.venv/.requirements.sha256
     local want
     want=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)

@@ -105,6 +105,9 @@ public struct SettleAPI: Sendable {
             response = error.response
         } catch let error as LedgerError where error.code == .invalidInput || error.code == .conflict {
             response = APIError(error.code == .conflict ? .conflict : .badRequest, error.code == .conflict ? "conflict" : "bad_request", error.message).response
+        } catch let error as StripeError {
+            logger.warning("Stripe failed an API request", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            response = APIError(.badGateway, "stripe_unavailable", "Stripe did not answer usably: \(error)").response
         } catch let error as RPCError {
             logger.warning("chain node failed an API request", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             response = APIError(.badGateway, "chain_unavailable", "the chain's node did not answer usably: \(error)").response

@@ -154,7 +154,7 @@ public final class Ledger: Sendable {
     /// The state moves of a charge, oldest first.
     public func history(_ charge: Int64) async throws -> [(from: ChargeState, to: ChargeState, reason: String?)] {
         try await database.read { db in
-            let select = try db.statement("SELECT from_state, to_state, reason FROM charge_events WHERE charge = ? ORDER BY at, rowid")
+            let select = try db.statement("SELECT from_state, to_state, reason FROM charge_events WHERE charge = ? ORDER BY rowid")
             select.bind(charge, at: 1)
             var out: [(ChargeState, ChargeState, String?)] = []
             while try select.step() {

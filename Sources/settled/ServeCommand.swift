@@ -123,26 +123,15 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// `POST /v1/charges/{invoice}/retry`: the invoice is read again from Stripe (its terms may have changed), a charge
-/// waiting for funds becomes due now, and its chain's executor is woken to try at once.
+/// `POST /v1/charges/{invoice}/retry`: `ManualRetry`, then the charge's chain executor is woken to try at once.
 struct BillingRetrier: ChargeRetrier {
     let runtime: BillingRuntime
     let wakers: [String: Waker]
 
     func retry(invoice: String) async throws -> (charge: Charge?, findings: [String]) {
-        let now = unixNow()
-        do {
-            try await runtime.ingestor.reconcile(invoiceID: invoice, now: now)
-        } catch let error as BillingError {
-            // Stripe could not be asked (or does not know the invoice): a charge Settle already has can still be retried.
-            runtime.logger.warning("retry: Stripe re-read failed", metadata: ["invoice.id": "\(invoice)", "error": "\(error)"])
-            if try await runtime.ledger.charge(invoice: invoice) == nil { return (nil, ["\(error)"]) }
-        }
-        guard let charge = try await runtime.ledger.charge(invoice: invoice) else {
-            return (nil, try await runtime.store.findings(invoice: invoice).map { "\($0.kind.rawValue): \($0.detail)" })
-        }
-        try await runtime.ledger.retryNow(charge.id, now: now)
-        if let agreement = try await runtime.ledger.agreement(id: charge.agreement) { wakers[agreement.chain]?.wake() }
-        return (try await runtime.ledger.charge(id: charge.id), [])
+        let result = try await ManualRetry(ledger: runtime.ledger, store: runtime.store, ingestor: runtime.ingestor, logger: runtime.logger)
+            .retry(invoice: invoice, now: unixNow())
+        if let charge = result.charge, let agreement = try await runtime.ledger.agreement(id: charge.agreement) { wakers[agreement.chain]?.wake() }
+        return result
     }
 }

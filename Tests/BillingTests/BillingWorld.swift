@@ -41,10 +41,11 @@ struct BillingWorld: Sendable {
     let deliverer: OutboxDeliverer
     let loop: SettlementLoop
     let server: TestServer
+    let config: ChainConfig
 
     private init(devnet: Devnet, payer: Devnet.Account, spender: Devnet.Account, treasury: EVMAddress, token: EVMAddress, stripePeer: Peer,
                  stripe: StripeClient, ledger: Ledger, outbox: Outbox, store: BillingStore, ingestor: InvoiceIngestor, reporter: StripeReporter,
-                 dunning: Dunning, deliverer: OutboxDeliverer, loop: SettlementLoop, server: TestServer) {
+                 dunning: Dunning, deliverer: OutboxDeliverer, loop: SettlementLoop, server: TestServer, config: ChainConfig) {
         self.devnet = devnet
         self.payer = payer
         self.spender = spender
@@ -63,6 +64,7 @@ struct BillingWorld: Sendable {
         self.deliverer = deliverer
         self.loop = loop
         self.server = server
+        self.config = config
     }
 
     static func make(policy: BillingPolicy = BillingPolicy(), balance: UInt256 = 1_000_000_000, allowance: UInt256 = 100_000_000,
@@ -107,7 +109,7 @@ struct BillingWorld: Sendable {
             reporter: StripeReporter(ledger: ledger, store: store, stripe: stripe, policy: policy, logger: logger),
             dunning: Dunning(ledger: ledger), deliverer: OutboxDeliverer(outbox: outbox, poster: MerchantWebhookPoster(
                 url: server.url("/merchant"), secret: merchantSecret, http: devnet.http)),
-            loop: SettlementLoop(ledger: ledger, chain: "devnet", executor: executor), server: server)
+            loop: SettlementLoop(ledger: ledger, chain: "devnet", executor: executor), server: server, config: config)
     }
 
     // MARK: - Stripe side
@@ -206,11 +208,12 @@ final class TestServer: Sendable {
 
     func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
 
-    static func start(inbox: StripeInbox, logger: Logger) async throws -> TestServer {
+    static func start(inbox: StripeInbox? = nil, logger: Logger, routes: (Router<BasicRequestContext>) -> Void = { _ in }) async throws -> TestServer {
         let box = Mutex<TestServer?>(nil)
         let portBox = Mutex<Int?>(nil)
         let router = Router()
-        StripeWebhookRoute.add(to: router, inbox: inbox, logger: logger)
+        if let inbox { StripeWebhookRoute.add(to: router, inbox: inbox, logger: logger) }
+        routes(router)
         router.post("/merchant") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
             let signature = request.headers.first { $0.name.canonicalName == "settle-signature" }?.value
