@@ -1106,6 +1106,7 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout-scale", type=float, default=1.0, help="multiply every deadline (slow machines)")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(errors="replace")  # a non-UTF-8 terminal gets "?" for "…", not a crash
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
                                          and os.environ.get("TERM") != "dumb")
     out = Output(colour)
