@@ -43,7 +43,6 @@ import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -260,7 +259,7 @@ class Settled:
     def start(self, config: Path, environment: dict) -> None:
         arguments = [self.binary, "serve", "--config", str(config), "--interval", str(PASS_INTERVAL)]
         if self.serve_option("--log-format"):
-            arguments += ["--log-format", "json"]
+            arguments += ["--log-format", "json"]  # one object per line: what a log shipper would get
         with open(self.log, "wb") as log:
             # No other thread runs yet (peers write to files, the receiver and the miner start afterwards), so the
             # pre-exec hook cannot deadlock.
@@ -604,8 +603,7 @@ class ChargeWatcher:
     def __init__(self, api: SettleAPI, out: Output, names: dict):
         self.api, self.out, self.names = api, out, names
         self.latest = {}        # invoice -> the charge as last listed
-        self.printed = {}       # invoice -> Counter of the (from, to, reason) moves printed
-        self.state = {}         # invoice -> the state the printed moves end in
+        self.printed = {}       # invoice -> how many history entries are printed
         self.attempts = {}      # invoice -> (transaction, outcome, block) of attempts printed
         self.transaction = {}   # invoice -> its latest attempt's transaction
 
@@ -619,7 +617,6 @@ class ChargeWatcher:
                 self.out.line("charge", f"{name:<5} charge created for {invoice}: {units(charge['amount'], 2)} {charge['currency'].upper()} = "
                                         f"{units(charge['token_amount'], charge['decimals'])} {charge['token']} from {short(charge['wallet'])} "
                                         f"on {charge['chain']} (state {charge['state']})")
-                self.state[invoice] = charge["state"]
             previous = self.latest.get(invoice)
             self.latest[invoice] = charge
             if previous is None or previous["state"] not in self.FINISHED:
@@ -629,22 +626,12 @@ class ChargeWatcher:
     def show_moves(self, invoice: str) -> None:
         detail = self.api.get(f"/v1/charges/{invoice}")
         name = self.names[invoice]
-        # The moves not printed yet: the history minus what was printed (a move can recur: awaiting_funds -> due).
-        unprinted = Counter(self.printed.setdefault(invoice, Counter()))
-        new = []
-        for move in detail.get("history") or []:
-            key = (move.get("from"), move.get("to"), move.get("reason"))
-            if unprinted[key]:
-                unprinted[key] -= 1
-            else:
-                new.append(key)
-        # Printed as a chain from the current state: moves recorded within one second may come back out of order.
-        while new:
-            move = next((m for m in new if m[0] == self.state.get(invoice)), new[0])
-            new.remove(move)
-            self.printed[invoice][move] += 1
-            self.state[invoice] = move[1]
-            self.out.line("charge", f"{name:<5} {move[0]} -> {move[1]}" + (f"  ({move[2]})" if move[2] else ""))
+        # The history is in the order the moves were made and only grows: print what is past the printed part.
+        history = detail.get("history") or []
+        for move in history[self.printed.get(invoice, 0):]:
+            reason = f"  ({move['reason']})" if move.get("reason") else ""
+            self.out.line("charge", f"{name:<5} {move.get('from')} -> {move.get('to')}{reason}")
+        self.printed[invoice] = max(self.printed.get(invoice, 0), len(history))
         for attempt in detail.get("attempts") or []:
             transaction = attempt.get("transaction")
             key = (transaction, attempt.get("outcome"), attempt.get("block"))
@@ -663,6 +650,8 @@ class ChargeWatcher:
 # ---------------------------------------------------------------------------------------------------- the demo
 
 class Demo:
+    """The story, one method per step (run() lists them in order), and close(), which undoes whatever was started."""
+
     def __init__(self, args, out: Output):
         self.args, self.out = args, out
         self.workdir = Path(tempfile.mkdtemp(prefix="settle-demo-"))
@@ -823,7 +812,7 @@ scope = "admin"
         environment = {k: v for k, v in os.environ.items() if not k.startswith("SETTLE_")}
         environment.update(STRIPE_API_KEY=self.stripe_key, STRIPE_WEBHOOK_SECRET=self.stripe_webhook_secret,
                            DEMO_MERCHANT_SECRET=self.merchant_secret, DEMO_API_TOKEN=self.api_token,
-                           DEMO_EVM_SPENDER_KEY=self.spender.key, SETTLE_LOG_FORMAT="json")
+                           DEMO_EVM_SPENDER_KEY=self.spender.key)
         self.settled.start(config, environment)
         self.out.line("settled", f"started: {Path(self.args.settled).name} serve --config settle.toml --interval {PASS_INTERVAL} "
                                  f"(pid {self.settled.process.pid}, log {self.settled.log})")
@@ -1036,6 +1025,7 @@ scope = "admin"
                 raise DemoError(f"bob's allowance history should end with 5, {units(self.suggested)} and {units(reduced)} USDC; "
                                 f"Settle's API has {[units(a) for a in amounts]}")
             time.sleep(0.5)
+        # Times are the devnet's block times: after a burst of blocks (the setup) they run a few seconds ahead.
         pull = self.watcher.transaction.get(self.invoice_of["bob"])
         self.out.plain(f"    {'block':>6}  {'time (UTC)':<10}  {'spender':<14}  {'allowance':>12}  {'transaction':<22}  what")
         for row in rows:

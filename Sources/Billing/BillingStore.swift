@@ -154,3 +154,8 @@ public final class BillingStore: Sendable {
         }
     }
 }
+
+extension BillingStore {
+    /// The schema this build migrates to: module name and latest version (for `settled doctor`).
+    public static var schema: (module: String, version: Int) { (BillingSchema.module, BillingSchema.migrations.count) }
+}

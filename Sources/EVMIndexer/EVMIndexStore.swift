@@ -457,3 +457,8 @@ struct AddressInterner: @unchecked Sendable {
 final class AddressCache: Sendable {
     let ids = Mutex<[EVMAddress: Int64]>([:])
 }
+
+extension EVMIndexStore {
+    /// The schema this build migrates to: module name and latest version (for `settled doctor`).
+    public static var schema: (module: String, version: Int) { (EVMIndexSchema.module, EVMIndexSchema.migrations.count) }
+}

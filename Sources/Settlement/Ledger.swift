@@ -188,3 +188,8 @@ public final class Ledger: Sendable {
             nextAttemptAt: select.isNull(12) ? nil : UInt64(select.int64(12)))
     }
 }
+
+extension Ledger {
+    /// The schema this build migrates to: module name and latest version (for `settled doctor`).
+    public static var schema: (module: String, version: Int) { (LedgerSchema.module, LedgerSchema.migrations.count) }
+}

@@ -214,3 +214,8 @@ struct KeyIDs {
         return id
     }
 }
+
+extension SolanaIndexStore {
+    /// The schema this build migrates to: module name and latest version (for `settled doctor`).
+    public static var schema: (module: String, version: Int) { (SolanaIndexSchema.module, SolanaIndexSchema.migrations.count) }
+}

@@ -164,3 +164,8 @@ public final class Outbox: Sendable {
         }
     }
 }
+
+extension Outbox {
+    /// The schema this build migrates to: module name and latest version (for `settled doctor`).
+    public static var schema: (module: String, version: Int) { (NotifySchema.module, NotifySchema.migrations.count) }
+}
