@@ -42,7 +42,9 @@ struct APIFixture: Sendable {
             allowancePayments: ["hour": 24, "day": 30, "week": 26, "month": 13, "year": 3],
             retrier: TestRetrier(retry: ManualRetry(ledger: world.ledger, store: world.store, ingestor: world.ingestor, logger: logger)),
             metrics: PrometheusCollectorRegistry(), logger: logger)
-        let server = try await TestServer.start(logger: logger) { router in api.add(to: router) }
+        let server = try await TestServer.start(inbox: StripeInbox(store: world.store, secrets: [BillingWorld.webhookSecret]), logger: logger) { router in
+            api.add(to: router)
+        }
         return APIFixture(world: world, server: server, indexer: indexer, health: health)
     }
 

@@ -30,6 +30,7 @@ import urllib.parse
 from pathlib import Path
 
 import yaml
+from jsonschema.exceptions import best_match
 from jsonschema_path import SchemaPath
 from openapi_schema_validator import OAS31Validator, oas31_format_checker
 from openapi_spec_validator.shortcuts import get_validator_cls
@@ -165,9 +166,13 @@ class BodyValidator:
             # oneOf/anyOf: say which branch failed how, not just "is not valid under any of the given schemas".
             detail = error.message
             if error.context:
-                best = min(error.context, key=lambda e: len(list(e.absolute_path)) * -1)
-                detail += f" (e.g. {best.json_path}: {best.message})"
-            out.append(f"{error.json_path}: {short(detail, 240)}")
+                branches = {}
+                for sub in error.context:
+                    branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+                detail = f"matches no branch of {error.validator}: " + "; ".join(
+                    f"[{index}] {best.json_path}: {short(best.message, 100)}"
+                    for index, best in ((index, best_match(subs)) for index, subs in sorted(branches.items())))
+            out.append(f"{error.json_path}: {short(detail, 400)}")
         return out
 
 
@@ -441,7 +446,7 @@ def self_test(project_spec):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("spec", nargs="?", help="the OpenAPI document (YAML or JSON)")
     parser.add_argument("exchanges", nargs="?", help="the recorded exchanges (JSON)")
     parser.add_argument("--self-test", action="store_true",
