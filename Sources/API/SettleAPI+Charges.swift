@@ -15,6 +15,7 @@ extension SettleAPI {
                 }
                 parsed.insert(state)
             }
+            guard !parsed.isEmpty else { throw APIError.badRequest("'state' names no state (use e.g. state=due,awaiting_funds)") }
             states = parsed
         }
         let limit = try query.limit()

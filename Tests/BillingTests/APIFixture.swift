@@ -70,8 +70,8 @@ struct APIFixture: Sendable {
     /// route's OpenAPI path, for the recorded exchange.
     @discardableResult
     func call(_ method: Transport.HTTPRequest.Method = .get, _ path: String, template: String, token: String? = readToken, body: String? = nil,
-              authorization: String? = nil) async throws -> Answer {
-        var headers: [(String, String)] = []
+              authorization: String? = nil, extraHeaders: [(String, String)] = []) async throws -> Answer {
+        var headers: [(String, String)] = extraHeaders
         if let authorization { headers.append(("Authorization", authorization)) } else if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", "application/json")) }
         let response = try await world.devnet.http.execute(Transport.HTTPRequest(url: server.url(path), method: method, headers: headers,

@@ -1,4 +1,5 @@
 import API
+import Billing
 import Foundation
 import SettleCore
 import Settlement
@@ -52,6 +53,11 @@ struct OpenAPITests {
             (.post, "/webhooks/stripe", "/webhooks/stripe", nil, #"{"id": "evt_1", "type": "invoice.created"}"#),
         ]
         for call in calls { try await api.call(call.method, call.path, template: call.template, token: call.token, body: call.body) }
+        let event = #"{"id": "evt_openapi_1", "object": "event", "type": "invoice.created", "created": 1700000000, "data": {"object": {"id": "in_openapi", "object": "invoice"}}}"#
+        let signature = WebhookSignature.header(payload: Array(event.utf8), secret: BillingWorld.webhookSecret, timestamp: UInt64(Date().timeIntervalSince1970))
+        let stored = try await api.call(.post, "/webhooks/stripe", template: "/webhooks/stripe", token: nil, body: event,
+                                        extraHeaders: [("Stripe-Signature", signature)])
+        #expect(stored.status == 200, "\(stored.text)")
         // Once the first charge is final and reported, a retry of it is a conflict (409).
         _ = try await world.settle(invoices[0], now: now)
         _ = try await world.reporter.runOnce(now: now + 60)
