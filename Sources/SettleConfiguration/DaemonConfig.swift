@@ -139,6 +139,10 @@ public struct DaemonConfig: Sendable {
     public static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws(ConfigError) -> DaemonConfig {
         var config = try parseFile(text, file: file)
         try config.apply(environment: environment)
+        if config.merchant.webhookURL != nil, config.merchant.webhookSecret == nil {
+            throw ConfigError(file: file, key: "merchant.webhook_secret",
+                              problem: "is needed with webhook_url (merchant webhooks are always signed; or set SETTLE_MERCHANT_WEBHOOK_SECRET)")
+        }
         return config
     }
 
@@ -215,9 +219,6 @@ public struct DaemonConfig: Sendable {
             throw ConfigError(file: file, key: "merchant.webhook_url", problem: "must be https (plain http only to 127.0.0.1 or localhost)")
         }
         let secret = try merchantTable.optionalString("webhook_secret").map { (text: String) throws(ConfigError) in try reference(merchantTable, "merchant.webhook_secret", text) }
-        if url != nil, secret == nil {
-            throw ConfigError(file: file, key: "merchant.webhook_secret", problem: "is needed with webhook_url (merchant webhooks are always signed)")
-        }
         let merchant = Merchant(webhookURL: url, webhookSecret: secret,
                                 retrySeconds: try merchantTable.unsignedList("retry_seconds", default: [60, 300, 1_800, 7_200, 21_600, 43_200]),
                                 giveUpAfter: try merchantTable.unsigned("give_up_after", default: 259_200))
