@@ -20,8 +20,9 @@ struct DoctorCommand: AsyncParsableCommand {
             Reads the main configuration and every chain file it names, loads each key and prints only what it \
             derives (addresses, public keys), asks every RPC endpoint for its chain id (EVM) or slot (Solana), asks \
             Stripe for one customer with the API key, reads the secrets of webhooks and API tokens, and compares the \
-            database's schema with this build's migrations. Each problem is printed with what to fix. Nothing is \
-            written: a missing database is reported, not created.
+            database's schema with this build's migrations. Each problem is printed with what to fix. A missing \
+            database is reported, not created; an existing one is opened as settled opens it (WAL mode, its \
+            migrations table), nothing else is written. Run it as the user settled runs as.
 
             Exit status: 0 when everything is usable, 1 when something must be fixed.
 
