@@ -100,18 +100,13 @@ public struct EVMChainView: ChainView {
         let owner = try address(wallet)
         let token = try token(symbol)
         let data = ERC20.approve(spender: spender, amount: amount)
-        let nonce = try await node.rpc.call("eth_getTransactionCount", [.string(owner.checksummed), "pending"])
-        let estimate = try await node.rpc.call("eth_estimateGas", [.object([
-            ("from", .string(owner.checksummed)), ("to", .string(token.address.checksummed)), ("data", .string(Hex.encode(data, prefix: true))),
-        ])])
-        guard let nonceText = nonce.stringValue, let gasText = estimate.stringValue, let gas = UInt64(gasText.dropFirst(2), radix: 16) else {
-            throw RPCError.malformedResponse("eth_getTransactionCount or eth_estimateGas result")
-        }
+        let nonce = try await node.pendingNonce(of: owner)
+        let gas = EVMFees.gasLimit(estimate: try await node.estimateGas(from: owner, to: token.address, data: data))
         let (priority, maxFee) = try await EVMFees.suggest(node: node, cap: feeCap)
         let transaction: JSON = [
             "type": "0x2", "chainId": .string(UInt256(config.chainID).hexQuantity), "from": .string(owner.checksummed),
             "to": .string(token.address.checksummed), "value": "0x0", "data": .string(Hex.encode(data, prefix: true)),
-            "nonce": .string(nonceText), "gas": .string(UInt256(gas + gas / 5).hexQuantity),
+            "nonce": .string(UInt256(nonce).hexQuantity), "gas": .string(UInt256(gas).hexQuantity),
             "maxFeePerGas": .string(maxFee.hexQuantity), "maxPriorityFeePerGas": .string(priority.hexQuantity),
         ]
         return [

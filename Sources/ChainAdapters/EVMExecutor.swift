@@ -309,13 +309,7 @@ public actor EVMExecutor: ChargeExecutor {
     // MARK: - Node queries
 
     func estimateGas(token: EVMAddress, data: [UInt8]) async throws -> UInt64 {
-        let result = try await node.rpc.call("eth_estimateGas", [.object([
-            ("from", .string(spender.checksummed)), ("to", .string(token.checksummed)), ("data", .string(Hex.encode(data, prefix: true))),
-        ])])
-        guard let text = result.stringValue, let estimate = UInt64(text.dropFirst(2), radix: 16) else {
-            throw RPCError.malformedResponse("eth_estimateGas result")
-        }
-        return estimate + estimate / 5  // 20% margin
+        EVMFees.gasLimit(estimate: try await node.estimateGas(from: spender, to: token, data: data))
     }
 
     /// EIP-1559 fees for the next transaction (see `EVMFees.suggest`), capped at `feeCap`.
@@ -324,10 +318,6 @@ public actor EVMExecutor: ChargeExecutor {
     }
 
     func pendingNonce() async throws -> UInt64 {
-        let result = try await node.rpc.call("eth_getTransactionCount", [.string(spender.checksummed), "pending"])
-        guard let text = result.stringValue, let nonce = UInt64(text.dropFirst(2), radix: 16) else {
-            throw RPCError.malformedResponse("eth_getTransactionCount result")
-        }
-        return nonce
+        try await node.pendingNonce(of: spender)
     }
 }

@@ -4,6 +4,9 @@ import Transport
 
 /// EIP-1559 fee suggestions, for our own transfers and for the approvals customers sign.
 public enum EVMFees {
+    /// The gas limit to send with: the node's estimate plus a 20% margin.
+    public static func gasLimit(estimate: UInt64) -> UInt64 { estimate + estimate / 5 }
+
     /// Fees from `eth_feeHistory` over the last 10 blocks: the priority fee is the median of the blocks'
     /// 50th-percentile tips (at least 1 gwei / 1000 so a quiet chain still pays something), the max fee twice the
     /// next block's base fee plus that tip; both capped at `cap`.

@@ -76,6 +76,9 @@ public struct ChainCursor: Hashable, Sendable {
     public var headBlock: UInt64?
     /// Highest block known final.
     public var finalizedBlock: UInt64?
+
+    /// The last block the index covers (0 before any is).
+    public var lastIndexedBlock: UInt64 { nextBlock == 0 ? 0 : nextBlock - 1 }
 }
 
 /// Everything one indexing step writes, committed in one transaction with the cursor move.

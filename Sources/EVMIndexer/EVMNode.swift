@@ -83,6 +83,19 @@ public struct EVMNode: Sendable {
         return out
     }
 
+    /// `eth_getTransactionCount(address, "pending")`: the next nonce of `address`, counting the node's pool.
+    public func pendingNonce(of address: EVMAddress) async throws(RPCError) -> UInt64 {
+        try NodeJSON.quantity(try await rpc.call("eth_getTransactionCount", [.string(address.lowercaseHexPrefixed), "pending"]), "eth_getTransactionCount")
+    }
+
+    /// `eth_estimateGas` of a call from `from` to `to` with `data`, as the node answers it (no margin added).
+    public func estimateGas(from: EVMAddress, to: EVMAddress, data: [UInt8]) async throws(RPCError) -> UInt64 {
+        let request: JSON = .object([
+            ("from", .string(from.lowercaseHexPrefixed)), ("to", .string(to.lowercaseHexPrefixed)), ("data", .string(Hex.encode(data, prefix: true))),
+        ])
+        return try NodeJSON.quantity(try await rpc.call("eth_estimateGas", [request]), "eth_estimateGas")
+    }
+
     /// ERC-20 `balanceOf(owner)` at `block`.
     public func balanceOf(token: EVMAddress, owner: EVMAddress, block: BlockTag) async throws(RPCError) -> UInt256 {
         try Self.word(try await call(to: token, data: ERC20.balanceOf(owner: owner), block: block), "balanceOf")
