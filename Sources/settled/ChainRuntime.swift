@@ -49,8 +49,7 @@ struct ChainRuntime {
                 let chain = try await indexer.prepare()
                 try await indexer.indexToHead()
                 let cursor = try await store.cursor(chain: chain.id)
-                let indexed = cursor.nextBlock == 0 ? 0 : cursor.nextBlock - 1
-                return (cursor.headBlock ?? indexed, indexed)
+                return (cursor.headBlock ?? cursor.lastIndexedBlock, cursor.lastIndexedBlock)
             }
         case .solana(let config):
             guard let reference = config.signerKey, let treasury = config.treasury else {

@@ -59,6 +59,6 @@ struct IndexCommand: AsyncParsableCommand {
         }
         progress.finish()
         let final = try await indexer.store.cursor(chain: cursor.id)
-        print("\(indexer.config.name): indexed through block \(final.nextBlock == 0 ? 0 : final.nextBlock - 1)")
+        print("\(indexer.config.name): indexed through block \(final.lastIndexedBlock)")
     }
 }

@@ -53,7 +53,7 @@ struct APIFixture: Sendable {
         let chain = try await indexer.prepare()
         try await indexer.indexToHead()
         let cursor = try await indexer.store.cursor(chain: chain.id)
-        health.succeeded("devnet", head: cursor.headBlock ?? 0, indexed: cursor.nextBlock - 1, now: UInt64(Date().timeIntervalSince1970))
+        health.succeeded("devnet", head: cursor.headBlock ?? 0, indexed: cursor.lastIndexedBlock, now: UInt64(Date().timeIntervalSince1970))
     }
 
     struct Answer {
