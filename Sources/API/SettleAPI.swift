@@ -103,8 +103,10 @@ public struct SettleAPI: Sendable {
             response = try await body()
         } catch let error as APIError {
             response = error.response
-        } catch let error as LedgerError where error.code == .invalidInput || error.code == .conflict {
-            response = APIError(error.code == .conflict ? .conflict : .badRequest, error.code == .conflict ? "conflict" : "bad_request", error.message).response
+        } catch let error as LedgerError where error.code == .invalidInput {
+            response = APIError.badRequest(error.message).response
+        } catch let error as LedgerError where error.code == .conflict {
+            response = APIError.conflict(error.message).response
         } catch let error as StripeError {
             logger.warning("Stripe failed an API request", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             response = APIError(.badGateway, "stripe_unavailable", "Stripe did not answer usably: \(error)").response

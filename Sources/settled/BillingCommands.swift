@@ -14,12 +14,10 @@ struct RetryCommand: AsyncParsableCommand {
         let runtime = try await BillingRuntime.make(try options.load(), logger: options.makeLogger())
         defer { runtime.http.shutdown() }
         let now = unixNow()
-        try await runtime.ingestor.reconcile(invoiceID: invoice, now: now)
-        guard let charge = try await runtime.ledger.charge(invoice: invoice) else {
-            let findings = try await runtime.store.findings(invoice: invoice).map { "\($0.kind.rawValue): \($0.detail)" }
+        let (found, findings) = try await runtime.manualRetry.retry(invoice: invoice, now: now)
+        guard let charge = found else {
             throw ValidationError("no charge for \(invoice)\(findings.isEmpty ? "" : ": " + findings.joined(separator: "; "))")
         }
-        try await runtime.ledger.retryNow(charge.id, now: now)
         try await runtime.loop(for: charge).runOnce(now: now)
         let after = try await runtime.ledger.charge(id: charge.id)
         print("\(invoice): \(after?.state.rawValue ?? "?")\(after?.reason.map { " (\($0))" } ?? "")")

@@ -110,18 +110,10 @@ struct BillingRuntime {
             deliverer: deliverer, loops: loops, chains: chains, webhookSecrets: secrets, http: http, logger: logger)
     }
 
-    /// One pass of everything except the poll: inbox, settlement per chain, Stripe reports, dunning, outbox. A
-    /// failing part is logged and the others still run.
-    func pass(now: UInt64) async {
-        await step("inbox") { _ = try await processor.runOnce(now: now) }
-        for (name, loop) in loops.sorted(by: { $0.key < $1.key }) {
-            await step("settlement \(name)") { _ = try await loop.runOnce(now: now) }
-        }
-        await step("stripe reports") { _ = try await reporter.runOnce(now: now) }
-        await step("dunning") { _ = try await dunning.runOnce(now: now) }
-        if let deliverer { await step("merchant webhooks") { _ = try await deliverer.runOnce(now: now) } }
-    }
+    /// An operator's retry of one invoice (`settled retry`, `POST /v1/charges/{invoice}/retry`).
+    var manualRetry: ManualRetry { ManualRetry(ledger: ledger, store: store, ingestor: ingestor, logger: logger) }
 
+    /// Runs one part of a pass; a failure is logged and the other parts still run.
     func step(_ name: String, _ body: () async throws -> Void) async {
         do { try await body() } catch { logger.warning("\(name) pass failed; retried next pass", metadata: ["error": "\(error)"]) }
     }

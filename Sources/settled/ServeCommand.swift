@@ -129,8 +129,7 @@ struct BillingRetrier: ChargeRetrier {
     let wakers: [String: Waker]
 
     func retry(invoice: String) async throws -> (charge: Charge?, findings: [String]) {
-        let result = try await ManualRetry(ledger: runtime.ledger, store: runtime.store, ingestor: runtime.ingestor, logger: runtime.logger)
-            .retry(invoice: invoice, now: unixNow())
+        let result = try await runtime.manualRetry.retry(invoice: invoice, now: unixNow())
         if let charge = result.charge, let agreement = try await runtime.ledger.agreement(id: charge.agreement) { wakers[agreement.chain]?.wake() }
         return result
     }
