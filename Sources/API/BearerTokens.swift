@@ -1,14 +1,11 @@
+import SettleConfiguration
 import Signing
 
 /// The API's bearer tokens and what each may do. Tokens are kept as SHA-256 digests and compared in constant time;
 /// only a token's name is ever logged.
 public struct BearerTokens: Sendable {
-    /// What a token may do. `admin` includes `read`.
-    public enum Scope: String, Sendable, Comparable {
-        case read, admin
-
-        public static func < (lhs: Scope, rhs: Scope) -> Bool { lhs == .read && rhs == .admin }
-    }
+    /// What a token may do (`[[api.tokens]] scope`). `admin` includes `read`.
+    public typealias Scope = DaemonConfig.APIToken.Scope
 
     struct Entry: Sendable {
         var name: String
@@ -53,4 +50,8 @@ public struct BearerTokens: Sendable {
         for i in 0..<a.count { difference |= a[i] ^ b[i] }
         return difference == 0
     }
+}
+
+extension DaemonConfig.APIToken.Scope: Comparable {
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs == .read && rhs == .admin }
 }

@@ -48,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
         defer { runtime.http.shutdown() }
         var tokens: [(name: String, token: String, scope: BearerTokens.Scope)] = []
         for token in config.apiTokens {
-            do { tokens.append((token.name, try KeyLoader.secretText(from: token.token), token.scope == .admin ? .admin : .read)) } catch {
+            do { tokens.append((token.name, try KeyLoader.secretText(from: token.token), token.scope)) } catch {
                 throw ValidationError("\(config.file): api token '\(token.name)': \(error.message)")
             }
         }
