@@ -20,6 +20,8 @@ Modes:
   drop_logs     forward, but eth_getLogs drops its last log
   null_result   forward, but the (matching) method's result becomes null (a node missing a transaction)
   swallow       answer eth_sendRawTransaction with the transaction's hash as if accepted, without forwarding it
+  delay         forward after sleeping `seconds` (a node across a network; makes a local backfill last long enough
+                for a crash test to land its kills mid-way)
 """
 import argparse
 import json
@@ -161,6 +163,8 @@ class Handler(BaseHTTPRequestHandler):
             raw = bytes.fromhex(request["params"][0][2:])
             answer = {"jsonrpc": "2.0", "id": request.get("id"), "result": "0x" + keccak(raw).hex()}
             return self.send(200, json.dumps(answer).encode(), [("Content-Type", "application/json")])
+        if mode == "delay":
+            time.sleep(float(fault.get("seconds", 0.002)))
         if mode == "truncated":
             self.send_response(200)
             self.send_header("Content-Length", "100000")
@@ -170,7 +174,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         status, body, content_type = self.forward(raw)
-        if fault and request is not None:
+        if fault and mode != "delay" and request is not None:
             body = json.dumps(rewrite(json.loads(body), request, fault)).encode()
         self.send(status, body, [("Content-Type", content_type)])
 

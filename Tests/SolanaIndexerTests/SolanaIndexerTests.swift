@@ -312,10 +312,14 @@ struct SolanaCrashTests {
         let f = try await SolanaFixture.make(net: try SolanaTestnet())
         _ = try await f.approve(10_000_000)
         for i in 1...400 { _ = try await f.pull(UInt64(i)) }
+        // Each getTransaction answers 2 ms late, as from a node across a network: on a quiet machine the local
+        // backfill otherwise finished inside one kill delay (CI once counted a single kill).
+        let proxy = try SolanaFaultProxy(upstream: f.net.peer.url("/"))
+        try await proxy.arm(["mode": "delay", "seconds": .number("0.002"), "count": -1, "method": "getTransaction"])
         let directory = try temporaryDirectory("settle-solana-crash")
         try """
             family = "solana"
-            rpc_urls = ["\(f.net.peer.url("/"))"]
+            rpc_urls = ["\(proxy.url)"]
             [[tokens]]
             symbol = "USDC"
             mint = "\(f.mint)"
