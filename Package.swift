@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // System libraries (Debian -dev packages), found through pkg-config. Shims only.
@@ -159,7 +160,11 @@ let package = Package(
                            .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SettlementTests", dependencies: ["Settlement", "Store", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SettlementTests",
+            dependencies: ["Settlement", "Store", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ChainAdaptersTests",
             dependencies: ["ChainAdapters", "Settlement", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer", "Signing",

@@ -64,7 +64,7 @@ enum ExecutorBenchmark {
         let cpu = cpuSeconds()
         let started = ContinuousClock.now
         for charge in charges {
-            _ = try await ledger.signEVMAttempt(charge: charge.id, chain: "base", signer: "0xspender", chainNonce: 0) { nonce in
+            _ = try await ledger.signEVMAttempt(charge: charge.id, chain: "base", signer: "0xspender", chainPending: 0, head: nil) { nonce in
                 let signed = EIP1559Transaction(chainID: 8453, nonce: nonce, maxPriorityFeePerGas: 1_000_000, maxFeePerGas: 2_000_000_000,
                                                 gasLimit: 80_000, to: token,
                                                 data: ERC20.transferFrom(from: payer, to: treasury, amount: 25_000_000)).signed(with: key)

@@ -68,7 +68,10 @@ public struct InvoiceIngestor: Sendable {
                     try await store.record(.closedWhileInFlight, invoice: invoice.id,
                                            detail: "Stripe shows the invoice \(invoice.status.rawValue) while Settle's transfer is \(existing.state.rawValue)",
                                            now: now)
-                    log.warning("invoice closed in Stripe while a transfer is in flight", metadata: ["charge.state": "\(existing.state.rawValue)"])
+                    log.warning("invoice closed in Stripe while a transfer is in flight; cancellation requested", metadata: ["charge.state": "\(existing.state.rawValue)"])
+                    // Signed bytes may already be in a pool: the charge waits for proof that none lands.
+                    let state = try await ledger.cancel(existing.id, reason: "invoice \(invoice.status.rawValue) in Stripe while in flight", now: now)
+                    return .unchanged(charge: existing.id, state: state)
                 }
                 return .unchanged(charge: existing.id, state: existing.state)
             }

@@ -134,6 +134,7 @@ public struct StripeReporter: Sendable {
             _ = try await stripe.post("/v1/invoices/\(charge.invoice)/attach_payment", ["payment_record": .string(recordID)],
                                       idempotencyKey: "settle-\(charge.invoice)-attach")
         }
+        CrashPoint.reach(.afterReport)
         try await store.mark(charge.invoice, action: "paid", detail: "\(policy.markPaid.rawValue) \(attempt.transactionID)", now: now)
         try await ledger.transition(charge.id, from: .settled, to: .reported, reason: policy.markPaid.rawValue, now: now)
         log.info("invoice marked paid", metadata: ["mode": "\(policy.markPaid.rawValue)"])

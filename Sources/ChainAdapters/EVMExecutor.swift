@@ -9,9 +9,10 @@ import Signing
 import Transport
 
 /// Pulls due charges on one EVM chain: preflight, then `transferFrom(payer, treasury, amount)` signed by the
-/// spender key with a nonce allocated in the same ledger write that stores the signed attempt (persist before
-/// broadcast), then broadcast; `confirm` follows attempts to finality and settles charges whose transfer is final
-/// and matches token, payer, treasury and amount exactly.
+/// spender key with a nonce from the ledger (never the chain's; see `NonceGuard`) allocated in the same ledger write
+/// that stores the signed attempt (persist before broadcast), then broadcast. `confirm` gathers evidence about every
+/// unresolved attempt — receipts checked against canonical headers, the signer's count at the finalized block, the
+/// transaction that used a nonce — and carries out what `ChargeLifecycle` decides. It decides nothing itself.
 public actor EVMExecutor: ChargeExecutor {
     public nonisolated let config: ChainConfig
     public nonisolated let node: EVMNode
@@ -47,6 +48,15 @@ public actor EVMExecutor: ChargeExecutor {
 
     /// Sets how many blocks an attempt may stay unmined before it is replaced.
     public func setReplaceAfterBlocks(_ blocks: UInt64) { replaceAfterBlocks = blocks }
+
+    /// Finalized blocks past an attempt's nonce use with no proof of what used it before the charge goes `unknown`.
+    public var unknownAfterBlocks: UInt64 = 64
+
+    /// Sets the bound after which an unprovable attempt makes its charge `unknown`.
+    public func setUnknownAfterBlocks(_ blocks: UInt64) { unknownAfterBlocks = blocks }
+
+    /// Where each of the spender's nonces was used in finalized history (never changes once found).
+    private var located: [UInt64: (block: UInt64, hash: Hash32)] = [:]
 
     public nonisolated var spender: EVMAddress { EVMAddress(publicKey: key.publicKey) }
 
@@ -91,103 +101,99 @@ public actor EVMExecutor: ChargeExecutor {
         let data = ERC20.transferFrom(from: payer, to: treasury, amount: amount)
         let gas = try await estimateGas(token: token.address, data: data)
         let (priority, maxFee) = try await fees()
-        let chainNonce = try await pendingNonce()
+        let head = try await node.blockNumber()
+        let chainPending = try await pendingNonce()
         let chainID = config.chainID
         let key = self.key
         let to = token.address
-        guard let attempt = try await ledger.signEVMAttempt(
-            charge: charge.id, chain: config.name, signer: spender.checksummed, chainNonce: chainNonce, now: now,
+        let signing = try await ledger.signEVMAttempt(
+            charge: charge.id, chain: config.name, signer: spender.checksummed, chainPending: chainPending, head: head, now: now,
             sign: { nonce in
                 let signed = EIP1559Transaction(chainID: chainID, nonce: nonce, maxPriorityFeePerGas: priority, maxFeePerGas: maxFee,
                                                 gasLimit: gas, to: to, data: data).signed(with: key)
                 return SignedPayload(transactionID: signed.hash.description, raw: signed.rawBytes,
                                      maxFee: maxFee.description, priorityFee: priority.description)
             })
-        else {
+        switch signing {
+        case .notDue:
             return try await ledger.charge(invoice: charge.invoice)?.state ?? .signed  // another executor took it
+        case .halted(let alert):
+            logger.critical("signing stopped on this chain: nonce divergence; run `settled nonce inspect` then `settled nonce adopt`", metadata: [
+                "chain": "\(config.name)", "spender": "\(spender)", "ledger.next_nonce": "\(alert.ledgerNext.map(String.init) ?? "?")",
+                "chain.pending_count": "\(alert.chainCount.map(String.init) ?? "?")",
+            ])
+            throw LedgerError(.conflict, alert.detail)
+        case .signed(let attempt):
+            CrashPoint.reach(.afterPersist)
+            try await send(attempt, now: now)
         }
-        try await broadcast(attempt)
         return try await ledger.charge(invoice: charge.invoice)?.state ?? .signed
     }
 
-    /// Hands an attempt's persisted bytes to the node. "already known" and "nonce too low" for our own transaction
-    /// are fine (it is in the pool or mined); anything else leaves it `signed`, to be sent again by `recover`.
-    public func broadcast(_ attempt: Attempt) async throws {
+    /// Hands an attempt's persisted bytes to the node and feeds the answer to the charge's lifecycle. Only an
+    /// acceptance (or "already known") acknowledges it; no answer ever declares it dead. An underpriced refusal of the
+    /// newest attempt re-prices it at the same nonce (once per call).
+    func send(_ attempt: Attempt, now: UInt64, repriceOnRefusal: Bool = true) async throws {
         let refusal = await sendRaw(attempt.raw)
-        if let refusal {
-            let lower = refusal.message.lowercased()
-            let ours = try Hash32(hex: attempt.transactionID)
-            if lower.contains("already known") || lower.contains("known transaction") {
-                // Already in the pool: sent.
-            } else if lower.contains("nonce too low"), try await node.knowsTransaction(ours) {
-                // Ours, already mined.
-            } else if lower.contains("insufficient funds") {
-                logger.critical("the spender cannot pay for gas: fund it with the chain's native coin; the payment stays persisted and is sent again", metadata: [
-                    "chain": "\(config.name)", "spender": "\(spender)", "tx.hash": "\(attempt.transactionID)",
-                ])
-                throw refusal.error
-            } else if lower.contains("replacement transaction underpriced") || lower.contains("underpriced") {
-                // A same-nonce transaction with higher fees is already pending: this one will never be accepted.
-                try await ledger.setOutcome(attempt.id, .dead)
-                logger.warning("replacement refused as underpriced; the pending one is followed", metadata: ["tx.hash": "\(attempt.transactionID)"])
-                return
-            } else {
-                logger.error("broadcast refused; the attempt stays persisted and is retried", metadata: [
-                    "chain": "\(config.name)", "tx.hash": "\(attempt.transactionID)", "error": "\(refusal.message)",
-                ])
-                throw refusal.error
-            }
+        switch SendVerdict.classify(refusal: refusal?.message) {
+        case .acknowledged:
+            CrashPoint.reach(.afterSend)
+            try await ledger.markSent(attempt, headBlock: try? await node.blockNumber(), now: now)
+            CrashPoint.reach(.afterMarkSent)
+        case .nonceUsed:
+            break  // mined (ours or another's): the evidence decides
+        case .underpriced:
+            logger.warning("a node refused the payment transaction as underpriced; it stays followed and is re-priced at the same nonce", metadata: [
+                "chain": "\(config.name)", "tx.hash": "\(attempt.transactionID)",
+            ])
+            guard repriceOnRefusal, let charge = try await ledger.charge(id: attempt.charge) else { return }
+            var lifecycle = try await lifecycle(of: charge)
+            try await carryOut(lifecycle.event(.refusedUnderpriced(attempt: attempt.id)), charge: charge, now: now, reprice: false)
+        case .insufficientFunds:
+            logger.critical("the spender cannot pay for gas: fund it with the chain's native coin; the payment stays persisted and is sent again", metadata: [
+                "chain": "\(config.name)", "spender": "\(spender)", "tx.hash": "\(attempt.transactionID)",
+            ])
+        case .unacknowledged(let message):
+            logger.warning("broadcast not acknowledged; the attempt stays followed and is sent again", metadata: [
+                "chain": "\(config.name)", "tx.hash": "\(attempt.transactionID)", "error": "\(message)",
+            ])
         }
-        try await ledger.markSent(attempt, headBlock: try? await node.blockNumber())
     }
 
-    /// `eth_sendRawTransaction`; nil when accepted, else the node's refusal (transport failures are thrown).
+    /// `eth_sendRawTransaction`; nil when accepted, else the node's refusal or the transport failure.
     private func sendRaw(_ raw: [UInt8]) async -> (message: String, error: RPCError)? {
-        let result: Result<JSON, RPCError>
         do {
-            result = .success(try await node.rpc.call("eth_sendRawTransaction", [.string(Hex.encode(raw, prefix: true))]))
+            _ = try await node.rpc.call("eth_sendRawTransaction", [.string(Hex.encode(raw, prefix: true))])
+            return nil
         } catch {
-            result = .failure(error)
-        }
-        switch result {
-        case .success: return nil
-        case .failure(let error):
             if case .server(_, let message, _) = error { return (message, error) }
             return (String(describing: error), error)
         }
     }
 
-    /// After a restart: sends every persisted attempt that was signed but maybe never sent, before anything new.
+    /// After a start: every unresolved attempt is looked up (and re-sent where nothing shows it) before anything new.
     public func recover() async throws {
-        for attempt in try await ledger.unresolvedAttempts(chain: config.name) where attempt.outcome == .signed {
-            do {
-                try await broadcast(attempt)
-            } catch {  // one attempt the node refuses must not hold back the others
-                logger.error("recovering a persisted attempt failed; retried on the next pass", metadata: [
-                    "chain": "\(config.name)", "tx.hash": "\(attempt.transactionID)", "error": "\(error)",
-                ])
-            }
-        }
+        try await confirm(now: UInt64(Date().timeIntervalSince1970))
     }
 
-    /// Follows sent attempts, per charge (a charge may have a stuck attempt and its same-nonce replacement):
-    /// - one of them mined on the canonical chain: the others are dead (the nonce is used); reverted →
-    ///   `awaiting_funds` (recorded); succeeded → `included`, and `settled` once final and matching exactly;
-    /// - one that was included is gone (reorg): back to `broadcast`, and the same bytes are sent again;
-    /// - none mined and the nonce used by a transaction of someone else's: all dead, the charge is `due` again;
-    /// - none mined after `replaceAfterBlocks`: replaced with the same payload at ≥ +12.5% fees (up to the cap),
-    ///   persisted before it is sent.
+    /// Follows every unresolved attempt (`signed` ones included: a node may hold bytes it never acknowledged): gathers
+    /// the evidence per charge and carries out what `ChargeLifecycle` decides. One charge's failure does not stop the
+    /// others.
     public func confirm(now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws {
+        let unresolved = try await ledger.unresolvedAttempts(chain: config.name)
+        guard !unresolved.isEmpty else { return }
         let head = try await node.blockNumber()
         let finalized: UInt64
         switch config.finality {
         case .finalizedTag: finalized = try await node.header(.finalized)?.number ?? 0
         case .confirmations(let n): finalized = head >= n ? head - n : 0
         }
-        let unresolved = try await ledger.unresolvedAttempts(chain: config.name).filter { $0.outcome != .signed }
-        for (chargeID, attempts) in Dictionary(grouping: unresolved, by: \.charge).sorted(by: { $0.key < $1.key }) {
+        for chargeID in Set(unresolved.map(\.charge)).sorted() {
             do {
-                try await follow(chargeID, attempts, head: head, finalized: finalized, now: now)
+                guard let charge = try await ledger.charge(id: chargeID), ChargeLifecycle.followedStates.contains(charge.state) else { continue }
+                var lifecycle = try await lifecycle(of: charge)
+                let evidence = try await evidence(for: charge, head: head, finalized: finalized)
+                try await carryOut(lifecycle.event(.observed(evidence)), charge: charge, now: now, reprice: true)
             } catch {
                 logger.error("following a payment failed; retried on the next pass", metadata: [
                     "chain": "\(config.name)", "charge": "\(chargeID)", "error": "\(error)",
@@ -196,68 +202,107 @@ public actor EVMExecutor: ChargeExecutor {
         }
     }
 
-    /// One charge's unresolved attempts (see `confirm`).
-    private func follow(_ chargeID: Int64, _ attempts: [Attempt], head: UInt64, finalized: UInt64, now: UInt64) async throws {
-        guard let charge = try await ledger.charge(id: chargeID) else { return }
-        var mined: (attempt: Attempt, receipt: EVMReceipt)?
-        for attempt in attempts {
-            if let receipt = try await node.receipt(try Hash32(hex: attempt.transactionID)),
-               let header = try await node.header(.number(receipt.blockNumber)), header.hash == receipt.blockHash {
-                mined = (attempt, receipt)
-                break
+    /// The charge's machine, rebuilt from the ledger (the ledger is the machine's memory across restarts).
+    func lifecycle(of charge: Charge) async throws -> ChargeLifecycle {
+        ChargeLifecycle(state: charge.state, attempts: try await ledger.attempts(charge: charge.id).map(ChargeLifecycle.Tracked.init),
+                        policy: .init(replaceAfterBlocks: replaceAfterBlocks, unknownAfterBlocks: unknownAfterBlocks))
+    }
+
+    /// What the node shows about the charge's live attempts. Absence is never turned into death here: an attempt is
+    /// `dead` only when the transaction that used its nonce at a finalized block is found and is none of ours.
+    func evidence(for charge: Charge, head: UInt64, finalized: UInt64) async throws -> LifecycleEvidence {
+        let agreement = try await ledger.agreement(id: charge.agreement)
+        let live = try await ledger.attempts(charge: charge.id).filter { ChargeLifecycle.Tracked($0).isLive }
+        var evidence = LifecycleEvidence(head: head)
+        for attempt in live {
+            guard let receipt = try await node.receipt(try Hash32(hex: attempt.transactionID)) else { continue }
+            guard let header = try await node.header(.number(receipt.blockNumber)), header.hash == receipt.blockHash else { continue }
+            evidence.sightings[attempt.id] = try landing(receipt, finalized: finalized, charge: charge, agreement: agreement)
+        }
+        guard evidence.sightings.isEmpty else { return evidence }
+        // Nothing landed that the node shows. Whose transaction used each nonce at a finalized block?
+        for (nonce, group) in Dictionary(grouping: live.filter { $0.nonce != nil }, by: { $0.nonce ?? 0 }) {
+            let count = try? await node.transactionCount(of: spender, at: .number(finalized))
+            guard let count, count > nonce else { continue }  // unseen: the nonce may still be taken by one of ours
+            let used = try? await locate(nonce: nonce, above: group.compactMap(\.headAtSigning).min() ?? 0, through: finalized)
+            let ours = Set(group.map { $0.transactionID.lowercased() })
+            if let used, ours.contains(used.hash.description.lowercased()), let attempt = group.first(where: { $0.transactionID.lowercased() == used.hash.description.lowercased() }) {
+                // Ours used it: its receipt from the block (the node's transaction index may be pruned).
+                if let receipt = try? await node.receipts(inBlock: used.block)?.first(where: { $0.transactionHash == used.hash }) {
+                    evidence.sightings[attempt.id] = try landing(receipt, finalized: finalized, charge: charge, agreement: agreement)
+                    continue
+                }
+            }
+            let past = used.map { finalized - min(finalized, $0.block) } ?? finalized - min(finalized, group.compactMap(\.sentBlock).max() ?? finalized)
+            for attempt in group {
+                evidence.sightings[attempt.id] = SightingRules.evm(nonce: nonce, finalizedCount: count, transactionAtNonce: used?.hash.description,
+                                                                   ours: ours, blocksPast: past)
             }
         }
-        guard let (attempt, receipt) = mined else {
-            try await unmined(attempts, charge: charge, head: head, finalized: finalized, now: now)
-            return
+        return evidence
+    }
+
+    /// Where the signer's `nonce` was used in finalized history (cached: finalized history does not change).
+    func locate(nonce: UInt64, above: UInt64, through finalized: UInt64) async throws -> (block: UInt64, hash: Hash32)? {
+        if let known = located[nonce] { return known }
+        guard let block = try await node.blockUsing(nonce: nonce, of: spender, above: above, through: finalized),
+              let hash = try await node.transaction(from: spender, nonce: nonce, inBlock: block) else { return nil }
+        located[nonce] = (block, hash)
+        return (block, hash)
+    }
+
+    private func landing(_ receipt: EVMReceipt, finalized: UInt64, charge: Charge, agreement: Agreement?) throws -> Sighting {
+        let final = receipt.blockNumber <= finalized
+        let matches = final && receipt.succeeded ? try agreement.map { try self.matches(receipt, charge: charge, agreement: $0) } ?? false : nil
+        return .landed(block: receipt.blockNumber, succeeded: receipt.succeeded, final: final, matches: matches)
+    }
+
+    /// Carries out the lifecycle's actions, in order.
+    func carryOut(_ actions: [LifecycleAction], charge: Charge, now: UInt64, reprice: Bool) async throws {
+        for action in actions {
+            switch action {
+            case .record(let change):
+                let retryAt = change.move?.to == .awaitingFunds ? try await nextAttempt(charge, now: now) : nil
+                try await ledger.apply(change, charge: charge.id, nextAttemptAt: retryAt, now: now)
+                CrashPoint.reach(.afterRecord)
+                if let move = change.move {
+                    logger.info("payment moved", metadata: [
+                        "chain": "\(config.name)", "invoice.id": "\(charge.invoice)", "from": "\(move.from.rawValue)", "to": "\(move.to.rawValue)",
+                        "reason": "\(change.reason ?? "")",
+                    ])
+                }
+            case .send(let id):
+                guard let attempt = try await ledger.attempts(charge: charge.id).first(where: { $0.id == id }) else { continue }
+                try await send(attempt, now: now, repriceOnRefusal: reprice)
+            case .replace(let id):
+                guard let stuck = try await ledger.attempts(charge: charge.id).first(where: { $0.id == id }) else { continue }
+                try await replace(stuck, now: now)
+            case .alert(let alert):
+                report(alert, charge: charge)
+            }
         }
-        let others = attempts.filter { $0.id != attempt.id }.map { (attempt: $0.id, outcome: Attempt.Outcome.dead, block: UInt64?.none) }
-        guard receipt.succeeded else {
-            try await ledger.record(others + [(attempt.id, .reverted, receipt.blockNumber)], charge: charge.id,
-                                    moves: [(.included, .broadcast), (.broadcast, .awaitingFunds)], reason: "reverted",
-                                    nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
-            return
-        }
-        if attempt.outcome != .included || charge.state == .broadcast || !others.isEmpty {
-            try await ledger.record(others + [(attempt.id, .included, receipt.blockNumber)], charge: charge.id,
-                                    moves: [(.broadcast, .included)], now: now)
-        }
-        guard receipt.blockNumber <= finalized, let agreement = try await ledger.agreement(id: charge.agreement) else { return }
-        if try matches(receipt, charge: charge, agreement: agreement) {
-            try await ledger.transition(charge.id, from: .included, to: .settled, now: now)
-        } else {
+    }
+
+    private func report(_ alert: LifecycleAlert, charge: Charge) {
+        switch alert {
+        case .unknown(let reason):
+            logger.critical("payment state unknown: no node proves whether the transaction landed; it is never signed again by itself — inspect the chain", metadata: [
+                "chain": "\(config.name)", "invoice.id": "\(charge.invoice)", "reason": "\(reason)",
+            ])
+        case .paidAfterCancel:
+            logger.critical("a payment landed for an invoice whose cancellation was requested: refund or re-open it", metadata: [
+                "chain": "\(config.name)", "invoice.id": "\(charge.invoice)",
+            ])
+        case .mismatch:
             logger.critical("final payment transaction does not carry the expected transfer; charge left included", metadata: [
-                "tx.hash": "\(attempt.transactionID)", "invoice.id": "\(charge.invoice)",
+                "chain": "\(config.name)", "invoice.id": "\(charge.invoice)",
             ])
         }
     }
 
-    /// None of a charge's attempts is on the canonical chain now.
-    private func unmined(_ attempts: [Attempt], charge: Charge, head: UInt64, finalized: UInt64, now: UInt64) async throws {
-        if let gone = attempts.first(where: { $0.outcome == .included }) {
-            logger.warning("payment transaction reorged out; sending the same bytes again", metadata: ["tx.hash": "\(gone.transactionID)"])
-            try await ledger.record([(gone.id, .sent, nil)], charge: charge.id, moves: [(.included, .broadcast)], reason: "reorged out", now: now)
-            try await broadcast(gone)
-            return
-        }
-        guard let newest = attempts.max(by: { $0.sequence < $1.sequence }), let nonce = newest.nonce else { return }
-        if try await transactionCount(at: finalized) > nonce, try await !anyKnown(attempts) {
-            // The nonce is used in a FINAL block, none of ours has a receipt and the node knows none of them:
-            // provably none of them can ever be mined.
-            try await ledger.record(attempts.map { ($0.id, .dead, nil) }, charge: charge.id, moves: [(.included, .broadcast), (.broadcast, .due)],
-                                    reason: "nonce used by another transaction", now: now)
-            logger.warning("payment attempt's nonce was used by another transaction; the charge is due again", metadata: [
-                "invoice.id": "\(charge.invoice)", "nonce": "\(nonce)",
-            ])
-            return
-        }
-        guard let sent = newest.sentBlock, head >= sent + replaceAfterBlocks else { return }
-        try await replace(newest)
-    }
-
-    /// Re-signs a stuck attempt's payload with the same nonce and fees raised by at least 12.5% (up to the cap),
-    /// persists it, and sends it.
-    private func replace(_ stuck: Attempt) async throws {
+    /// Re-signs an attempt's payload with the SAME nonce and fees raised by at least 12.5% (up to the cap), persists
+    /// it, and sends it. Every attempt at the nonce stays followed.
+    private func replace(_ stuck: Attempt, now: UInt64) async throws {
         let decoded = try SignedTransaction(raw: stuck.raw)
         guard case .eip1559(var transaction) = decoded.body else { return }
         let bump: (UInt256) throws -> UInt256 = { fee in try fee.checkedAdding((fee / 8).checkedAdding(.one)) }
@@ -272,26 +317,13 @@ public actor EVMExecutor: ChargeExecutor {
         transaction.maxFeePerGas = maxFee
         let signed = transaction.signed(with: key)
         let replacement = try await ledger.replaceEVMAttempt(stuck, payload: SignedPayload(
-            transactionID: signed.hash.description, raw: signed.rawBytes, maxFee: maxFee.description, priorityFee: transaction.maxPriorityFeePerGas.description))
-        logger.warning("payment transaction not mined; replaced with higher fees", metadata: [
+            transactionID: signed.hash.description, raw: signed.rawBytes, maxFee: maxFee.description, priorityFee: transaction.maxPriorityFeePerGas.description),
+            now: now)
+        CrashPoint.reach(.afterPersist)
+        logger.warning("payment transaction re-priced at the same nonce", metadata: [
             "tx.hash": "\(stuck.transactionID)", "replacement": "\(replacement.transactionID)",
         ])
-        try await broadcast(replacement)
-    }
-
-    /// True when the node knows any of the attempts' transactions (pending or mined).
-    func anyKnown(_ attempts: [Attempt]) async throws -> Bool {
-        for attempt in attempts where try await node.knowsTransaction(try Hash32(hex: attempt.transactionID)) { return true }
-        return false
-    }
-
-    /// The spender's transaction count as of `block`: every nonce below it is used in a block at or below it.
-    func transactionCount(at block: UInt64) async throws -> UInt64 {
-        let result = try await node.rpc.call("eth_getTransactionCount", [.string(spender.checksummed), .string(BlockTag.number(block).description)])
-        guard let text = result.stringValue, let nonce = UInt64(text.dropFirst(2), radix: 16) else {
-            throw RPCError.malformedResponse("eth_getTransactionCount result")
-        }
-        return nonce
+        try await send(replacement, now: now, repriceOnRefusal: false)
     }
 
     /// True when the receipt holds exactly one Transfer of the charge's token from the payer to the treasury of

@@ -39,6 +39,11 @@ public actor SolanaExecutor: ChargeExecutor {
     public var priceCap: UInt64 = 1_000_000
     /// Compute units asked for (a TransferChecked uses a few thousand).
     public var computeUnits: UInt32 = 40_000
+    /// Finalized block heights past an attempt's expiry with no proof of absence before the charge goes `unknown`.
+    public var unknownAfterBlocks: UInt64 = 300
+
+    /// Sets the bound after which an unprovable attempt makes its charge `unknown`.
+    public func setUnknownAfterBlocks(_ blocks: UInt64) { unknownAfterBlocks = blocks }
 
     public nonisolated var delegate: SolanaPublicKey { SolanaPublicKey(key.publicKey) }
 
@@ -69,6 +74,10 @@ public actor SolanaExecutor: ChargeExecutor {
         let source = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
         let destination = try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: token.mint, tokenProgram: token.program)
         let price = try await priorityPrice()
+        // Read before the blockhash, less a margin for a load-balanced backend behind: the transaction cannot land
+        // at or below it, so a node proving its absence must hold every slot since.
+        let slotBefore = try await node.slot(.confirmed)
+        let earliest = slotBefore - min(slotBefore, 150)
         let (blockhash, lastValid) = try await node.latestBlockhash()
         let instructions = [
             ComputeBudgetInstruction.setComputeUnitLimit(computeUnits),
@@ -78,7 +87,8 @@ public actor SolanaExecutor: ChargeExecutor {
         ]
         let signers = [feePayer, key].compactMap { $0 }
         let payer = SolanaPublicKey(signers[0].publicKey)
-        guard let attempt = try await ledger.signSolanaAttempt(charge: charge.id, chain: config.name, signer: delegate.description, now: now, sign: {
+        guard let attempt = try await ledger.signSolanaAttempt(charge: charge.id, chain: config.name, signer: delegate.description,
+                                                               slotBefore: earliest, now: now, sign: {
             let message = try LegacyMessage(instructions: instructions, payer: payer, recentBlockhash: blockhash)
             let transaction = try SolanaTransaction(message: .legacy(message), signers: signers)
             return (SignedPayload(transactionID: transaction.id?.description ?? "", raw: transaction.serialized(), priorityFee: String(price)),
@@ -86,71 +96,51 @@ public actor SolanaExecutor: ChargeExecutor {
         }) else {
             return try await ledger.charge(id: charge.id)?.state ?? .signed
         }
-        try await broadcast(attempt)
+        CrashPoint.reach(.afterPersist)
+        try await send(attempt, now: now)
         return try await ledger.charge(id: charge.id)?.state ?? .signed
     }
 
-    /// Sends the persisted bytes (again). An already-processed transaction counts as sent.
-    public func broadcast(_ attempt: Attempt) async throws {
+    /// Sends the persisted bytes (again). Only an acceptance or "already processed" acknowledges them; no answer
+    /// declares them dead (that takes expiry at `finalized` and absence from a node with the history).
+    func send(_ attempt: Attempt, now: UInt64) async throws {
         let refusal = await send(attempt.raw)
-        if let refusal, !refusal.message.contains("AlreadyProcessed"), !refusal.message.lowercased().contains("already been processed") {
-            logger.error("sendTransaction refused; the attempt stays persisted", metadata: [
-                "chain": "\(config.name)", "tx.signature": "\(attempt.transactionID)", "error": "\(refusal.message)",
+        switch SendVerdict.classify(refusal: refusal?.message) {
+        case .acknowledged:
+            CrashPoint.reach(.afterSend)
+            try await ledger.markSent(attempt, now: now)
+            CrashPoint.reach(.afterMarkSent)
+        case .nonceUsed, .underpriced, .insufficientFunds, .unacknowledged:
+            logger.warning("sendTransaction not acknowledged; the attempt stays followed and is sent again while its blockhash is valid", metadata: [
+                "chain": "\(config.name)", "tx.signature": "\(attempt.transactionID)", "error": "\(refusal?.message ?? "")",
             ])
-            throw refusal.error
         }
-        try await ledger.markSent(attempt)
     }
 
     private func send(_ raw: [UInt8]) async -> (message: String, error: RPCError)? {
-        let result: Result<SolanaSignature, RPCError>
-        do { result = .success(try await node.send(raw)) } catch { result = .failure(error) }
-        switch result {
-        case .success: return nil
-        case .failure(let error):
+        do {
+            _ = try await node.send(raw)
+            return nil
+        } catch {
             if case .server(_, let message, let data) = error { return (message + (data.map { " " + $0.text } ?? ""), error) }
             return (String(describing: error), error)
         }
     }
 
-    /// After a restart: every persisted attempt not known to have been sent is looked up before anything new:
-    /// known to the cluster → sent (it got out before the crash); unknown and its blockhash expired at finalized →
-    /// dead, the charge is due again (it can never land); unknown and still valid → sent now. One attempt's failure
-    /// does not stop the others.
+    /// After a start: every unresolved attempt is looked up (and re-sent while valid) before anything new.
     public func recover() async throws {
-        for attempt in try await ledger.unresolvedAttempts(chain: config.name) where attempt.outcome == .signed {
-            do {
-                let signature = try SolanaSignature(base58: attempt.transactionID)
-                // Height first: once the finalized height is past the blockhash's last valid height, a status lookup
-                // made after it sees every landing there can ever be.
-                let height = try await node.blockHeight(.finalized)
-                if try await node.statuses([signature]).first ?? nil != nil {
-                    try await ledger.markSent(attempt)
-                    continue
-                }
-                if let lastValid = attempt.lastValidHeight, height > lastValid {
-                    try await ledger.record([(attempt.id, .dead, nil)], charge: attempt.charge, moves: [(.signed, .due)],
-                                            reason: "blockhash expired before it was sent")
-                    continue
-                }
-                try await broadcast(attempt)
-            } catch {
-                logger.error("recovering a persisted attempt failed; retried on the next pass", metadata: [
-                    "chain": "\(config.name)", "tx.signature": "\(attempt.transactionID)", "error": "\(error)",
-                ])
-            }
-        }
+        try await confirm(now: UInt64(Date().timeIntervalSince1970))
     }
 
-    /// Follows sent attempts: landed → `included`, then `settled` at `finalized` when the transfer matches exactly;
-    /// failed → `awaiting_funds`; not landed: re-sent while its blockhash is valid, declared dead (charge back to
-    /// `due`) only when the blockhash expired AND the signature is absent at `finalized`.
+    /// Follows every unresolved attempt (`signed` ones included): statuses with history search, the finalized height
+    /// read first, and — for an expired attempt no status shows — the oldest slot the node holds. Carries out what
+    /// `ChargeLifecycle` decides.
     public func confirm(now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws {
-        let attempts = try await ledger.unresolvedAttempts(chain: config.name).filter { $0.outcome != .signed }
+        let attempts = try await ledger.unresolvedAttempts(chain: config.name)
         guard !attempts.isEmpty else { return }
-        let signatures = try attempts.map { try SolanaSignature(base58: $0.transactionID) }
-        // Read before the statuses, so "expired and absent" never races a landing between the two reads.
+        // Height first: a status lookup made after it sees every landing up to it.
         let height = try await node.blockHeight(.finalized)
+        let signatures = try attempts.map { try SolanaSignature(base58: $0.transactionID) }
         var statuses: [(slot: UInt64, failed: Bool, status: Commitment?)?] = []
         var offset = 0
         while offset < signatures.count {  // nodes take at most 256 signatures per call
@@ -158,48 +148,76 @@ public actor SolanaExecutor: ChargeExecutor {
             statuses += try await node.statuses(chunk)
             offset += chunk.count
         }
-        for (index, (attempt, status)) in zip(attempts, statuses).enumerated() {
+        var firstAvailable: UInt64??
+        var sightings: [Int64: Sighting] = [:]
+        for (index, attempt) in attempts.enumerated() {
+            if let status = statuses[index] {
+                let final = status.status == .finalized
+                var matches: Bool?
+                if final, !status.failed, let charge = try await ledger.charge(id: attempt.charge),
+                   let agreement = try await ledger.agreement(id: charge.agreement) {
+                    matches = try await self.matches(signatures[index], charge: charge, agreement: agreement)
+                }
+                sightings[attempt.id] = .landed(block: status.slot, succeeded: !status.failed, final: final, matches: matches)
+                continue
+            }
+            if let lastValid = attempt.lastValidHeight, height > lastValid, firstAvailable == nil {
+                firstAvailable = .some(try? await node.minimumLedgerSlot())
+            }
+            sightings[attempt.id] = SightingRules.solana(finalizedHeight: height, lastValidHeight: attempt.lastValidHeight,
+                                                         firstAvailableSlot: firstAvailable ?? nil, earliestSlot: attempt.headAtSigning)
+        }
+        for chargeID in Set(attempts.map(\.charge)).sorted() {
             do {
-                try await follow(attempt, status: status, signature: signatures[index], height: height, now: now)
+                guard let charge = try await ledger.charge(id: chargeID), ChargeLifecycle.followedStates.contains(charge.state) else { continue }
+                var lifecycle = ChargeLifecycle(state: charge.state, attempts: try await ledger.attempts(charge: charge.id).map(ChargeLifecycle.Tracked.init),
+                                                policy: .init(replaceAfterBlocks: nil, unknownAfterBlocks: unknownAfterBlocks))
+                let mine = attempts.filter { $0.charge == chargeID }.map(\.id)
+                let evidence = LifecycleEvidence(head: height, sightings: sightings.filter { mine.contains($0.key) })
+                try await carryOut(lifecycle.event(.observed(evidence)), charge: charge, now: now)
             } catch {
                 logger.error("following a payment failed; retried on the next pass", metadata: [
-                    "chain": "\(config.name)", "tx.signature": "\(attempt.transactionID)", "error": "\(error)",
+                    "chain": "\(config.name)", "charge": "\(chargeID)", "error": "\(error)",
                 ])
             }
         }
     }
 
-    /// One sent attempt (see `confirm`).
-    private func follow(_ attempt: Attempt, status: (slot: UInt64, failed: Bool, status: Commitment?)?, signature: SolanaSignature,
-                        height: UInt64, now: UInt64) async throws {
-        guard let charge = try await ledger.charge(id: attempt.charge) else { return }
-        guard let status else {
-            if let lastValid = attempt.lastValidHeight, height > lastValid {
-                try await ledger.record([(attempt.id, .dead, nil)], charge: charge.id, moves: [(.included, .broadcast), (.broadcast, .due)],
-                                        reason: "blockhash expired", now: now)
-                logger.warning("payment transaction expired without landing; a new attempt may be signed", metadata: [
-                    "tx.signature": "\(attempt.transactionID)", "invoice.id": "\(charge.invoice)",
-                ])
-            } else {
-                try await broadcast(attempt)  // still valid: send the same bytes again
+    /// Carries out the lifecycle's actions, in order.
+    func carryOut(_ actions: [LifecycleAction], charge: Charge, now: UInt64) async throws {
+        for action in actions {
+            switch action {
+            case .record(let change):
+                let retryAt = change.move?.to == .awaitingFunds ? try await nextAttempt(charge, now: now) : nil
+                try await ledger.apply(change, charge: charge.id, nextAttemptAt: retryAt, now: now)
+                CrashPoint.reach(.afterRecord)
+                if let move = change.move {
+                    logger.info("payment moved", metadata: [
+                        "chain": "\(config.name)", "invoice.id": "\(charge.invoice)", "from": "\(move.from.rawValue)", "to": "\(move.to.rawValue)",
+                        "reason": "\(change.reason ?? "")",
+                    ])
+                }
+            case .send(let id):
+                guard let attempt = try await ledger.attempts(charge: charge.id).first(where: { $0.id == id }) else { continue }
+                try await send(attempt, now: now)
+            case .replace:
+                continue  // never decided for Solana (no policy to replace)
+            case .alert(let alert):
+                switch alert {
+                case .unknown(let reason):
+                    logger.critical("payment state unknown: no node proves whether the transaction landed; it is never signed again by itself", metadata: [
+                        "chain": "\(config.name)", "invoice.id": "\(charge.invoice)", "reason": "\(reason)",
+                    ])
+                case .paidAfterCancel:
+                    logger.critical("a payment landed for an invoice whose cancellation was requested: refund or re-open it", metadata: [
+                        "chain": "\(config.name)", "invoice.id": "\(charge.invoice)",
+                    ])
+                case .mismatch:
+                    logger.critical("final payment transaction does not carry the expected transfer; charge left included", metadata: [
+                        "chain": "\(config.name)", "invoice.id": "\(charge.invoice)",
+                    ])
+                }
             }
-            return
-        }
-        if status.failed {
-            try await ledger.record([(attempt.id, .reverted, status.slot)], charge: charge.id, moves: [(.broadcast, .awaitingFunds)],
-                                    reason: "failed", nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
-            return
-        }
-        if attempt.outcome != .included || charge.state == .broadcast {
-            try await ledger.record([(attempt.id, .included, status.slot)], charge: charge.id, moves: [(.broadcast, .included)], now: now)
-        }
-        guard status.status == .finalized, let agreement = try await ledger.agreement(id: charge.agreement) else { return }
-        if try await matches(signature, charge: charge, agreement: agreement) {
-            try await ledger.transition(charge.id, from: .included, to: .settled, now: now)
-        } else {
-            logger.critical("final payment transaction does not carry the expected transfer; charge left included", metadata: [
-                "tx.signature": "\(attempt.transactionID)", "invoice.id": "\(charge.invoice)",
-            ])
         }
     }
 

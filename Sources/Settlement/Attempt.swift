@@ -35,6 +35,10 @@ public struct Attempt: Hashable, Sendable {
     public var block: UInt64?
     /// The chain's head when it was first sent (EVM: for "not mined after N blocks").
     public var sentBlock: UInt64?
+    /// The chain's head read before signing (EVM block number, Solana slot): the transaction cannot be in a block at
+    /// or below it. Bounds the search for the transaction that used a nonce, and the history a node must hold to
+    /// prove a Solana signature absent. Nil for attempts stored before it was recorded.
+    public var headAtSigning: UInt64?
     /// Fees it was signed with (EVM, wei), as decimal text.
     public var maxFee: String?
     public var priorityFee: String?

@@ -2,7 +2,7 @@ import Foundation
 
 /// One chain's executor as the settlement loop drives it (EVM and Solana implement it in `ChainAdapters`).
 public protocol ChargeExecutor: Sendable {
-    /// After a start: sends every persisted attempt that may not have reached a node, before anything new.
+    /// After a start: looks up (and re-sends where nothing shows it) every persisted attempt, before anything new.
     func recover() async throws
     /// Runs one due charge as far as it can go now.
     @discardableResult
@@ -30,11 +30,11 @@ public struct SettlementLoop: Sendable {
         public var failed = 0
     }
 
-    /// Runs one pass at `now`. An error on one charge is counted and the pass goes on with the others.
+    /// Runs one pass at `now`: every unresolved attempt is looked up first (nothing new is signed before), then due
+    /// charges are executed. An error on one charge is counted and the pass goes on with the others.
     @discardableResult
     public func runOnce(now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Report {
         var report = Report()
-        try await executor.recover()
         try await executor.confirm(now: now)
         for charge in try await ledger.charges(in: [.ingested, .awaitingFunds], dueBy: now) {
             try await ledger.transition(charge.id, from: charge.state, to: .due, now: now)

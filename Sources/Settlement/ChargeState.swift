@@ -1,16 +1,24 @@
-/// Where a charge (one Stripe invoice) stands: DESIGN.md's payment state machine.
+/// Where a charge (one invoice) stands: DESIGN.md's payment state machine. The moves among the in-flight states
+/// (`signed` … `unknown`, `cancel_requested`) are decided by `ChargeLifecycle` from chain evidence.
 ///
 /// ```
 /// ingested ─(due)─▶ due ─preflight─▶ awaiting_funds ─retry─▶ due
-///                    └─ok─▶ signed ─▶ broadcast ─▶ included ─(final)─▶ settled ─(Stripe marked)─▶ reported
-/// included ─(reorged out)─▶ broadcast        broadcast ─(provably dead)─▶ due
-/// broadcast ─(mined but reverted: allowance or funds moved after preflight)─▶ awaiting_funds
-/// any open state ─▶ cancelled;   awaiting_funds ─(past the window)─▶ uncollectible
+///                    └─ok─▶ signed ─▶ broadcast ─▶ included ─(final, matching)─▶ settled ─(Stripe marked)─▶ reported
+/// included ─(reorged out)─▶ broadcast
+/// signed/broadcast/included ─(every attempt PROVEN dead)─▶ due
+///                           ─(landed, reverted, final)─▶ awaiting_funds
+///                           ─(window closed, nothing proven, past the bound)─▶ unknown (alert; never re-signed)
+///                           ─(cancel)─▶ cancel_requested ─▶ cancelled (all proven dead) | settled (one landed)
+/// ingested/due/awaiting_funds ─▶ cancelled;   awaiting_funds ─(past the window)─▶ uncollectible
 /// ```
 public enum ChargeState: String, Hashable, Sendable, CaseIterable {
     case ingested, due
     case awaitingFunds = "awaiting_funds"
     case signed, broadcast, included, settled, reported, cancelled, uncollectible
+    /// A transaction's window closed and no node proves whether it landed: an operator must look.
+    case unknown
+    /// Billing closed the invoice while a transaction of it could still land.
+    case cancelRequested = "cancel_requested"
 
     /// The states a charge may move to from this one. Anything else is a bug, refused by the ledger.
     public var successors: Set<ChargeState> {
@@ -18,9 +26,11 @@ public enum ChargeState: String, Hashable, Sendable, CaseIterable {
         case .ingested: [.due, .cancelled]
         case .due: [.awaitingFunds, .signed, .cancelled]
         case .awaitingFunds: [.due, .cancelled, .uncollectible]
-        case .signed: [.broadcast, .due, .cancelled]
-        case .broadcast: [.included, .due, .awaitingFunds, .cancelled]  // awaiting_funds: mined but reverted
-        case .included: [.settled, .broadcast]
+        case .signed: [.broadcast, .included, .settled, .awaitingFunds, .due, .unknown, .cancelRequested]
+        case .broadcast: [.included, .settled, .awaitingFunds, .due, .unknown, .cancelRequested]
+        case .included: [.settled, .broadcast, .awaitingFunds, .due, .unknown, .cancelRequested]
+        case .unknown: [.included, .settled, .broadcast, .awaitingFunds, .due, .cancelRequested]
+        case .cancelRequested: [.cancelled, .settled]
         case .settled: [.reported]
         case .reported, .cancelled, .uncollectible: []
         }
@@ -30,7 +40,7 @@ public enum ChargeState: String, Hashable, Sendable, CaseIterable {
     public var isTerminal: Bool { successors.isEmpty }
 
     /// True while money may still move: a transaction exists that could land.
-    public var hasLiveAttempt: Bool { self == .signed || self == .broadcast || self == .included }
+    public var hasLiveAttempt: Bool { ChargeLifecycle.followedStates.contains(self) }
 }
 
 /// Why a charge waits for funds.

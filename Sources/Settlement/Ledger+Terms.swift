@@ -38,16 +38,24 @@ extension Ledger {
         }
     }
 
-    /// Cancels a charge because billing no longer wants it (invoice voided, uncollectible, or paid elsewhere), only
-    /// while no transaction of it could land.
-    /// - Returns: the state the charge is left in: `cancelled`, or the live or final state that kept it (the caller
-    ///   reports that case: money may be moving for an invoice billing has closed).
+    /// Cancels a charge because billing no longer wants it (invoice voided, uncollectible, or paid elsewhere). With no
+    /// transaction that could land, it is `cancelled` at once; with one in flight (signed, broadcast, included or
+    /// unknown) it becomes `cancel_requested`: `ChargeLifecycle` makes it `cancelled` once every attempt is proven
+    /// dead, or `settled` (and the merchant is told) if one lands. Signed bytes may already sit in a node's pool.
+    /// - Returns: the state the charge is left in: `cancelled`, `cancel_requested`, or the final state that kept it.
     @discardableResult
     public func cancel(_ charge: Int64, reason: String, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> ChargeState {
         for _ in 0..<4 {  // a concurrent move between the read and the compare-and-set: read again
             guard let current = try await self.charge(id: charge) else { throw LedgerError(.notFound, "no charge \(charge)") }
-            if current.state == .cancelled || !Self.quiescentStates.contains(current.state) { return current.state }
-            if try await transition(charge, from: current.state, to: .cancelled, reason: reason, now: now) { return .cancelled }
+            let target: ChargeState
+            if Self.quiescentStates.contains(current.state) {
+                target = .cancelled
+            } else if current.state.hasLiveAttempt, current.state != .cancelRequested {
+                target = .cancelRequested
+            } else {
+                return current.state
+            }
+            if try await transition(charge, from: current.state, to: target, reason: reason, now: now) { return target }
         }
         throw LedgerError(.conflict, "charge \(charge) kept moving while being cancelled")
     }

@@ -91,7 +91,7 @@ public final class Ledger: Sendable {
 
     /// The compare-and-set move with its event row, inside the caller's transaction.
     @discardableResult
-    private static func move(_ db: SQLiteConnection, _ charge: Int64, from: ChargeState, to: ChargeState, reason: String?,
+    static func move(_ db: SQLiteConnection, _ charge: Int64, from: ChargeState, to: ChargeState, reason: String?,
                              nextAttemptAt: UInt64?, now: UInt64) throws -> Bool {
         guard from.successors.contains(to) else {
             throw LedgerError(.invalidTransition, "a charge cannot go from \(from.rawValue) to \(to.rawValue)")

@@ -1,5 +1,7 @@
 /// The ledger (module `ledger`): agreements, charges and attempts. Unlike the indexes it is NOT derivable from the
 /// chain: replay never touches it, and rows are never deleted (a charge ends in a terminal state).
+import Store
+
 enum LedgerSchema {
     static let module = "ledger"
 
@@ -76,6 +78,55 @@ enum LedgerSchema {
             next_nonce INTEGER NOT NULL CHECK (next_nonce >= 0),
             PRIMARY KEY (chain, signer)
         ) STRICT, WITHOUT ROWID;
+        """,
+        // New in-flight states (`unknown`, `cancel_requested`): SQLite cannot alter a CHECK, so the table is rebuilt
+        // (foreign keys off for the rebuild, checked before the commit). Attempts keep the chain's head read before
+        // signing (EVM block, Solana slot): the transaction cannot be at or below it, which bounds every search for it. Alerts that
+        // stop a chain's signing until an operator acts (`nonce_divergence`).
+        """
+        \(Database.foreignKeysOffMarker)
+        CREATE TABLE charges_rebuilt (
+            id INTEGER PRIMARY KEY,
+            invoice TEXT NOT NULL UNIQUE,
+            agreement INTEGER NOT NULL REFERENCES agreements(id),
+            amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+            currency TEXT NOT NULL CHECK (length(currency) = 3),
+            token_amount BLOB NOT NULL CHECK (length(token_amount) = 32),
+            token_decimals INTEGER NOT NULL CHECK (token_decimals BETWEEN 0 AND 77),
+            rate TEXT NOT NULL,
+            rate_at INTEGER NOT NULL,
+            due_at INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('ingested', 'due', 'awaiting_funds', 'signed', 'broadcast', 'included',
+                                                  'settled', 'reported', 'cancelled', 'uncollectible', 'unknown',
+                                                  'cancel_requested')),
+            reason TEXT,
+            next_attempt_at INTEGER,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) STRICT;
+        INSERT INTO charges_rebuilt(id, invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at,
+                                    due_at, state, reason, next_attempt_at, created_at, updated_at)
+            SELECT id, invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at,
+                   due_at, state, reason, next_attempt_at, created_at, updated_at FROM charges;
+        DROP TABLE charges;
+        ALTER TABLE charges_rebuilt RENAME TO charges;
+        CREATE INDEX charges_by_state ON charges (state, next_attempt_at);
+
+        ALTER TABLE attempts ADD COLUMN head_at_signing INTEGER;
+
+        CREATE TABLE chain_alerts (
+            id INTEGER PRIMARY KEY,
+            chain TEXT NOT NULL,
+            signer TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('nonce_divergence')),
+            detail TEXT NOT NULL,
+            ledger_next INTEGER,
+            chain_count INTEGER,
+            raised_at INTEGER NOT NULL,
+            cleared_at INTEGER,
+            cleared_by TEXT
+        ) STRICT;
+        CREATE UNIQUE INDEX chain_alerts_open ON chain_alerts (chain, signer, kind) WHERE cleared_at IS NULL;
         """,
     ]
 }

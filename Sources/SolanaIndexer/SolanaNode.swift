@@ -27,6 +27,12 @@ public struct SolanaNode: Sendable {
         try SolanaJSON.unsigned(try await rpc.call("getBlockHeight", [Self.config(commitment)]), "getBlockHeight")
     }
 
+    /// `minimumLedgerSlot`: the oldest slot this node's ledger holds. A signature status lookup on this node cannot
+    /// see transactions in older slots, so its silence about them proves nothing.
+    public func minimumLedgerSlot() async throws(RPCError) -> UInt64 {
+        try SolanaJSON.unsigned(try await rpc.call("minimumLedgerSlot", []), "minimumLedgerSlot")
+    }
+
     /// `getLatestBlockhash`: the blockhash and the last block height at which a transaction using it can land.
     public func latestBlockhash(_ commitment: Commitment = .confirmed) async throws(RPCError) -> (blockhash: Blockhash, lastValidBlockHeight: UInt64) {
         let value = try SolanaJSON.value(try await rpc.call("getLatestBlockhash", [Self.config(commitment)]), "getLatestBlockhash")

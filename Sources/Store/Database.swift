@@ -18,10 +18,12 @@ public final class Database: @unchecked Sendable {
     private let idleReaders: Mutex<[IdleConnection]>
     private let readerCount: Int
 
-    /// Opens (creating if needed) the database at `path`.
-    public init(path: String, readers: Int = 4) throws(StoreError) {
+    /// Opens (creating if needed) the database at `path`. `durability` `.full` (the default) makes every commit
+    /// survive power loss, which the ledger needs: an attempt committed just before its broadcast must never roll
+    /// back (with WAL and `NORMAL`, the last commits can). `.normal` is for throwaway or benchmark databases.
+    public init(path: String, readers: Int = 4, durability: Durability = .full) throws(StoreError) {
         self.path = path
-        writer = try SQLiteConnection(path: path)
+        writer = try SQLiteConnection(path: path, durability: durability)
         try writer.execute("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 module TEXT NOT NULL PRIMARY KEY,
@@ -44,9 +46,20 @@ public final class Database: @unchecked Sendable {
                 throw StoreError(.migration, "database schema of \(module) is at version \(current); this program knows \(migrations.count): upgrade settled")
             }
             for version in current..<migrations.count {
+                // A table rebuild (SQLite cannot alter a constraint) needs foreign keys off, which SQLite allows only
+                // outside a transaction; every reference is checked before the commit.
+                let rebuild = migrations[version].hasPrefix(Self.foreignKeysOffMarker)
+                if rebuild { try db.execute("PRAGMA foreign_keys = OFF") }
+                defer { if rebuild { try? db.execute("PRAGMA foreign_keys = ON") } }
                 try db.execute("BEGIN IMMEDIATE")
                 do throws(StoreError) {
                     try db.execute(migrations[version])
+                    if rebuild {
+                        let check = try db.statement("PRAGMA foreign_key_check")
+                        if try check.step() {
+                            throw StoreError(.migration, "the rebuilt tables break a foreign key (table \(check.text(0)))")
+                        }
+                    }
                     let bump = try db.statement("INSERT INTO schema_migrations(module, version) VALUES (?, ?) ON CONFLICT(module) DO UPDATE SET version = excluded.version")
                     bump.bind(module, at: 1)
                     bump.bind(version + 1, at: 2)
@@ -61,6 +74,9 @@ public final class Database: @unchecked Sendable {
             }
         }
     }
+
+    /// The first line of a migration that rebuilds a table: it runs with foreign keys off, checked before commit.
+    public static let foreignKeysOffMarker = "-- settle: foreign keys off for a table rebuild"
 
     /// The schema version of `module` (0 when never migrated).
     public func schemaVersion(module: String) async throws -> Int {

@@ -12,7 +12,8 @@ public final class SQLiteConnection {
     /// - Parameters:
     ///   - readOnly: open without write access (readers of the pool).
     ///   - busyTimeout: how long to wait on a lock before failing with `.busy`.
-    public init(path: String, readOnly: Bool = false, busyTimeout: Duration = .seconds(10)) throws(StoreError) {
+    public init(path: String, readOnly: Bool = false, busyTimeout: Duration = .seconds(10),
+                durability: Durability = .full) throws(StoreError) {
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
             | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
@@ -28,7 +29,7 @@ public final class SQLiteConnection {
         sqlite3_extended_result_codes(db, 1)
         if !readOnly {
             try execute("PRAGMA journal_mode = WAL")
-            try execute("PRAGMA synchronous = NORMAL")
+            try execute("PRAGMA synchronous = \(durability.rawValue)")
         }
         try execute("PRAGMA foreign_keys = ON")
     }

@@ -81,15 +81,15 @@ struct DunningTests {
         let charge = try await f.ledger.createCharge(invoice: "in_ok", agreement: f.agreement.id, amount: Money(minorUnits: 100, currency: try Currency(code: "usd")),
                                                      tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 10, now: 10).charge
         try await f.ledger.transition(charge.id, from: .ingested, to: .due, now: 10)
-        let attempt = try #require(try await f.ledger.signEVMAttempt(charge: charge.id, chain: "base", signer: "0xspender", chainNonce: 0, now: 10) { nonce in
+        let attempt = try #require(try await f.ledger.signEVMAttempt(charge: charge.id, chain: "base", signer: "0xspender", chainPending: 0, head: nil, now: 10) { nonce in
             SignedPayload(transactionID: "0xfeed\(nonce)", raw: [1, 2, 3])
-        })
+        }.attempt)
         try await f.ledger.record([(attempt.id, .reverted, 5)], charge: charge.id, moves: [(.signed, .broadcast), (.broadcast, .awaitingFunds)],
                                   reason: "reverted", now: 11)
         try await f.ledger.transition(charge.id, from: .awaitingFunds, to: .due, now: 12)
-        let second = try #require(try await f.ledger.signEVMAttempt(charge: charge.id, chain: "base", signer: "0xspender", chainNonce: 1, now: 12) { nonce in
+        let second = try #require(try await f.ledger.signEVMAttempt(charge: charge.id, chain: "base", signer: "0xspender", chainPending: 1, head: nil, now: 12) { nonce in
             SignedPayload(transactionID: "0xbeef\(nonce)", raw: [4])
-        })
+        }.attempt)
         try await f.ledger.record([(second.id, .included, 9)], charge: charge.id, moves: [(.signed, .broadcast), (.broadcast, .included), (.included, .settled)], now: 13)
         let dunning = Dunning(ledger: f.ledger)
         try await dunning.runOnce(now: 14)
