@@ -205,7 +205,7 @@ public actor EVMExecutor: ChargeExecutor {
     /// The charge's machine, rebuilt from the ledger (the ledger is the machine's memory across restarts).
     func lifecycle(of charge: Charge) async throws -> ChargeLifecycle {
         ChargeLifecycle(state: charge.state, attempts: try await ledger.attempts(charge: charge.id).map(ChargeLifecycle.Tracked.init),
-                        policy: .init(replaceAfterBlocks: replaceAfterBlocks, unknownAfterBlocks: unknownAfterBlocks))
+                        policy: .evm(replaceAfterBlocks: replaceAfterBlocks, unknownAfterBlocks: unknownAfterBlocks))
     }
 
     /// What the node shows about the charge's live attempts. Absence is never turned into death here: an attempt is

@@ -171,7 +171,7 @@ public actor SolanaExecutor: ChargeExecutor {
             do {
                 guard let charge = try await ledger.charge(id: chargeID), ChargeLifecycle.followedStates.contains(charge.state) else { continue }
                 var lifecycle = ChargeLifecycle(state: charge.state, attempts: try await ledger.attempts(charge: charge.id).map(ChargeLifecycle.Tracked.init),
-                                                policy: .init(replaceAfterBlocks: nil, unknownAfterBlocks: unknownAfterBlocks))
+                                                policy: .solana(unknownAfterBlocks: unknownAfterBlocks))
                 let mine = attempts.filter { $0.charge == chargeID }.map(\.id)
                 let evidence = LifecycleEvidence(head: height, sightings: sightings.filter { mine.contains($0.key) })
                 try await carryOut(lifecycle.event(.observed(evidence)), charge: charge, now: now)

@@ -6,7 +6,11 @@
 Every POST is forwarded to the upstream unless a fault is armed. Arm one with
     POST /_fault  {"mode": MODE, "count": N, "method": "eth_getLogs"?, ...}
 where `count` is how many matching requests it hits (default 1; -1 = until cleared), `method` limits it to
-requests whose (first) method matches, and `skip` lets that many matching requests through first. POST /_fault {"mode": "none"} clears. GET /_stats returns counters.
+requests whose (first) method matches (`methods`, a list, to any of several), and `skip` lets that many matching
+requests through first. POST /_fault {"mode": "none"} clears. GET /_stats returns counters.
+Several faults at once: POST /_fault [FAULT, FAULT, ...] (replaces what was armed); each request takes the first
+armed fault that matches it. The modes null_statuses, fail_status and short_history match only the methods they
+rewrite unless `method`/`methods` says otherwise, so they combine with each other and with a send fault.
 
 Modes:
   timeout       sleep `seconds` (default 30) before answering, so the client times out
@@ -22,6 +26,18 @@ Modes:
   swallow       answer eth_sendRawTransaction with the transaction's hash as if accepted, without forwarding it
   delay         forward after sleeping `seconds` (a node across a network; makes a local backfill last long enough
                 for a crash test to land its kills mid-way)
+  ack_lost      forward the request (the node really accepts it), then answer HTTP `status` (default 503) instead of
+                the upstream's answer: an acknowledgement lost after forwarding (load balancer, timeout)
+  underpriced   answer the JSON-RPC error {"code": -32000, "message": "replacement transaction underpriced"}
+                (`message` overrides the text); with "forward": true the request is forwarded first, so the node
+                holds the transaction while the client is told it was refused (another endpoint's answer)
+  null_statuses forward, but every entry of getSignatureStatuses' result.value becomes null (a node without the
+                signature in its status cache or history)
+  fail_status   forward, but every non-null getSignatureStatuses entry gets
+                "err": {"InstructionError": [2, {"Custom": 1}]} and confirmationStatus "confirmed" (a lying or
+                forked node reporting a failure that is not final)
+  short_history forward, but minimumLedgerSlot and getFirstAvailableBlock answer `slot` (default 2^40): a node
+                whose ledger does not reach back to old transactions
 """
 import argparse
 import json
@@ -38,10 +54,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peerlib import announce, exit_with_parent  # noqa: E402
 
 LOCK = threading.Lock()
-FAULT = {"mode": "none"}
+FAULTS = []  # armed faults, each a dict as posted to /_fault; the first that matches a request takes it
 STATS = {"forwarded": 0, "faulted": 0}
 UPSTREAM = ""
 WRONG = "0x" + "ee" * 32
+# Methods the newer rewrite modes apply to when the fault names none (so they combine with other faults).
+MODE_METHODS = {
+    "null_statuses": ("getSignatureStatuses",),
+    "fail_status": ("getSignatureStatuses",),
+    "short_history": ("minimumLedgerSlot", "getFirstAvailableBlock"),
+}
+FAILED = {"InstructionError": [2, {"Custom": 1}]}
 
 
 def first_method(request):
@@ -52,22 +75,24 @@ def first_method(request):
 
 def take_fault(method):
     with LOCK:
-        mode = FAULT.get("mode", "none")
-        if mode == "none":
-            return None
-        wanted = FAULT.get("method")
-        if wanted and wanted != method:
-            return None
-        if FAULT.get("skip", 0) > 0:  # let this many matching requests through first
-            FAULT["skip"] -= 1
-            return None
-        count = FAULT.get("count", 1)
-        if count == 0:
-            return None
-        if count > 0:
-            FAULT["count"] = count - 1
-        STATS["faulted"] += 1
-        return dict(FAULT)
+        for fault in FAULTS:
+            mode = fault.get("mode", "none")
+            if mode == "none":
+                continue
+            wanted = fault.get("methods") or ([fault["method"]] if fault.get("method") else None) or MODE_METHODS.get(mode)
+            if wanted and method not in wanted:
+                continue
+            if fault.get("skip", 0) > 0:  # let this many matching requests through first
+                fault["skip"] -= 1
+                return None
+            count = fault.get("count", 1)
+            if count == 0:
+                continue
+            if count > 0:
+                fault["count"] = count - 1
+            STATS["faulted"] += 1
+            return dict(fault)
+        return None
 
 
 def rewrite(answer, request, fault):
@@ -92,7 +117,29 @@ def rewrite(answer, request, fault):
                 log["blockHash"] = WRONG
         elif mode == "drop_logs" and method == "eth_getLogs" and isinstance(result, list) and result:
             result.pop()
+        elif mode == "null_statuses" and method == "getSignatureStatuses" and isinstance(result, dict) \
+                and isinstance(result.get("value"), list):
+            result["value"] = [None for _ in result["value"]]
+        elif mode == "fail_status" and method == "getSignatureStatuses" and isinstance(result, dict) \
+                and isinstance(result.get("value"), list):
+            for entry in result["value"]:
+                if isinstance(entry, dict):
+                    entry["err"] = FAILED
+                    entry["status"] = {"Err": FAILED}
+                    entry["confirmationStatus"] = "confirmed"
+                    if entry.get("confirmations") is None:
+                        entry["confirmations"] = 1
+        elif mode == "short_history" and method in ("minimumLedgerSlot", "getFirstAvailableBlock"):
+            ans["result"] = int(fault.get("slot", 1 << 40))
     return answer
+
+
+def rpc_error(request, code, message):
+    """A JSON-RPC error answer to `request` (one per entry of a batch)."""
+    def one(req):
+        rid = req.get("id") if isinstance(req, dict) else None
+        return {"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": message}}
+    return [one(req) for req in request] if isinstance(request, list) else one(request)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -140,9 +187,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         if self.path == "/_fault":
+            posted = json.loads(raw)
             with LOCK:
-                FAULT.clear()
-                FAULT.update(json.loads(raw))
+                FAULTS.clear()
+                FAULTS.extend(f for f in (posted if isinstance(posted, list) else [posted])
+                              if isinstance(f, dict) and f.get("mode", "none") != "none")
             return self.send(200, b"{}")
         try:
             request = json.loads(raw)
@@ -162,6 +211,14 @@ class Handler(BaseHTTPRequestHandler):
             from eth_utils import keccak
             raw = bytes.fromhex(request["params"][0][2:])
             answer = {"jsonrpc": "2.0", "id": request.get("id"), "result": "0x" + keccak(raw).hex()}
+            return self.send(200, json.dumps(answer).encode(), [("Content-Type", "application/json")])
+        if mode == "ack_lost":
+            self.forward(raw)  # the node gets it; the client never hears
+            return self.send(int(fault.get("status", 503)), b"fault")
+        if mode == "underpriced":
+            if fault.get("forward"):
+                self.forward(raw)  # the node holds it; the client is told it was refused
+            answer = rpc_error(request, -32000, fault.get("message", "replacement transaction underpriced"))
             return self.send(200, json.dumps(answer).encode(), [("Content-Type", "application/json")])
         if mode == "delay":
             time.sleep(float(fault.get("seconds", 0.002)))

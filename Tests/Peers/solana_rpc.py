@@ -26,7 +26,7 @@ Slots, blocks and commitment
 
 Node methods (params as in Agave's JSON-RPC docs)
   getSlot, getBlockHeight, getLatestBlockhash, isBlockhashValid, getHealth, getVersion, getGenesisHash,
-  getIdentity, getEpochInfo, getFirstAvailableBlock, getTransactionCount, getBlockTime, getBlock,
+  getIdentity, getEpochInfo, getFirstAvailableBlock, minimumLedgerSlot, getTransactionCount, getBlockTime, getBlock,
   getMinimumBalanceForRentExemption, getBalance, requestAirdrop (a real transfer from the faucet),
   getAccountInfo, getMultipleAccounts (encodings base64, base58 (<= 128 bytes), legacy binary = a plain base58
   string; defaults as Agave: binary, but base64 for getMultipleAccounts; jsonParsed falls back to base64;
@@ -459,6 +459,9 @@ class Rpc:
 
     def rpc_getFirstAvailableBlock(self, params):
         return 0
+
+    def rpc_minimumLedgerSlot(self, params):
+        return self.rpc_getFirstAvailableBlock(params)  # the whole ledger is kept: history reaches back to slot 0
 
     def rpc_getEpochInfo(self, params):
         block = self.bank(_config(params, 0))

@@ -72,7 +72,7 @@ private struct EVMWorld {
     var foreignID: Int64 = 1_000_000
     var pastCounter: UInt64 = 0
     var violation: String?
-    let policy = ChargeLifecycle.Policy(replaceAfterBlocks: 3, unknownAfterBlocks: 6)
+    let policy = ChargeLifecycle.Policy.evm(replaceAfterBlocks: 3, unknownAfterBlocks: 6)
 
     var state: ChargeState { ledger.state }
 
@@ -230,7 +230,7 @@ private struct SolanaWorld {
     var ledger = ModelLedger()
     var nextID: Int64 = 1
     var violation: String?
-    let policy = ChargeLifecycle.Policy(replaceAfterBlocks: nil, unknownAfterBlocks: 20)
+    let policy = ChargeLifecycle.Policy.solana(unknownAfterBlocks: 20)
 
     var state: ChargeState { ledger.state }
 

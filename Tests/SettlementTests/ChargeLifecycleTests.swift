@@ -4,8 +4,8 @@ import Testing
 /// One transition per row: the machine's answer to one piece of evidence.
 @Suite("Charge lifecycle: transitions")
 struct ChargeLifecycleTests {
-    static let evm = ChargeLifecycle.Policy(replaceAfterBlocks: 12, unknownAfterBlocks: 50)
-    static let solana = ChargeLifecycle.Policy(replaceAfterBlocks: nil, unknownAfterBlocks: 50)
+    static let evm = ChargeLifecycle.Policy.evm(replaceAfterBlocks: 12, unknownAfterBlocks: 50)
+    static let solana = ChargeLifecycle.Policy.solana(unknownAfterBlocks: 50)
 
     static func a(_ id: Int64, _ outcome: Attempt.Outcome, nonce: UInt64? = 7, sent: UInt64? = 100, block: UInt64? = nil) -> ChargeLifecycle.Tracked {
         .init(id: id, sequence: Int(id), nonce: nonce, outcome: outcome, block: block, sentBlock: outcome == .signed ? nil : sent)
@@ -73,7 +73,9 @@ struct ChargeLifecycleTests {
         Row(name: "one proven dead, its replacement unseen: not due", state: .broadcast, attempts: [a(1, .sent), a(2, .signed)],
             event: .observed(.init(head: 105, sightings: [1: .dead(proof: "p")])), expect: ["send 2"]),
         Row(name: "stuck past replaceAfterBlocks: replaced at the same nonce", state: .broadcast, attempts: [a(1, .sent)],
-            event: .observed(.init(head: 112)), expect: ["send 1", "replace 1"]),
+            event: .observed(.init(head: 112)), expect: ["replace 1"]),
+        Row(name: "acknowledged, not yet stuck: nothing (the pool holds it)", state: .broadcast, attempts: [a(1, .sent)],
+            event: .observed(.init(head: 105)), expect: []),
         Row(name: "refused as underpriced: re-priced, not dead", state: .signed, attempts: [a(1, .signed)],
             event: .refusedUnderpriced(attempt: 1), expect: ["replace 1"]),
         Row(name: "cancel requested, proven dead: cancelled", state: .cancelRequested, attempts: [a(1, .sent)],

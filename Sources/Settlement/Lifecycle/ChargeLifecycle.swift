@@ -52,10 +52,25 @@ public struct ChargeLifecycle: Hashable, Sendable {
         public var replaceAfterBlocks: UInt64?
         /// Blocks past an attempt's window with no proof either way before the charge goes `unknown`.
         public var unknownAfterBlocks: UInt64
+        /// Send acknowledged attempts again on every pass (Solana: a transaction not re-sent is often dropped before
+        /// it lands). EVM pools keep what they acknowledged; a stuck one is replaced instead. Attempts never
+        /// acknowledged, and attempts reorged out, are always sent again.
+        public var resendAcknowledged: Bool
 
-        public init(replaceAfterBlocks: UInt64?, unknownAfterBlocks: UInt64) {
+        public init(replaceAfterBlocks: UInt64?, unknownAfterBlocks: UInt64, resendAcknowledged: Bool) {
             self.replaceAfterBlocks = replaceAfterBlocks
             self.unknownAfterBlocks = unknownAfterBlocks
+            self.resendAcknowledged = resendAcknowledged
+        }
+
+        /// EVM: replace after `replaceAfterBlocks`, never re-send what a node acknowledged.
+        public static func evm(replaceAfterBlocks: UInt64, unknownAfterBlocks: UInt64) -> Policy {
+            Policy(replaceAfterBlocks: replaceAfterBlocks, unknownAfterBlocks: unknownAfterBlocks, resendAcknowledged: false)
+        }
+
+        /// Solana: the same bytes again every pass while the blockhash is valid; never replaced.
+        public static func solana(unknownAfterBlocks: UInt64) -> Policy {
+            Policy(replaceAfterBlocks: nil, unknownAfterBlocks: unknownAfterBlocks, resendAcknowledged: true)
         }
     }
 
@@ -150,8 +165,7 @@ public struct ChargeLifecycle: Hashable, Sendable {
                 return change(outcomes, to: target, reason: nil)
             }
             // Reverted, not final: a reorg may still mine the same bytes with another result. Wait.
-            let outcomes = x.outcome == .signed ? [OutcomeChange(attempt: x.id, outcome: .sent)] : []
-            return change(outcomes, to: state == .signed ? .broadcast : nil, reason: nil)
+            return change([], to: state == .signed ? .broadcast : nil, reason: nil)
         }
         let dead = siblings.map { OutcomeChange(attempt: $0.id, outcome: .dead) }
         if landing.succeeded {
@@ -190,7 +204,9 @@ public struct ChargeLifecycle: Hashable, Sendable {
             switch evidence.sighting(attempt.id) {
             case .dead: break
             case .pastValidity(let blocks): pastBlocks = max(pastBlocks ?? 0, blocks)
-            case .unseen, .landed: actions.append(.send(attempt: attempt.id))
+            case .unseen, .landed:
+                // Never acknowledged (or acknowledged at no known head, so never due for replacement): send again.
+                if attempt.outcome != .sent || attempt.sentBlock == nil || policy.resendAcknowledged { actions.append(.send(attempt: attempt.id)) }
             }
         }
         var target: ChargeState?
