@@ -5,15 +5,26 @@ import Settlement
 
 /// `/healthz` and `/metrics`.
 extension SettleAPI {
-    /// 200 `ok` when the database answers and every chain's poller succeeded recently and is within `maxHeadLag` of its
-    /// head; 503 `degraded` otherwise (with the reason per chain). No token needed: it shows positions, not data.
+    /// 200 `ok` when the database answers, every chain's poller succeeded recently and is within `maxHeadLag` of its
+    /// head, no charge is `unknown` and no chain has signing stopped by an alert (`nonce_divergence`); 503 `degraded`
+    /// otherwise (with the reason). No token needed: it shows positions and counts, not data.
     func healthz() async -> Response {
         var healthy = true
         var database: JSON = "ok"
-        do { _ = try await ledger.chargeCounts() } catch {
+        var unknown = 0
+        var alerts: [JSON] = []
+        do {
+            unknown = try await ledger.chargeCounts()[.unknown] ?? 0
+            for alert in try await ledger.openAlerts() {
+                alerts.append(["chain": .string(alert.chain), "kind": .string(alert.kind.rawValue), "signing": "stopped",
+                               "raised_at": .number(String(alert.raisedAt)),
+                               "fix": .string("settled nonce inspect --chain \(alert.chain), then settled nonce adopt")])
+            }
+        } catch {
             healthy = false
             database = .string("unavailable: \(error)")
         }
+        if unknown > 0 || !alerts.isEmpty { healthy = false }
         let current = now()
         var chains: [JSON] = []
         for (name, status) in health.snapshot() {
@@ -35,12 +46,14 @@ extension SettleAPI {
             ])
         }
         return JSONBody.response(healthy ? .ok : .serviceUnavailable,
-                                 ["status": healthy ? "ok" : "degraded", "database": database, "chains": .array(chains)])
+                                 ["status": healthy ? "ok" : "degraded", "database": database, "chains": .array(chains),
+                                  "unknown_charges": .number(String(unknown)), "alerts": .array(alerts)])
     }
 
     /// Prometheus text format. Besides what the process records as it runs (RPC requests, errors and latency by
     /// method), the gauges read at scrape time: `settle_indexer_head_lag{chain}`, `settle_indexer_head{chain}`,
-    /// `settle_indexer_indexed_block{chain}`, `settle_charges{state}` and `settle_outbox_backlog`.
+    /// `settle_indexer_indexed_block{chain}`, `settle_charges{state}` (`unknown` among them), `settle_outbox_backlog`
+    /// and `settle_chain_alerts_open{chain,kind}` (1 while signing is stopped on the chain).
     func metricsText() async throws -> Response {
         for (name, status) in health.snapshot() {
             let labels = [("chain", name)]
@@ -52,6 +65,11 @@ extension SettleAPI {
             metrics.makeGauge(name: "settle_charges", labels: [("state", state.rawValue)]).set(Double(count))
         }
         metrics.makeGauge(name: "settle_outbox_backlog").set(Double(try await outbox.backlog()))
+        for (name, _) in health.snapshot() {
+            let open = try await ledger.openAlerts(chain: name)
+            metrics.makeGauge(name: "settle_chain_alerts_open", labels: [("chain", name), ("kind", ChainAlert.Kind.nonceDivergence.rawValue)])
+                .set(Double(open.filter { $0.kind == .nonceDivergence }.count))
+        }
         var text: [UInt8] = []
         metrics.emit(into: &text)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

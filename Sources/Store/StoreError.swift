@@ -15,6 +15,8 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let migration = Code("migration")
         /// A stored value is not what the schema promises (corruption or a bug).
         public static let corruptValue = Code("corruptValue")
+        /// Another process owns the database (`DatabaseLock`).
+        public static let locked = Code("locked")
         /// Any other SQLite failure.
         public static let sqlite = Code("sqlite")
 

@@ -168,6 +168,18 @@ struct DoctorCommand: AsyncParsableCommand {
             if pending.isEmpty { report.ok("database", "\(config.database): up to date (\(current.joined(separator: ", ")))") } else {
                 report.ok("database", "\(config.database): migrations pending, applied at the next start: \(pending.joined(separator: ", "))")
             }
+            if try await database.schemaVersion(module: Ledger.schema.module) == Ledger.schema.version {
+                let ledger = Ledger(database: database)
+                for alert in try await ledger.openAlerts() {
+                    report.fail("chain \(alert.chain)", "signing stopped since \(alert.raisedAt): \(alert.kind.rawValue): \(alert.detail)",
+                                fix: "settled nonce inspect --chain \(alert.chain), then settled nonce adopt --chain \(alert.chain)")
+                }
+                let unknown = try await ledger.charges(in: [.unknown])
+                if !unknown.isEmpty {
+                    report.fail("charges", "\(unknown.count) charge(s) in `unknown` (no node proves whether the transfer landed): \(unknown.prefix(10).map(\.invoice).joined(separator: ", "))",
+                                fix: "look the attempts' transactions up on a full-history node or explorer (settled charge list --state unknown --json)")
+                }
+            }
         } catch {
             report.fail("database", "\(config.database): \(error)", fix: "check the file is a Settle SQLite database and readable")
         }

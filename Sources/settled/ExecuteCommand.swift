@@ -34,6 +34,8 @@ struct ExecuteCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = options.makeLogger()
+        let lock = try DatabaseLock(databasePath: options.database)  // one signer per database
+        defer { withExtendedLifetime(lock) {} }
         let database = try Database(path: options.database)
         let ledger = Ledger(database: database)
         try await ledger.migrate()

@@ -9,6 +9,7 @@ import Prometheus
 import ServiceLifecycle
 import Settlement
 import Signing
+import Store
 import Synchronization
 
 struct ServeCommand: AsyncParsableCommand {
@@ -42,6 +43,10 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try options.load()
         let logger = options.makeLogger(config)
+        // One daemon owns a database: a second `serve` on it is refused here, before anything is signed. A second
+        // daemon with the same key on ANOTHER database is caught by the nonce check (`nonce_divergence`).
+        let lock = try DatabaseLock(databasePath: config.database)
+        defer { withExtendedLifetime(lock) {} }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let runtime = try await BillingRuntime.make(config, logger: logger)

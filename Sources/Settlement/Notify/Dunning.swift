@@ -23,7 +23,9 @@ public struct DunningPolicy: Hashable, Sendable {
 
 /// Turns what happens to charges into merchant webhooks in the outbox, each exactly once:
 /// - from the ledger's history (read with a durable cursor, in the same transaction as the rows it writes):
-///   `payment.succeeded` when a charge settles, `payment.failed` when a pull reverts, `invoice.uncollectible`;
+///   `payment.succeeded` when a charge settles, `payment.failed` when a pull reverts, `invoice.uncollectible`,
+///   `action.required` when a charge becomes `unknown` or lands after its cancellation was requested;
+/// - from open chain alerts (`nonce_divergence`): `action.required` once per alert;
 /// - from the clock: `payment.missed` at due + 5 min and `payment.late` at due + 10 min for a charge still waiting
 ///   for funds, with the reason (low balance, low allowance, or both); past the auto-cancel window the charge
 ///   becomes uncollectible.
@@ -70,6 +72,15 @@ public struct Dunning: Sendable {
             }
         }
         report.enqueued += try await ledger.database.write { db in try Self.fromHistory(db, now: now) }
+        for alert in try await ledger.openAlerts() {
+            let data: JSON = ["chain": .string(alert.chain), "signer": .string(alert.signer), "reason": .string(alert.kind.rawValue),
+                              "detail": .string(alert.detail)]
+            if try await ledger.database.write({ db in
+                try Outbox.enqueue(db, eventID: "evt_settle_alert_\(alert.id)", type: .actionRequired, invoice: nil, data: data, now: now)
+            }) {
+                report.enqueued += 1
+            }
+        }
         return report
     }
 
@@ -122,8 +133,16 @@ public struct Dunning: Sendable {
                 let hash = try txHash.step() ? txHash.text(0) : nil
                 txHash.reset()
                 pending.append(("evt_settle_\(invoice)_succeeded", .paymentSucceeded, invoice, data(select, reason: nil, txHash: hash)))
-            case (ChargeState.broadcast.rawValue, ChargeState.awaitingFunds.rawValue):
+                if from == ChargeState.cancelRequested.rawValue {
+                    pending.append(("evt_settle_\(invoice)_paid_after_cancel", .actionRequired, invoice,
+                                    data(select, reason: "paid_after_cancel: the payment landed after the invoice was closed; refund or re-open it",
+                                         txHash: hash)))
+                }
+            case (let from, ChargeState.awaitingFunds.rawValue) where ChargeState(rawValue: from)?.hasLiveAttempt == true:
                 pending.append(("evt_settle_\(invoice)_failed_\(last)", .paymentFailed, invoice, data(select, reason: reason)))
+            case (_, ChargeState.unknown.rawValue) where from != to:
+                pending.append(("evt_settle_\(invoice)_unknown_\(last)", .actionRequired, invoice,
+                                data(select, reason: "unknown: no node proves whether the payment transaction landed; inspect the chain")))
             case (_, ChargeState.uncollectible.rawValue) where from != to:
                 pending.append(("evt_settle_\(invoice)_uncollectible", .invoiceUncollectible, invoice, data(select, reason: reason)))
             default:
