@@ -30,10 +30,10 @@ enum ExecutorBenchmark {
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
-    static func freshLedger(_ name: String) async throws -> Ledger {
+    static func freshLedger(_ name: String, durability: Durability = .full) async throws -> Ledger {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("settle-bench-\(name)-\(getpid()).sqlite").path
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-        let ledger = Ledger(database: try Database(path: path))
+        let ledger = Ledger(database: try Database(path: path, durability: durability))
         try await ledger.migrate()
         return ledger
     }
@@ -41,14 +41,17 @@ enum ExecutorBenchmark {
     static func run(arguments: [String]) async throws {
         func value(_ flag: String) -> String? { arguments.firstIndex(of: flag).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil } }
         let payers = Int(value("--payers") ?? "1000") ?? 1000
-        try await signAndPersist(count: 5000)
+        // The ledger commits with synchronous=FULL (an attempt committed before its broadcast must survive power loss);
+        // the same run with NORMAL (the setting before) shows what that durability costs.
+        try await signAndPersist(count: 5000, durability: .normal)
+        try await signAndPersist(count: 5000, durability: .full)
         if let url = value("--evm-url") { try await evmEndToEnd(url: url, payers: payers) }
         if let url = value("--solana-url") { try await solanaEndToEnd(url: url, payers: payers) }
     }
 
     /// (a) sign and persist only.
-    static func signAndPersist(count: Int) async throws {
-        let ledger = try await freshLedger("sign")
+    static func signAndPersist(count: Int, durability: Durability) async throws {
+        let ledger = try await freshLedger("sign-\(durability.rawValue)", durability: durability)
         let agreement = try await ledger.agreement(customer: "c", subscription: nil, chain: "base", token: "USDC", wallet: "0x1")
         var charges: [Charge] = []
         for i in 0..<count {
@@ -72,8 +75,9 @@ enum ExecutorBenchmark {
             }
         }
         let seconds = started.secondsUntilNow
-        say(String(format: "(a) sign + persist (EIP-1559 transferFrom, nonce allocated in the same SQLite write): %.0f charges/s, CPU %.0f µs per charge",
-                     Double(count) / seconds, (cpuSeconds() - cpu) / Double(count) * 1e6))
+        say("(a) sign + persist (EIP-1559 transferFrom, nonce allocated in the same SQLite write), synchronous=\(durability.rawValue): "
+            + String(format: "%.0f charges/s, %.2f ms per charge, CPU %.0f µs per charge",
+                     Double(count) / seconds, seconds / Double(count) * 1000, (cpuSeconds() - cpu) / Double(count) * 1e6))
     }
 
     /// (b) EVM end to end.
