@@ -44,6 +44,8 @@ public actor SolanaExecutor: ChargeExecutor {
 
     /// Sets the bound after which an unprovable attempt makes its charge `unknown`.
     public func setUnknownAfterBlocks(_ blocks: UInt64) { unknownAfterBlocks = blocks }
+    /// Signatures of payers' token accounts already checked for foreign pulls (known to be ours, or no pull by us).
+    private var checkedSignatures: Set<String> = []
 
     public nonisolated var delegate: SolanaPublicKey { SolanaPublicKey(key.publicKey) }
 
@@ -87,18 +89,50 @@ public actor SolanaExecutor: ChargeExecutor {
         ]
         let signers = [feePayer, key].compactMap { $0 }
         let payer = SolanaPublicKey(signers[0].publicKey)
-        guard let attempt = try await ledger.signSolanaAttempt(charge: charge.id, chain: config.name, signer: delegate.description,
-                                                               slotBefore: earliest, now: now, sign: {
+        if let foreign = try await foreignPull(from: source) {
+            let alert = try await ledger.raiseAlert(chain: config.name, signer: delegate.description, kind: .signatureDivergence, detail: foreign, now: now)
+            logger.critical("signing stopped on this chain: the delegate signed a transfer this ledger does not know; run `settled nonce inspect`", metadata: [
+                "chain": "\(config.name)", "delegate": "\(delegate)", "detail": "\(foreign)",
+            ])
+            throw LedgerError(.conflict, alert.detail)
+        }
+        let signing = try await ledger.signSolanaAttempt(charge: charge.id, chain: config.name, signer: delegate.description,
+                                                         slotBefore: earliest, now: now, sign: {
             let message = try LegacyMessage(instructions: instructions, payer: payer, recentBlockhash: blockhash)
             let transaction = try SolanaTransaction(message: .legacy(message), signers: signers)
             return (SignedPayload(transactionID: transaction.id?.description ?? "", raw: transaction.serialized(), priorityFee: String(price)),
                     blockhash.description, lastValid)
-        }) else {
+        })
+        switch signing {
+        case .notDue:
             return try await ledger.charge(id: charge.id)?.state ?? .signed
+        case .halted(let alert):
+            logger.critical("signing stopped on this chain until `settled nonce adopt`", metadata: ["chain": "\(config.name)", "detail": "\(alert.detail)"])
+            throw LedgerError(.conflict, alert.detail)
+        case .signed(let attempt):
+            CrashPoint.reach(.afterPersist)
+            try await send(attempt, now: now)
         }
-        CrashPoint.reach(.afterPersist)
-        try await send(attempt, now: now)
         return try await ledger.charge(id: charge.id)?.state ?? .signed
+    }
+
+    /// Solana has no nonce to show that someone else signs with the delegate key (a second daemon on another
+    /// database, or this database restored without its last attempts). The payer's token account shows it instead:
+    /// a transfer out of it whose authority is our delegate, in a transaction the ledger has no attempt for.
+    /// Returns a description of the first such transfer among the account's recent transactions, or nil.
+    func foreignPull(from source: SolanaPublicKey) async throws -> String? {
+        for info in try await node.signatures(for: source, limit: 25, .confirmed) where !info.failed {
+            let id = info.signature.description
+            if checkedSignatures.contains(id) { continue }
+            if try await ledger.knowsAttempt(transactionID: id) { checkedSignatures.insert(id); continue }
+            guard let transaction = try await node.transaction(info.signature, .confirmed) else { continue }  // not readable yet: next time
+            checkedSignatures.insert(id)
+            let pulls = TokenEvent.decode(transaction).filter { $0.kind == .transfer && $0.source == source && $0.authority == delegate }
+            if let pull = pulls.first {
+                return "transaction \(id) (slot \(info.slot)) moved \(pull.amount) base units out of \(source) to \(pull.counterparty?.description ?? "?") with our delegate's signature, and this ledger has no attempt for it"
+            }
+        }
+        return nil
     }
 
     /// Sends the persisted bytes (again). Only an acceptance or "already processed" acknowledges them; no answer

@@ -1,9 +1,12 @@
-/// A condition that stops a chain's signing until an operator acts (`settled nonce adopt`). Shown by `/healthz`,
+/// A condition that stops a chain's signing until an operator acts (`settled nonce adopt`): someone else signs with
+/// the key, or this database lost attempts. Shown by `/healthz`,
 /// `/metrics`, `settled doctor`, and sent to the merchant as `action.required`.
 public struct ChainAlert: Hashable, Sendable {
     public enum Kind: String, Hashable, Sendable {
-        /// The chain counts more transactions from the signer than the ledger ever signed.
+        /// EVM: the chain counts more transactions from the signer than the ledger ever signed.
         case nonceDivergence = "nonce_divergence"
+        /// Solana: the delegate signed a token transfer the ledger has no attempt for.
+        case signatureDivergence = "signature_divergence"
     }
 
     public var id: Int64

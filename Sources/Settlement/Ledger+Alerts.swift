@@ -39,6 +39,28 @@ extension Ledger {
         }
     }
 
+    /// Raises an alert (or returns the one already open for the signer and kind): signing stops until it is cleared.
+    @discardableResult
+    public func raiseAlert(chain: String, signer: String, kind: ChainAlert.Kind, detail: String,
+                           now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> ChainAlert {
+        try await database.write { db in
+            try Self.raiseAlert(db, chain: chain, signer: signer, kind: kind, ledgerNext: nil, chainCount: nil, detail: detail, now: now)
+        }
+    }
+
+    /// An operator clears an open alert after inspecting it (`settled nonce adopt` on a Solana chain).
+    /// - Returns: whether one was open.
+    @discardableResult
+    public func clearAlert(chain: String, signer: String, kind: ChainAlert.Kind, by operatorName: String,
+                           now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Bool {
+        try await database.write { db in
+            try db.statement("""
+                UPDATE chain_alerts SET cleared_at = ?, cleared_by = ? WHERE chain = ? AND signer = ? AND kind = ? AND cleared_at IS NULL
+                """).run([.integer(Int64(clamping: now)), .text(operatorName), .text(chain), .text(signer), .text(kind.rawValue)])
+            return db.changes > 0
+        }
+    }
+
     static func openAlert(_ db: SQLiteConnection, chain: String, signer: String, kind: ChainAlert.Kind) throws -> ChainAlert? {
         let select = try db.statement("""
             SELECT id, chain, signer, kind, detail, ledger_next, chain_count, raised_at FROM chain_alerts

@@ -1,14 +1,20 @@
 import Foundation
 import Store
 
-/// What `signEVMAttempt` did.
-public enum EVMSigning: Sendable {
+/// What `signEVMAttempt` or `signSolanaAttempt` did.
+public enum SigningOutcome: Sendable {
     /// Persisted (not yet sent).
     case signed(Attempt)
     /// The charge was no longer due (another executor took it, or it moved).
     case notDue
-    /// Signing is stopped on the chain for this signer: a nonce divergence was raised now or is still open.
+    /// Signing is stopped on the chain for this signer: a divergence was raised now or is still open.
     case halted(ChainAlert)
+
+    /// The stored attempt, when one was signed.
+    public var attempt: Attempt? {
+        if case .signed(let attempt) = self { return attempt }
+        return nil
+    }
 }
 
 extension Ledger {
@@ -21,7 +27,7 @@ extension Ledger {
     ///   - head: the chain's head read before signing (stored: the transaction cannot be at or below it).
     public func signEVMAttempt(charge: Int64, chain: String, signer: String, chainPending: UInt64, head: UInt64?,
                                now: UInt64 = UInt64(Date().timeIntervalSince1970),
-                               sign: @escaping @Sendable (UInt64) throws -> SignedPayload) async throws -> EVMSigning {
+                               sign: @escaping @Sendable (UInt64) throws -> SignedPayload) async throws -> SigningOutcome {
         try await database.write { db in
             let ledgerNext = try Self.nextNonce(db, chain: chain, signer: signer)
             let open = try Self.openAlert(db, chain: chain, signer: signer, kind: .nonceDivergence)
@@ -51,21 +57,32 @@ extension Ledger {
         }
     }
 
-    /// Persist before broadcast, Solana: in ONE transaction, moves the charge `due → signed` (compare-and-set) and
-    /// stores the attempt signed by `sign` with its blockhash, the last block height at which it can land, and the
-    /// slot read before the blockhash (it cannot land at or below it).
-    /// - Returns: the stored attempt, or nil when the charge was no longer due.
+    /// Persist before broadcast, Solana: in ONE transaction, refuses while a `signature_divergence` alert is open for
+    /// the signer, moves the charge `due → signed` (compare-and-set) and stores the attempt signed by `sign` with its
+    /// blockhash, the last block height at which it can land, and the slot read before the blockhash (it cannot
+    /// land at or below it).
     public func signSolanaAttempt(charge: Int64, chain: String, signer: String, slotBefore: UInt64?, now: UInt64 = UInt64(Date().timeIntervalSince1970),
-                                  sign: @escaping @Sendable () throws -> (payload: SignedPayload, blockhash: String, lastValidHeight: UInt64)) async throws -> Attempt? {
+                                  sign: @escaping @Sendable () throws -> (payload: SignedPayload, blockhash: String, lastValidHeight: UInt64)) async throws -> SigningOutcome {
         try await database.write { db in
+            if let open = try Self.openAlert(db, chain: chain, signer: signer, kind: .signatureDivergence) { return .halted(open) }
             try db.statement("UPDATE charges SET state = 'signed', reason = NULL, updated_at = ? WHERE id = ? AND state = 'due'")
                 .run([.integer(Int64(now)), .integer(charge)])
-            guard db.changes == 1 else { return nil }
+            guard db.changes == 1 else { return .notDue }
             try db.statement("INSERT INTO charge_events(charge, at, from_state, to_state) VALUES (?, ?, 'due', 'signed')")
                 .run([.integer(charge), .integer(Int64(now))])
             let signed = try sign()
-            return try Self.insertAttempt(db, charge: charge, chain: chain, signer: signer, payload: signed.payload, nonce: nil,
-                                          blockhash: signed.blockhash, lastValidHeight: signed.lastValidHeight, headAtSigning: slotBefore, now: now)
+            return .signed(try Self.insertAttempt(db, charge: charge, chain: chain, signer: signer, payload: signed.payload, nonce: nil,
+                                                  blockhash: signed.blockhash, lastValidHeight: signed.lastValidHeight, headAtSigning: slotBefore,
+                                                  now: now))
+        }
+    }
+
+    /// True when some attempt (any chain) has this transaction id.
+    public func knowsAttempt(transactionID: String) async throws -> Bool {
+        try await database.read { db in
+            let select = try db.statement("SELECT 1 FROM attempts WHERE tx_id = ?")
+            select.bind(transactionID, at: 1)
+            return try select.step()
         }
     }
 

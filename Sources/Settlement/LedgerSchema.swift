@@ -118,7 +118,7 @@ enum LedgerSchema {
             id INTEGER PRIMARY KEY,
             chain TEXT NOT NULL,
             signer TEXT NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ('nonce_divergence')),
+            kind TEXT NOT NULL CHECK (kind IN ('nonce_divergence', 'signature_divergence')),
             detail TEXT NOT NULL,
             ledger_next INTEGER,
             chain_count INTEGER,

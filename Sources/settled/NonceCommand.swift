@@ -6,6 +6,8 @@ import SettleConfiguration
 import SettleCore
 import Settlement
 import Signing
+import Solana
+import SolanaIndexer
 import Store
 import Transport
 
@@ -13,13 +15,15 @@ import Transport
 struct NonceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nonce",
-        abstract: "Inspect and adopt an EVM signer's nonce after a nonce_divergence alert stopped signing.",
+        abstract: "Inspect and adopt a signer's state after a nonce_divergence (EVM) or signature_divergence (Solana) alert stopped signing.",
         discussion: """
             Settle takes every nonce from its ledger, never from the chain. When the chain counts more transactions \
             from the spender than the ledger ever signed, someone else signs with the key (a second daemon on \
             another database, a wallet, a script) or this database lost its last attempts (restored from a backup, \
             power loss on a disk that lies about fsync). Settle then stops signing on that chain, raises \
-            `nonce_divergence` (in /healthz, /metrics, `settled doctor`, and an action.required webhook), and waits.
+            `nonce_divergence` (in /healthz, /metrics, `settled doctor`, and an action.required webhook), and waits. \
+            Solana has no nonce: there, a transfer out of a payer's token account signed by the delegate that the \
+            ledger has no attempt for raises `signature_divergence` the same way.
 
               settled nonce inspect --chain base     ledger vs chain counts; each unexplained nonce's transaction
                                                      (where the node can find it) and whether it pays an open charge
@@ -56,6 +60,11 @@ struct NonceCommand: AsyncParsableCommand {
             if !report.suspicious.isEmpty, !force {
                 throw ValidationError("not adopted: \(report.suspicious.count) unexplained transaction(s) look like payments of open charges (above). Signing again would charge twice; resolve them, then use --force.")
             }
+            if report.solana {
+                let cleared = try await report.ledger.clearAlert(chain: report.chain, signer: report.signer, kind: .signatureDivergence, by: by)
+                print(cleared ? "adopted: the alert is cleared; signing resumes on \(report.chain)" : "no open alert on \(report.chain): nothing to adopt")
+                return
+            }
             let before = try await report.ledger.adoptNonce(chain: report.chain, signer: report.signer, next: report.chainPending, by: by)
             print("adopted: the next nonce of \(report.signer) on \(report.chain) is \(report.chainPending) (was \(before)); signing resumes")
         }
@@ -68,14 +77,15 @@ struct NonceReport {
     let chain: String
     let signer: String
     let chainPending: UInt64
+    var solana = false
     var text: String
     /// Unexplained transactions that look like the payment of an open charge: (nonce, hash, invoice).
     var suspicious: [(UInt64, String, String)]
 
     static func make(_ options: ChainOptions) async throws -> NonceReport {
-        guard case .evm(let config) = try options.loadAnyChain() else {
-            throw ValidationError("\(options.chain) is a Solana chain: Solana has no nonces (each transaction carries a blockhash)")
-        }
+        let any = try options.loadAnyChain()
+        if case .solana(let config) = any { return try await solana(config, options) }
+        guard case .evm(let config) = any else { throw ValidationError("\(options.chain): unknown chain family") }
         guard let reference = config.signerKey, let treasury = config.treasury else {
             throw ValidationError("\(config.file): [signer] key and treasury are needed")
         }
@@ -133,6 +143,44 @@ struct NonceReport {
             lines.append(line)
         }
         return NonceReport(ledger: ledger, chain: config.name, signer: spender.checksummed, chainPending: pending,
+                           text: lines.joined(separator: "\n"), suspicious: suspicious)
+    }
+
+    /// Solana: open alerts, and for every open charge the delegate's transfers out of its payer's token account that
+    /// the ledger has no attempt for.
+    static func solana(_ config: SolanaChainConfig, _ options: ChainOptions) async throws -> NonceReport {
+        guard let reference = config.signerKey else { throw ValidationError("\(config.file): [signer] key is needed") }
+        let key: Ed25519PrivateKey
+        do { key = try KeyLoader.ed25519(from: reference) } catch { throw ValidationError("\(config.file): signer.key: \(error.message)") }
+        let delegate = SolanaPublicKey(key.publicKey)
+        let ledger = Ledger(database: try Database(path: options.database))
+        try await ledger.migrate()
+        let http = HTTPClient()
+        defer { http.shutdown() }
+        let node = SolanaNode(rpc: JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http))
+        var lines = ["chain \(config.name), delegate \(delegate)"]
+        let alerts = try await ledger.openAlerts(chain: config.name).filter { $0.signer == delegate.description }
+        for alert in alerts { lines.append("  open alert #\(alert.id) \(alert.kind.rawValue) since \(alert.raisedAt): \(alert.detail)") }
+        if alerts.isEmpty { lines.append("  no open alert") }
+        var suspicious: [(UInt64, String, String)] = []
+        for charge in try await ledger.charges(in: Ledger.quiescentStates) {
+            guard let agreement = try await ledger.agreement(id: charge.agreement), agreement.chain == config.name,
+                  let token = config.token(agreement.token), let owner = try? SolanaPublicKey(base58: agreement.wallet) else { continue }
+            let source = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
+            for info in try await node.signatures(for: source, limit: 25, .confirmed) where !info.failed {
+                if try await ledger.knowsAttempt(transactionID: info.signature.description) { continue }
+                guard let transaction = try await node.transaction(info.signature, .confirmed) else { continue }
+                for pull in TokenEvent.decode(transaction) where pull.kind == .transfer && pull.source == source && pull.authority == delegate {
+                    var line = "  \(info.signature) (slot \(info.slot)): \(pull.amount) out of \(source) by our delegate, unknown to this ledger"
+                    if UInt256(pull.amount) == charge.tokenAmount.baseUnits {
+                        line += "; LOOKS LIKE the payment of invoice \(charge.invoice) (charge \(charge.state.rawValue) in this ledger)"
+                        suspicious.append((info.slot, info.signature.description, charge.invoice))
+                    }
+                    lines.append(line)
+                }
+            }
+        }
+        return NonceReport(ledger: ledger, chain: config.name, signer: delegate.description, chainPending: 0, solana: true,
                            text: lines.joined(separator: "\n"), suspicious: suspicious)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import SettleCore
 import Settlement
 import Solana
+import Store
 import TestSupport
 import Testing
 
@@ -129,5 +130,55 @@ struct HostileNodeSolanaTests {
         #expect(attempts.count == 1, "attempts: \(attempts.map { "\($0.sequence) \($0.outcome)" })")
         let state11B = try await Hostile.state(f.ledger, "in_s11b")
         #expect(state11B == "unknown", "state: \(state11B)")
+    }
+
+    /// Power loss on Solana: no nonce shows the lost attempt, the payer's token account does.
+    @Test("power loss: the restored ledger lost the attempt; the delegate's transfer it cannot explain stops signing, no second transfer")
+    func powerLoss() async throws {
+        let f = try await HostileSolana.Fixture.make()
+        let charge = try await f.dueCharge("in_s7", cents: 3000)
+        let copy = try Hostile.copyDatabase(f.ledger.database.path, into: try temporaryDirectory("settle-sol-powerloss"))
+        let now = Hostile.future()
+        #expect(try await f.executor().execute(charge, agreement: f.agreement, now: now) == .broadcast)
+        #expect(try await f.treasuryBalance() == 30_000_000, "precondition: the transfer landed")
+
+        let restored = Ledger(database: try Database(path: copy))
+        try await restored.migrate()
+        #expect(try await Hostile.state(restored, "in_s7") == "due", "precondition: the restored ledger lost the attempt")
+        let after = HostileSolana.Fixture(net: f.net, payer: f.payer, delegate: f.delegate, treasury: f.treasury, mint: f.mint,
+                                          config: f.config, ledger: restored, agreement: f.agreement)
+        _ = try await HostileSolana.passes(SettlementLoop(ledger: restored, chain: "litesvm", executor: after.executor()),
+                                           net: f.net, count: 5, from: now + 1)
+        #expect(try await f.treasuryBalance() == 30_000_000)
+        #expect(try await restored.attempts(charge: charge.id).isEmpty)
+        #expect(try await restored.openAlerts(chain: "litesvm").map(\.kind) == [.signatureDivergence])
+    }
+
+    /// Two daemons with the same delegate key on two databases.
+    @Test("two daemons, one delegate, two databases: the same invoice is paid once")
+    func twoDaemons() async throws {
+        let f = try await HostileSolana.Fixture.make()
+        let ledgerB = Ledger(database: try Database(path: try temporaryDirectory("settle-sol-twin").appendingPathComponent("db").path))
+        try await ledgerB.migrate()
+        let agreementB = try await ledgerB.agreement(customer: "cus_s", subscription: nil, chain: "litesvm", token: "USDC",
+                                                     wallet: SolanaPublicKey(f.payer.publicKey).description)
+        let b = HostileSolana.Fixture(net: f.net, payer: f.payer, delegate: f.delegate, treasury: f.treasury, mint: f.mint,
+                                      config: f.config, ledger: ledgerB, agreement: agreementB)
+        _ = try await f.dueCharge("in_s8", cents: 3000)
+        _ = try await b.dueCharge("in_s8", cents: 3000)
+        let loopA = SettlementLoop(ledger: f.ledger, chain: "litesvm", executor: f.executor())
+        let loopB = SettlementLoop(ledger: ledgerB, chain: "litesvm", executor: b.executor())
+        var now = Hostile.future()
+        for _ in 0..<6 {
+            _ = try? await loopA.runOnce(now: now)
+            _ = try? await loopB.runOnce(now: now)
+            try await f.net.advance(1)
+            now += 1_000
+        }
+        #expect(try await f.treasuryBalance() == 30_000_000)
+        let attempts = try await f.ledger.attempts(charge: try #require(try await f.ledger.charge(invoice: "in_s8")).id).count
+            + (try await ledgerB.attempts(charge: try #require(try await ledgerB.charge(invoice: "in_s8")).id).count)
+        #expect(attempts == 1)
+        #expect(try await ledgerB.openAlerts(chain: "litesvm").map(\.kind) == [.signatureDivergence])
     }
 }

@@ -101,7 +101,7 @@ struct LedgerTests {
         #expect(try await ledger.transition(charge.id, from: .ingested, to: .due))
         let attempt = try #require(try await ledger.signSolanaAttempt(charge: charge.id, chain: "solana", signer: "So9", slotBefore: nil) {
             (SignedPayload(transactionID: "sig4", raw: [1, 2, 3]), "hash", 10)
-        })
+        }.attempt)
         try await ledger.markSent(attempt)
         // A forbidden move in the list: nothing at all is written, not even the attempt's outcome.
         await #expect(throws: LedgerError.self) {
