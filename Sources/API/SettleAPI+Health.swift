@@ -18,7 +18,7 @@ extension SettleAPI {
             for alert in try await ledger.openAlerts() {
                 alerts.append(["chain": .string(alert.chain), "kind": .string(alert.kind.rawValue), "signing": "stopped",
                                "raised_at": .number(String(alert.raisedAt)),
-                               "fix": .string("settled nonce inspect --chain \(alert.chain), then settled nonce adopt")])
+                               "fix": .string("settled nonce inspect --chain \(alert.chain), then settled nonce adopt --chain \(alert.chain)")])
             }
         } catch {
             healthy = false
@@ -67,8 +67,10 @@ extension SettleAPI {
         metrics.makeGauge(name: "settle_outbox_backlog").set(Double(try await outbox.backlog()))
         for (name, _) in health.snapshot() {
             let open = try await ledger.openAlerts(chain: name)
-            metrics.makeGauge(name: "settle_chain_alerts_open", labels: [("chain", name), ("kind", ChainAlert.Kind.nonceDivergence.rawValue)])
-                .set(Double(open.filter { $0.kind == .nonceDivergence }.count))
+            for kind in [ChainAlert.Kind.nonceDivergence, .signatureDivergence] {
+                metrics.makeGauge(name: "settle_chain_alerts_open", labels: [("chain", name), ("kind", kind.rawValue)])
+                    .set(Double(open.filter { $0.kind == kind }.count))
+            }
         }
         var text: [UInt8] = []
         metrics.emit(into: &text)

@@ -251,4 +251,31 @@ struct APITests {
         #expect(metrics.text.contains(#"settle_indexer_head_lag{chain="devnet"} 100"#))
         #expect(metrics.text.contains("settle_outbox_backlog 0"))
     }
+
+    @Test("an unknown charge and a nonce_divergence alert make healthz 503 (with how to fix) and show in metrics")
+    func unknownAndAlerts() async throws {
+        let api = try await APIFixture.make()
+        defer { api.stop() }
+        try await api.index()
+        #expect(try await api.call(.get, "/healthz", template: "/healthz", token: nil).status == 200)
+        let ledger = api.world.ledger
+        let invoice = try await api.charge(cents: 700)
+        let charge = try #require(try await ledger.charge(invoice: invoice))
+        try await ledger.transition(charge.id, from: charge.state, to: .due)
+        _ = try await ledger.signEVMAttempt(charge: charge.id, chain: "devnet", signer: "0xspender", chainPending: 0, head: nil) { _ in
+            SignedPayload(transactionID: "0x" + String(repeating: "ab", count: 32), raw: [1])
+        }
+        try await ledger.transition(charge.id, from: .signed, to: .unknown, reason: "test")
+        _ = try await ledger.signEVMAttempt(charge: charge.id, chain: "devnet", signer: "0xspender", chainPending: 5, head: nil) { _ in
+            SignedPayload(transactionID: "0x" + String(repeating: "cd", count: 32), raw: [2])
+        }
+        let health = try await api.call(.get, "/healthz", template: "/healthz", token: nil)
+        #expect(health.status == 503)
+        #expect(health.json["unknown_charges"]?.uint64Value == 1, "\(health.text)")
+        #expect(health.json["alerts"]?.arrayValue?.first?["kind"]?.stringValue == "nonce_divergence", "\(health.text)")
+        #expect(health.json["alerts"]?.arrayValue?.first?["fix"]?.stringValue?.contains("settled nonce adopt") == true)
+        let metrics = try await api.call(.get, "/metrics", template: "/metrics")
+        #expect(metrics.text.contains(#"settle_charges{state="unknown"} 1"#), "\(metrics.text)")
+        #expect(metrics.text.contains(#"settle_chain_alerts_open{chain="devnet",kind="nonce_divergence"} 1"#), "\(metrics.text)")
+    }
 }
