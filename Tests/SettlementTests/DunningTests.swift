@@ -101,6 +101,50 @@ struct DunningTests {
     }
 }
 
+@Suite("Dunning: what needs a person becomes action.required, once")
+struct ActionRequiredTests {
+    @Test("unknown, paid after a cancellation request, and a nonce divergence each tell the merchant once; a revert from any in-flight state is payment.failed")
+    func actionRequired() async throws {
+        let f = try await NotifyFixture.make()
+        let usd = try Currency(code: "usd")
+        func signed(_ invoice: String, _ tx: String) async throws -> (Charge, Attempt) {
+            let charge = try await f.ledger.createCharge(invoice: invoice, agreement: f.agreement.id, amount: Money(minorUnits: 100, currency: usd),
+                                                         tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 10, now: 10).charge
+            try await f.ledger.transition(charge.id, from: .ingested, to: .due, now: 10)
+            let nonce = try await f.ledger.nextNonce(chain: "base", signer: "0xspender")
+            let attempt = try #require(try await f.ledger.signEVMAttempt(charge: charge.id, chain: "base", signer: "0xspender",
+                                                                         chainPending: nonce, head: nil, now: 10) { _ in
+                SignedPayload(transactionID: tx, raw: [1])
+            }.attempt)
+            return (charge, attempt)
+        }
+        let (lost, _) = try await signed("in_unknown", "0xa1")
+        try await f.ledger.apply(LedgerChange(outcomes: [], move: (.signed, .unknown), reason: "no proof"), charge: lost.id, now: 11)
+        let (closed, attempt) = try await signed("in_closed", "0xa2")
+        #expect(try await f.ledger.cancel(closed.id, reason: "voided", now: 11) == .cancelRequested)
+        try await f.ledger.apply(LedgerChange(outcomes: [OutcomeChange(attempt: attempt.id, outcome: .included, block: 9)],
+                                              move: (.cancelRequested, .settled)), charge: closed.id, now: 12)
+        let (failed, reverted) = try await signed("in_failed", "0xa3")
+        try await f.ledger.apply(LedgerChange(outcomes: [OutcomeChange(attempt: reverted.id, outcome: .reverted, block: 9)],
+                                              move: (.signed, .awaitingFunds), reason: "reverted"), charge: failed.id, nextAttemptAt: 99, now: 12)
+        // The chain counts 9 transactions; the ledger signed 3.
+        _ = try await f.ledger.signEVMAttempt(charge: failed.id, chain: "base", signer: "0xspender", chainPending: 9, head: nil, now: 13) { _ in
+            SignedPayload(transactionID: "0xa4", raw: [1])
+        }
+        let dunning = Dunning(ledger: f.ledger)
+        try await dunning.runOnce(now: 14)
+        try await dunning.runOnce(now: 15)
+        #expect(try await f.types("in_unknown") == ["action.required"])
+        #expect(try await f.types("in_closed") == ["payment.succeeded", "action.required"])
+        #expect(try await f.types("in_failed") == ["payment.failed"])
+        let all = try await f.outbox.messages()
+        let divergence = all.filter { $0.invoice == nil && $0.type == "action.required" }
+        #expect(divergence.count == 1)
+        let payload = try JSON(parsing: try #require(divergence.first).payload)
+        #expect(payload["data"]?["reason"]?.stringValue == "nonce_divergence")
+    }
+}
+
 /// Scripted HTTP statuses for the outbox's retry logic (a fake: the real HTTP poster is exercised end to end in
 /// BillingTests against a real server; here only the schedule is under test).
 final class ScriptedPoster: WebhookPoster {
