@@ -19,6 +19,10 @@ public struct InvoiceFinding: Hashable, Sendable {
         case paidAfterClose = "paid_after_close"
         /// Stripe's amount no longer matches the settled transfer (action).
         case amountMismatch = "amount_mismatch"
+        /// Settle's final transfer delivered something else than the charge's amount (fee-on-transfer token, a
+        /// token whose logs lie): the charge is `mismatch`, the invoice left unpaid (action: collect the rest or
+        /// refund, and look at the token).
+        case paymentMismatch = "payment_mismatch"
         /// The invoice is not `send_invoice`: Stripe collects it itself (info).
         case notSendInvoice = "not_send_invoice"
 

@@ -45,7 +45,16 @@ public struct StripeReporter: Sendable {
                 logger.warning("invoice not marked paid yet; retried next pass", metadata: ["invoice.id": "\(charge.invoice)", "error": "\(error)"])
             }
         }
-        if policy.markUncollectible {
+        // A final transfer that delivered something else: a finding (once), Stripe left unpaid.
+        for charge in try await ledger.charges(in: [.mismatch]) where !(try await store.marked(charge.invoice, action: "mismatch")) {
+            let attempt = try await ledger.settlingAttempt(charge: charge.id)
+            try await store.record(.paymentMismatch, invoice: charge.invoice,
+                                   detail: "\(charge.reason ?? "the final transfer does not match the charge"); Stripe left unpaid",
+                                   data: attempt.map { ["tx_hash": .string($0.transactionID)] } ?? [:], now: now)
+            try await store.mark(charge.invoice, action: "mismatch", detail: charge.reason, now: now)
+            logger.error("payment mismatch: the invoice is left unpaid in Stripe", metadata: ["invoice.id": "\(charge.invoice)"])
+        }
+                if policy.markUncollectible {
             for charge in try await ledger.charges(in: [.uncollectible]) where !(try await store.marked(charge.invoice, action: "uncollectible")) {
                 do {
                     let invoice = try StripeInvoice(json: try await stripe.get("/v1/invoices/\(charge.invoice)"))

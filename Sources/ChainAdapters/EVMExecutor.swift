@@ -217,7 +217,8 @@ public actor EVMExecutor: ChargeExecutor {
         for attempt in live {
             guard let receipt = try await node.receipt(try Hash32(hex: attempt.transactionID)) else { continue }
             guard let header = try await node.header(.number(receipt.blockNumber)), header.hash == receipt.blockHash else { continue }
-            evidence.sightings[attempt.id] = try landing(receipt, finalized: finalized, charge: charge, agreement: agreement)
+            evidence.sightings[attempt.id] = try await landing(receipt, finalized: finalized, charge: charge, agreement: agreement,
+                                                               into: &evidence, attempt: attempt.id)
         }
         guard evidence.sightings.isEmpty else { return evidence }
         // Nothing landed that the node shows. Whose transaction used each nonce at a finalized block?
@@ -229,7 +230,8 @@ public actor EVMExecutor: ChargeExecutor {
             if let used, ours.contains(used.hash.description.lowercased()), let attempt = group.first(where: { $0.transactionID.lowercased() == used.hash.description.lowercased() }) {
                 // Ours used it: its receipt from the block (the node's transaction index may be pruned).
                 if let receipt = try? await node.receipts(inBlock: used.block)?.first(where: { $0.transactionHash == used.hash }) {
-                    evidence.sightings[attempt.id] = try landing(receipt, finalized: finalized, charge: charge, agreement: agreement)
+                    evidence.sightings[attempt.id] = try await landing(receipt, finalized: finalized, charge: charge, agreement: agreement,
+                                                                       into: &evidence, attempt: attempt.id)
                     continue
                 }
             }
@@ -251,9 +253,18 @@ public actor EVMExecutor: ChargeExecutor {
         return (block, hash)
     }
 
-    private func landing(_ receipt: EVMReceipt, finalized: UInt64, charge: Charge, agreement: Agreement?) throws -> Sighting {
+    private func landing(_ receipt: EVMReceipt, finalized: UInt64, charge: Charge, agreement: Agreement?,
+                         into evidence: inout LifecycleEvidence, attempt: Int64) async throws -> Sighting {
         let final = receipt.blockNumber <= finalized
-        let matches = final && receipt.succeeded ? try agreement.map { try self.matches(receipt, charge: charge, agreement: $0) } ?? false : nil
+        var matches: Bool?
+        if final, receipt.succeeded {
+            if let agreement, let arrival = try await arrival(receipt, charge: charge, agreement: agreement) {
+                evidence.received[attempt] = arrival
+                matches = false
+            } else {
+                matches = agreement != nil
+            }
+        }
         return .landed(block: receipt.blockNumber, succeeded: receipt.succeeded, final: final, matches: matches)
     }
 
@@ -326,16 +337,50 @@ public actor EVMExecutor: ChargeExecutor {
         try await send(replacement, now: now, repriceOnRefusal: false)
     }
 
-    /// True when the receipt holds exactly one Transfer of the charge's token from the payer to the treasury of
-    /// exactly the charge's amount.
-    func matches(_ receipt: EVMReceipt, charge: Charge, agreement: Agreement) throws -> Bool {
-        guard let token = config.token(agreement.token), let payer = try? EVMAddress(hex: agreement.wallet) else { return false }
-        let transfers = receipt.logs.compactMap { log -> (EVMAddress, ERC20Event)? in
-            guard let event = try? ERC20Event(topics: log.topics, data: log.data), case .transfer = event else { return nil }
-            return (log.address, event)
+    /// What arrived, checked against the charge: nil when the treasury received exactly the charge's amount of its
+    /// token from the payer in this transaction, else what happened instead (the charge's `mismatch` reason).
+    /// - the receipt's Transfer logs of the token from the payer to the treasury must sum to exactly the amount
+    ///   (a fee-on-transfer token delivers less; a token that returns `false` moves nothing and logs nothing);
+    /// - where the node serves the state, the treasury's `balanceOf` across the block must move by exactly what the
+    ///   block's Transfer logs of the token into and out of the treasury say (a token whose logs lie is caught).
+    func arrival(_ receipt: EVMReceipt, charge: Charge, agreement: Agreement) async throws -> String? {
+        guard let token = config.token(agreement.token), let payer = try? EVMAddress(hex: agreement.wallet) else {
+            return "the agreement's token \(agreement.token) or wallet \(agreement.wallet) is not valid on \(config.name)"
         }
-        return transfers.count == 1 && transfers[0].0 == token.address
-            && transfers[0].1 == .transfer(from: payer, to: treasury, value: charge.tokenAmount.baseUnits)
+        let amount = charge.tokenAmount.baseUnits
+        var received = UInt256.zero
+        for log in receipt.logs where log.address == token.address {
+            guard case .transfer(let from, let to, let value)? = try? ERC20Event(topics: log.topics, data: log.data), from == payer, to == treasury else { continue }
+            guard let sum = try? received.checkedAdding(value) else { return "the Transfer logs overflow" }
+            received = sum
+        }
+        guard received == amount else {
+            return "the treasury received \(received) of \(amount) base units of \(token.symbol) from the payer in \(receipt.transactionHash)"
+        }
+        guard receipt.blockNumber > 0,
+              let before = try? await node.balanceOf(token: token.address, owner: treasury, block: .number(receipt.blockNumber - 1)),
+              let after = try? await node.balanceOf(token: token.address, owner: treasury, block: .number(receipt.blockNumber)),
+              let logged = try? await treasuryFlow(token: token.address, block: receipt.blockNumber, hash: receipt.blockHash)
+        else { return nil }  // the node keeps no state that old: the logs are all the evidence there is
+        guard let expected = try? before.checkedAdding(logged.in), expected >= logged.out, expected - logged.out == after else {
+            return "the token's logs say the treasury gained \(logged.in) and lost \(logged.out) in block \(receipt.blockNumber), but its balance went from \(before) to \(after)"
+        }
+        return nil
+    }
+
+    /// Sums of the token's Transfer logs into and out of the treasury in one block (checked against its hash).
+    private func treasuryFlow(token: EVMAddress, block: UInt64, hash: Hash32) async throws -> (in: UInt256, out: UInt256)? {
+        let topic = try Hash32(hex: "0x000000000000000000000000" + treasury.lowercaseHex)
+        var flows = (in: UInt256.zero, out: UInt256.zero)
+        for (position, isIn) in [(2, true), (1, false)] {
+            var topics: [[Hash32]?] = [[ERC20.transferTopic], nil, nil]
+            topics[position] = [topic]
+            for log in try await node.logs(LogFilter(fromBlock: block, toBlock: block, addresses: [token], topics: topics)) {
+                guard log.blockHash == hash, case .transfer(_, _, let value)? = try? ERC20Event(topics: log.topics, data: log.data) else { return nil }
+                if isIn { flows.in = try flows.in.checkedAdding(value) } else { flows.out = try flows.out.checkedAdding(value) }
+            }
+        }
+        return flows
     }
 
     // MARK: - Node queries

@@ -184,13 +184,20 @@ public actor SolanaExecutor: ChargeExecutor {
         }
         var firstAvailable: UInt64??
         var sightings: [Int64: Sighting] = [:]
+        var received: [Int64: String] = [:]
         for (index, attempt) in attempts.enumerated() {
             if let status = statuses[index] {
                 let final = status.status == .finalized
-                var matches: Bool?
+                var matches: Bool?  // nil: final but not readable yet at `finalized` (no conclusion)
                 if final, !status.failed, let charge = try await ledger.charge(id: attempt.charge),
                    let agreement = try await ledger.agreement(id: charge.agreement) {
-                    matches = try await self.matches(signatures[index], charge: charge, agreement: agreement)
+                    switch try await arrival(signatures[index], charge: charge, agreement: agreement) {
+                    case .exact: matches = true
+                    case .unreadable: matches = nil
+                    case .other(let what):
+                        matches = false
+                        received[attempt.id] = what
+                    }
                 }
                 sightings[attempt.id] = .landed(block: status.slot, succeeded: !status.failed, final: final, matches: matches)
                 continue
@@ -207,7 +214,8 @@ public actor SolanaExecutor: ChargeExecutor {
                 var lifecycle = ChargeLifecycle(state: charge.state, attempts: try await ledger.attempts(charge: charge.id).map(ChargeLifecycle.Tracked.init),
                                                 policy: .solana(unknownAfterBlocks: unknownAfterBlocks))
                 let mine = attempts.filter { $0.charge == chargeID }.map(\.id)
-                let evidence = LifecycleEvidence(head: height, sightings: sightings.filter { mine.contains($0.key) })
+                let evidence = LifecycleEvidence(head: height, sightings: sightings.filter { mine.contains($0.key) },
+                                                 received: received.filter { mine.contains($0.key) })
                 try await carryOut(lifecycle.event(.observed(evidence)), charge: charge, now: now)
             } catch {
                 logger.error("following a payment failed; retried on the next pass", metadata: [
@@ -255,17 +263,43 @@ public actor SolanaExecutor: ChargeExecutor {
         }
     }
 
-    /// True when the finalized transaction holds exactly one token transfer: the charge's amount of its mint from the
-    /// payer's account to the treasury's.
-    func matches(_ signature: SolanaSignature, charge: Charge, agreement: Agreement) async throws -> Bool {
-        guard let token = config.token(agreement.token), let owner = try? SolanaPublicKey(base58: agreement.wallet),
-              let transaction = try await node.transaction(signature, .finalized)
-        else { return false }
+    /// What a final transaction delivered.
+    enum Arrival: Hashable, Sendable {
+        /// Exactly the charge's amount of its mint, from the payer's account, into the treasury's.
+        case exact
+        /// The node does not return the transaction at `finalized` yet: no conclusion.
+        case unreadable
+        /// Something else arrived (the charge's `mismatch` reason).
+        case other(String)
+    }
+
+    /// Checks what arrived by the treasury account's pre/post token balances in the transaction's meta (what the
+    /// runtime recorded, not what an instruction asked for: a Token-2022 transfer fee is withheld from the
+    /// destination) and by the transfer instruction itself (from the payer's account, of the charge's mint).
+    func arrival(_ signature: SolanaSignature, charge: Charge, agreement: Agreement) async throws -> Arrival {
+        guard let token = config.token(agreement.token), let owner = try? SolanaPublicKey(base58: agreement.wallet) else {
+            return .other("the agreement's token \(agreement.token) or wallet \(agreement.wallet) is not valid on \(config.name)")
+        }
+        guard let transaction = try await node.transaction(signature, .finalized) else { return .unreadable }
         let source = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
         let destination = try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: token.mint, tokenProgram: token.program)
+        let amount = charge.tokenAmount.baseUnits
         let transfers = TokenEvent.decode(transaction).filter { $0.kind == .transfer }
-        return transfers.count == 1 && transfers[0].source == source && transfers[0].counterparty == destination
-            && transfers[0].mint == token.mint && UInt256(transfers[0].amount) == charge.tokenAmount.baseUnits
+        guard transfers.count == 1, transfers[0].source == source, transfers[0].counterparty == destination, transfers[0].mint ?? token.mint == token.mint,
+              UInt256(transfers[0].amount) == amount else {
+            return .other("transaction \(signature) does not carry exactly one transfer of \(amount) \(token.symbol) from the payer's account to the treasury's")
+        }
+        guard let index = transaction.accountKeys.firstIndex(of: destination) else {
+            return .other("transaction \(signature) does not touch the treasury's token account")
+        }
+        let pre = transaction.preTokenBalances.first { $0.accountIndex == index && $0.mint == token.mint }?.amount ?? 0
+        guard let post = transaction.postTokenBalances.first(where: { $0.accountIndex == index && $0.mint == token.mint })?.amount, post >= pre else {
+            return .other("the treasury's token balance did not grow in \(signature)")
+        }
+        guard UInt256(post - pre) == amount else {
+            return .other("the treasury received \(post - pre) of \(amount) base units of \(token.symbol) in \(signature)")
+        }
+        return .exact
     }
 
     /// The median of recent non-zero prioritization fees, capped (0 when the cluster is quiet).

@@ -9,6 +9,7 @@
 ///                           ─(landed, reverted, final)─▶ awaiting_funds
 ///                           ─(window closed, nothing proven, past the bound)─▶ unknown (alert; never re-signed)
 ///                           ─(cancel)─▶ cancel_requested ─▶ cancelled (all proven dead) | settled (one landed)
+///                           ─(final, but not exactly the pinned amount arrived)─▶ mismatch (terminal)
 /// ingested/due/awaiting_funds ─▶ cancelled;   awaiting_funds ─(past the window)─▶ uncollectible
 /// ```
 public enum ChargeState: String, Hashable, Sendable, CaseIterable {
@@ -19,6 +20,9 @@ public enum ChargeState: String, Hashable, Sendable, CaseIterable {
     case unknown
     /// Billing closed the invoice while a transaction of it could still land.
     case cancelRequested = "cancel_requested"
+    /// The charge's final transaction did not deliver exactly the pinned amount to the treasury (a fee-on-transfer
+    /// token, a token whose logs lie): terminal, the merchant is told, Stripe is left unpaid.
+    case mismatch
 
     /// The states a charge may move to from this one. Anything else is a bug, refused by the ledger.
     public var successors: Set<ChargeState> {
@@ -26,13 +30,13 @@ public enum ChargeState: String, Hashable, Sendable, CaseIterable {
         case .ingested: [.due, .cancelled]
         case .due: [.awaitingFunds, .signed, .cancelled]
         case .awaitingFunds: [.due, .cancelled, .uncollectible]
-        case .signed: [.broadcast, .included, .settled, .awaitingFunds, .due, .unknown, .cancelRequested]
-        case .broadcast: [.included, .settled, .awaitingFunds, .due, .unknown, .cancelRequested]
-        case .included: [.settled, .broadcast, .awaitingFunds, .due, .unknown, .cancelRequested]
-        case .unknown: [.included, .settled, .broadcast, .awaitingFunds, .due, .cancelRequested]
-        case .cancelRequested: [.cancelled, .settled]
+        case .signed: [.broadcast, .included, .settled, .mismatch, .awaitingFunds, .due, .unknown, .cancelRequested]
+        case .broadcast: [.included, .settled, .mismatch, .awaitingFunds, .due, .unknown, .cancelRequested]
+        case .included: [.settled, .mismatch, .broadcast, .awaitingFunds, .due, .unknown, .cancelRequested]
+        case .unknown: [.included, .settled, .mismatch, .broadcast, .awaitingFunds, .due, .cancelRequested]
+        case .cancelRequested: [.cancelled, .settled, .mismatch]
         case .settled: [.reported]
-        case .reported, .cancelled, .uncollectible: []
+        case .reported, .cancelled, .uncollectible, .mismatch: []
         }
     }
 

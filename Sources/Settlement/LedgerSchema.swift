@@ -79,7 +79,7 @@ enum LedgerSchema {
             PRIMARY KEY (chain, signer)
         ) STRICT, WITHOUT ROWID;
         """,
-        // New in-flight states (`unknown`, `cancel_requested`): SQLite cannot alter a CHECK, so the table is rebuilt
+        // New states (`unknown`, `cancel_requested`, `mismatch`): SQLite cannot alter a CHECK, so the table is rebuilt
         // (foreign keys off for the rebuild, checked before the commit). Attempts keep the chain's head read before
         // signing (EVM block, Solana slot): the transaction cannot be at or below it, which bounds every search for it. Alerts that
         // stop a chain's signing until an operator acts (`nonce_divergence`).
@@ -98,7 +98,7 @@ enum LedgerSchema {
             due_at INTEGER NOT NULL,
             state TEXT NOT NULL CHECK (state IN ('ingested', 'due', 'awaiting_funds', 'signed', 'broadcast', 'included',
                                                   'settled', 'reported', 'cancelled', 'uncollectible', 'unknown',
-                                                  'cancel_requested')),
+                                                  'cancel_requested', 'mismatch')),
             reason TEXT,
             next_attempt_at INTEGER,
             created_at INTEGER NOT NULL,

@@ -11,6 +11,7 @@
 ///     │  window closed but nothing proven for `unknownAfterBlocks` ──────────────────────▶ unknown (alert; never re-signed)
 ///     └─ cancel while live ──▶ cancel_requested ──▶ cancelled once every attempt is proven dead (or reverted final)
 ///                                             └──▶ settled if one lands (alert: paid after cancel)
+///   final, but not exactly the pinned amount to the treasury ──────────────────────────────▶ mismatch (terminal; alert)
 /// ```
 /// Invariants (property-tested): a charge never holds live attempts at two different nonces; it goes back to `due`
 /// (where a new nonce may be signed) only when every attempt is proven dead; it is `settled` only with a final,
@@ -135,7 +136,7 @@ public struct ChargeLifecycle: Hashable, Sendable {
             return newest.id == evidence.underpriced.first && newest.nonce != nil && policy.replaceAfterBlocks != nil
                 ? [.replace(attempt: newest.id)] : []
         }
-        if let landing = landed(live, evidence) { return decideLanded(landing, live: live) }
+        if let landing = landed(live, evidence) { return decideLanded(landing, live: live, received: evidence.received[landing.attempt.id]) }
         return decideUnlanded(live, evidence, newest: newest)
     }
 
@@ -150,12 +151,13 @@ public struct ChargeLifecycle: Hashable, Sendable {
         return landings.min { ($0.final ? 0 : 1, $0.block) < ($1.final ? 0 : 1, $1.block) }
     }
 
-    private func decideLanded(_ landing: Landing, live: [Tracked]) -> [LifecycleAction] {
+    private func decideLanded(_ landing: Landing, live: [Tracked], received: String?) -> [LifecycleAction] {
         let x = landing.attempt
         // Attempts at the same nonce can never land once one did, finally.
         let siblings = live.filter { $0.id != x.id && $0.nonce != nil && $0.nonce == x.nonce }
         let others = live.filter { $0.id != x.id && !siblings.contains($0) }
-        guard landing.final else {
+        // Final and successful but what arrived is not readable yet: no conclusion, treat it as not final.
+        guard landing.final, !(landing.succeeded && landing.matches == nil) else {
             if landing.succeeded {
                 var outcomes: [OutcomeChange] = []
                 if x.outcome != .included || x.block != landing.block {
@@ -171,7 +173,8 @@ public struct ChargeLifecycle: Hashable, Sendable {
         if landing.succeeded {
             let included = OutcomeChange(attempt: x.id, outcome: .included, block: landing.block)
             guard landing.matches == true else {
-                var actions = change([included] + dead, to: state == .included || state == .cancelRequested ? nil : .included, reason: nil)
+                // Final, and not exactly the pinned amount to the treasury: terminal. Stripe stays unpaid.
+                var actions = change([included] + dead, to: .mismatch, reason: received ?? "the final transaction does not carry the pinned transfer")
                 actions.append(.alert(.mismatch))
                 return actions
             }

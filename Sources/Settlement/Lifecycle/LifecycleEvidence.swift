@@ -11,7 +11,8 @@ public enum Sighting: Hashable, Sendable {
     case pastValidity(blocks: UInt64)
     /// In a canonical block (the receipt's block hash equals the canonical header's; a Solana status with a slot).
     /// `final` once that block is final by the chain's policy. `matches` is read only when final and successful:
-    /// whether the transaction moved exactly the charge's pinned amount from the payer to the treasury.
+    /// whether exactly the charge's amount arrived in the treasury from the payer; nil while that cannot be read
+    /// (no conclusion: treated as not final yet).
     case landed(block: UInt64, succeeded: Bool, final: Bool, matches: Bool?)
     /// Proven never to land, with the proof (EVM: the nonce is used at a finalized block by a transaction that is none
     /// of the charge's attempts; Solana: the blockhash expired at `finalized` and the signature is absent from a node
@@ -28,11 +29,14 @@ public struct LifecycleEvidence: Hashable, Sendable {
     /// Attempts a node refused this pass as underpriced (the pool holds another transaction at the nonce, or the
     /// fee is below the node's floor). Never a proof of death: another node may hold the attempt.
     public var underpriced: Set<Int64>
+    /// For a final landing that does not match: what arrived instead, in words (the charge's recorded reason).
+    public var received: [Int64: String]
 
-    public init(head: UInt64, sightings: [Int64: Sighting] = [:], underpriced: Set<Int64> = []) {
+    public init(head: UInt64, sightings: [Int64: Sighting] = [:], underpriced: Set<Int64> = [], received: [Int64: String] = [:]) {
         self.head = head
         self.sightings = sightings
         self.underpriced = underpriced
+        self.received = received
     }
 
     func sighting(_ attempt: Int64) -> Sighting { sightings[attempt] ?? .unseen }

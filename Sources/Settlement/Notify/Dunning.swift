@@ -24,7 +24,8 @@ public struct DunningPolicy: Hashable, Sendable {
 /// Turns what happens to charges into merchant webhooks in the outbox, each exactly once:
 /// - from the ledger's history (read with a durable cursor, in the same transaction as the rows it writes):
 ///   `payment.succeeded` when a charge settles, `payment.failed` when a pull reverts, `invoice.uncollectible`,
-///   `action.required` when a charge becomes `unknown` or lands after its cancellation was requested;
+///   `action.required` when a charge becomes `unknown` or lands after its cancellation was requested,
+///   `payment.mismatch` when the final transfer delivered something else than the charge's amount;
 /// - from open chain alerts (`nonce_divergence`): `action.required` once per alert;
 /// - from the clock: `payment.missed` at due + 5 min and `payment.late` at due + 10 min for a charge still waiting
 ///   for funds, with the reason (low balance, low allowance, or both); past the auto-cancel window the charge
@@ -140,6 +141,11 @@ public struct Dunning: Sendable {
                 }
             case (let from, ChargeState.awaitingFunds.rawValue) where ChargeState(rawValue: from)?.hasLiveAttempt == true:
                 pending.append(("evt_settle_\(invoice)_failed_\(last)", .paymentFailed, invoice, data(select, reason: reason)))
+            case (_, ChargeState.mismatch.rawValue) where from != to:
+                txHash.bind(select.int64(12), at: 1)
+                let hash = try txHash.step() ? txHash.text(0) : nil
+                txHash.reset()
+                pending.append(("evt_settle_\(invoice)_mismatch", .paymentMismatch, invoice, data(select, reason: reason, txHash: hash)))
             case (_, ChargeState.unknown.rawValue) where from != to:
                 pending.append(("evt_settle_\(invoice)_unknown_\(last)", .actionRequired, invoice,
                                 data(select, reason: "unknown: no node proves whether the payment transaction landed; inspect the chain")))

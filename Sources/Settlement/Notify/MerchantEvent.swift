@@ -6,6 +6,9 @@ public enum MerchantEvent: String, Hashable, Sendable, CaseIterable {
     case paymentMissed = "payment.missed"
     /// Still not collectable at due time + 10 minutes.
     case paymentLate = "payment.late"
+    /// The final transfer did not deliver exactly the charge's amount to the treasury (`data.reason` says what
+    /// arrived, `data.tx_hash`); the charge is `mismatch` and the Stripe invoice is left unpaid.
+    case paymentMismatch = "payment.mismatch"
     /// A pull was mined but reverted (funds or allowance moved after the pre-check); Settle retries on schedule.
     case paymentFailed = "payment.failed"
     /// An upcoming invoice would not be collectable today (checked when Stripe creates it, ahead of the due date).
