@@ -22,14 +22,55 @@ Dev methods:
   evm_increaseTime(seconds) -> total offset;  evm_setNextBlockTimestamp(ts) -> null
   evm_setAutomine(bool) -> true
   settle_accounts() -> [{"address", "privateKey"}]           prefunded accounts (keys 1..N, 1e6 ETH each)
-  settle_deployToken({"name", "symbol", "decimals", "initialSupply"?, "owner"?}) -> token address
-      snekmate's erc20 behind contracts/settle_token.vy. The deployer is `owner` when it is a prefunded
-      account, else accounts[0]; the deployer is the token's owner and minter. `initialSupply` (default 0)
-      goes to `owner` (default accounts[0]). The deployment is mined at once, even with --no-automine.
+  settle_deployToken({"name", "symbol", "decimals"?, "initialSupply"?, "owner"?, "kind"?, "feeBps"?,
+                      "feeCollector"?}) -> token address
+      `kind` (default "standard") picks the contract, see "Token kinds" below. The deployer is `owner` when it
+      is a prefunded account, else accounts[0]; the deployer is the token's owner and minter. `initialSupply`
+      (default 0) goes to `owner` (default accounts[0]). `decimals` defaults to 18 for "standard" and to 6 for
+      every other kind. Kind "fee" only: `feeBps` (default 100 = 1%, at most 10000) and `feeCollector`
+      (default 0x000000000000000000000000000000000000fee1, no test account). The deployment is mined at once,
+      even with --no-automine.
   settle_mint({"token", "to", "amount"}) -> transaction hash
       a real `mint(to, amount)` transaction from the token's deployer (mined at once under automine; pending
-      until evm_mine otherwise). The deployer can also send `mint(address,uint256)` itself.
+      until evm_mine otherwise). The deployer can also send `mint(address,uint256)` itself. Every kind has it,
+      and mint ignores pause and blocklist.
+  settle_pause({"token"}) / settle_pause(token) -> transaction hash
+  settle_unpause({"token"}) / settle_unpause(token) -> transaction hash
+  settle_blocklist({"token", "account"}) / settle_blocklist(token, account) -> transaction hash
+  settle_unblocklist({"token", "account"}) / settle_unblocklist(token, account) -> transaction hash
+      kind "pausable_blocklist" only (-32602 for another token): a real `pause()`, `unpause()`,
+      `blocklist(account)` or `unblocklist(account)` transaction from the token's deployer (its owner); mined
+      like settle_mint.
+  settle_tokenCall({"token", "function", "args"?, "from"?, "gas"?}) -> transaction hash
+      any function of a settle_deployToken token, as a real transaction: `function` is a signature
+      ("setFeeBps(uint256)", "transfer(address,uint256)") or a bare name found in that kind's ABI; `args` a
+      list (addresses as 0x hex, integers as JSON integers, decimal strings or 0x hex, booleans);
+      `from` an account index or a prefunded address (default: the token's deployer). Gas is estimated
+      first, so a call that would revert fails with the revert error (code 3) and nothing is sent; with
+      `gas` given it is sent anyway (and mined with status 0x0 if it reverts).
   Amounts in dev methods: JSON integer, decimal string or 0x hex.
+
+Token kinds (settle_deployToken "kind"; contracts/settle_token*.vy, snekmate's erc20 module behind a wrapper;
+every kind has name, symbol, decimals, totalSupply, balanceOf, allowance, owner, approve, mint by the deployer,
+transfer and transferFrom with standard allowance accounting: an allowance of 2**256-1 is never reduced, a finite
+one is reduced and logged as Approval(owner, spender, remaining) before the Transfer logs):
+  standard            snekmate's erc20 as it is (transfer/transferFrom/approve return true, revert on failure
+                      with "erc20: transfer amount exceeds balance" or "erc20: insufficient allowance").
+  fee                 fee-on-transfer: of `amount`, the recipient gets amount - fee and `feeCollector` gets
+                      fee = floor(amount * feeBps / 10000); logs Transfer(from, to, amount - fee) then, if
+                      fee > 0, Transfer(from, feeCollector, fee). Sender and allowance lose the full amount.
+                      Views feeBps(), feeCollector(); the owner can setFeeBps(uint256) (settle_tokenCall).
+  false               returns false (32 zero bytes) instead of reverting when the balance (transfer,
+                      transferFrom) or allowance (transferFrom) is short: nothing moves, nothing is logged,
+                      the transaction succeeds (status 0x1) and eth_estimateGas does not fail.
+  noreturn            USDT-style: transfer, transferFrom and approve return no data at all ("0x" from eth_call);
+                      otherwise standard (revert with snekmate's reasons on failure).
+  pausable_blocklist  USDC-style: while paused, transfer/transferFrom/approve revert "paused"; a blocklisted
+                      sender/recipient (transfer), owner/recipient/caller (transferFrom), caller/spender
+                      (approve) reverts "blocklisted" (pause checked first, then the blocklist, then allowance
+                      and balance). Views paused(), isBlocklisted(address). Controls: settle_pause & co.
+  lying               takes `amount` from the sender and logs Transfer(from, to, amount) but credits the
+                      recipient floor(amount / 2); the rest is burned (totalSupply drops) without a log.
 
 Behaviour worth knowing (all deliberate):
 - Addresses in results are lowercase (as geth prints them); inputs are accepted in any case.
@@ -64,10 +105,13 @@ from evm_devnet_chain import (  # noqa: E402
     invalid_params,
     selector,
 )
-from evm_devnet_token import TokenArtifact  # noqa: E402
+from evm_devnet_token import CONSTRUCTOR_TYPES, KINDS, TokenArtifact  # noqa: E402
 
 TAGS = ("latest", "pending", "earliest", "safe", "finalized")
 MINT_SELECTOR = selector("mint(address,uint256)")
+# The fee token's default collector: an address no test account has, so a test sees the fee arrive there.
+DEFAULT_FEE_COLLECTOR = bytes.fromhex("000000000000000000000000000000000000fee1")
+DEFAULT_FEE_BPS = 100
 
 
 # ---------------------------------------------------------------------- parameter parsing
@@ -149,8 +193,14 @@ def parse_bool(value, where) -> bool:
 
 
 class Rpc:
-    def __init__(self, devnet: Devnet):
+    def __init__(self, devnet: Devnet, artifacts=None):
         self.devnet = devnet
+        if artifacts is None:
+            standard = devnet.token_artifact or TokenArtifact()
+            artifacts = {kind: TokenArtifact(standard.cache_dir, kind) for kind in KINDS}
+            artifacts["standard"] = standard
+        self.artifacts = artifacts  # kind -> TokenArtifact
+        self.token_kinds = {}  # token address (0x lowercase) -> kind, for tokens from settle_deployToken
         self.methods = {
             name[4:]: getattr(self, name)
             for name in dir(self)
@@ -452,24 +502,43 @@ class Rpc:
     def rpc_settle_deployToken(self, params):
         spec = _arg(params, 0, "token")
         if not isinstance(spec, dict):
-            raise invalid_params("settle_deployToken: expected {name, symbol, decimals, initialSupply?, owner?}")
+            raise invalid_params("settle_deployToken: expected {name, symbol, decimals, initialSupply?, owner?, kind?}")
+        kind = spec.get("kind", "standard")
+        if kind is None:
+            kind = "standard"
+        if kind not in KINDS:
+            raise invalid_params(f"settle_deployToken: unknown kind {kind!r} (one of {', '.join(KINDS)})")
         name, symbol = spec.get("name"), spec.get("symbol")
         if not isinstance(name, str) or not name or len(name.encode()) > 25:
             raise invalid_params("settle_deployToken: name must be a string of 1 to 25 bytes")
         if not isinstance(symbol, str) or not symbol or len(symbol.encode()) > 5:
             raise invalid_params("settle_deployToken: symbol must be a string of 1 to 5 bytes")
-        decimals = parse_amount(spec.get("decimals", 18), "decimals")
+        decimals = parse_amount(spec.get("decimals", 18 if kind == "standard" else 6), "decimals")
         if decimals > 255:
             raise invalid_params("settle_deployToken: decimals must be 0 to 255")
         supply = parse_amount(spec.get("initialSupply", 0), "initialSupply")
+        extra_values = []
+        if kind == "fee":
+            fee_bps = parse_amount(spec.get("feeBps", DEFAULT_FEE_BPS), "feeBps")
+            if fee_bps > 10000:
+                raise invalid_params("settle_deployToken: feeBps must be 0 to 10000")
+            collector = DEFAULT_FEE_COLLECTOR
+            if spec.get("feeCollector") is not None:
+                collector = parse_address(spec["feeCollector"], "feeCollector")
+            if collector == bytes(20):
+                raise invalid_params("settle_deployToken: feeCollector must not be the zero address")
+            extra_values = [fee_bps, collector]
+        elif spec.get("feeBps") is not None or spec.get("feeCollector") is not None:
+            raise invalid_params("settle_deployToken: feeBps and feeCollector apply to kind \"fee\" only")
         devnet = self.devnet
         first_account = devnet.keys[0].public_key.to_canonical_address()
         owner = parse_address(spec["owner"], "owner") if spec.get("owner") is not None else first_account
         deployer = owner if owner in devnet.key_by_address else first_account
-        artifact = devnet.token_artifact.get()
+        artifact = self.artifacts[kind].get()
         from eth_abi import encode as abi_encode
 
-        args = abi_encode(["string", "string", "uint8", "address", "uint256"], [name, symbol, decimals, hb(owner), supply])
+        types = list(CONSTRUCTOR_TYPES) + list(KINDS[kind][1])
+        args = abi_encode(types, [name, symbol, decimals, hb(owner), supply] + extra_values)
         code = bytes.fromhex(artifact["bytecode"][2:]) + args
         tx_hash = devnet.sign_and_send(deployer, None, code)
         if not devnet.automine:
@@ -478,7 +547,15 @@ class Rpc:
         if receipt is None or receipt["status"] != "0x1":
             raise RpcError(-32000, "token deployment failed", {"transactionHash": hb(tx_hash)})
         devnet.tokens[receipt["contractAddress"]] = deployer
+        self.token_kinds[receipt["contractAddress"]] = kind
         return receipt["contractAddress"]
+
+    def _deployed(self, token: bytes, method: str) -> bytes:
+        """The deployer of a token made by settle_deployToken that is still on the chain."""
+        deployer = self.devnet.tokens.get(hb(token))
+        if deployer is None or not self.devnet.state_at(self.devnet.head).get_code(token):
+            raise invalid_params(f"{method}: {hb(token)} was not deployed by settle_deployToken on this chain")
+        return deployer
 
     def rpc_settle_mint(self, params):
         spec = _arg(params, 0, "mint")
@@ -487,11 +564,104 @@ class Rpc:
         token = parse_address(spec.get("token"), "token")
         to = parse_address(spec.get("to"), "to")
         amount = parse_amount(spec.get("amount"), "amount")
-        deployer = self.devnet.tokens.get(hb(token))
-        if deployer is None or not self.devnet.state_at(self.devnet.head).get_code(token):
-            raise invalid_params(f"settle_mint: {hb(token)} was not deployed by settle_deployToken on this chain")
+        deployer = self._deployed(token, "settle_mint")
         data = MINT_SELECTOR + bytes(12) + to + amount.to_bytes(32, "big")
         return hb(self.devnet.sign_and_send(deployer, token, data))
+
+    # -------------------------------------------------------------- token controls
+    def _account(self, value, where) -> bytes:
+        """A prefunded account by index (JSON integer) or address."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not 0 <= value < len(self.devnet.keys):
+                raise invalid_params(f"invalid {where}: account index out of range 0..{len(self.devnet.keys) - 1}")
+            return self.devnet.keys[value].public_key.to_canonical_address()
+        address = parse_address(value, where)
+        if address not in self.devnet.key_by_address:
+            raise invalid_params(f"invalid {where}: {hb(address)} is not one of this devnet's accounts")
+        return address
+
+    def _function_types(self, token: bytes, function, method: str):
+        """(signature, argument types) from "name(type,...)" or from a bare name in the token's ABI."""
+        if not isinstance(function, str) or not function:
+            raise invalid_params(f"{method}: function must be a name or a signature like \"pause()\"")
+        if "(" in function:
+            if not function.endswith(")") or function.count("(") != 1:
+                raise invalid_params(f"{method}: cannot parse the signature {function!r} (no tuples)")
+            name, inner = function[:-1].split("(")
+            types = [t.strip() for t in inner.split(",")] if inner.strip() else []
+            return f"{name.strip()}({','.join(types)})", types
+        kind = self.token_kinds.get(hb(token), "standard")
+        abi = self.artifacts[kind].get()["abi"]
+        matches = [f for f in abi if f.get("type") == "function" and f.get("name") == function]
+        if len(matches) != 1:
+            raise invalid_params(f"{method}: the {kind} token has {len(matches)} functions named {function!r}; give a signature")
+        types = [i["type"] for i in matches[0]["inputs"]]
+        return f"{function}({','.join(types)})", types
+
+    @staticmethod
+    def _abi_value(abi_type: str, value, where):
+        if abi_type == "address":
+            return parse_address(value, where)
+        if abi_type.startswith(("uint", "int")) and not abi_type.endswith("]"):
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            return parse_amount(value, where)
+        if abi_type == "bool":
+            return parse_bool(value, where)
+        if abi_type.startswith("bytes") and not abi_type.endswith("]"):
+            return parse_bytes(value, where)
+        return value
+
+    def _send_token_call(self, token: bytes, sender: bytes, signature: str, types, values, gas=None) -> str:
+        from eth_abi import encode as abi_encode
+
+        data = selector(signature) + abi_encode(list(types), list(values))
+        return hb(self.devnet.sign_and_send(sender, token, data, 0, gas))
+
+    def rpc_settle_tokenCall(self, params):
+        spec = _arg(params, 0, "call")
+        if not isinstance(spec, dict):
+            raise invalid_params("settle_tokenCall: expected {token, function, args?, from?, gas?}")
+        token = parse_address(spec.get("token"), "token")
+        deployer = self._deployed(token, "settle_tokenCall")
+        sender = deployer if spec.get("from") is None else self._account(spec["from"], "from")
+        signature, types = self._function_types(token, spec.get("function"), "settle_tokenCall")
+        args = spec.get("args") or []
+        if not isinstance(args, list) or len(args) != len(types):
+            raise invalid_params(f"settle_tokenCall: {signature} takes {len(types)} arguments")
+        values = [self._abi_value(t, v, f"args[{i}]") for i, (t, v) in enumerate(zip(types, args))]
+        gas = parse_amount(spec["gas"], "gas") if spec.get("gas") is not None else None
+        return self._send_token_call(token, sender, signature, types, values, gas)
+
+    def _control(self, params, method, signature, with_account):
+        """settle_pause/unpause/blocklist/unblocklist: ({token, account?}) or (token, account?)."""
+        first = _arg(params, 0, "token")
+        if isinstance(first, dict):
+            token_value, account_value = first.get("token"), first.get("account")
+        else:
+            token_value, account_value = first, _arg(params, 1, "account", None)
+        token = parse_address(token_value, "token")
+        deployer = self._deployed(token, method)
+        kind = self.token_kinds.get(hb(token), "standard")
+        if kind != "pausable_blocklist":
+            raise invalid_params(f"{method}: {hb(token)} is a {kind} token, not pausable_blocklist")
+        if not with_account:
+            return self._send_token_call(token, deployer, signature, [], [])
+        if account_value is None:
+            raise invalid_params(f"{method}: missing account")
+        return self._send_token_call(token, deployer, signature, ["address"], [parse_address(account_value, "account")])
+
+    def rpc_settle_pause(self, params):
+        return self._control(params, "settle_pause", "pause()", False)
+
+    def rpc_settle_unpause(self, params):
+        return self._control(params, "settle_unpause", "unpause()", False)
+
+    def rpc_settle_blocklist(self, params):
+        return self._control(params, "settle_blocklist", "blocklist(address)", True)
+
+    def rpc_settle_unblocklist(self, params):
+        return self._control(params, "settle_unblocklist", "unblocklist(address)", True)
 
 
 # ---------------------------------------------------------------------- HTTP
@@ -544,7 +714,8 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     exit_with_parent()
-    artifact = TokenArtifact(args.cache_dir)
+    artifacts = {kind: TokenArtifact(args.cache_dir, kind) for kind in KINDS}
+    artifact = artifacts["standard"]
     artifact.warm_in_background()
     devnet = Devnet(
         chain_id=args.chain_id,
@@ -556,7 +727,7 @@ def main(argv=None):
         max_logs=args.max_logs,
         token_artifact=artifact,
     )
-    Handler.rpc = Rpc(devnet)
+    Handler.rpc = Rpc(devnet, artifacts)
     server = ThreadingServer(("127.0.0.1", args.port), Handler)
     announce(server.server_address[1])
     server.serve_forever()

@@ -353,17 +353,215 @@ def batch_devnet_checks(c: Checks):
         node.close()
 
 
+def token_kind_checks(c: Checks):
+    """The test tokens with real-world behaviours (settle_deployToken "kind"), each proven over JSON-RPC."""
+    node = Devnet()
+    try:
+        chain_id = int(node("eth_chainId"), 16)
+        accounts = node("settle_accounts")
+        payer, spender, treasury = accounts[3], accounts[4], accounts[5]
+        collector = "0x000000000000000000000000000000000000fee1"
+        max_uint = 2**256 - 1
+
+        def send(account, token, data, gas=200_000):
+            nonce = int(node("eth_getTransactionCount", account["address"], "pending"), 16)
+            return node("eth_getTransactionReceipt", node("eth_sendRawTransaction",
+                                                          sign(account["privateKey"], chain_id, nonce, token, data, gas=gas)))
+
+        def view(token, signature, types, values, out="uint256"):
+            result = node("eth_call", {"to": token, "data": call_data(signature, types, values)}, "latest")
+            return abi_decode([out], bytes.fromhex(result[2:]))[0]
+
+        def balance(token, account):
+            address = account if isinstance(account, str) else account["address"]
+            return view(token, "balanceOf(address)", ["address"], [address])
+
+        def allowance(token):
+            return view(token, "allowance(address,address)", ["address", "address"], [payer["address"], spender["address"]])
+
+        def pull(amount, to=None):
+            return call_data("transferFrom(address,address,uint256)", ["address", "address", "uint256"],
+                             [payer["address"], (to or treasury)["address"], amount])
+
+        def approve(amount):
+            return call_data("approve(address,uint256)", ["address", "uint256"], [spender["address"], amount])
+
+        def transfer(to, amount):
+            return call_data("transfer(address,uint256)", ["address", "uint256"], [to, amount])
+
+        def transfers(receipt):
+            return [(log["topics"][1], log["topics"][2], int(log["data"], 16))
+                    for log in receipt["logs"] if log["topics"][0] == TRANSFER_TOPIC]
+
+        def deploy(kind, **extra):
+            started = time.time()
+            token = node("settle_deployToken", {"name": f"Settle {kind}", "symbol": "TK", "kind": kind, **extra})
+            print(f"deploy {kind}: {time.time() - started:.2f} s")
+            c.equal(f"{kind}: decimals default 6", view(token, "decimals()", [], [], "uint8"), 6)
+            node("settle_mint", {"token": token, "to": payer["address"], "amount": 1_000_000})
+            c.equal(f"{kind}: minted", balance(token, payer), 1_000_000)
+            return token
+
+        c.equal("unknown kind", node.error("settle_deployToken", {"name": "X", "symbol": "X", "kind": "nope"})["code"], -32602)
+        c.equal("feeBps only for fee", node.error("settle_deployToken", {"name": "X", "symbol": "X", "feeBps": 5})["code"], -32602)
+
+        # fee: 1% by default, to the collector; Transfer(to, amount - fee) then Transfer(collector, fee)
+        fee = deploy("fee")
+        c.equal("fee: feeBps", view(fee, "feeBps()", [], []), 100)
+        c.equal("fee: feeCollector", view(fee, "feeCollector()", [], [], "address"), collector)
+        c.equal("fee: approve mined", send(payer, fee, approve(500_000))["status"], "0x1")
+        c.equal("fee: eth_call returns true", node("eth_call", {"from": spender["address"], "to": fee, "data": pull(100_000)}),
+                "0x" + "00" * 31 + "01")
+        receipt = send(spender, fee, pull(100_000))
+        c.equal("fee: mined", receipt["status"], "0x1")
+        c.equal("fee: Approval then two Transfers", [log["topics"][0] for log in receipt["logs"]],
+                [APPROVAL_TOPIC, TRANSFER_TOPIC, TRANSFER_TOPIC])
+        c.equal("fee: Transfer logs", transfers(receipt), [
+            (topic_address(payer["address"]), topic_address(treasury["address"]), 99_000),
+            (topic_address(payer["address"]), topic_address(collector), 1_000)])
+        c.equal("fee: treasury got 99%", balance(fee, treasury), 99_000)
+        c.equal("fee: collector got 1%", balance(fee, collector), 1_000)
+        c.equal("fee: payer paid 100%", balance(fee, payer), 900_000)
+        c.equal("fee: allowance spent in full", allowance(fee), 400_000)
+        small = send(spender, fee, pull(99))
+        c.equal("fee: no fee below 100 units, one Transfer", transfers(small),
+                [(topic_address(payer["address"]), topic_address(treasury["address"]), 99)])
+        set_fee = node("settle_tokenCall", {"token": fee, "function": "setFeeBps(uint256)", "args": [250]})
+        c.equal("fee: setFeeBps via settle_tokenCall", (node("eth_getTransactionReceipt", set_fee)["status"],
+                                                        view(fee, "feeBps()", [], [])), ("0x1", 250))
+        node("settle_tokenCall", {"token": fee, "function": "transfer", "args": [treasury["address"], "1000"], "from": 3})
+        c.equal("fee: 2.5% on transfer", balance(fee, treasury), 99_000 + 99 + 975)
+        not_owner = node.error("settle_tokenCall", {"token": fee, "function": "setFeeBps", "args": [1], "from": spender["address"]})
+        c.equal("fee: setFeeBps by another account reverts", (not_owner["code"], not_owner["message"]),
+                (3, "execution reverted: ownable: caller is not the owner"))
+        other = node("settle_deployToken", {"name": "Fee 5%", "symbol": "F5", "kind": "fee", "feeBps": "500",
+                                            "feeCollector": accounts[9]["address"]})
+        c.equal("fee: feeBps and feeCollector given", (view(other, "feeBps()", [], []),
+                                                       view(other, "feeCollector()", [], [], "address")), (500, accounts[9]["address"]))
+
+        # false: short balance or allowance returns false (32 zero bytes); nothing moves, no log, status 1
+        false_token = deploy("false")
+        send(payer, false_token, approve(500))
+        false_word = "0x" + "00" * 32
+        c.equal("false: short allowance returns false",
+                node("eth_call", {"from": spender["address"], "to": false_token, "data": pull(600)}), false_word)
+        c.check("false: eth_estimateGas does not fail",
+                int(node("eth_estimateGas", {"from": spender["address"], "to": false_token, "data": pull(600)}), 16) > 21000)
+        receipt = send(spender, false_token, pull(600))
+        c.equal("false: mined with status 1 and no logs", (receipt["status"], receipt["logs"]), ("0x1", []))
+        c.equal("false: nothing moved", (balance(false_token, payer), balance(false_token, treasury), allowance(false_token)),
+                (1_000_000, 0, 500))
+        c.equal("false: short balance returns false (transfer)",
+                node("eth_call", {"from": payer["address"], "to": false_token, "data": transfer(treasury["address"], 2_000_000)}),
+                false_word)
+        send(payer, false_token, approve(5_000_000))
+        c.equal("false: short balance returns false (transferFrom)",
+                node("eth_call", {"from": spender["address"], "to": false_token, "data": pull(2_000_000)}), false_word)
+        receipt = send(spender, false_token, pull(300))
+        c.equal("false: success returns true and moves",
+                (receipt["status"], len(transfers(receipt)), balance(false_token, treasury)), ("0x1", 1, 300))
+
+        # noreturn: USDT-style, no return data; reverts on failure
+        noreturn = deploy("noreturn")
+        c.equal("noreturn: approve returns no data",
+                node("eth_call", {"from": payer["address"], "to": noreturn, "data": approve(1)}), "0x")
+        receipt = send(payer, noreturn, approve(500))
+        c.equal("noreturn: approve mined with Approval", (receipt["status"], [log["topics"][0] for log in receipt["logs"]]),
+                ("0x1", [APPROVAL_TOPIC]))
+        c.equal("noreturn: transferFrom returns no data",
+                node("eth_call", {"from": spender["address"], "to": noreturn, "data": pull(200)}), "0x")
+        c.equal("noreturn: transfer returns no data",
+                node("eth_call", {"from": payer["address"], "to": noreturn, "data": transfer(treasury["address"], 1)}), "0x")
+        receipt = send(spender, noreturn, pull(200))
+        c.equal("noreturn: mined, Approval then Transfer", (receipt["status"], [log["topics"][0] for log in receipt["logs"]]),
+                ("0x1", [APPROVAL_TOPIC, TRANSFER_TOPIC]))
+        c.equal("noreturn: moved", (balance(noreturn, treasury), allowance(noreturn)), (200, 300))
+        error = node.error("eth_estimateGas", {"from": spender["address"], "to": noreturn, "data": pull(301)})
+        c.equal("noreturn: short allowance reverts", (error["code"], error["message"]),
+                (3, "execution reverted: erc20: insufficient allowance"))
+        receipt = send(spender, noreturn, pull(301), gas=100_000)
+        c.equal("noreturn: reverting pull mined with status 0", (receipt["status"], receipt["logs"]), ("0x0", []))
+
+        # pausable_blocklist: USDC-style
+        usdc = deploy("pausable_blocklist")
+        send(payer, usdc, approve(max_uint))
+
+        def estimate_error(data, sender=spender):
+            error = node.error("eth_estimateGas", {"from": sender["address"], "to": usdc, "data": data})
+            return error["code"], error["message"], error.get("data", "")[:10]
+
+        paused = node("settle_pause", usdc)
+        c.equal("pausable: settle_pause mined", node("eth_getTransactionReceipt", paused)["status"], "0x1")
+        c.equal("pausable: paused()", view(usdc, "paused()", [], [], "bool"), True)
+        c.equal("pausable: paused transferFrom reverts at estimate", estimate_error(pull(10)),
+                (3, "execution reverted: paused", "0x08c379a0"))
+        c.equal("pausable: paused approve reverts", estimate_error(approve(1), payer)[:2], (3, "execution reverted: paused"))
+        c.equal("pausable: paused transfer reverts",
+                estimate_error(transfer(treasury["address"], 1), payer)[:2], (3, "execution reverted: paused"))
+        receipt = send(spender, usdc, pull(10), gas=100_000)
+        c.equal("pausable: paused pull mined with status 0", (receipt["status"], receipt["logs"]), ("0x0", []))
+        error = node.error("eth_call", {"from": spender["address"], "to": usdc, "data": pull(10)}, receipt["blockNumber"])
+        c.equal("pausable: eth_call at the failed block gives the reason", error["message"], "execution reverted: paused")
+        node("settle_unpause", {"token": usdc})
+        c.equal("pausable: unpaused", view(usdc, "paused()", [], [], "bool"), False)
+        c.check("pausable: unpaused pull estimates",
+                int(node("eth_estimateGas", {"from": spender["address"], "to": usdc, "data": pull(10)}), 16) > 21000)
+        for who, account in (("payer", payer), ("treasury", treasury), ("spender", spender)):
+            node("settle_blocklist", usdc, account["address"])
+            c.equal(f"pausable: {who} isBlocklisted", view(usdc, "isBlocklisted(address)", ["address"], [account["address"]], "bool"), True)
+            c.equal(f"pausable: {who} blocklisted reverts", estimate_error(pull(10)),
+                    (3, "execution reverted: blocklisted", "0x08c379a0"))
+            receipt = send(spender, usdc, pull(10), gas=100_000)
+            c.equal(f"pausable: {who} blocklisted pull mined with status 0", (receipt["status"], receipt["logs"]), ("0x0", []))
+            node("settle_unblocklist", {"token": usdc, "account": account["address"]})
+        receipt = send(spender, usdc, pull(10))
+        c.equal("pausable: all unblocked, pull works", (receipt["status"], transfers(receipt)),
+                ("0x1", [(topic_address(payer["address"]), topic_address(treasury["address"]), 10)]))
+        c.equal("pausable: infinite allowance not reduced", allowance(usdc), max_uint)
+        node("settle_pause", usdc)
+        node("settle_mint", {"token": usdc, "to": payer["address"], "amount": 5})
+        c.equal("pausable: mint ignores pause", balance(usdc, payer), 1_000_000 - 10 + 5)
+        node("settle_unpause", usdc)
+        standard = node("settle_deployToken", {"name": "Plain", "symbol": "P", "decimals": 6})
+        c.equal("settle_pause refuses another kind", node.error("settle_pause", standard)["code"], -32602)
+        not_owner = node.error("settle_tokenCall", {"token": usdc, "function": "pause", "from": 1})
+        c.equal("pausable: pause by another account reverts", not_owner["message"],
+                "execution reverted: ownable: caller is not the owner")
+
+        # lying: logs Transfer(amount), credits amount / 2, burns the rest
+        lying = deploy("lying")
+        send(payer, lying, approve(10_000))
+        supply = view(lying, "totalSupply()", [], [])
+        receipt = send(spender, lying, pull(1_001))
+        c.equal("lying: mined, Approval then Transfer", (receipt["status"], [log["topics"][0] for log in receipt["logs"]]),
+                ("0x1", [APPROVAL_TOPIC, TRANSFER_TOPIC]))
+        c.equal("lying: Transfer says the full amount", transfers(receipt),
+                [(topic_address(payer["address"]), topic_address(treasury["address"]), 1_001)])
+        c.equal("lying: treasury credited half", balance(lying, treasury), 500)
+        c.equal("lying: payer debited in full", balance(lying, payer), 1_000_000 - 1_001)
+        c.equal("lying: the rest burned", view(lying, "totalSupply()", [], []), supply - 501)
+        c.equal("lying: allowance spent in full", allowance(lying), 10_000 - 1_001)
+
+        # compiled once, cached per kind
+        sys.path.insert(0, HERE)
+        from evm_devnet_token import KINDS, TokenArtifact
+        c.check("every kind cached", all(TokenArtifact(kind=kind).cache_path().exists() for kind in KINDS))
+    finally:
+        node.close()
+
+
 def test_evm_devnet():
     c = Checks()
     main_devnet_checks(c)
     batch_devnet_checks(c)
+    token_kind_checks(c)
     assert c.failed == 0, f"{c.failed} checks failed"
 
 
 def main():
     started = time.time()
     c = Checks()
-    for group in (main_devnet_checks, batch_devnet_checks):
+    for group in (main_devnet_checks, batch_devnet_checks, token_kind_checks):
         try:
             group(c)
         except Exception as exc:  # noqa: BLE001 - report and count, then carry on to the next group
