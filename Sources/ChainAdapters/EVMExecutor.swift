@@ -257,15 +257,17 @@ public actor EVMExecutor: ChargeExecutor {
                          into evidence: inout LifecycleEvidence, attempt: Int64) async throws -> Sighting {
         let final = receipt.blockNumber <= finalized
         var matches: Bool?
+        var succeeded = receipt.succeeded
         if final, receipt.succeeded {
-            if let agreement, let arrival = try await arrival(receipt, charge: charge, agreement: agreement) {
-                evidence.received[attempt] = arrival
+            switch try await arrival(receipt, charge: charge, agreement: agreement) {
+            case .exact: matches = true
+            case .nothingMoved: succeeded = false  // a token that returns false instead of reverting: a failed pull
+            case .other(let what):
+                evidence.received[attempt] = what
                 matches = false
-            } else {
-                matches = agreement != nil
             }
         }
-        return .landed(block: receipt.blockNumber, succeeded: receipt.succeeded, final: final, matches: matches)
+        return .landed(block: receipt.blockNumber, succeeded: succeeded, final: final, matches: matches)
     }
 
     /// Carries out the lifecycle's actions, in order.
@@ -337,31 +339,55 @@ public actor EVMExecutor: ChargeExecutor {
         try await send(replacement, now: now, repriceOnRefusal: false)
     }
 
-    /// What arrived, checked against the charge: nil when the treasury received exactly the charge's amount of its
-    /// token from the payer in this transaction, else what happened instead (the charge's `mismatch` reason).
+    /// What a final, successful transaction delivered.
+    enum Arrival: Hashable, Sendable {
+        /// Exactly the charge's amount of its token, from the payer, into the treasury.
+        case exact
+        /// Nothing at all: no Transfer of the token, the treasury's balance unchanged (a token that returns `false`
+        /// instead of reverting). A failed pull, like a revert.
+        case nothingMoved
+        /// Something else (the charge's `mismatch` reason).
+        case other(String)
+    }
+
+    /// What arrived, checked against the charge:
     /// - the receipt's Transfer logs of the token from the payer to the treasury must sum to exactly the amount
-    ///   (a fee-on-transfer token delivers less; a token that returns `false` moves nothing and logs nothing);
+    ///   (a fee-on-transfer token delivers less);
     /// - where the node serves the state, the treasury's `balanceOf` across the block must move by exactly what the
     ///   block's Transfer logs of the token into and out of the treasury say (a token whose logs lie is caught).
-    func arrival(_ receipt: EVMReceipt, charge: Charge, agreement: Agreement) async throws -> String? {
-        guard let token = config.token(agreement.token), let payer = try? EVMAddress(hex: agreement.wallet) else {
-            return "the agreement's token \(agreement.token) or wallet \(agreement.wallet) is not valid on \(config.name)"
+    func arrival(_ receipt: EVMReceipt, charge: Charge, agreement: Agreement?) async throws -> Arrival {
+        guard let agreement, let token = config.token(agreement.token), let payer = try? EVMAddress(hex: agreement.wallet) else {
+            return .other("the charge's token or wallet is not valid on \(config.name)")
         }
         let amount = charge.tokenAmount.baseUnits
         var received = UInt256.zero
+        var tokenTransfers = 0
         for log in receipt.logs where log.address == token.address {
-            guard case .transfer(let from, let to, let value)? = try? ERC20Event(topics: log.topics, data: log.data), from == payer, to == treasury else { continue }
-            guard let sum = try? received.checkedAdding(value) else { return "the Transfer logs overflow" }
+            guard case .transfer(let from, let to, let value)? = try? ERC20Event(topics: log.topics, data: log.data) else { continue }
+            tokenTransfers += 1
+            guard from == payer, to == treasury else { continue }
+            guard let sum = try? received.checkedAdding(value) else { return .other("the Transfer logs overflow") }
             received = sum
         }
+        let problem = await balanceCheck(token: token.address, receipt: receipt)
+        // No Transfer of the token here, and the block's logs agree with the treasury's balance: nothing moved.
+        if tokenTransfers == 0, problem == nil { return .nothingMoved }
         guard received == amount else {
-            return "the treasury received \(received) of \(amount) base units of \(token.symbol) from the payer in \(receipt.transactionHash)"
+            return .other("the treasury received \(received) of \(amount) base units of \(token.symbol) from the payer in \(receipt.transactionHash)")
         }
+        if let problem { return .other(problem) }
+        return .exact
+    }
+
+    /// The treasury's `balanceOf` before and at the receipt's block against the block's Transfer logs of the token
+    /// into and out of it: what disagrees, or nil when they agree or the node keeps no state that old (the logs are
+    /// then all the evidence there is).
+    private func balanceCheck(token: EVMAddress, receipt: EVMReceipt) async -> String? {
         guard receipt.blockNumber > 0,
-              let before = try? await node.balanceOf(token: token.address, owner: treasury, block: .number(receipt.blockNumber - 1)),
-              let after = try? await node.balanceOf(token: token.address, owner: treasury, block: .number(receipt.blockNumber)),
-              let logged = try? await treasuryFlow(token: token.address, block: receipt.blockNumber, hash: receipt.blockHash)
-        else { return nil }  // the node keeps no state that old: the logs are all the evidence there is
+              let before = try? await node.balanceOf(token: token, owner: treasury, block: .number(receipt.blockNumber - 1)),
+              let after = try? await node.balanceOf(token: token, owner: treasury, block: .number(receipt.blockNumber)),
+              let logged = try? await treasuryFlow(token: token, block: receipt.blockNumber, hash: receipt.blockHash)
+        else { return nil }
         guard let expected = try? before.checkedAdding(logged.in), expected >= logged.out, expected - logged.out == after else {
             return "the token's logs say the treasury gained \(logged.in) and lost \(logged.out) in block \(receipt.blockNumber), but its balance went from \(before) to \(after)"
         }

@@ -22,10 +22,10 @@ struct ExecutorFixture {
     let ledger: Ledger
     let agreement: Agreement
 
-    static func make(allowance: UInt256 = 100_000_000) async throws -> ExecutorFixture {
+    static func make(allowance: UInt256 = 100_000_000, kind: String = "standard") async throws -> ExecutorFixture {
         let devnet = try Devnet()
         let accounts = try await devnet.accounts()
-        let token = try await devnet.deployToken(owner: accounts[0].address)
+        let token = try await devnet.deployToken(owner: accounts[0].address, kind: kind)
         try await devnet.mint(token: token, to: accounts[1].address, amount: 1_000_000_000)
         try await devnet.approve(token: token, owner: accounts[1], spender: accounts[7].address, amount: allowance)
         let config = try ChainConfig.parse(devnet.chainConfig(tokens: [("USDC", token, 6)], spenders: [accounts[7].address], confirmations: 2),

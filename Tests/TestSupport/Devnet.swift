@@ -46,11 +46,13 @@ public final class Devnet: Sendable {
         return result.arrayValue?[index]["privateKey"]?.stringValue ?? ""
     }
 
-    /// Deploys a fresh ERC-20 (snekmate, compiled with Vyper) owned by `owner`.
-    public func deployToken(symbol: String = "USDC", decimals: Int = 6, owner: EVMAddress) async throws -> EVMAddress {
+    /// Deploys a fresh ERC-20 (snekmate, compiled with Vyper) owned by `owner`. `kind` picks a behaviour of real tokens
+    /// (`standard`, `fee`: 1% fee on transfer, `false`: returns false instead of reverting, `noreturn`: USDT-style,
+    /// `pausable_blocklist`: USDC-style, `lying`: logs the full amount but credits half; see evm_devnet.py).
+    public func deployToken(symbol: String = "USDC", decimals: Int = 6, owner: EVMAddress, kind: String = "standard") async throws -> EVMAddress {
         let result = try await rpc.call("settle_deployToken", [
             .object([("name", .string("Test \(symbol)")), ("symbol", .string(symbol)), ("decimals", .number(String(decimals))),
-                     ("owner", .string(owner.checksummed))]),
+                     ("owner", .string(owner.checksummed)), ("kind", .string(kind))]),
         ])
         return try EVMAddress(hex: result.stringValue ?? "")
     }

@@ -1,0 +1,74 @@
+import ChainAdapters
+import EVM
+import Foundation
+import SettleCore
+import Settlement
+import TestSupport
+import Testing
+
+/// Issue 13, "paid means received": real token behaviours on the devnet (Vyper tokens written for the tests, see
+/// evm_devnet.py). Ground truth is the treasury's balance and Transfer logs on chain.
+@Suite("Token behaviours: settled only when exactly the amount arrived", .serialized)
+struct TokenBehaviourTests {
+    /// Runs a due charge of `cents` to the end: executed, mined, final.
+    static func run(_ f: ExecutorFixture, invoice: String, cents: UInt64) async throws -> Charge {
+        let executor = f.executor()
+        let charge = try await f.dueCharge(invoice, cents: cents)
+        _ = try await executor.execute(charge, agreement: f.agreement)
+        try await f.devnet.mine(3)
+        try await executor.confirm()
+        return try #require(try await f.ledger.charge(id: charge.id))
+    }
+
+    @Test("USDT-style transferFrom without a return value works")
+    func noReturnValue() async throws {
+        let f = try await ExecutorFixture.make(kind: "noreturn")
+        let charge = try await Self.run(f, invoice: "in_nr", cents: 2500)
+        #expect(charge.state == .settled, "\(charge.reason ?? "")")
+        #expect(try await f.devnet.balance(token: f.token, owner: f.treasury) == 25_000_000)
+    }
+
+    @Test("fee on transfer: the treasury got 1% less; mismatch (terminal) with what arrived, never settled")
+    func feeOnTransfer() async throws {
+        let f = try await ExecutorFixture.make(kind: "fee")
+        let charge = try await Self.run(f, invoice: "in_fee", cents: 2500)
+        #expect(try await f.devnet.balance(token: f.token, owner: f.treasury) == 24_750_000)
+        #expect(charge.state == .mismatch)
+        #expect(charge.reason?.contains("received 24750000 of 25000000") == true, "\(charge.reason ?? "")")
+        // Terminal: later passes change nothing and sign nothing.
+        try await f.devnet.mine(3)
+        try await f.executor().confirm()
+        #expect(try await f.ledger.charge(id: charge.id)?.state == .mismatch)
+        #expect(try await f.ledger.attempts(charge: charge.id).count == 1)
+    }
+
+    @Test("a token whose Transfer log says the full amount but credits half: caught by the treasury's balance")
+    func lyingLogs() async throws {
+        let f = try await ExecutorFixture.make(kind: "lying")
+        let charge = try await Self.run(f, invoice: "in_lie", cents: 2500)
+        #expect(try await f.treasuryTransfers() == [25_000_000], "the log claims the full amount")
+        #expect(try await f.devnet.balance(token: f.token, owner: f.treasury) == 12_500_000)
+        #expect(charge.state == .mismatch)
+        #expect(charge.reason?.contains("balance went from 0 to 12500000") == true, "\(charge.reason ?? "")")
+    }
+
+    @Test("a token that returns false instead of reverting: a failed pull (awaiting funds, retried), never settled or mismatch")
+    func returnsFalse() async throws {
+        let f = try await ExecutorFixture.make(kind: "false")
+        let executor = f.executor()
+        let charge = try await f.dueCharge("in_false", cents: 2500)
+        // The payer's transfer away is pooled first; the preflight still sees the balance; our pull then finds none.
+        _ = try await f.devnet.rpc.call("evm_setAutomine", [false])
+        let balance = try await f.devnet.balance(token: f.token, owner: f.customer.address)
+        try await f.devnet.transfer(token: f.token, from: f.customer, to: f.spender.address, amount: balance)
+        #expect(try await executor.execute(charge, agreement: f.agreement) == .broadcast)
+        _ = try await f.devnet.rpc.call("evm_setAutomine", [true])
+        try await f.devnet.mine(3)
+        try await executor.confirm()
+        let after = try #require(try await f.ledger.charge(id: charge.id))
+        #expect(after.state == .awaitingFunds, "\(after.state) \(after.reason ?? "")")
+        #expect(after.reason == "reverted")
+        #expect(try await f.devnet.balance(token: f.token, owner: f.treasury) == 0)
+        #expect(try await f.ledger.attempts(charge: charge.id).map(\.outcome) == [.reverted])
+    }
+}
