@@ -37,7 +37,8 @@ struct ExecutorCrashTests {
                                signerKey: "env:\(variable)", treasury: treasury)
             .write(to: chains.appendingPathComponent("crash.toml"), atomically: true, encoding: .utf8)
         let database = directory.appendingPathComponent("ledger.sqlite").path
-        let ledger = Ledger(database: try Database(path: database))
+        let db = try Database(path: database)
+        let ledger = Ledger(database: db)
         try await ledger.migrate()
         let usd = try Currency(code: "USD")
         var expected: [UInt256] = []
@@ -51,9 +52,11 @@ struct ExecutorCrashTests {
             expected.append(UInt256(cents * 10_000))
         }
 
+        let phases = KillPhases()
         let report = try await SettledBinary.killRepeatedly(
             ["execute", "--chain", "crash", "--chains-directory", chains.path, "--database", database, "--once", "--log-level", "warning"],
-            killingRuns: 30, delay: 30...430, seed: 2026, maxRuns: 400, log: directory.appendingPathComponent("settled.log")) { _ in
+            killingRuns: 30, delay: 30...430, seed: 2026, maxRuns: 400, log: directory.appendingPathComponent("settled.log")) { clean in
+            await phases.note(killed: !clean, database: db)
             try await devnet.mine(2)  // blocks on top, so what was included becomes final
             return try await ledger.charges(in: Set(ChargeState.allCases).subtracting([.settled])).isEmpty
         }
@@ -78,6 +81,7 @@ struct ExecutorCrashTests {
             #expect(included.allSatisfy { hashes.contains($0.transactionID.lowercased()) }, "\(charge.invoice)")
         }
         print("executor crash test: 200 charges, \(kills) kills, \(passes) passes, \(values.count) transfers")
+        print("executor crash test: kills by phase (the ledger's last recorded move when killed): \(await phases.summary)")
     }
 }
 
@@ -120,7 +124,8 @@ struct SolanaExecutorCrashTests {
             treasury = "\(treasury)"
             """.write(to: chains.appendingPathComponent("solcrash.toml"), atomically: true, encoding: .utf8)
         let database = directory.appendingPathComponent("ledger.sqlite").path
-        let ledger = Ledger(database: try Database(path: database))
+        let db = try Database(path: database)
+        let ledger = Ledger(database: db)
         try await ledger.migrate()
         let usd = try Currency(code: "USD")
         var expected: UInt64 = 0
@@ -132,9 +137,11 @@ struct SolanaExecutorCrashTests {
                                               tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0)
             expected += UInt64(100 + i) * 10_000
         }
+        let phases = KillPhases()
         let report = try await SettledBinary.killRepeatedly(
             ["execute", "--chain", "solcrash", "--chains-directory", chains.path, "--database", database, "--once", "--log-level", "warning"],
-            killingRuns: 30, delay: 30...430, seed: 7, maxRuns: 400, log: directory.appendingPathComponent("settled.log")) { _ in
+            killingRuns: 30, delay: 30...430, seed: 7, maxRuns: 400, log: directory.appendingPathComponent("settled.log")) { clean in
+            await phases.note(killed: !clean, database: db)
             try await net.advance(6)  // let what landed finalize
             return try await ledger.charges(in: Set(ChargeState.allCases).subtracting([.settled])).isEmpty
         }
@@ -151,7 +158,28 @@ struct SolanaExecutorCrashTests {
         }
         #expect(included == 200)
         print("solana executor crash test: 200 charges, \(kills) kills, \(passes) passes, treasury \(balance)")
+        print("solana executor crash test: kills by phase (the ledger's last recorded move when killed): \(await phases.summary)")
     }
+}
+
+/// Where random kills landed, by phase: the ledger's last recorded move (`from→to`) when a run was killed, or
+/// "nothing recorded" when the killed run recorded no move (killed while starting, recovering or in preflight).
+/// Informative only (printed); what the tests assert comes from the chain.
+private actor KillPhases {
+    private var lastRow: Int64 = 0
+    private var counts: [String: Int] = [:]
+
+    func note(killed: Bool, database: Database) async {
+        let last = try? await database.read { db -> (Int64, String) in
+            let statement = try db.statement("SELECT rowid, from_state, to_state FROM charge_events ORDER BY rowid DESC LIMIT 1")
+            return try statement.step() ? (statement.int64(0), "\(statement.text(1))→\(statement.text(2))") : (0, "none")
+        }
+        guard let (row, move) = last else { return }
+        if killed { counts[row == lastRow ? "nothing recorded" : move, default: 0] += 1 }
+        lastRow = row
+    }
+
+    var summary: String { counts.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ") }
 }
 
 /// For a failing crash test: every charge that did not settle, with its attempts, and the end of the daemon's log.
