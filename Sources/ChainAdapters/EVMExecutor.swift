@@ -99,7 +99,20 @@ public actor EVMExecutor: ChargeExecutor {
             return .awaitingFunds
         }
         let data = ERC20.transferFrom(from: payer, to: treasury, amount: amount)
-        let gas = try await estimateGas(token: token.address, data: data)
+        let gas: UInt64
+        do {
+            gas = try await estimateGas(token: token.address, data: data)
+        } catch let error as RPCError {
+            // The node ran the pull and it reverts: nothing is sent (no fee); the charge waits with the reason.
+            guard case .server(let code, let message, _) = error, code == 3 || message.lowercased().contains("revert") else { throw error }
+            let reason = StopReason.classify(revert: message, blocked: await blocklisted(token: token.address, payer: payer))
+            logger.warning("the pull would revert; the charge waits for the cause to clear", metadata: [
+                "chain": "\(config.name)", "invoice.id": "\(charge.invoice)", "reason": "\(reason.rawValue)", "revert": "\(message)",
+            ])
+            try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: reason.rawValue,
+                                        nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
+            return .awaitingFunds
+        }
         let (priority, maxFee) = try await fees()
         let head = try await node.blockNumber()
         let chainPending = try await pendingNonce()
@@ -407,6 +420,19 @@ public actor EVMExecutor: ChargeExecutor {
             }
         }
         return flows
+    }
+
+    /// For a blocklist refusal: which of payer, treasury and spender the token lists, asked through
+    /// `isBlocklisted(address)` or `isBlacklisted(address)` (USDC); nil where the token answers neither.
+    func blocklisted(token: EVMAddress, payer: EVMAddress) async -> (payer: Bool?, treasury: Bool?, spender: Bool?) {
+        func listed(_ who: EVMAddress) async -> Bool? {
+            for signature in ["isBlocklisted(address)", "isBlacklisted(address)"] {
+                let data = FunctionSelector(signature: signature).bytes + [UInt8](repeating: 0, count: 12) + who.bytes
+                if let word = try? await node.call(to: token, data: data, block: .latest), word.count == 32 { return word[31] == 1 }
+            }
+            return nil
+        }
+        return (await listed(payer), await listed(treasury), await listed(spender))
     }
 
     // MARK: - Node queries

@@ -72,3 +72,43 @@ struct TokenBehaviourTests {
         #expect(try await f.ledger.attempts(charge: charge.id).map(\.outcome) == [.reverted])
     }
 }
+
+/// Issue 13, "reasons for every stop": a pull that would revert is never sent; the charge waits with the reason.
+@Suite("Estimate-time refusals: a reason, no transaction, retried on schedule", .serialized)
+struct EstimateRefusalTests {
+    @Test("paused token, blocklisted payer, treasury and spender: each its reason, nothing sent; settles once the cause clears",
+          arguments: ["pause", "payer", "treasury", "spender"])
+    func refusal(_ cause: String) async throws {
+        let f = try await ExecutorFixture.make(kind: "pausable_blocklist")
+        switch cause {
+        case "pause": _ = try await f.devnet.rpc.call("settle_pause", [.string(f.token.checksummed)])
+        case "payer": _ = try await f.devnet.rpc.call("settle_blocklist", [.string(f.token.checksummed), .string(f.customer.address.checksummed)])
+        case "treasury": _ = try await f.devnet.rpc.call("settle_blocklist", [.string(f.token.checksummed), .string(f.treasury.checksummed)])
+        default: _ = try await f.devnet.rpc.call("settle_blocklist", [.string(f.token.checksummed), .string(f.spender.address.checksummed)])
+        }
+        let executor = f.executor()
+        let charge = try await f.dueCharge("in_\(cause)", cents: 1500)
+        let pending = try await f.devnet.rpc.call("eth_getTransactionCount", [.string(f.spender.address.checksummed), "pending"])
+        #expect(try await executor.execute(charge, agreement: f.agreement, now: 1_000) == .awaitingFunds)
+        let waiting = try #require(try await f.ledger.charge(id: charge.id))
+        let expected = ["pause": "token_paused", "payer": "payer_blocked", "treasury": "treasury_blocked", "spender": "spender_blocked"][cause]
+        #expect(waiting.reason == expected)
+        #expect(waiting.nextAttemptAt == 1_600)
+        #expect(try await f.ledger.attempts(charge: charge.id).isEmpty)
+        #expect(try await f.devnet.rpc.call("eth_getTransactionCount", [.string(f.spender.address.checksummed), "pending"]) == pending,
+                "no transaction (no fee) while the cause holds")
+        // The cause clears; the retry pays.
+        switch cause {
+        case "pause": _ = try await f.devnet.rpc.call("settle_unpause", [.string(f.token.checksummed)])
+        case "payer": _ = try await f.devnet.rpc.call("settle_unblocklist", [.string(f.token.checksummed), .string(f.customer.address.checksummed)])
+        case "treasury": _ = try await f.devnet.rpc.call("settle_unblocklist", [.string(f.token.checksummed), .string(f.treasury.checksummed)])
+        default: _ = try await f.devnet.rpc.call("settle_unblocklist", [.string(f.token.checksummed), .string(f.spender.address.checksummed)])
+        }
+        let loop = SettlementLoop(ledger: f.ledger, chain: "devnet", executor: executor)
+        try await loop.runOnce(now: 1_600)
+        try await f.devnet.mine(3)
+        try await loop.runOnce(now: 1_601)
+        #expect(try await f.ledger.charge(id: charge.id)?.state == .settled)
+        #expect(try await f.treasuryTransfers() == [15_000_000])
+    }
+}

@@ -49,18 +49,37 @@ sendTransaction (encoding base58 default or base64)
 - Preflight runs against the latest state whatever preflightCommitment says (Agave uses that commitment's bank).
 
 Dev methods (all run as real transactions through the same pipeline unless said otherwise)
-  settle_createMint({"decimals": 6, "program": "token"|"token2022", "authority"?, "freezeAuthority"?}) -> mint
-      CreateAccount + InitializeMint2 paid by the faucet. `authority`: a base58 pubkey, or a 64-byte secret key as
-      a JSON array (then the server can mint with it); default the server's mint authority.
+  settle_createMint({"decimals": 6, "program": "token"|"token2022", "authority"?, "freezeAuthority"?,
+                     "extensions"?}) -> mint
+      CreateAccount + InitializeMint2 paid by the faucet. `authority`, `freezeAuthority`: a base58 pubkey, a
+      64-byte secret key as a JSON array (then the server can sign with it), or "default" = the server's mint
+      authority; `authority` defaults to it, `freezeAuthority` to none.
+      `extensions` (Token-2022; program then defaults to token2022), each a real initialize instruction between
+      CreateAccount (sized for them) and InitializeMint2, authorities = the mint authority:
+        "transferFee": {"basisPoints": 0..10000, "maximumFee": u64}    InitializeTransferFeeConfig
+        "nonTransferable": true                                        InitializeNonTransferableMint
+        "transferHook": {"programId": pubkey}  InitializeTransferHook. Any program id: transfers then fail as on a
+            cluster without the hook's accounts (MissingAccount; UnsupportedProgramId when the id is passed but
+            holds no program).
+        "defaultFrozen": true   DefaultAccountState Initialize(Frozen): new accounts start frozen (settle_thaw
+            them before minting); freezeAuthority defaults to "default" here, as the program requires one.
   settle_createAta({"owner", "mint", "program"?}) -> associated token address
       ATA program CreateIdempotent (it CPIs into the token program), payer the faucet; program defaults to the
-      mint's owner.
+      mint's owner. For a Token-2022 mint the ATA program sizes the account for the mint's extensions
+      (ImmutableOwner always; TransferFeeAmount, NonTransferableAccount, TransferHookAccount as the mint needs).
+  settle_freeze({"account"} | "account") / settle_thaw(...) -> signature
+      FreezeAccount / ThawAccount signed by the mint's freeze authority (one the server holds).
+  settle_enableRequiredMemo({"account", "owner"?}) -> signature
+      Token-2022 only: Reallocate (for MemoTransfer, payer the faucet) + EnableRequiredMemoTransfers in one
+      transaction signed by the account owner: a keypair from settle_keypairs or one given as "owner" (64-byte
+      secret key array). Transfers into the account then need a Memo instruction before the transfer.
   settle_mintTo({"mint", "destination", "amount"}) -> signature
       MintToChecked signed by the mint authority (must be one the server holds). `destination` is a token
       account, or a wallet whose ATA is then created in the same transaction.
   settle_fund({"address", "lamports"}) -> signature        System transfer from the faucet.
   settle_keypairs(n | {"count", "lamports"?}) -> [{"pubkey", "secretKey": [64 ints]}]
-      new keypairs funded from the faucet (default 100 SOL each; transfers batched 20 per transaction).
+      new keypairs funded from the faucet (default 100 SOL each; transfers batched 20 per transaction); the server
+      keeps them to sign dev methods as their owner.
   settle_advanceSlots(n | {"count"}) -> {"slot", "blockHeight", "finalizedSlot", "finalizedBlockHeight"}
       appends n empty blocks (each with its own blockhash): the way to expire blockhashes and finalize.
   settle_createLookupTable({"addresses": [...], "authority"?}) -> lookup table address
@@ -81,6 +100,7 @@ import argparse
 import base64
 import json
 import os
+import struct
 import sys
 import threading
 import time
@@ -109,6 +129,11 @@ from solana_rpc_codec import (  # noqa: E402
     ALT_PROGRAM,
     ATA_PROGRAM,
     COMPUTE_BUDGET_PROGRAM,
+    EXT_DEFAULT_ACCOUNT_STATE,
+    EXT_MEMO_TRANSFER,
+    EXT_NON_TRANSFERABLE,
+    EXT_TRANSFER_FEE_CONFIG,
+    EXT_TRANSFER_HOOK,
     TOKEN_2022_PROGRAM,
     TOKEN_PROGRAM,
     TOKEN_PROGRAMS,
@@ -118,6 +143,7 @@ from solana_rpc_codec import (  # noqa: E402
     b58,
     b64,
     invalid_params,
+    mint_len_with,
     parse_mint,
     parse_pubkey,
     parse_token_account,
@@ -323,6 +349,58 @@ def ix_mint_to_checked(mint: Pubkey, dest: Pubkey, authority: Pubkey, amount: in
     data = bytes([14]) + amount.to_bytes(8, "little") + bytes([decimals])
     return Instruction(Pubkey.from_string(program), data, [
         AccountMeta(mint, False, True), AccountMeta(dest, False, True), AccountMeta(authority, True, False)])
+
+
+def ix_freeze_or_thaw(account: Pubkey, mint: Pubkey, authority: Pubkey, program: str, thaw: bool) -> Instruction:
+    """FreezeAccount (10) / ThawAccount (11): no data; account (w), mint, freeze authority (s)."""
+    return Instruction(Pubkey.from_string(program), bytes([11 if thaw else 10]), [
+        AccountMeta(account, False, True), AccountMeta(mint, False, False), AccountMeta(authority, True, False)])
+
+
+# Token-2022 extension instructions (program TOKEN_2022_PROGRAM). Mint-side ones come after CreateAccount (sized by
+# mint_len_with) and before InitializeMint2, each with the single account: the mint (w).
+def _t22(data: bytes, metas) -> Instruction:
+    return Instruction(Pubkey.from_string(TOKEN_2022_PROGRAM), data, metas)
+
+
+def ix_initialize_transfer_fee_config(mint: Pubkey, config_authority, withdraw_authority, basis_points: int,
+                                      maximum_fee: int) -> Instruction:
+    """TransferFeeExtension (26) / InitializeTransferFeeConfig (0): COption<Pubkey> config authority, COption<Pubkey>
+    withdraw-withheld authority (each 0, or 1 then 32 bytes), transfer_fee_basis_points u16 LE, maximum_fee u64 LE."""
+    def coption(key):
+        return b"\x00" if key is None else b"\x01" + bytes(key)
+    data = bytes([26, 0]) + coption(config_authority) + coption(withdraw_authority) + \
+        struct.pack("<HQ", basis_points, maximum_fee)
+    return _t22(data, [AccountMeta(mint, False, True)])
+
+
+def ix_initialize_non_transferable_mint(mint: Pubkey) -> Instruction:
+    """InitializeNonTransferableMint (32), no data."""
+    return _t22(bytes([32]), [AccountMeta(mint, False, True)])
+
+
+def ix_initialize_transfer_hook(mint: Pubkey, authority, program_id: Pubkey) -> Instruction:
+    """TransferHookExtension (36) / Initialize (0): OptionalNonZeroPubkey authority, OptionalNonZeroPubkey program id
+    (32 bytes each, all zero = none)."""
+    return _t22(bytes([36, 0]) + (bytes(authority) if authority is not None else bytes(32)) + bytes(program_id),
+                [AccountMeta(mint, False, True)])
+
+
+def ix_initialize_default_account_state(mint: Pubkey, state: int) -> Instruction:
+    """DefaultAccountStateExtension (28) / Initialize (0): AccountState u8 (1 initialized, 2 frozen)."""
+    return _t22(bytes([28, 0, state]), [AccountMeta(mint, False, True)])
+
+
+def ix_reallocate(account: Pubkey, payer: Pubkey, owner: Pubkey, extension_types) -> Instruction:
+    """Reallocate (29): ExtensionType u16 LE each; account (w), payer (w, s), system program, owner (s)."""
+    data = bytes([29]) + b"".join(struct.pack("<H", t) for t in extension_types)
+    return _t22(data, [AccountMeta(account, False, True), AccountMeta(payer, True, True),
+                       AccountMeta(Pubkey.default(), False, False), AccountMeta(owner, True, False)])
+
+
+def ix_enable_required_memo_transfers(account: Pubkey, owner: Pubkey) -> Instruction:
+    """MemoTransferExtension (30) / Enable (0); account (w), owner (s)."""
+    return _t22(bytes([30, 0]), [AccountMeta(account, False, True), AccountMeta(owner, True, False)])
 
 
 # ---------------------------------------------------------------------- RPC
@@ -801,21 +879,71 @@ class Rpc:
         program = PROGRAM_NAMES.get(spec.get("program", "token"))
         if program is None:
             raise invalid_params("settle_createMint: program must be \"token\" or \"token2022\"")
+        extensions = spec.get("extensions") or {}
+        if not isinstance(extensions, dict):
+            raise invalid_params("settle_createMint: extensions must be an object")
+        if extensions and spec.get("program") is None:
+            program = TOKEN_2022_PROGRAM
+        if extensions and program != TOKEN_2022_PROGRAM:
+            raise invalid_params("settle_createMint: extensions need program \"token2022\"")
         authority = self._authority(spec.get("authority"), "authority")
         freeze = spec.get("freezeAuthority")
+        if freeze is None and extensions.get("defaultFrozen"):
+            freeze = "default"  # a frozen default state needs a freeze authority (else MintCannotFreeze)
         freeze = None if freeze is None else self._authority(freeze, "freezeAuthority")
         chain = self.chain
         mint = Keypair()
-        rent = chain.svm.minimum_balance_for_rent_exemption(82)
+        kinds, setup = self._mint_extensions(extensions, mint.pubkey(), authority)
+        space = mint_len_with(kinds)
+        rent = chain.svm.minimum_balance_for_rent_exemption(space)
         self.dev_send([
             create_account(CreateAccountParams(from_pubkey=chain.faucet.pubkey(), to_pubkey=mint.pubkey(),
-                                               lamports=rent, space=82, owner=Pubkey.from_string(program))),
+                                               lamports=rent, space=space, owner=Pubkey.from_string(program))),
+            *setup,
             ix_initialize_mint2(mint.pubkey(), decimals, authority, freeze, program),
         ], [chain.faucet, mint])
         return str(mint.pubkey())
 
+    @staticmethod
+    def _mint_extensions(extensions, mint: Pubkey, authority: Pubkey):
+        """settle_createMint's `extensions` -> ([ExtensionType], [initialize instructions]); the extensions'
+        authorities are the mint authority."""
+        known = ("transferFee", "nonTransferable", "transferHook", "defaultFrozen")
+        unknown = sorted(set(extensions) - set(known))
+        if unknown:
+            raise invalid_params(f"settle_createMint: unknown extension {unknown[0]!r}; known: {', '.join(known)}")
+        kinds, setup = [], []
+        fee = extensions.get("transferFee")
+        if fee is not None:
+            if not isinstance(fee, dict):
+                raise invalid_params("settle_createMint: transferFee must be {\"basisPoints\", \"maximumFee\"}")
+            bps = fee.get("basisPoints")
+            if isinstance(bps, bool) or not isinstance(bps, int) or not 0 <= bps <= 10_000:
+                raise invalid_params("settle_createMint: transferFee.basisPoints must be an integer 0..10000")
+            maximum = _amount(fee.get("maximumFee"), "transferFee.maximumFee")
+            kinds.append(EXT_TRANSFER_FEE_CONFIG)
+            setup.append(ix_initialize_transfer_fee_config(mint, authority, authority, bps, maximum))
+        hook = extensions.get("transferHook")
+        if hook is not None:
+            if not isinstance(hook, dict):
+                raise invalid_params("settle_createMint: transferHook must be {\"programId\"}")
+            kinds.append(EXT_TRANSFER_HOOK)
+            setup.append(ix_initialize_transfer_hook(mint, authority, parse_pubkey(hook.get("programId"),
+                                                                                    "transferHook.programId")))
+        for key, kind, make in (("nonTransferable", EXT_NON_TRANSFERABLE, ix_initialize_non_transferable_mint),
+                                ("defaultFrozen", EXT_DEFAULT_ACCOUNT_STATE,
+                                 lambda m: ix_initialize_default_account_state(m, 2))):
+            value = extensions.get(key)
+            if value is None or value is False:
+                continue
+            if value is not True:
+                raise invalid_params(f"settle_createMint: {key} must be true or false")
+            kinds.append(kind)
+            setup.append(make(mint))
+        return kinds, setup
+
     def _authority(self, value, where) -> Pubkey:
-        if value is None:
+        if value is None or value == "default":
             return self.chain.mint_authority.pubkey()
         if isinstance(value, list):
             kp = _keypair(value, where)
@@ -865,6 +993,55 @@ class Rpc:
         signers = [chain.faucet] + ([signer] if signer is not chain.faucet else [])
         return self.dev_send(instructions, signers)
 
+    def _token_account(self, params, name):
+        """A dev method's token account: {"account": ...} or the address itself -> (pubkey, parsed)."""
+        value = _arg(params, 0, "account")
+        address = parse_pubkey(value.get("account") if isinstance(value, dict) else value, "account")
+        account = self.chain.account(address)
+        parsed = parse_token_account(str(account.owner), bytes(account.data)) if account is not None else None
+        if parsed is None:
+            raise invalid_params(f"{name}: {address} is not an initialized SPL Token or Token-2022 token account")
+        return address, parsed
+
+    def _freeze_or_thaw(self, params, thaw):
+        name = "settle_thaw" if thaw else "settle_freeze"
+        address, parsed = self._token_account(params, name)
+        mint = Pubkey.from_string(parsed["mint"])
+        program, info = self._mint_info(mint)
+        if info["freezeAuthority"] is None:
+            raise invalid_params(f"{name}: mint {mint} has no freeze authority")
+        signer = self.chain.signers.get(info["freezeAuthority"])
+        if signer is None:
+            raise invalid_params(f"{name}: the server does not hold freeze authority {info['freezeAuthority']}")
+        chain = self.chain
+        signers = [chain.faucet] + ([signer] if signer is not chain.faucet else [])
+        return self.dev_send([ix_freeze_or_thaw(address, mint, signer.pubkey(), program, thaw)], signers)
+
+    def rpc_settle_freeze(self, params):
+        return self._freeze_or_thaw(params, thaw=False)
+
+    def rpc_settle_thaw(self, params):
+        return self._freeze_or_thaw(params, thaw=True)
+
+    def rpc_settle_enableRequiredMemo(self, params):
+        address, parsed = self._token_account(params, "settle_enableRequiredMemo")
+        if parsed["program"] != TOKEN_2022_PROGRAM:
+            raise invalid_params("settle_enableRequiredMemo: memo-required transfers are a Token-2022 extension; "
+                                 f"{address} belongs to {parsed['program']}")
+        spec = params[0] if isinstance(params[0], dict) else {}
+        owner = self.chain.signers.get(parsed["owner"])
+        if spec.get("owner") is not None:
+            owner = _keypair(spec["owner"], "owner")
+            if str(owner.pubkey()) != parsed["owner"]:
+                raise invalid_params(f"settle_enableRequiredMemo: owner is {owner.pubkey()}, the account's owner "
+                                     f"is {parsed['owner']}")
+        if owner is None:
+            raise invalid_params(f"settle_enableRequiredMemo: the server does not hold owner {parsed['owner']}; "
+                                 "pass its secret key as \"owner\"")
+        faucet = self.chain.faucet
+        return self.dev_send([ix_reallocate(address, faucet.pubkey(), owner.pubkey(), [EXT_MEMO_TRANSFER]),
+                              ix_enable_required_memo_transfers(address, owner.pubkey())], [faucet, owner])
+
     def rpc_settle_fund(self, params):
         spec = self._spec(params, "settle_fund")
         address = parse_pubkey(spec.get("address"), "address")
@@ -883,6 +1060,8 @@ class Rpc:
         lamports = _amount(lamports, "lamports")
         faucet = self.chain.faucet
         pairs = [Keypair() for _ in range(count)]
+        for kp in pairs:  # held, so dev methods can sign as these owners (settle_enableRequiredMemo)
+            self.chain.signers[str(kp.pubkey())] = kp
         for start in range(0, count, 20):
             self.dev_send([transfer(TransferParams(from_pubkey=faucet.pubkey(), to_pubkey=kp.pubkey(),
                                                    lamports=lamports)) for kp in pairs[start:start + 20]], [faucet])

@@ -19,8 +19,21 @@ MEMO_PROGRAMS = ("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "Memo1UhkJRfHyvL
 
 TOKEN_ACCOUNT_LEN = 165
 MINT_LEN = 82
+MULTISIG_LEN = 355
 ACCOUNT_TYPE_MINT = 1
 ACCOUNT_TYPE_ACCOUNT = 2
+# Token-2022 ExtensionType numbers (the u16 in each TLV header) used by the dev methods, with mint-side value sizes
+EXT_TRANSFER_FEE_CONFIG = 1
+EXT_DEFAULT_ACCOUNT_STATE = 6
+EXT_MEMO_TRANSFER = 8
+EXT_NON_TRANSFERABLE = 9
+EXT_TRANSFER_HOOK = 14
+EXTENSION_VALUE_LEN = {
+    EXT_TRANSFER_FEE_CONFIG: 108,  # 2 authorities, withheld u64, older and newer TransferFee {epoch, max, bps}
+    EXT_DEFAULT_ACCOUNT_STATE: 1,
+    EXT_NON_TRANSFERABLE: 0,
+    EXT_TRANSFER_HOOK: 64,  # authority, program id
+}
 U64_MAX = 2**64 - 1
 ALT_META_SIZE = 56
 
@@ -225,8 +238,18 @@ def parse_token_account(owner_program: str, data: bytes):
     }
 
 
+def mint_len_with(extensions) -> int:
+    """Token-2022's ExtensionType::try_calculate_account_len::<Mint>: the exact size InitializeMint2 expects for a
+    mint carrying these extensions (82 without any; else padded to 165, the account type byte, then one 4-byte
+    TLV header plus value per extension, 2 more bytes when that would equal a multisig's 355)."""
+    if not extensions:
+        return MINT_LEN
+    size = TOKEN_ACCOUNT_LEN + 1 + sum(4 + EXTENSION_VALUE_LEN[e] for e in extensions)
+    return size + 2 if size == MULTISIG_LEN else size
+
+
 def parse_mint(owner_program: str, data: bytes):
-    """An initialized mint -> {decimals, supply, mintAuthority}, else None."""
+    """An initialized mint -> {decimals, supply, mintAuthority, freezeAuthority}, else None."""
     if owner_program not in TOKEN_PROGRAMS or len(data) < MINT_LEN:
         return None
     if len(data) > MINT_LEN:
@@ -241,6 +264,7 @@ def parse_mint(owner_program: str, data: bytes):
         "decimals": data[44],
         "supply": struct.unpack_from("<Q", data, 36)[0],
         "mintAuthority": str(Pubkey.from_bytes(data[4:36])) if authority_tag == 1 else None,
+        "freezeAuthority": str(Pubkey.from_bytes(data[50:82])) if struct.unpack_from("<I", data, 46)[0] == 1 else None,
     }
 
 

@@ -119,6 +119,9 @@ def main():
     print(f"server up in {time.time() - started:.2f}s", flush=True)
     try:
         run(Client(port), port)
+        t0 = time.time()
+        run_token2022(Client(port))
+        print(f"token-2022 extensions {time.time() - t0:.2f}s", flush=True)
     finally:
         stop(proc)
     proc, port = start("--txs-per-slot", "3", "--slot-stride", "2", "--finalized-lag", "2")
@@ -600,6 +603,180 @@ def run(c: Client, port: int):
     for _ in range(200):
         c.ok("getTransaction", pull_sig, {"maxSupportedTransactionVersion": 0})
     print(f"getTransaction: 200 in {time.time() - t0:.2f}s = {200 / (time.time() - t0):.0f}/s", flush=True)
+
+
+T22 = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
+MEMO = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
+
+
+def tlv(c, address):
+    """(data length, {ExtensionType: value bytes}) of a Token-2022 mint or account, read independently of the peer."""
+    data = base64.b64decode(c.ok("getAccountInfo", address, {"encoding": "base64", "commitment": "confirmed"})
+                            ["value"]["data"][0])
+    out, i = {}, 166
+    while i + 4 <= len(data):
+        kind, length = int.from_bytes(data[i:i + 2], "little"), int.from_bytes(data[i + 2:i + 4], "little")
+        if kind == 0:
+            break
+        out[kind] = data[i + 4:i + 4 + length]
+        i += 4 + length
+    return len(data), out
+
+
+def t22_setup(c, extensions, *wallets, amount=5_000_000, **mint_spec):
+    """A 6-decimal Token-2022 mint with `extensions`, an ATA per wallet; the first funded with `amount`."""
+    mint = c.ok("settle_createMint", {"decimals": 6, "program": "token2022", "extensions": extensions, **mint_spec})
+    atas = [c.ok("settle_createAta", {"owner": str(w.pubkey()), "mint": mint}) for w in wallets]
+    if amount:
+        c.ok("settle_mintTo", {"mint": mint, "destination": atas[0], "amount": amount})
+    return mint, atas
+
+
+def t22_transfer(c, source, mint, dest, authority, amount, skip=False, before=(), after=(), extra=()):
+    ix = transfer_checked(TransferCheckedParams(program_id=T22, source=Pubkey.from_string(source),
+                                                mint=Pubkey.from_string(mint), dest=Pubkey.from_string(dest),
+                                                owner=authority.pubkey(), amount=amount, decimals=6))
+    if extra:
+        ix = Instruction(ix.program_id, bytes(ix.data), list(ix.accounts) + list(extra))
+    return send(c, [*before, ix, *after], [authority], skip=skip)
+
+
+def expect_failure(c, name, result, err, message):
+    (_, error), _ = result
+    check(f"{name}: preflight", error is not None and error["code"] == -32002 and error["data"]["err"] == err and
+          error["message"] == "Transaction simulation failed: " + message, error)
+
+
+def run_token2022(c: Client):
+    """Token-2022 mints and accounts with extensions, built by the peer's dev methods with real instructions."""
+    kps = c.ok("settle_keypairs", {"count": 3, "lamports": 10**9})
+    payer, treasury, spender = (keypair(k) for k in kps)
+
+    # ------------------------------------------------ TransferFee 1% (max 1 token): the receiver gets 99%
+    mint, (src, dst) = t22_setup(c, {"transferFee": {"basisPoints": 100, "maximumFee": 1_000_000}}, payer, treasury)
+    size, ext = tlv(c, mint)
+    check("fee mint sized", size == 278 and set(ext) == {1} and int.from_bytes(ext[1][-2:], "little") == 100
+          and int.from_bytes(ext[1][-10:-2], "little") == 1_000_000, (size, ext))
+    size, ext = tlv(c, dst)
+    check("fee ATA: TransferFeeAmount + ImmutableOwner", size == 182 and set(ext) == {2, 7}, (size, ext))
+    (_, error), _ = send(c, [approve(ApproveParams(program_id=T22, source=Pubkey.from_string(src),
+                                                   delegate=spender.pubkey(), owner=payer.pubkey(),
+                                                   amount=1_000_000))], [payer])
+    check("fee approve", error is None, error)
+    (sig, error), _ = t22_transfer(c, src, mint, dst, spender, 1_000_000)
+    check("fee TransferChecked by the delegate", error is None, error)
+    tx = get_tx(c, sig)
+    keys = tx["transaction"]["message"]["accountKeys"]
+    pre = {keys[b["accountIndex"]]: b for b in tx["meta"]["preTokenBalances"]}
+    post = {keys[b["accountIndex"]]: b for b in tx["meta"]["postTokenBalances"]}
+    check("fee token balances", pre[src]["uiTokenAmount"]["amount"] == "5000000" and
+          post[src]["uiTokenAmount"]["amount"] == "4000000" and pre[dst]["uiTokenAmount"]["amount"] == "0" and
+          pre[dst]["uiTokenAmount"]["uiAmount"] is None and post[dst]["uiTokenAmount"]["amount"] == "990000" and
+          post[dst]["uiTokenAmount"]["uiAmountString"] == "0.99" and post[dst]["programId"] == str(T22) and
+          post[dst]["owner"] == str(treasury.pubkey()) and post[dst]["mint"] == mint, (pre, post))
+    _, ext = tlv(c, dst)
+    check("fee withheld in the receiver's TransferFeeAmount", int.from_bytes(ext[2], "little") == 10_000, ext)
+    bal = c.ok("getTokenAccountBalance", dst, {"commitment": "confirmed"}, resp=R.GetTokenAccountBalanceResp)
+    check("fee receiver balance", bal["value"]["amount"] == "990000", bal)
+    by_owner = c.ok("getTokenAccountsByOwner", str(treasury.pubkey()), {"mint": mint},
+                    {"encoding": "base64", "commitment": "confirmed"}, resp=R.GetTokenAccountsByOwnerResp)
+    check("extended account indexed", [a["pubkey"] for a in by_owner["value"]] == [dst], by_owner)
+
+    # ------------------------------------------------ NonTransferable: TransferChecked fails with 37
+    mint, (src, dst) = t22_setup(c, {"nonTransferable": True}, payer, treasury)
+    size, ext = tlv(c, dst)
+    check("non-transferable ATA: NonTransferableAccount + ImmutableOwner", size == 174 and set(ext) == {7, 13},
+          (size, ext))
+    expect_failure(c, "non-transferable", t22_transfer(c, src, mint, dst, payer, 1),
+                   {"InstructionError": [0, {"Custom": 37}]},
+                   "Error processing Instruction 0: custom program error: 0x25")
+
+    # ------------------------------------------------ TransferHook to a program that is not there
+    hook = Keypair().pubkey()
+    mint, (src, dst) = t22_setup(c, {"transferHook": {"programId": str(hook)}}, payer, treasury)
+    size, ext = tlv(c, mint)
+    check("hook mint", size == 234 and ext[14][32:] == bytes(hook), (size, ext))
+    size, ext = tlv(c, dst)
+    check("hook ATA: TransferHookAccount + ImmutableOwner", size == 175 and set(ext) == {7, 15}, (size, ext))
+    expect_failure(c, "hook without its accounts", t22_transfer(c, src, mint, dst, payer, 1),
+                   {"InstructionError": [0, "MissingAccount"]},
+                   "Error processing Instruction 0: An account required by the instruction is missing")
+    expect_failure(c, "hook program passed but absent",
+                   t22_transfer(c, src, mint, dst, payer, 1, extra=[AccountMeta(hook, False, False)]),
+                   {"InstructionError": [0, "UnsupportedProgramId"]},
+                   "Error processing Instruction 0: Unsupported program id")
+    bh = latest_blockhash(c)[0]
+    sim_tx = VersionedTransaction(Message.new_with_blockhash([transfer_checked(TransferCheckedParams(
+        program_id=T22, source=Pubkey.from_string(src), mint=Pubkey.from_string(mint), dest=Pubkey.from_string(dst),
+        owner=payer.pubkey(), amount=1, decimals=6))], payer.pubkey(), bh), [payer])
+    sim = c.ok("simulateTransaction", b64tx(sim_tx), {"encoding": "base64"}, resp=R.SimulateTransactionResp)
+    check("hook simulate", sim["value"]["err"] == {"InstructionError": [0, "MissingAccount"]}, sim)
+
+    # ------------------------------------------------ freeze / thaw: 17 AccountFrozen
+    mint, (src, dst) = t22_setup(c, {}, payer, treasury, freezeAuthority="default")
+    c.ok("settle_freeze", {"account": src})
+    check("frozen state", base64.b64decode(c.ok("getAccountInfo", src, {"encoding": "base64", "commitment":
+                                                                        "confirmed"})["value"]["data"][0])[108] == 2)
+    expect_failure(c, "frozen source", t22_transfer(c, src, mint, dst, payer, 1),
+                   {"InstructionError": [0, {"Custom": 17}]},
+                   "Error processing Instruction 0: custom program error: 0x11")
+    (sig, error), _ = t22_transfer(c, src, mint, dst, payer, 2, skip=True)
+    status = c.ok("getSignatureStatuses", [sig], resp=R.GetSignatureStatusesResp)["value"][0]
+    check("frozen source (skipPreflight) status", error is None and status is not None and
+          status["err"] == {"InstructionError": [0, {"Custom": 17}]} and
+          status["status"] == {"Err": {"InstructionError": [0, {"Custom": 17}]}}, status)
+    c.ok("settle_thaw", src)
+    (_, error), _ = t22_transfer(c, src, mint, dst, payer, 3)
+    check("thawed transfer", error is None, error)
+    classic = c.ok("settle_createMint", {"decimals": 6, "program": "token", "freezeAuthority": "default"})
+    classic_src, classic_dst = (c.ok("settle_createAta", {"owner": str(w.pubkey()), "mint": classic})
+                                for w in (payer, treasury))
+    c.ok("settle_mintTo", {"mint": classic, "destination": classic_src, "amount": 10})
+    c.ok("settle_freeze", classic_src)
+    (_, error), _ = send(c, [transfer_checked(TransferCheckedParams(
+        program_id=TOKEN_PROGRAM_ID, source=Pubkey.from_string(classic_src), mint=Pubkey.from_string(classic),
+        dest=Pubkey.from_string(classic_dst), owner=payer.pubkey(), amount=1, decimals=6))], [payer])
+    check("frozen source (SPL Token)", error and error["data"]["err"] == {"InstructionError": [0, {"Custom": 17}]},
+          error)
+    plain = c.ok("settle_createMint", {"decimals": 6, "program": "token"})
+    plain_ata = c.ok("settle_createAta", {"owner": str(payer.pubkey()), "mint": plain})
+    _, error = c.call("settle_freeze", {"account": plain_ata})
+    check("freeze needs a freeze authority", error and error["code"] == -32602 and "no freeze authority" in
+          error["message"], error)
+
+    # ------------------------------------------------ DefaultAccountState frozen
+    mint, (frozen,) = t22_setup(c, {"defaultFrozen": True}, treasury, amount=0)
+    check("default frozen ATA", base64.b64decode(c.ok("getAccountInfo", frozen, {
+        "encoding": "base64", "commitment": "confirmed"})["value"]["data"][0])[108] == 2)
+    _, error = c.call("settle_mintTo", {"mint": mint, "destination": frozen, "amount": 1})
+    check("mint to a default-frozen account fails", error and error["data"]["err"] ==
+          {"InstructionError": [0, {"Custom": 17}]}, error)
+    c.ok("settle_thaw", {"account": frozen})
+    c.ok("settle_mintTo", {"mint": mint, "destination": frozen, "amount": 1})
+
+    # ------------------------------------------------ memo-required receiver: Memo must come before the transfer
+    mint, (src, dst) = t22_setup(c, {}, payer, treasury)
+    c.ok("settle_enableRequiredMemo", {"account": dst})
+    size, ext = tlv(c, dst)
+    check("memo-required account", size == 175 and ext.get(8) == b"\x01" and 7 in ext, (size, ext))
+    expect_failure(c, "transfer without memo", t22_transfer(c, src, mint, dst, payer, 1),
+                   {"InstructionError": [0, {"Custom": 36}]},
+                   "Error processing Instruction 0: custom program error: 0x24")
+    memo = Instruction(MEMO, b"in_1AbC", [AccountMeta(payer.pubkey(), True, False)])
+    expect_failure(c, "memo after the transfer", t22_transfer(c, src, mint, dst, payer, 1, after=[memo]),
+                   {"InstructionError": [0, {"Custom": 36}]},
+                   "Error processing Instruction 0: custom program error: 0x24")
+    (sig, error), _ = t22_transfer(c, src, mint, dst, payer, 1, before=[memo])
+    check("transfer with memo first", error is None, error)
+    sigs = c.ok("getSignaturesForAddress", dst, {"commitment": "confirmed", "limit": 1})
+    check("memo listed", sigs[0]["signature"] == sig and sigs[0]["memo"] == "[7] in_1AbC", sigs)
+    _, error = c.call("settle_enableRequiredMemo", {"account": c.ok("settle_createAta", {
+        "owner": str(Keypair().pubkey()), "mint": mint})})
+    check("memo needs the owner", error and error["code"] == -32602 and "does not hold owner" in error["message"],
+          error)
+    _, error = c.call("settle_createMint", {"extensions": {"transferFee": {"basisPoints": 1, "maximumFee": 1}},
+                                            "program": "token"})
+    check("extensions need token-2022", error and error["code"] == -32602, error)
 
 
 def run_packed_slots(c: Client):
