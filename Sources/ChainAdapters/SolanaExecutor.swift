@@ -75,6 +75,25 @@ public actor SolanaExecutor: ChargeExecutor {
         let owner = try SolanaPublicKey(base58: agreement.wallet)
         let source = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
         let destination = try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: token.mint, tokenProgram: token.program)
+        let signers = [feePayer, key].compactMap { $0 }
+        let payer = SolanaPublicKey(signers[0].publicKey)
+        // What the accounts and the mint allow (pure decision): a reason to wait costs no fee.
+        let preflight = try await preflight(source: source, destination: destination, mint: token.mint)
+        var prefix: [SolanaInstruction] = []
+        switch preflight {
+        case .stop(let reason, let detail):
+            logger.warning("the pull cannot succeed now; the charge waits for the cause to clear", metadata: [
+                "chain": "\(config.name)", "invoice.id": "\(charge.invoice)", "reason": "\(reason.rawValue)", "detail": "\(detail)",
+            ])
+            try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: reason.rawValue,
+                                        nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
+            return .awaitingFunds
+        case .proceed(let createTreasuryAccount, let memo):
+            if createTreasuryAccount {
+                prefix.append(try AssociatedTokenInstruction.createIdempotent(payer: payer, wallet: treasury, mint: token.mint, program: token.program))
+            }
+            if memo { prefix.append(MemoInstruction.memo(charge.invoice)) }  // the invoice id: required by the treasury's account
+        }
         let price = try await priorityPrice()
         // Read before the blockhash, less a margin for a load-balanced backend behind: the transaction cannot land
         // at or below it, so a node proving its absence must hold every slot since.
@@ -84,11 +103,10 @@ public actor SolanaExecutor: ChargeExecutor {
         let instructions = [
             ComputeBudgetInstruction.setComputeUnitLimit(computeUnits),
             ComputeBudgetInstruction.setComputeUnitPrice(microLamports: price),
+        ] + prefix + [
             TokenInstruction.transferChecked(program: token.program, source: source, mint: token.mint, destination: destination,
                                              owner: delegate, amount: amount, decimals: UInt8(token.decimals)),
         ]
-        let signers = [feePayer, key].compactMap { $0 }
-        let payer = SolanaPublicKey(signers[0].publicKey)
         if let foreign = try await foreignPull(from: source) {
             let alert = try await ledger.raiseAlert(chain: config.name, signer: delegate.description, kind: .signatureDivergence, detail: foreign, now: now)
             logger.critical("signing stopped on this chain: the delegate signed a transfer this ledger does not know; run `settled nonce inspect`", metadata: [
@@ -114,6 +132,18 @@ public actor SolanaExecutor: ChargeExecutor {
             try await send(attempt, now: now)
         }
         return try await ledger.charge(id: charge.id)?.state ?? .signed
+    }
+
+    /// Reads the payer's and the treasury's token accounts and the mint, and asks `SolanaPreflight`.
+    func preflight(source: SolanaPublicKey, destination: SolanaPublicKey, mint: SolanaPublicKey) async throws -> SolanaPreflight.Outcome {
+        guard let sourceAccount = try await node.account(source) else { return .stop(.lowBalance, "the payer has no token account") }
+        let payerAccount = try TokenAccount(data: sourceAccount.data)
+        var treasuryState: (TokenAccount, TokenExtensions)?
+        if let account = try await node.account(destination) {
+            treasuryState = (try TokenAccount(data: account.data), try TokenExtensions(data: account.data, accountType: 2))
+        }
+        guard let mintAccount = try await node.account(mint) else { return .stop(.tokenUnsupported, "the mint \(mint) does not exist") }
+        return SolanaPreflight.decide(source: payerAccount, treasury: treasuryState, mint: try TokenExtensions(data: mintAccount.data, accountType: 1))
     }
 
     /// Solana has no nonce to show that someone else signs with the delegate key (a second daemon on another

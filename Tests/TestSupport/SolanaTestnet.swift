@@ -33,11 +33,25 @@ public final class SolanaTestnet: Sendable {
         }
     }
 
-    public func createMint(decimals: Int = 6, program: TokenProgram = .token) async throws -> SolanaPublicKey {
-        let result = try await node.rpc.call("settle_createMint", [
-            .object([("decimals", .number(String(decimals))), ("program", .string(program == .token ? "token" : "token2022"))]),
-        ])
+    /// A new mint. `extensions` (Token-2022 only) as the peer takes them, e.g. `["transferFee": ["basisPoints": 100,
+    /// "maximumFee": 1000000]]`, `["nonTransferable": true]`, `["transferHook": ["programId": "…"]]`; `freezable` gives it
+    /// the peer's mint authority as freeze authority (for `freeze`).
+    public func createMint(decimals: Int = 6, program: TokenProgram = .token, extensions: JSON? = nil, freezable: Bool = false) async throws -> SolanaPublicKey {
+        var spec: [(key: String, value: JSON)] = [("decimals", .number(String(decimals))), ("program", .string(program == .token ? "token" : "token2022"))]
+        if let extensions { spec.append(("extensions", extensions)) }
+        if freezable { spec.append(("freezeAuthority", "default")) }
+        let result = try await node.rpc.call("settle_createMint", [.object(spec)])
         return try SolanaPublicKey(base58: result.stringValue ?? "")
+    }
+
+    /// Freezes a token account with its mint's freeze authority.
+    public func freeze(_ account: SolanaPublicKey) async throws {
+        _ = try await node.rpc.call("settle_freeze", [.object([("account", .string(account.description))])])
+    }
+
+    /// Turns on MemoTransfer (incoming transfers need a memo) on a Token-2022 account whose owner the peer holds.
+    public func requireMemo(_ account: SolanaPublicKey) async throws {
+        _ = try await node.rpc.call("settle_enableRequiredMemo", [.object([("account", .string(account.description))])])
     }
 
     public func createATA(owner: SolanaPublicKey, mint: SolanaPublicKey) async throws -> SolanaPublicKey {
