@@ -118,14 +118,16 @@ public struct InvoiceIngestor: Sendable {
                 terms = found
             }
             let agreement = try await ledger.upsertAgreement(customer: invoice.customer, subscription: invoice.subscription, chain: terms.chain,
-                                                             token: terms.token, wallet: terms.wallet, now: now)
+                                                             token: terms.token, wallet: terms.wallet, pricing: pricing(chain: terms.chain), now: now)
             let amount = Money(minorUnits: invoice.amountRemaining, currency: invoice.currency)
             let (rate, rateAt) = try rates.rate(currency: invoice.currency, token: terms.token)
-            if let existing {
+            // The agreement change above may have re-pinned it: read it again, and price it in the token it pins.
+            if let existing = try await ledger.charge(invoice: invoice.id) {
                 guard existing.amount != amount || existing.dueAt != invoice.dueAt else {
                     return .unchanged(charge: existing.id, state: existing.state)
                 }
-                if try await ledger.updateTerms(existing, amount: amount, tokenDecimals: terms.decimals, rate: rate, rateAt: rateAt,
+                let pinned = try pricing(chain: existing.terms.chain)(existing.terms.token, invoice.currency)
+                if try await ledger.updateTerms(existing, amount: amount, tokenDecimals: pinned.decimals, rate: pinned.rate, rateAt: pinned.rateAt,
                                                 dueAt: invoice.dueAt, now: now) {
                     log.info("charge terms updated", metadata: ["amount": "\(amount.minorUnits)", "due_at": "\(invoice.dueAt)"])
                     return .updated(charge: existing.id)
@@ -138,6 +140,18 @@ public struct InvoiceIngestor: Sendable {
             try await store.resolveFindings(invoice: invoice.id, now: now)
             if created { log.info("charge created", metadata: ["amount": "\(amount.minorUnits)", "due_at": "\(invoice.dueAt)", "chain": "\(terms.chain)"]) }
             return created ? .created(charge: charge.id) : .unchanged(charge: charge.id, state: charge.state)
+        }
+    }
+
+    /// Decimals (from the chain files) and rate of a token on `chain`, to price or re-price a charge in it.
+    public func pricing(chain: String) -> Ledger.Pricing {
+        let (catalog, rates) = (catalog, rates)
+        return { token, currency in
+            guard let decimals = catalog.tokens[chain]?[token.uppercased()] else {
+                throw BillingError(.invalidInput, "\(token) is not a token of \(chain)")
+            }
+            let (rate, at) = try rates.rate(currency: currency, token: token)
+            return (decimals, rate, at)
         }
     }
 

@@ -83,7 +83,7 @@ public struct StripeEventProcessor: Sendable {
         guard case .terms(let terms) = AgreementTerms.read(StripeInvoice.strings(subscription["metadata"]), catalog: ingestor.catalog) else { return }
         if deleted { return }  // open invoices keep their charges; Stripe voids what it no longer wants collected
         _ = try await ingestor.ledger.upsertAgreement(customer: customer, subscription: id, chain: terms.chain, token: terms.token,
-                                                      wallet: terms.wallet, now: now)
+                                                      wallet: terms.wallet, pricing: ingestor.pricing(chain: terms.chain), now: now)
         if subscription["collection_method"]?.stringValue == "charge_automatically" {
             try await store.record(.chargeAutomatically, invoice: id,
                                    detail: "subscription \(id) has an agreement but would charge a card: run `settled audit stripe --fix`",

@@ -115,8 +115,8 @@ public struct StripeReporter: Sendable {
             throw BillingError(.invalidInput, "invoice \(charge.invoice): amount remaining differs from the settled charge")
         }
         let metadata: JSON = [
-            "settle_chain": .string(agreement.chain), "settle_tx_hash": .string(attempt.transactionID), "settle_wallet": .string(agreement.wallet),
-            "settle_token": .string(agreement.token), "settle_token_amount": .string(Self.decimal(charge.tokenAmount)),
+            "settle_chain": .string(charge.terms.chain), "settle_tx_hash": .string(attempt.transactionID), "settle_wallet": .string(charge.terms.wallet),
+            "settle_token": .string(charge.terms.token), "settle_token_amount": .string(Self.decimal(charge.tokenAmount)),
             "settle_block": attempt.block.map { .string(String($0)) } ?? .null,
         ]
         // Metadata first (the invoice is still open, so it can be edited), then the payment; each with its own key.
@@ -133,7 +133,7 @@ public struct StripeReporter: Sendable {
                 "amount_requested": ["value": .number(String(charge.amount.minorUnits)), "currency": .string(charge.amount.currency.code.lowercased())],
                 "initiated_at": .number(String(initiatedAt)),
                 "customer_details": ["customer": .string(invoice.customer)],
-                "payment_method_details": ["custom": ["display_name": .string("\(agreement.token) on \(agreement.chain)")]],
+                "payment_method_details": ["custom": ["display_name": .string("\(charge.terms.token) on \(charge.terms.chain)")]],
                 "processor_details": ["type": "custom", "custom": ["payment_reference": .string(attempt.transactionID)]],
                 "outcome": "guaranteed",
                 "guaranteed": ["guaranteed_at": .number(String(settledAt))],

@@ -75,13 +75,18 @@ public actor EVMExecutor: ChargeExecutor {
     @discardableResult
     public func execute(_ charge: Charge, agreement: Agreement, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> ChargeState {
         guard charge.state == .due else { return charge.state }
-        guard let token = config.token(agreement.token) else {
-            throw LedgerError(.invalidInput, "\(agreement.token) is not a token of \(config.name)")
+        // The charge's pinned terms, never the agreement as it is now (it may have moved to another token or wallet).
+        let terms = charge.terms
+        guard let token = config.token(terms.token) else {
+            throw LedgerError(.invalidInput, "\(terms.token) is not a token of \(config.name)")
+        }
+        guard token.decimals == charge.tokenAmount.decimals else {
+            throw LedgerError(.invalidInput, "\(config.file) gives \(token.symbol) \(token.decimals) decimals; the charge was priced with \(charge.tokenAmount.decimals)")
         }
         let payer: EVMAddress
-        do { payer = try EVMAddress(hex: agreement.wallet) } catch { throw LedgerError(.invalidInput, "wallet \(agreement.wallet): \(error.message)") }
+        do { payer = try EVMAddress(hex: terms.wallet) } catch { throw LedgerError(.invalidInput, "wallet \(terms.wallet): \(error.message)") }
         let amount = charge.tokenAmount.baseUnits
-        let live = try await capacity.capacity(wallet: agreement.wallet, token: agreement.token)
+        let live = try await capacity.capacity(wallet: terms.wallet, token: terms.token)
         if let index {
             let allowance = try await index.store.currentAllowances(chain: index.chain, owner: payer, token: token.address, spender: spender).first?.value
             let balance = try await index.store.balances(chain: index.chain, owner: payer, token: token.address).first?.value
@@ -224,14 +229,12 @@ public actor EVMExecutor: ChargeExecutor {
     /// What the node shows about the charge's live attempts. Absence is never turned into death here: an attempt is
     /// `dead` only when the transaction that used its nonce at a finalized block is found and is none of ours.
     func evidence(for charge: Charge, head: UInt64, finalized: UInt64) async throws -> LifecycleEvidence {
-        let agreement = try await ledger.agreement(id: charge.agreement)
         let live = try await ledger.attempts(charge: charge.id).filter { ChargeLifecycle.Tracked($0).isLive }
         var evidence = LifecycleEvidence(head: head)
         for attempt in live {
             guard let receipt = try await node.receipt(try Hash32(hex: attempt.transactionID)) else { continue }
             guard let header = try await node.header(.number(receipt.blockNumber)), header.hash == receipt.blockHash else { continue }
-            evidence.sightings[attempt.id] = try await landing(receipt, finalized: finalized, charge: charge, agreement: agreement,
-                                                               into: &evidence, attempt: attempt.id)
+            evidence.sightings[attempt.id] = try await landing(receipt, finalized: finalized, charge: charge, into: &evidence, attempt: attempt.id)
         }
         guard evidence.sightings.isEmpty else { return evidence }
         // Nothing landed that the node shows. Whose transaction used each nonce at a finalized block?
@@ -243,8 +246,8 @@ public actor EVMExecutor: ChargeExecutor {
             if let used, ours.contains(used.hash.description.lowercased()), let attempt = group.first(where: { $0.transactionID.lowercased() == used.hash.description.lowercased() }) {
                 // Ours used it: its receipt from the block (the node's transaction index may be pruned).
                 if let receipt = try? await node.receipts(inBlock: used.block)?.first(where: { $0.transactionHash == used.hash }) {
-                    evidence.sightings[attempt.id] = try await landing(receipt, finalized: finalized, charge: charge, agreement: agreement,
-                                                                       into: &evidence, attempt: attempt.id)
+                    evidence.sightings[attempt.id] = try await landing(receipt, finalized: finalized, charge: charge, into: &evidence,
+                                                                       attempt: attempt.id)
                     continue
                 }
             }
@@ -266,13 +269,13 @@ public actor EVMExecutor: ChargeExecutor {
         return (block, hash)
     }
 
-    private func landing(_ receipt: EVMReceipt, finalized: UInt64, charge: Charge, agreement: Agreement?,
-                         into evidence: inout LifecycleEvidence, attempt: Int64) async throws -> Sighting {
+    private func landing(_ receipt: EVMReceipt, finalized: UInt64, charge: Charge, into evidence: inout LifecycleEvidence,
+                         attempt: Int64) async throws -> Sighting {
         let final = receipt.blockNumber <= finalized
         var matches: Bool?
         var succeeded = receipt.succeeded
         if final, receipt.succeeded {
-            switch try await arrival(receipt, charge: charge, agreement: agreement) {
+            switch try await arrival(receipt, charge: charge) {
             case .exact: matches = true
             case .nothingMoved: succeeded = false  // a token that returns false instead of reverting: a failed pull
             case .other(let what):
@@ -368,8 +371,8 @@ public actor EVMExecutor: ChargeExecutor {
     ///   (a fee-on-transfer token delivers less);
     /// - where the node serves the state, the treasury's `balanceOf` across the block must move by exactly what the
     ///   block's Transfer logs of the token into and out of the treasury say (a token whose logs lie is caught).
-    func arrival(_ receipt: EVMReceipt, charge: Charge, agreement: Agreement?) async throws -> Arrival {
-        guard let agreement, let token = config.token(agreement.token), let payer = try? EVMAddress(hex: agreement.wallet) else {
+    func arrival(_ receipt: EVMReceipt, charge: Charge) async throws -> Arrival {
+        guard let token = config.token(charge.terms.token), let payer = try? EVMAddress(hex: charge.terms.wallet) else {
             return .other("the charge's token or wallet is not valid on \(config.name)")
         }
         let amount = charge.tokenAmount.baseUnits

@@ -65,14 +65,19 @@ public actor SolanaExecutor: ChargeExecutor {
     @discardableResult
     public func execute(_ charge: Charge, agreement: Agreement, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> ChargeState {
         guard charge.state == .due else { return charge.state }
-        guard let token = config.token(agreement.token) else { throw LedgerError(.invalidInput, "\(agreement.token) is not a token of \(config.name)") }
+        // The charge's pinned terms, never the agreement as it is now.
+        let terms = charge.terms
+        guard let token = config.token(terms.token) else { throw LedgerError(.invalidInput, "\(terms.token) is not a token of \(config.name)") }
+        guard token.decimals == charge.tokenAmount.decimals else {
+            throw LedgerError(.invalidInput, "\(config.file) gives \(token.symbol) \(token.decimals) decimals; the charge was priced with \(charge.tokenAmount.decimals)")
+        }
         guard let amount = charge.tokenAmount.baseUnits.exactUInt64 else { throw LedgerError(.invalidInput, "amount does not fit an SPL u64") }
-        let shortfall = try await capacity.capacity(wallet: agreement.wallet, token: agreement.token).shortfall(for: charge.tokenAmount.baseUnits)
+        let shortfall = try await capacity.capacity(wallet: terms.wallet, token: terms.token).shortfall(for: charge.tokenAmount.baseUnits)
         guard shortfall.isEmpty else {
             try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: shortfall.reason, nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
             return .awaitingFunds
         }
-        let owner = try SolanaPublicKey(base58: agreement.wallet)
+        let owner = try SolanaPublicKey(base58: terms.wallet)
         let source = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
         let destination = try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: token.mint, tokenProgram: token.program)
         let signers = [feePayer, key].compactMap { $0 }
@@ -219,9 +224,8 @@ public actor SolanaExecutor: ChargeExecutor {
             if let status = statuses[index] {
                 let final = status.status == .finalized
                 var matches: Bool?  // nil: final but not readable yet at `finalized` (no conclusion)
-                if final, !status.failed, let charge = try await ledger.charge(id: attempt.charge),
-                   let agreement = try await ledger.agreement(id: charge.agreement) {
-                    switch try await arrival(signatures[index], charge: charge, agreement: agreement) {
+                if final, !status.failed, let charge = try await ledger.charge(id: attempt.charge) {
+                    switch try await arrival(signatures[index], charge: charge) {
                     case .exact: matches = true
                     case .unreadable: matches = nil
                     case .other(let what):
@@ -306,9 +310,9 @@ public actor SolanaExecutor: ChargeExecutor {
     /// Checks what arrived by the treasury account's pre/post token balances in the transaction's meta (what the
     /// runtime recorded, not what an instruction asked for: a Token-2022 transfer fee is withheld from the
     /// destination) and by the transfer instruction itself (from the payer's account, of the charge's mint).
-    func arrival(_ signature: SolanaSignature, charge: Charge, agreement: Agreement) async throws -> Arrival {
-        guard let token = config.token(agreement.token), let owner = try? SolanaPublicKey(base58: agreement.wallet) else {
-            return .other("the agreement's token \(agreement.token) or wallet \(agreement.wallet) is not valid on \(config.name)")
+    func arrival(_ signature: SolanaSignature, charge: Charge) async throws -> Arrival {
+        guard let token = config.token(charge.terms.token), let owner = try? SolanaPublicKey(base58: charge.terms.wallet) else {
+            return .other("the charge's token \(charge.terms.token) or wallet \(charge.terms.wallet) is not valid on \(config.name)")
         }
         guard let transaction = try await node.transaction(signature, .finalized) else { return .unreadable }
         let source = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)

@@ -13,6 +13,23 @@ public struct Agreement: Hashable, Sendable {
     public var wallet: String
 }
 
+/// What a charge pays with, pinned when it is created: attempts are built and matched from these, never from the
+/// agreement as it is now. An agreement change re-prices only charges with no transaction that could land.
+public struct ChargeTerms: Hashable, Sendable {
+    /// The chain file's name.
+    public var chain: String
+    /// The token's symbol in that chain file (its address or mint, decimals and program come from the file).
+    public var token: String
+    /// The paying wallet.
+    public var wallet: String
+
+    public init(chain: String, token: String, wallet: String) {
+        self.chain = chain
+        self.token = token
+        self.wallet = wallet
+    }
+}
+
 /// One charge: one invoice, collected at most once.
 public struct Charge: Hashable, Sendable {
     public var id: Int64
@@ -27,6 +44,8 @@ public struct Charge: Hashable, Sendable {
     public var state: ChargeState
     public var reason: String?
     public var nextAttemptAt: UInt64?
+    /// Chain, token and wallet, pinned.
+    public var terms: ChargeTerms
 }
 
 /// The error the ledger throws.

@@ -40,7 +40,7 @@ public struct SettlementLoop: Sendable {
             try await ledger.transition(charge.id, from: charge.state, to: .due, now: now)
         }
         for charge in try await ledger.charges(in: [.due], dueBy: now) {
-            guard let agreement = try await ledger.agreement(id: charge.agreement), agreement.chain == chain else { continue }
+            guard charge.terms.chain == chain, let agreement = try await ledger.agreement(id: charge.agreement) else { continue }
             do {
                 try await executor.execute(charge, agreement: agreement, now: now)
                 report.executed += 1

@@ -78,24 +78,72 @@ extension Ledger {
 }
 
 extension Ledger {
+    /// How a charge is priced in a token: its decimals and the rate from the invoice's currency (with when the rate
+    /// was taken). Given by billing, which knows the chain files and the rates.
+    public typealias Pricing = @Sendable (_ token: String, _ currency: Currency) throws -> (decimals: Int, rate: ExchangeRate, rateAt: UInt64)
+
     /// Records who pays with which wallet, replacing the token and wallet when billing changed them (the customer
-    /// moved to another wallet). Charges not yet in flight pull from the new wallet; a transaction already signed
-    /// keeps its own.
+    /// moved to another wallet or token). In the same transaction, every charge of the agreement with no transaction
+    /// that could land (`ingested`, `due`, `awaiting_funds`) is re-pinned to the new wallet and, for a new token,
+    /// re-priced with `pricing` (the new token's decimals and rate); each change is a charge event naming old and new
+    /// terms. Charges in flight keep what they pinned. Without `pricing`, a token change leaves those charges on the
+    /// token they were priced in (recorded as such).
     public func upsertAgreement(customer: String, subscription: String?, chain: String, token: String, wallet: String,
-                                now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Agreement {
+                                pricing: Pricing? = nil, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Agreement {
         try await database.write { db in
-            let select = try db.statement("SELECT id FROM agreements WHERE customer = ? AND subscription IS ? AND chain = ?")
+            let select = try db.statement("SELECT id, token, wallet FROM agreements WHERE customer = ? AND subscription IS ? AND chain = ?")
             select.bind([.text(customer), subscription.map { .text($0) } ?? .null, .text(chain)])
             if try select.step() {
                 let id = select.int64(0)
+                let (oldToken, oldWallet) = (select.text(1), select.text(2))
                 select.reset()
+                guard oldToken != token || oldWallet != wallet else {
+                    return Agreement(id: id, customer: customer, subscription: subscription, chain: chain, token: token, wallet: wallet)
+                }
                 try db.statement("UPDATE agreements SET token = ?, wallet = ? WHERE id = ?").run([.text(token), .text(wallet), .integer(id)])
+                try Self.repin(db, agreement: id, token: token, wallet: wallet, pricing: pricing, now: now)
                 return Agreement(id: id, customer: customer, subscription: subscription, chain: chain, token: token, wallet: wallet)
             }
             select.reset()
             try db.statement("INSERT INTO agreements(customer, subscription, chain, token, wallet, created_at) VALUES (?, ?, ?, ?, ?, ?)")
                 .run([.text(customer), subscription.map { .text($0) } ?? .null, .text(chain), .text(token), .text(wallet), .integer(Int64(now))])
             return Agreement(id: db.lastInsertRowID, customer: customer, subscription: subscription, chain: chain, token: token, wallet: wallet)
+        }
+    }
+
+    /// Re-pins (and re-prices) the agreement's charges with no live transaction, inside the caller's transaction.
+    private static func repin(_ db: SQLiteConnection, agreement: Int64, token: String, wallet: String, pricing: Pricing?, now: UInt64) throws {
+        let states = quiescentStates.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
+        let select = try db.statement("SELECT \(columns) FROM charges WHERE agreement = ? AND state IN (\(states)) ORDER BY id")
+        select.bind(agreement, at: 1)
+        var charges: [Charge] = []
+        while try select.step() { charges.append(try row(select)) }
+        select.reset()
+        for charge in charges {
+            var newToken = charge.terms.token
+            var amount = charge.tokenAmount
+            var rate = charge.rate
+            var rateAt = charge.rateAt
+            var note = "terms: wallet \(charge.terms.wallet) → \(wallet)"
+            if token != charge.terms.token {
+                if let pricing {
+                    let priced = try pricing(token, charge.amount.currency)
+                    amount = try charge.amount.tokenAmount(decimals: priced.decimals, rate: priced.rate)
+                    (newToken, rate, rateAt) = (token, priced.rate, priced.rateAt)
+                    note += "; token \(charge.terms.token) (\(charge.tokenAmount.decimals) decimals, \(charge.tokenAmount.baseUnits)) → \(token) (\(amount.decimals) decimals, \(amount.baseUnits))"
+                } else {
+                    note += "; token kept \(charge.terms.token) (the new token \(token) could not be priced here)"
+                }
+            }
+            try db.statement("""
+                UPDATE charges SET pay_token = ?, pay_wallet = ?, token_amount = ?, token_decimals = ?, rate = ?, rate_at = ?, updated_at = ?
+                WHERE id = ? AND state IN (\(states))
+                """).run([
+                    .text(newToken), .text(wallet), .blob(amount.baseUnits.bigEndianBytes), .integer(Int64(amount.decimals)), .text(rate.description),
+                    .integer(Int64(clamping: rateAt)), .integer(Int64(clamping: now)), .integer(charge.id),
+                ])
+            try db.statement("INSERT INTO charge_events(charge, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)")
+                .run([.integer(charge.id), .integer(Int64(clamping: now)), .text(charge.state.rawValue), .text(charge.state.rawValue), .text(note)])
         }
     }
 

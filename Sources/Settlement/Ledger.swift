@@ -46,17 +46,19 @@ public final class Ledger: Sendable {
         guard amount.minorUnits > 0 else { throw LedgerError(.invalidInput, "invoice \(invoice): a charge needs a positive amount") }
         let tokenAmount = try amount.tokenAmount(decimals: tokenDecimals, rate: rate)
         return try await database.write { db in
+            // The agreement's chain, token and wallet are pinned with the charge (copied in the same statement).
             try db.statement("""
                 INSERT INTO charges(invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at, due_at,
-                                    state, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ingested', ?, ?) ON CONFLICT(invoice) DO NOTHING
+                                    state, created_at, updated_at, pay_chain, pay_token, pay_wallet)
+                SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ?, 'ingested', ?, ?, a.chain, a.token, a.wallet FROM agreements a WHERE a.id = ?
+                ON CONFLICT(invoice) DO NOTHING
                 """).run([
-                    .text(invoice), .integer(agreement), .integer(Int64(amount.minorUnits)), .text(amount.currency.code),
+                    .text(invoice), .integer(Int64(amount.minorUnits)), .text(amount.currency.code),
                     .blob(tokenAmount.baseUnits.bigEndianBytes), .integer(Int64(tokenDecimals)), .text(rate.description),
-                    .integer(Int64(rateAt)), .integer(Int64(dueAt)), .integer(Int64(now)), .integer(Int64(now)),
+                    .integer(Int64(rateAt)), .integer(Int64(dueAt)), .integer(Int64(now)), .integer(Int64(now)), .integer(agreement),
                 ])
             let created = db.changes == 1
-            guard let charge = try Self.charge(db, invoice: invoice) else { throw LedgerError(.notFound, "charge vanished") }
+            guard let charge = try Self.charge(db, invoice: invoice) else { throw LedgerError(.notFound, "no agreement \(agreement) for invoice \(invoice)") }
             if !created, charge.agreement != agreement || charge.amount != amount {
                 throw LedgerError(.conflict, "invoice \(invoice) is already charged as \(charge.amount) on agreement \(charge.agreement)")
             }
@@ -169,7 +171,10 @@ public final class Ledger: Sendable {
 
     // MARK: - Rows
 
-    static let columns = "id, invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at, due_at, state, reason, next_attempt_at"
+    static let columns = """
+        id, invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at, due_at, state, reason, next_attempt_at,
+        pay_chain, pay_token, pay_wallet
+        """
 
     static func charge(_ db: SQLiteConnection, invoice: String) throws -> Charge? {
         let select = try db.statement("SELECT \(columns) FROM charges WHERE invoice = ?")
@@ -185,7 +190,8 @@ public final class Ledger: Sendable {
             tokenAmount: TokenAmount(baseUnits: try UInt256(bigEndian: select.blob(5)), decimals: select.int(6)),
             rate: try ExchangeRate(decimal: select.text(7)), rateAt: UInt64(select.int64(8)), dueAt: UInt64(select.int64(9)),
             state: state, reason: select.isNull(11) ? nil : select.text(11),
-            nextAttemptAt: select.isNull(12) ? nil : UInt64(select.int64(12)))
+            nextAttemptAt: select.isNull(12) ? nil : UInt64(select.int64(12)),
+            terms: ChargeTerms(chain: select.text(13), token: select.text(14), wallet: select.text(15)))
     }
 }
 

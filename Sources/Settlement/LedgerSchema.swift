@@ -79,7 +79,8 @@ enum LedgerSchema {
             PRIMARY KEY (chain, signer)
         ) STRICT, WITHOUT ROWID;
         """,
-        // New states (`unknown`, `cancel_requested`, `mismatch`): SQLite cannot alter a CHECK, so the table is rebuilt
+        // New states (`unknown`, `cancel_requested`, `mismatch`) and the terms a charge pins (chain, token, wallet: an
+        // agreement changed later re-prices only charges with no live attempt): SQLite cannot alter a CHECK, so the table is rebuilt
         // (foreign keys off for the rebuild, checked before the commit). Attempts keep the chain's head read before
         // signing (EVM block, Solana slot): the transaction cannot be at or below it, which bounds every search for it. Alerts that
         // stop a chain's signing until an operator acts (`nonce_divergence`).
@@ -102,12 +103,16 @@ enum LedgerSchema {
             reason TEXT,
             next_attempt_at INTEGER,
             created_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL
+            updated_at INTEGER NOT NULL,
+            pay_chain TEXT NOT NULL,
+            pay_token TEXT NOT NULL,
+            pay_wallet TEXT NOT NULL
         ) STRICT;
         INSERT INTO charges_rebuilt(id, invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at,
-                                    due_at, state, reason, next_attempt_at, created_at, updated_at)
-            SELECT id, invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at,
-                   due_at, state, reason, next_attempt_at, created_at, updated_at FROM charges;
+                                    due_at, state, reason, next_attempt_at, created_at, updated_at, pay_chain, pay_token, pay_wallet)
+            SELECT c.id, c.invoice, c.agreement, c.amount_minor, c.currency, c.token_amount, c.token_decimals, c.rate, c.rate_at,
+                   c.due_at, c.state, c.reason, c.next_attempt_at, c.created_at, c.updated_at, a.chain, a.token, a.wallet
+            FROM charges c JOIN agreements a ON a.id = c.agreement;
         DROP TABLE charges;
         ALTER TABLE charges_rebuilt RENAME TO charges;
         CREATE INDEX charges_by_state ON charges (state, next_attempt_at);

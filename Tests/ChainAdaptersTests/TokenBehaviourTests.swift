@@ -20,6 +20,22 @@ struct TokenBehaviourTests {
         return try #require(try await f.ledger.charge(id: charge.id))
     }
 
+    @Test("the agreement moves to another token while the pull is in flight: matched against the charge's pinned terms, settled")
+    func agreementChangedInFlight() async throws {
+        let f = try await ExecutorFixture.make()
+        let executor = f.executor()
+        let charge = try await f.dueCharge("in_pinned", cents: 2500)
+        #expect(try await executor.execute(charge, agreement: f.agreement) == .broadcast)
+        _ = try await f.ledger.upsertAgreement(customer: f.agreement.customer, subscription: f.agreement.subscription, chain: "devnet",
+                                               token: "DAI", wallet: f.spender.address.checksummed, pricing: { _, _ in (18, .parity, 0) })
+        try await f.devnet.mine(3)
+        try await executor.confirm()
+        let after = try #require(try await f.ledger.charge(id: charge.id))
+        #expect(after.state == .settled, "\(after.state) \(after.reason ?? "")")
+        #expect(after.terms.token == "USDC" && after.tokenAmount.baseUnits == 25_000_000)
+        #expect(try await f.treasuryTransfers() == [25_000_000])
+    }
+
     @Test("USDT-style transferFrom without a return value works")
     func noReturnValue() async throws {
         let f = try await ExecutorFixture.make(kind: "noreturn")

@@ -149,3 +149,52 @@ struct LedgerTermsTests {
         }
     }
 }
+
+@Suite("Pinned terms: an agreement change re-prices only charges with no live transaction")
+struct PinnedTermsTests {
+    @Test("a 6-decimal token switched to an 18-decimal one: waiting charges re-priced (recorded), a signed one keeps its pins")
+    func switchToken() async throws {
+        let f = try await NotifyFixture.make()
+        let usd = try Currency(code: "usd")
+        func charge(_ invoice: String) async throws -> Charge {
+            try await f.ledger.createCharge(invoice: invoice, agreement: f.agreement.id, amount: Money(minorUnits: 2500, currency: usd),
+                                            tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0).charge
+        }
+        let waiting = try await charge("in_wait")
+        let inFlight = try await charge("in_flight")
+        #expect(waiting.terms == ChargeTerms(chain: "base", token: "USDC", wallet: "0xabc"))
+        try await f.ledger.transition(inFlight.id, from: .ingested, to: .due)
+        _ = try await f.ledger.signEVMAttempt(charge: inFlight.id, chain: "base", signer: "0xs", chainPending: 0, head: nil) { _ in
+            SignedPayload(transactionID: "0xf1", raw: [1])
+        }
+        let pricing: Ledger.Pricing = { token, _ in
+            #expect(token == "DAI")
+            return (18, .parity, 77)
+        }
+        _ = try await f.ledger.upsertAgreement(customer: "cus_1", subscription: "sub_1", chain: "base", token: "DAI", wallet: "0xdef",
+                                               pricing: pricing, now: 50)
+        let repriced = try #require(try await f.ledger.charge(id: waiting.id))
+        #expect(repriced.terms == ChargeTerms(chain: "base", token: "DAI", wallet: "0xdef"))
+        #expect(repriced.tokenAmount == TokenAmount(baseUnits: try UInt256(decimal: "25000000000000000000"), decimals: 18))
+        #expect(repriced.rateAt == 77)
+        let note = try await f.ledger.history(waiting.id).last?.reason ?? ""
+        #expect(note.contains("USDC (6 decimals, 25000000) → DAI (18 decimals, 25000000000000000000)") && note.contains("0xabc → 0xdef"), "\(note)")
+        let kept = try #require(try await f.ledger.charge(id: inFlight.id))
+        #expect(kept.terms == ChargeTerms(chain: "base", token: "USDC", wallet: "0xabc"))
+        #expect(kept.tokenAmount == TokenAmount(baseUnits: 25_000_000, decimals: 6))
+        // A new charge pins the new terms.
+        #expect(try await charge("in_new").terms.token == "DAI")
+    }
+
+    @Test("without pricing, a token change keeps waiting charges on the token they were priced in; the wallet still moves")
+    func noPricing() async throws {
+        let f = try await NotifyFixture.make()
+        let waiting = try await f.ledger.createCharge(invoice: "in_w", agreement: f.agreement.id, amount: Money(minorUnits: 100, currency: try Currency(code: "usd")),
+                                                      tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0).charge
+        _ = try await f.ledger.upsertAgreement(customer: "cus_1", subscription: "sub_1", chain: "base", token: "DAI", wallet: "0xdef", now: 5)
+        let after = try #require(try await f.ledger.charge(id: waiting.id))
+        #expect(after.terms == ChargeTerms(chain: "base", token: "USDC", wallet: "0xdef"))
+        #expect(after.tokenAmount.decimals == 6)
+    }
+}
+

@@ -86,7 +86,7 @@ public struct Dunning: Sendable {
     }
 
     static let columns = """
-        c.invoice, a.customer, a.subscription, a.chain, a.token, a.wallet, c.amount_minor, c.currency, c.token_amount, c.token_decimals, c.reason,
+        c.invoice, a.customer, a.subscription, c.pay_chain, c.pay_token, c.pay_wallet, c.amount_minor, c.currency, c.token_amount, c.token_decimals, c.reason,
         c.due_at, c.id
         """
 
