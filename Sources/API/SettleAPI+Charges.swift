@@ -1,3 +1,4 @@
+import Billing
 import Hummingbird
 import SettleCore
 import Settlement
@@ -39,7 +40,12 @@ extension SettleAPI {
     func retry(_ invoice: String?) async throws -> Response {
         guard let retrier else { throw APIError.unavailable("retries are not available in this process") }
         guard let invoice, !invoice.isEmpty else { throw APIError.badRequest("an invoice id is needed") }
-        let (charge, findings) = try await retrier.retry(invoice: invoice)
+        let charge: Charge?, findings: [String]
+        do {
+            (charge, findings) = try await retrier.retry(invoice: invoice)
+        } catch let error as BillingError where error.code == .unavailable {
+            throw APIError.unavailable(error.message)  // 503: Stripe could not be read, nothing was retried
+        }
         guard let charge else {
             throw APIError.notFound("no charge for invoice '\(invoice)'\(findings.isEmpty ? "" : ": " + findings.joined(separator: "; "))")
         }

@@ -12,6 +12,8 @@ public struct BillingError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let malformed = Code("malformed")
         /// A request Settle refuses (an invoice in the wrong state for collect-now, an unknown invoice, …).
         public static let invalidInput = Code("invalidInput")
+        /// Stripe could not be read, so nothing that depends on the invoice was done (retryable).
+        public static let unavailable = Code("unavailable")
 
         public var description: String { raw }
     }

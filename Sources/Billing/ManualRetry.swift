@@ -3,7 +3,7 @@ import Settlement
 
 /// An operator's "try again now" for one invoice (`POST /v1/charges/{invoice}/retry`, `settled retry`): the
 /// invoice is read again from Stripe (its amount or terms may have changed), and a charge waiting for funds becomes
-/// due at once. If Stripe cannot be asked, a charge Settle already has is still retried.
+/// due at once. If Stripe cannot be read, nothing is retried: the invoice may have been paid or voided meanwhile.
 public struct ManualRetry: Sendable {
     public let ledger: Ledger
     public let store: BillingStore
@@ -24,11 +24,12 @@ public struct ManualRetry: Sendable {
         } catch let error as StripeError where error.status == 404 {
             if try await ledger.charge(invoice: invoice) == nil { return (nil, ["Stripe has no invoice \(invoice)"]) }
         } catch let error as StripeError {
-            logger.warning("retry: reading the invoice from Stripe failed", metadata: ["invoice.id": "\(invoice)", "error": "\(error)"])
-            if try await ledger.charge(invoice: invoice) == nil { throw error }
+            logger.warning("retry refused: the invoice could not be read from Stripe", metadata: ["invoice.id": "\(invoice)", "error": "\(error)"])
+            throw BillingError(.unavailable, "not retried: Stripe could not be read (\(error)); the invoice may have been paid or voided meanwhile. Try again when Stripe answers.")
         } catch let error as BillingError {
-            logger.warning("retry: reading the invoice from Stripe failed", metadata: ["invoice.id": "\(invoice)", "error": "\(error)"])
+            logger.warning("retry refused: the invoice could not be read from Stripe", metadata: ["invoice.id": "\(invoice)", "error": "\(error)"])
             if try await ledger.charge(invoice: invoice) == nil { return (nil, ["\(error)"]) }
+            throw BillingError(.unavailable, "not retried: the invoice could not be read from Stripe (\(error))")
         }
         guard let charge = try await ledger.charge(invoice: invoice) else {
             return (nil, try await store.findings(invoice: invoice).map { "\($0.kind.rawValue): \($0.detail)" })

@@ -11,17 +11,28 @@ public protocol ChargeExecutor: Sendable {
     func confirm(now: UInt64) async throws
 }
 
-/// One pass of the settlement loop for one chain: recover, confirm, promote what is due, execute it, confirm.
+/// Billing's last word before a charge is signed: the invoice read again from its source (Stripe), still open, for
+/// the same amount, collection method and agreement. When it answers false nothing is signed this pass; billing has
+/// moved the charge where the invoice now says (cancelled, re-priced), or could not read it (tried next pass).
+public protocol CollectionGate: Sendable {
+    /// True only when the invoice, read now, still asks for exactly this charge.
+    func mayCollect(_ charge: Charge, now: UInt64) async -> Bool
+}
+
+/// One pass of the settlement loop for one chain: follow what is in flight, promote what is due, ask billing, execute.
 public struct SettlementLoop: Sendable {
     public let ledger: Ledger
-    /// The chain file name the executor serves: only charges whose agreement is on it are executed.
+    /// The chain file name the executor serves: only charges pinned to it are executed.
     public let chain: String
     public let executor: any ChargeExecutor
+    /// Asked before each signature (nil: charges with no billing source to ask, such as `settled charge create`).
+    public let gate: (any CollectionGate)?
 
-    public init(ledger: Ledger, chain: String, executor: any ChargeExecutor) {
+    public init(ledger: Ledger, chain: String, executor: any ChargeExecutor, gate: (any CollectionGate)? = nil) {
         self.ledger = ledger
         self.chain = chain
         self.executor = executor
+        self.gate = gate
     }
 
     /// What one pass did.
@@ -41,6 +52,7 @@ public struct SettlementLoop: Sendable {
         }
         for charge in try await ledger.charges(in: [.due], dueBy: now) {
             guard charge.terms.chain == chain, let agreement = try await ledger.agreement(id: charge.agreement) else { continue }
+            if let gate, await !gate.mayCollect(charge, now: now) { continue }
             do {
                 try await executor.execute(charge, agreement: agreement, now: now)
                 report.executed += 1

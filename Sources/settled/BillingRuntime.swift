@@ -85,7 +85,6 @@ struct BillingRuntime {
             chainConfigs.append(any)
             let chain = try await ChainRuntime.make(any, ledger: ledger, database: database, http: http, logger: logger)
             chains.append(chain)
-            loops[chain.name] = SettlementLoop(ledger: ledger, chain: chain.name, executor: chain.executor)
             capacity[chain.name] = chain.capacity
             rates += chain.rates
         }
@@ -94,6 +93,9 @@ struct BillingRuntime {
                                    warnAhead: config.stripe.warnAhead)
         let ingestor = InvoiceIngestor(ledger: ledger, store: store, stripe: stripe, catalog: ChainRuntime.catalog(chainConfigs),
                                        rates: StaticRateProvider(rates: rates), capacity: capacity, policy: policy, logger: logger)
+        // Every signature waits for Stripe's word on the invoice, read again just before (StripeGate).
+        let gate = StripeGate(ingestor: ingestor, logger: logger)
+        for chain in chains { loops[chain.name] = SettlementLoop(ledger: ledger, chain: chain.name, executor: chain.executor, gate: gate) }
         var deliverer: OutboxDeliverer?
         if let url = config.merchant.webhookURL, let reference = config.merchant.webhookSecret {
             let secret: String
@@ -118,11 +120,10 @@ struct BillingRuntime {
         do { try await body() } catch { logger.warning("\(name) pass failed; retried next pass", metadata: ["error": "\(error)"]) }
     }
 
-    /// The settlement loop of the chain a charge's agreement is on.
+    /// The settlement loop of the chain a charge is pinned to.
     func loop(for charge: Charge) async throws -> SettlementLoop {
-        guard let agreement = try await ledger.agreement(id: charge.agreement) else { throw ValidationError("charge of \(charge.invoice) has no agreement") }
-        guard let loop = loops[agreement.chain] else {
-            throw ValidationError("the charge of \(charge.invoice) is on chain \(agreement.chain), which \(config.file) does not list in chains")
+        guard let loop = loops[charge.terms.chain] else {
+            throw ValidationError("the charge of \(charge.invoice) is on chain \(charge.terms.chain), which \(config.file) does not list in chains")
         }
         return loop
     }

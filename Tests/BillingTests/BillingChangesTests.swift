@@ -1,4 +1,5 @@
 import Billing
+import Logging
 import EVM
 import Foundation
 import SettleCore
@@ -51,6 +52,37 @@ struct BillingChangesTests {
         #expect(try await w.store.findings(invoice: late).map(\.kind) == [.doublePayment])
         #expect(try await w.outbox.messages(invoice: late).map(\.type).contains("action.required"))
         #expect(try await w.treasuryTransfers() == [11_000_000])
+    }
+
+    @Test("Stripe is read again before signing: an invoice paid elsewhere (its webhook not seen yet) is cancelled, never pulled")
+    func rereadBeforeSigning() async throws {
+        let w = try await BillingWorld.make()
+        let now = UInt64(Date().timeIntervalSince1970)
+        let invoice = try await w.openInvoice(customer: try await w.customer(), cents: 1_200, dueDate: now)
+        try await w.awaitEvent("invoice.finalized", object: invoice)
+        try await w.processor.runOnce(now: now)
+        #expect(try await w.ledger.charge(invoice: invoice)?.state == .ingested)
+        // Paid by card in Stripe; Settle has not processed that event yet.
+        _ = try await w.stripe.post("/v1/invoices/\(invoice)/pay", ["paid_out_of_band": true], idempotencyKey: "elsewhere-\(invoice)")
+        #expect(try await w.settle(invoice, now: now + 1) == .cancelled)
+        #expect(try await w.treasuryTransfers().isEmpty)
+    }
+
+    @Test("Stripe down: nothing is signed while the invoice cannot be read; a manual retry refuses; signed once Stripe answers")
+    func stripeDownNoSignature() async throws {
+        let w = try await BillingWorld.make()
+        let now = UInt64(Date().timeIntervalSince1970)
+        let invoice = try await w.openInvoice(customer: try await w.customer(), cents: 1_300, dueDate: now)
+        try await w.awaitEvent("invoice.finalized", object: invoice)
+        try await w.processor.runOnce(now: now)
+        try await w.failStripe(count: 1_000)
+        #expect(try await w.settle(invoice, now: now + 1, passes: 3) == .due)
+        #expect(try await w.ledger.attempts(charge: try #require(try await w.ledger.charge(invoice: invoice)).id).isEmpty)
+        let retry = ManualRetry(ledger: w.ledger, store: w.store, ingestor: w.ingestor, logger: Logger(label: "retry"))
+        await #expect(throws: BillingError.self) { _ = try await retry.retry(invoice: invoice, now: now + 2) }
+        try await w.failStripe(count: 0)
+        #expect(try await w.settle(invoice, now: now + 3) == .settled)
+        #expect(try await w.treasuryTransfers() == [13_000_000])
     }
 
     @Test("a new wallet in the subscription's metadata: the agreement follows, and the next pull comes from the new wallet")

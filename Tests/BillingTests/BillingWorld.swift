@@ -109,7 +109,8 @@ struct BillingWorld: Sendable {
             reporter: StripeReporter(ledger: ledger, store: store, stripe: stripe, policy: policy, logger: logger),
             dunning: Dunning(ledger: ledger), deliverer: OutboxDeliverer(outbox: outbox, poster: MerchantWebhookPoster(
                 url: server.url("/merchant"), secret: merchantSecret, http: devnet.http)),
-            loop: SettlementLoop(ledger: ledger, chain: "devnet", executor: executor), server: server, config: config)
+            loop: SettlementLoop(ledger: ledger, chain: "devnet", executor: executor, gate: StripeGate(ingestor: ingestor, logger: logger)),
+            server: server, config: config)
     }
 
     // MARK: - Stripe side

@@ -1,0 +1,43 @@
+import Logging
+import Settlement
+
+/// The `CollectionGate` of Stripe invoices: before a charge is signed, its invoice is read again and reconciled
+/// (voided, paid elsewhere or uncollectible → the charge is cancelled; a new amount or due date → re-priced; new
+/// agreement metadata → re-pinned), and the charge is signed only if, after that, it is still due with the same
+/// amount and terms, and the invoice is open, `send_invoice`, asking exactly the charge's amount. If Stripe cannot be
+/// read, nothing is signed: the charge is tried again next pass.
+public struct StripeGate: CollectionGate {
+    public let ingestor: InvoiceIngestor
+    public let logger: Logger
+
+    public init(ingestor: InvoiceIngestor, logger: Logger) {
+        self.ingestor = ingestor
+        self.logger = logger
+    }
+
+    public func mayCollect(_ charge: Charge, now: UInt64) async -> Bool {
+        var log = logger
+        log[metadataKey: "invoice.id"] = "\(charge.invoice)"
+        do {
+            let invoice = try StripeInvoice(json: try await ingestor.stripe.get("/v1/invoices/\(charge.invoice)"))
+            try await ingestor.reconcile(invoice, now: now)
+            if invoice.status == .open, invoice.collectionMethod != .sendInvoice {
+                // Switched back to charging a card: Stripe collects it; pulling too would charge twice.
+                try await ingestor.ledger.cancel(charge.id, reason: "the invoice is charge_automatically in Stripe: Stripe collects it", now: now)
+            }
+            guard let after = try await ingestor.ledger.charge(id: charge.id) else { return false }
+            let same = after.state == .due && after.amount == charge.amount && after.terms == charge.terms && after.tokenAmount == charge.tokenAmount
+            let open = invoice.status == .open && invoice.collectionMethod == .sendInvoice && invoice.amountRemaining == charge.amount.minorUnits
+                && invoice.currency == charge.amount.currency
+            if !(same && open) {
+                log.info("not signed: the invoice changed in Stripe", metadata: [
+                    "stripe.status": "\(invoice.status.rawValue)", "charge.state": "\(after.state.rawValue)",
+                ])
+            }
+            return same && open
+        } catch {
+            log.warning("not signed: the invoice could not be read from Stripe; tried again next pass", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+}
