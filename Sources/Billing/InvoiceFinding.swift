@@ -23,6 +23,9 @@ public struct InvoiceFinding: Hashable, Sendable {
         /// token whose logs lie): the charge is `mismatch`, the invoice left unpaid (action: collect the rest or
         /// refund, and look at the token).
         case paymentMismatch = "payment_mismatch"
+        /// A settled payment's transfer is gone from the chain (reorg): Stripe may show the invoice paid (action:
+        /// re-open it in Stripe, then `settled charge recollect`).
+        case paymentReversed = "payment_reversed"
         /// The invoice is not `send_invoice`: Stripe collects it itself (info).
         case notSendInvoice = "not_send_invoice"
 

@@ -45,6 +45,19 @@ public struct StripeReporter: Sendable {
                 logger.warning("invoice not marked paid yet; retried next pass", metadata: ["invoice.id": "\(charge.invoice)", "error": "\(error)"])
             }
         }
+        // A transfer gone after "paid": a finding (once per reversal) naming the vanished transaction and what to do.
+        for charge in try await ledger.charges(in: [.reversed]) {
+            guard let attempt = try await ledger.settlingAttempt(charge: charge.id),
+                  !(try await store.marked(charge.invoice, action: "reversed \(attempt.transactionID)")) else { continue }
+            let marked = try await store.marked(charge.invoice, action: "paid")
+            try await store.record(.paymentReversed, invoice: charge.invoice,
+                                   detail: "transfer \(attempt.transactionID) is gone from \(charge.terms.chain) (a reorg)"
+                                       + (marked ? "; Stripe shows the invoice paid: re-open it there (or record the failed payment), then run `settled charge recollect --invoice \(charge.invoice)`"
+                                               : "; run `settled charge recollect --invoice \(charge.invoice)` to send the same transaction again"),
+                                   data: ["tx_hash": .string(attempt.transactionID), "chain": .string(charge.terms.chain)], now: now)
+            try await store.mark(charge.invoice, action: "reversed \(attempt.transactionID)", detail: charge.reason, now: now)
+            logger.critical("a paid invoice's transfer was reversed on chain", metadata: ["invoice.id": "\(charge.invoice)", "tx.hash": "\(attempt.transactionID)"])
+        }
         // A final transfer that delivered something else: a finding (once), Stripe left unpaid.
         for charge in try await ledger.charges(in: [.mismatch]) where !(try await store.marked(charge.invoice, action: "mismatch")) {
             let attempt = try await ledger.settlingAttempt(charge: charge.id)

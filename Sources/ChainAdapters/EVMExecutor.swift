@@ -199,13 +199,20 @@ public actor EVMExecutor: ChargeExecutor {
     /// others.
     public func confirm(now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws {
         let unresolved = try await ledger.unresolvedAttempts(chain: config.name)
-        guard !unresolved.isEmpty else { return }
         let head = try await node.blockNumber()
         let finalized: UInt64
+        let deep: UInt64  // how deep a settled transfer must be before it is no longer watched
         switch config.finality {
-        case .finalizedTag: finalized = try await node.header(.finalized)?.number ?? 0
-        case .confirmations(let n): finalized = head >= n ? head - n : 0
+        case .finalizedTag:
+            finalized = try await node.header(.finalized)?.number ?? 0
+            deep = finalized
+        case .confirmations(let n):
+            finalized = head >= n ? head - n : 0
+            let twice = n.multipliedReportingOverflow(by: 2)
+            deep = twice.overflow || head < twice.partialValue ? 0 : head - twice.partialValue
         }
+        try await watchSettled(deep: deep, now: now)
+        guard !unresolved.isEmpty else { return }
         for chargeID in Set(unresolved.map(\.charge)).sorted() {
             do {
                 guard let charge = try await ledger.charge(id: chargeID), ChargeLifecycle.followedStates.contains(charge.state) else { continue }
@@ -215,6 +222,35 @@ public actor EVMExecutor: ChargeExecutor {
             } catch {
                 logger.error("following a payment failed; retried on the next pass", metadata: [
                     "chain": "\(config.name)", "charge": "\(chargeID)", "error": "\(error)",
+                ])
+            }
+        }
+    }
+
+    /// Settled and reported transfers not yet `deep` (twice the confirmations, or the finalized tag) are looked at
+    /// again every pass; one whose block no longer holds it, with no canonical receipt elsewhere, makes its charge
+    /// `reversed` (`ReversalRule`): the merchant is told, and only an operator collects it again.
+    func watchSettled(deep: UInt64, now: UInt64) async throws {
+        for (charge, attempt) in try await ledger.watchedAttempts(chain: config.name, above: deep) {
+            guard let block = attempt.block, let hash = try? Hash32(hex: attempt.transactionID) else { continue }
+            let holds = try? await node.transactionHashes(inBlock: block).map { $0.contains(hash) }
+            var elsewhere: UInt64?
+            if holds != true, let receipt = try? await node.receipt(hash), receipt.blockNumber != block,
+               let header = try? await node.header(.number(receipt.blockNumber)), header.hash == receipt.blockHash {
+                elsewhere = receipt.blockNumber
+            }
+            switch ReversalRule.decide(blockHolds: holds ?? nil, canonicalElsewhere: elsewhere) {
+            case .intact, .noEvidence:
+                continue
+            case .moved(let to):
+                try await ledger.setOutcome(attempt.id, .included, block: to)
+            case .reversed:
+                try await ledger.apply(LedgerChange(outcomes: [], move: (charge.state, .reversed),
+                                                    reason: "transaction \(attempt.transactionID) is no longer in block \(block) nor anywhere on the canonical chain"),
+                                       charge: charge.id, now: now)
+                CrashPoint.reach(.afterRecord)
+                logger.critical("a settled payment was reversed by a reorg: the merchant is told; collect it again with `settled charge recollect`", metadata: [
+                    "chain": "\(config.name)", "invoice.id": "\(charge.invoice)", "tx.hash": "\(attempt.transactionID)", "block.number": "\(block)",
                 ])
             }
         }

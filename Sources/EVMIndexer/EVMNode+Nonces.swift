@@ -49,4 +49,14 @@ extension EVMNode {
         for item in items { out.append(try NodeJSON.receipt(item)) }
         return out
     }
+
+    /// The hashes of block `number`'s transactions (nil when the node does not know the block).
+    public func transactionHashes(inBlock number: UInt64) async throws(RPCError) -> [Hash32]? {
+        let block = try await rpc.call("eth_getBlockByNumber", [BlockTag.number(number).json, false])
+        if block.isNull { return nil }
+        guard let transactions = block["transactions"]?.arrayValue else { throw NodeJSON.malformed("block.transactions is not an array") }
+        var out: [Hash32] = []
+        for transaction in transactions { out.append(try NodeJSON.hash(transaction, "block.transactions[]")) }
+        return out
+    }
 }

@@ -10,6 +10,7 @@
 ///                           ─(window closed, nothing proven, past the bound)─▶ unknown (alert; never re-signed)
 ///                           ─(cancel)─▶ cancel_requested ─▶ cancelled (all proven dead) | settled (one landed)
 ///                           ─(final, but not exactly the pinned amount arrived)─▶ mismatch (terminal)
+/// settled / reported ─(the transfer is gone: reorg deeper than the policy)─▶ reversed ─(operator: recollect)─▶ signed
 /// ingested/due/awaiting_funds ─▶ cancelled;   awaiting_funds ─(past the window)─▶ uncollectible
 /// ```
 public enum ChargeState: String, Hashable, Sendable, CaseIterable {
@@ -23,6 +24,9 @@ public enum ChargeState: String, Hashable, Sendable, CaseIterable {
     /// The charge's final transaction did not deliver exactly the pinned amount to the treasury (a fee-on-transfer
     /// token, a token whose logs lie): terminal, the merchant is told, Stripe is left unpaid.
     case mismatch
+    /// The transfer of a settled (or reported) charge is gone from the chain (a reorg deeper than the confirmation
+    /// policy): the merchant is told; only an operator collects it again (`settled charge recollect`).
+    case reversed
 
     /// The states a charge may move to from this one. Anything else is a bug, refused by the ledger.
     public var successors: Set<ChargeState> {
@@ -35,13 +39,16 @@ public enum ChargeState: String, Hashable, Sendable, CaseIterable {
         case .included: [.settled, .mismatch, .broadcast, .awaitingFunds, .due, .unknown, .cancelRequested]
         case .unknown: [.included, .settled, .mismatch, .broadcast, .awaitingFunds, .due, .cancelRequested]
         case .cancelRequested: [.cancelled, .settled, .mismatch]
-        case .settled: [.reported]
-        case .reported, .cancelled, .uncollectible, .mismatch: []
+        case .settled: [.reported, .reversed]
+        case .reported: [.reversed]
+        case .reversed: [.signed]  // an operator's recollect: the same signed bytes, sent again
+        case .cancelled, .uncollectible, .mismatch: []
         }
     }
 
-    /// True once nothing more will happen to the charge.
-    public var isTerminal: Bool { successors.isEmpty }
+    /// True once nothing more will happen to the charge by itself (`reported` and `reversed` move only on chain
+    /// evidence of a reversal or by an operator).
+    public var isTerminal: Bool { successors.isEmpty || self == .reported || self == .reversed }
 
     /// True while money may still move: a transaction exists that could land.
     public var hasLiveAttempt: Bool { ChargeLifecycle.followedStates.contains(self) }

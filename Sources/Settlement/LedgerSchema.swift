@@ -79,7 +79,7 @@ enum LedgerSchema {
             PRIMARY KEY (chain, signer)
         ) STRICT, WITHOUT ROWID;
         """,
-        // New states (`unknown`, `cancel_requested`, `mismatch`) and the terms a charge pins (chain, token, wallet: an
+        // New states (`unknown`, `cancel_requested`, `mismatch`, `reversed`) and the terms a charge pins (chain, token, wallet: an
         // agreement changed later re-prices only charges with no live attempt): SQLite cannot alter a CHECK, so the table is rebuilt
         // (foreign keys off for the rebuild, checked before the commit). Attempts keep the chain's head read before
         // signing (EVM block, Solana slot): the transaction cannot be at or below it, which bounds every search for it. Alerts that
@@ -99,7 +99,7 @@ enum LedgerSchema {
             due_at INTEGER NOT NULL,
             state TEXT NOT NULL CHECK (state IN ('ingested', 'due', 'awaiting_funds', 'signed', 'broadcast', 'included',
                                                   'settled', 'reported', 'cancelled', 'uncollectible', 'unknown',
-                                                  'cancel_requested', 'mismatch')),
+                                                  'cancel_requested', 'mismatch', 'reversed')),
             reason TEXT,
             next_attempt_at INTEGER,
             created_at INTEGER NOT NULL,

@@ -9,7 +9,7 @@ struct ChargeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "charge",
         abstract: "Create and inspect charges in the ledger (one per invoice).",
-        subcommands: [Create.self, List.self])
+        subcommands: [Create.self, List.self, Recollect.self])
 
     struct LedgerOptions: ParsableArguments {
         @Option(name: .long, help: ArgumentHelp("SQLite database file (created if missing).", valueName: "path"))
@@ -117,6 +117,36 @@ struct ChargeCommand: AsyncParsableCommand {
             for charge in charges {
                 print("\(charge.invoice)  \(charge.state.rawValue)  \(charge.amount.minorUnits) \(charge.amount.currency)  \(charge.tokenAmount.baseUnits) base units\(charge.reason.map { "  (\($0))" } ?? "")")
             }
+        }
+    }
+}
+
+extension ChargeCommand {
+    /// `settled charge recollect --invoice ID`: the operator's answer to `payment.reversed`.
+    struct Recollect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Collect a reversed charge again by sending the same signed transaction again.",
+            discussion: """
+                A charge is `reversed` when the transfer that settled it vanished from the chain (a reorg deeper than \
+                the confirmation policy). Settle never collects it again by itself. This command moves it back to \
+                `signed` with its last transaction unacknowledged: the next executor pass sends the very same signed \
+                bytes (same nonce on EVM chains, so the customer cannot be charged twice) and follows them to finality. \
+                If Stripe already shows the invoice paid, marking it again is skipped. Run it while the daemon runs or \
+                before starting it; it exits 1 when the charge is not reversed.
+                """)
+
+        @OptionGroup var options: LedgerOptions
+        @Option(help: "Billing invoice id.") var invoice: String
+        @Option(help: "Who collects again (recorded in the charge's history).")
+        var by: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+
+        func run() async throws {
+            let ledger = try await options.ledger()
+            guard let charge = try await ledger.charge(invoice: invoice) else { throw ValidationError("no charge for invoice \(invoice)") }
+            guard try await ledger.recollect(charge.id, by: by) else {
+                throw ValidationError("the charge of \(invoice) is \(charge.state.rawValue), not reversed: nothing to collect again")
+            }
+            print("the charge of \(invoice) is signed again: the next pass sends its transaction again")
         }
     }
 }

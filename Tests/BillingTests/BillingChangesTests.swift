@@ -85,6 +85,31 @@ struct BillingChangesTests {
         #expect(try await w.treasuryTransfers() == [13_000_000])
     }
 
+    @Test("a paid invoice's transfer reversed by a deep reorg: payment.reversed to the merchant, a finding with the fix, Stripe untouched")
+    func reversedAfterPaid() async throws {
+        let w = try await BillingWorld.make()
+        let now = UInt64(Date().timeIntervalSince1970)
+        let invoice = try await w.openInvoice(customer: try await w.customer(), cents: 1_400, dueDate: now)
+        try await w.awaitEvent("invoice.finalized", object: invoice)
+        try await w.processor.runOnce(now: now)
+        let snapshot = try await w.devnet.snapshot()
+        #expect(try await w.settle(invoice, now: now + 1) == .settled)
+        try await w.reporter.runOnce(now: now + 2)
+        #expect(try await w.invoice(invoice)["status"] == "paid")
+        try await w.devnet.revert(snapshot)
+        try await w.devnet.mine(1)
+        try await w.loop.runOnce(now: now + 3)
+        #expect(try await w.ledger.charge(invoice: invoice)?.state == .reversed)
+        try await w.reporter.runOnce(now: now + 4)
+        try await w.reporter.runOnce(now: now + 5)
+        let findings = try await w.store.findings(invoice: invoice)
+        #expect(findings.map(\.kind) == [.paymentReversed])
+        #expect(findings.first?.detail.contains("settled charge recollect --invoice \(invoice)") == true)
+        try await w.dunning.runOnce(now: now + 6)
+        #expect(try await w.outbox.messages(invoice: invoice).map(\.type).filter { $0 == "payment.reversed" }.count == 1)
+        #expect(try await w.treasuryTransfers().isEmpty)
+    }
+
     @Test("a new wallet in the subscription's metadata: the agreement follows, and the next pull comes from the new wallet")
     func walletChanged() async throws {
         let w = try await BillingWorld.make()

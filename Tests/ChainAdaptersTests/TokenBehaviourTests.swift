@@ -128,3 +128,45 @@ struct EstimateRefusalTests {
         #expect(try await f.treasuryTransfers() == [15_000_000])
     }
 }
+
+/// Issue 13, "reversed after paid": a reorg deeper than a 2-confirmation policy removes a settled transfer.
+@Suite("Reversed after paid", .serialized)
+struct ReversalTests {
+    @Test("a reorg deeper than the policy removes a settled transfer: reversed, told once; recollect sends the same bytes; paid once")
+    func deepReorg() async throws {
+        let f = try await ExecutorFixture.make()
+        let executor = f.executor()
+        let charge = try await f.dueCharge("in_rev", cents: 2500)
+        let snapshot = try await f.devnet.snapshot()
+        #expect(try await executor.execute(charge, agreement: f.agreement) == .broadcast)
+        try await f.devnet.mine(3)
+        try await executor.confirm()
+        #expect(try await f.ledger.charge(id: charge.id)?.state == .settled)
+        let sent = try #require(try await f.ledger.attempts(charge: charge.id).first)
+        // Still within twice the confirmations: watched. The chain goes back past the transfer and grows longer.
+        try await f.devnet.revert(snapshot)
+        try await f.devnet.mine(2)
+        #expect(try await f.treasuryTransfers().isEmpty, "precondition: the transfer is gone")
+        try await executor.confirm()
+        let reversed = try #require(try await f.ledger.charge(id: charge.id))
+        #expect(reversed.state == .reversed, "\(reversed.state)")
+        #expect(reversed.reason?.contains(sent.transactionID) == true)
+        // Never collected again by itself.
+        try await f.devnet.mine(3)
+        try await executor.confirm()
+        #expect(try await f.ledger.charge(id: charge.id)?.state == .reversed)
+        #expect(try await f.treasuryTransfers().isEmpty)
+        // The operator collects it again: the same transaction, once.
+        #expect(try await f.ledger.recollect(charge.id, by: "test"))
+        let loop = SettlementLoop(ledger: f.ledger, chain: "devnet", executor: executor)
+        try await loop.runOnce()
+        try await f.devnet.mine(3)
+        try await loop.runOnce()
+        #expect(try await f.ledger.charge(id: charge.id)?.state == .settled)
+        #expect(try await f.ledger.attempts(charge: charge.id).map(\.transactionID) == [sent.transactionID])
+        #expect(try await f.treasuryTransfers() == [25_000_000])
+        // Deep enough (more than twice the confirmations): no longer watched.
+        try await f.devnet.mine(5)
+        #expect(try await f.ledger.watchedAttempts(chain: "devnet", above: try await f.devnet.blockNumber() - 4).isEmpty)
+    }
+}

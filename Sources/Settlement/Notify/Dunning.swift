@@ -141,6 +141,11 @@ public struct Dunning: Sendable {
                 }
             case (let from, ChargeState.awaitingFunds.rawValue) where ChargeState(rawValue: from)?.hasLiveAttempt == true:
                 pending.append(("evt_settle_\(invoice)_failed_\(last)", .paymentFailed, invoice, data(select, reason: reason)))
+            case (_, ChargeState.reversed.rawValue) where from != to:
+                txHash.bind(select.int64(12), at: 1)
+                let hash = try txHash.step() ? txHash.text(0) : nil
+                txHash.reset()
+                pending.append(("evt_settle_\(invoice)_reversed_\(last)", .paymentReversed, invoice, data(select, reason: reason, txHash: hash)))
             case (_, ChargeState.mismatch.rawValue) where from != to:
                 txHash.bind(select.int64(12), at: 1)
                 let hash = try txHash.step() ? txHash.text(0) : nil

@@ -9,6 +9,10 @@ public enum MerchantEvent: String, Hashable, Sendable, CaseIterable {
     /// The final transfer did not deliver exactly the charge's amount to the treasury (`data.reason` says what
     /// arrived, `data.tx_hash`); the charge is `mismatch` and the Stripe invoice is left unpaid.
     case paymentMismatch = "payment.mismatch"
+    /// A settled payment's transfer is gone from the chain (a reorg deeper than the confirmation policy; `data.tx_hash`
+    /// is the transfer that vanished). Stripe may still show the invoice paid; Settle collects again only when an
+    /// operator says so.
+    case paymentReversed = "payment.reversed"
     /// A pull was mined but reverted (funds or allowance moved after the pre-check); Settle retries on schedule.
     case paymentFailed = "payment.failed"
     /// An upcoming invoice would not be collectable today (checked when Stripe creates it, ahead of the due date).

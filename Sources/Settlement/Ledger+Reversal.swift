@@ -1,0 +1,48 @@
+import Foundation
+import Store
+
+extension Ledger {
+    /// The transactions of settled and reported charges on `chain` that sit above `deepFinal` (not yet final by the
+    /// deeper watch policy): each is checked every pass until its block is that deep.
+    public func watchedAttempts(chain: String, above deepFinal: UInt64) async throws -> [(charge: Charge, attempt: Attempt)] {
+        let ids: [(Int64, Int64)] = try await database.read { db in
+            let select = try db.statement("""
+                SELECT c.id, a.id FROM attempts a JOIN charges c ON c.id = a.charge
+                WHERE a.chain = ? AND a.outcome = 'included' AND c.state IN ('settled', 'reported') AND a.block > ?
+                ORDER BY a.block
+                """)
+            select.bind([.text(chain), .integer(Int64(clamping: deepFinal))])
+            var out: [(Int64, Int64)] = []
+            while try select.step() { out.append((select.int64(0), select.int64(1))) }
+            return out
+        }
+        var result: [(Charge, Attempt)] = []
+        for (chargeID, attemptID) in ids {
+            guard let charge = try await charge(id: chargeID),
+                  let attempt = try await attempts(charge: chargeID).first(where: { $0.id == attemptID }) else { continue }
+            result.append((charge, attempt))
+        }
+        return result
+    }
+
+    /// An operator collects a reversed charge again: the same signed bytes are sent again (the attempt becomes
+    /// unacknowledged, the charge `signed`), so the customer is charged at most once and an EVM nonce is not left
+    /// unused. Nothing else ever moves a charge out of `reversed`.
+    /// - Returns: false when the charge is not reversed.
+    @discardableResult
+    public func recollect(_ charge: Int64, by operatorName: String, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Bool {
+        try await database.write { db in
+            let attempt = try db.statement("""
+                SELECT id FROM attempts WHERE charge = ? AND outcome = 'included' ORDER BY sequence DESC LIMIT 1
+                """)
+            attempt.bind(charge, at: 1)
+            guard try attempt.step() else { return false }
+            let id = attempt.int64(0)
+            attempt.reset()
+            guard try Self.move(db, charge, from: .reversed, to: .signed, reason: "recollect by \(operatorName): the same signed transaction again",
+                                nextAttemptAt: nil, now: now) else { return false }
+            try db.statement("UPDATE attempts SET outcome = 'signed', block = NULL, sent_block = NULL WHERE id = ?").run([.integer(id)])
+            return true
+        }
+    }
+}
