@@ -27,6 +27,22 @@ public protocol ChainView: Sendable {
 
     /// An unsigned transaction by which `wallet` lets the puller take up to `amount` base units of `token`.
     func unsignedApproval(wallet: String, token: String, amount: UInt256) async throws -> JSON
+
+    /// Why a pull of `amount` from `wallet` would fail now although balance and allowance suffice (paused token,
+    /// blocklisted or frozen account, unsupported token), exactly as the executor would find before signing; nil
+    /// when it would run.
+    func stopReason(wallet: String, token: String, amount: UInt256) async throws -> PullStop?
+}
+
+/// Why a pull would fail now, and the node's or the decision's words for it.
+public struct PullStop: Hashable, Sendable {
+    public var reason: StopReason
+    public var detail: String
+
+    public init(reason: StopReason, detail: String) {
+        self.reason = reason
+        self.detail = detail
+    }
 }
 
 extension ChainView {

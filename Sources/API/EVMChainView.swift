@@ -115,4 +115,14 @@ public struct EVMChainView: ChainView {
             "transaction": transaction,
         ]
     }
+
+    public func stopReason(wallet: String, token: String, amount: UInt256) async throws -> PullStop? {
+        guard let treasury = config.treasury, let token = config.token(token) else { return nil }
+        let payer = try EVMAddress(hex: wallet)
+        if case .stops(let reason, let message) = try await EVMPullCheck(node: node, spender: spender, treasury: treasury)
+            .check(token: token.address, payer: payer, amount: amount) {
+            return PullStop(reason: reason, detail: message)
+        }
+        return nil
+    }
 }

@@ -1,3 +1,4 @@
+import Settlement
 import Hummingbird
 import SettleCore
 
@@ -35,19 +36,25 @@ extension SettleAPI {
         let capacity = try await chain.capacity.capacity(wallet: wallet, token: symbol)
         let shortfall = capacity.shortfall(for: amount)
         var short: [JSON] = []
-        if shortfall.contains(.lowBalance) { short.append("balance") }
-        if shortfall.contains(.lowAllowance) { short.append("allowance") }
-        let advice: String = switch (shortfall.contains(.lowBalance), shortfall.contains(.lowAllowance)) {
+        var reasons: [JSON] = []
+        if shortfall.contains(.lowBalance) { short.append("balance"); reasons.append(.string(StopReason.lowBalance.rawValue)) }
+        if shortfall.contains(.lowAllowance) { short.append("allowance"); reasons.append(.string(StopReason.lowAllowance.rawValue)) }
+        // Enough of both: would the pull itself run? (The executor asks the same before signing.)
+        var stop: PullStop?
+        if shortfall.isEmpty { stop = try await chain.stopReason(wallet: wallet, token: symbol, amount: amount) }
+        if let stop { reasons.append(.string(stop.reason.rawValue)) }
+        var advice: String = switch (shortfall.contains(.lowBalance), shortfall.contains(.lowAllowance)) {
         case (false, false): "ready: the next charge of this amount can be pulled"
         case (false, true): "raise the allowance: ask the customer to sign a new approval (GET …/approval)"
         case (true, false): "top up: the wallet holds less than the amount"
         case (true, true): "top up the wallet and raise the allowance"
         }
+        if let stop { advice = "not collectable now (\(stop.reason.rawValue)): \(stop.detail)" }
         func amountJSON(_ value: UInt256) -> JSON { ["amount": .string(value.description), "display": .string(AmountText.display(value, decimals: decimals))] }
         return JSONBody.response(.ok, [
             "chain": .string(chain.name), "wallet": .string(wallet), "token": .string(symbol.uppercased()), "decimals": .number(String(decimals)),
             "amount": .string(amount.description), "balance": amountJSON(capacity.balance), "allowance": amountJSON(capacity.allowance),
-            "ready": .bool(shortfall.isEmpty), "short": .array(short), "advice": .string(advice),
+            "ready": .bool(shortfall.isEmpty && stop == nil), "short": .array(short), "reasons": .array(reasons), "advice": .string(advice),
         ])
     }
 

@@ -144,4 +144,15 @@ public struct SolanaChainView: ChainView {
             "recent_blockhash": .string(blockhash.description), "last_valid_block_height": .number(String(lastValid)),
         ]
     }
+
+    public func stopReason(wallet: String, token: String, amount: UInt256) async throws -> PullStop? {
+        guard let treasury = config.treasury, let token = config.token(token) else { return nil }
+        let owner = try SolanaPublicKey(base58: wallet)
+        let source = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
+        let destination = try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: token.mint, tokenProgram: token.program)
+        if case .stop(let reason, let detail) = try await SolanaPreflight.read(node: node, source: source, destination: destination, mint: token.mint) {
+            return PullStop(reason: reason, detail: detail)
+        }
+        return nil
+    }
 }

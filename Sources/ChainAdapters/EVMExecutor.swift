@@ -105,12 +105,11 @@ public actor EVMExecutor: ChargeExecutor {
         }
         let data = ERC20.transferFrom(from: payer, to: treasury, amount: amount)
         let gas: UInt64
-        do {
-            gas = try await estimateGas(token: token.address, data: data)
-        } catch let error as RPCError {
+        switch try await EVMPullCheck(node: node, spender: spender, treasury: treasury).check(token: token.address, payer: payer, amount: amount) {
+        case .runs(let estimate):
+            gas = EVMFees.gasLimit(estimate: estimate)
+        case .stops(let reason, let message):
             // The node ran the pull and it reverts: nothing is sent (no fee); the charge waits with the reason.
-            guard case .server(let code, let message, _) = error, code == 3 || message.lowercased().contains("revert") else { throw error }
-            let reason = StopReason.classify(revert: message, blocked: await blocklisted(token: token.address, payer: payer))
             logger.warning("the pull would revert; the charge waits for the cause to clear", metadata: [
                 "chain": "\(config.name)", "invoice.id": "\(charge.invoice)", "reason": "\(reason.rawValue)", "revert": "\(message)",
             ])
@@ -461,24 +460,7 @@ public actor EVMExecutor: ChargeExecutor {
         return flows
     }
 
-    /// For a blocklist refusal: which of payer, treasury and spender the token lists, asked through
-    /// `isBlocklisted(address)` or `isBlacklisted(address)` (USDC); nil where the token answers neither.
-    func blocklisted(token: EVMAddress, payer: EVMAddress) async -> (payer: Bool?, treasury: Bool?, spender: Bool?) {
-        func listed(_ who: EVMAddress) async -> Bool? {
-            for signature in ["isBlocklisted(address)", "isBlacklisted(address)"] {
-                let data = FunctionSelector(signature: signature).bytes + [UInt8](repeating: 0, count: 12) + who.bytes
-                if let word = try? await node.call(to: token, data: data, block: .latest), word.count == 32 { return word[31] == 1 }
-            }
-            return nil
-        }
-        return (await listed(payer), await listed(treasury), await listed(spender))
-    }
-
     // MARK: - Node queries
-
-    func estimateGas(token: EVMAddress, data: [UInt8]) async throws -> UInt64 {
-        EVMFees.gasLimit(estimate: try await node.estimateGas(from: spender, to: token, data: data))
-    }
 
     /// EIP-1559 fees for the next transaction (see `EVMFees.suggest`), capped at `feeCap`.
     func fees() async throws -> (priority: UInt256, maxFee: UInt256) {

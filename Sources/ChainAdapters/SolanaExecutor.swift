@@ -83,7 +83,7 @@ public actor SolanaExecutor: ChargeExecutor {
         let signers = [feePayer, key].compactMap { $0 }
         let payer = SolanaPublicKey(signers[0].publicKey)
         // What the accounts and the mint allow (pure decision): a reason to wait costs no fee.
-        let preflight = try await preflight(source: source, destination: destination, mint: token.mint)
+        let preflight = try await SolanaPreflight.read(node: node, source: source, destination: destination, mint: token.mint)
         var prefix: [SolanaInstruction] = []
         switch preflight {
         case .stop(let reason, let detail):
@@ -137,18 +137,6 @@ public actor SolanaExecutor: ChargeExecutor {
             try await send(attempt, now: now)
         }
         return try await ledger.charge(id: charge.id)?.state ?? .signed
-    }
-
-    /// Reads the payer's and the treasury's token accounts and the mint, and asks `SolanaPreflight`.
-    func preflight(source: SolanaPublicKey, destination: SolanaPublicKey, mint: SolanaPublicKey) async throws -> SolanaPreflight.Outcome {
-        guard let sourceAccount = try await node.account(source) else { return .stop(.lowBalance, "the payer has no token account") }
-        let payerAccount = try TokenAccount(data: sourceAccount.data)
-        var treasuryState: (TokenAccount, TokenExtensions)?
-        if let account = try await node.account(destination) {
-            treasuryState = (try TokenAccount(data: account.data), try TokenExtensions(data: account.data, accountType: 2))
-        }
-        guard let mintAccount = try await node.account(mint) else { return .stop(.tokenUnsupported, "the mint \(mint) does not exist") }
-        return SolanaPreflight.decide(source: payerAccount, treasury: treasuryState, mint: try TokenExtensions(data: mintAccount.data, accountType: 1))
     }
 
     /// Solana has no nonce to show that someone else signs with the delegate key (a second daemon on another

@@ -1,5 +1,6 @@
 import Settlement
 import Solana
+import SolanaIndexer
 
 /// What the token accounts and the mint allow, decided without I/O before a Solana pull is signed: a reason to
 /// wait (nothing is sent, no fee is paid), or what the transaction needs besides the transfer.
@@ -29,5 +30,18 @@ public enum SolanaPreflight {
         guard let treasury else { return .proceed(createTreasuryAccount: true, memo: false) }
         if treasury.account.state == .frozen { return .stop(.accountFrozen, "the treasury's token account is frozen") }
         return .proceed(createTreasuryAccount: false, memo: treasury.extensions.requiresIncomingMemo)
+    }
+
+    /// Reads the payer's and the treasury's token accounts and the mint, and decides. Shared by the executor (before
+    /// signing) and the readiness route (before the due date).
+    public static func read(node: SolanaNode, source: SolanaPublicKey, destination: SolanaPublicKey, mint: SolanaPublicKey) async throws -> Outcome {
+        guard let sourceAccount = try await node.account(source) else { return .stop(.lowBalance, "the payer has no token account") }
+        let payerAccount = try TokenAccount(data: sourceAccount.data)
+        var treasuryState: (TokenAccount, TokenExtensions)?
+        if let account = try await node.account(destination) {
+            treasuryState = (try TokenAccount(data: account.data), try TokenExtensions(data: account.data, accountType: 2))
+        }
+        guard let mintAccount = try await node.account(mint) else { return .stop(.tokenUnsupported, "the mint \(mint) does not exist") }
+        return decide(source: payerAccount, treasury: treasuryState, mint: try TokenExtensions(data: mintAccount.data, accountType: 1))
     }
 }

@@ -119,6 +119,24 @@ struct APITests {
         #expect(live.json["data"]?.arrayValue?.first?["amount"]?.stringValue == "0")
     }
 
+    @Test("readiness before the due date reports what the executor would find: a paused token is token_paused, not ready")
+    func readinessReasons() async throws {
+        let api = try await APIFixture.withToken("pausable_blocklist")
+        defer { api.stop() }
+        let world = api.world
+        let path = "/v1/chains/devnet/wallets/\(world.payer.address.checksummed)/readiness?token=USDC&amount=10000000"
+        let template = "/v1/chains/{chain}/wallets/{wallet}/readiness"
+        #expect(try await api.call(.get, path, template: template).json["reasons"]?.arrayValue == [])
+        _ = try await world.devnet.rpc.call("settle_pause", [.string(world.token.checksummed)])
+        let paused = try await api.call(.get, path, template: template)
+        #expect(paused.json["ready"]?.boolValue == false)
+        #expect(paused.json["short"]?.arrayValue == [])
+        #expect(paused.json["reasons"]?.arrayValue == ["token_paused"], "\(paused.text)")
+        _ = try await world.devnet.rpc.call("settle_blocklist", [.string(world.token.checksummed), .string(world.payer.address.checksummed)])
+        _ = try await world.devnet.rpc.call("settle_unpause", [.string(world.token.checksummed)])
+        #expect(try await api.call(.get, path, template: template).json["reasons"]?.arrayValue == ["payer_blocked"])
+    }
+
     @Test("readiness names what is short; the unsigned approval, signed by the customer, raises the allowance on chain")
     func readinessAndApproval() async throws {
         let api = try await APIFixture.make(balance: 50_000_000, allowance: 10_000_000)

@@ -67,14 +67,15 @@ struct BillingWorld: Sendable {
         self.config = config
     }
 
-    static func make(policy: BillingPolicy = BillingPolicy(), balance: UInt256 = 1_000_000_000, allowance: UInt256 = 100_000_000,
+    static func make(policy: BillingPolicy = BillingPolicy(), balance: UInt256 = 1_000_000_000, allowance: UInt256 = 100_000_000, tokenKind: String = "standard",
                      webhooks: Bool = true) async throws -> BillingWorld {
         let devnet = try Devnet()
         let accounts = try await devnet.accounts()
-        let token = try await devnet.deployToken(owner: accounts[0].address)
+        let token = try await devnet.deployToken(owner: accounts[0].address, kind: tokenKind)
         if balance > .zero { try await devnet.mint(token: token, to: accounts[1].address, amount: balance) }
         try await devnet.approve(token: token, owner: accounts[1], spender: accounts[7].address, amount: allowance)
-        let config = try ChainConfig.parse(devnet.chainConfig(tokens: [("USDC", token, 6)], spenders: [accounts[7].address], confirmations: 2),
+        let config = try ChainConfig.parse(devnet.chainConfig(tokens: [("USDC", token, 6)], spenders: [accounts[7].address], confirmations: 2,
+                                                              signerKey: "env:SETTLE_TEST_KEY_UNUSED", treasury: accounts[8].address),
                                            file: "devnet.toml")
         let database = try Database(path: try temporaryDirectory("settle-billing").appendingPathComponent("db").path)
         let ledger = Ledger(database: database)
