@@ -126,8 +126,11 @@ public struct SolanaChainView: ChainView {
         let token = try token(symbol)
         guard amount.high == 0, let units = UInt64(exactly: amount.low) else { throw APIError.badRequest("'amount' exceeds an SPL Token amount (at most 2^64 - 1 base units)") }
         let account = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
-        let instruction = TokenInstruction.approveChecked(program: token.program, source: account, mint: token.mint, delegate: delegate, owner: owner,
-                                                          amount: units, decimals: UInt8(token.decimals))
+        // Amount 0 is a revoke: SPL Revoke clears the delegate itself, not only its amount.
+        let instruction = units == 0
+            ? TokenInstruction.revoke(program: token.program, source: account, owner: owner)
+            : TokenInstruction.approveChecked(program: token.program, source: account, mint: token.mint, delegate: delegate, owner: owner,
+                                              amount: units, decimals: UInt8(token.decimals))
         let (blockhash, lastValid) = try await node.latestBlockhash(.confirmed)
         let message = try LegacyMessage(instructions: [instruction], payer: owner, recentBlockhash: blockhash)
         let unsigned = SolanaTransaction(signatures: Array(repeating: .zero, count: Int(message.header.numRequiredSignatures)), message: .legacy(message))

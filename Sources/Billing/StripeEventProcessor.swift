@@ -9,8 +9,11 @@ import Settlement
 public struct StripeEventProcessor: Sendable {
     public let store: BillingStore
     public let ingestor: InvoiceIngestor
+    /// Reads what allowance a cancelled subscription's wallet still gives us (nil: not checked).
+    public let allowances: (any AllowanceWatch)?
 
-    public init(store: BillingStore, ingestor: InvoiceIngestor) {
+    public init(store: BillingStore, ingestor: InvoiceIngestor, allowances: (any AllowanceWatch)? = nil) {
+        self.allowances = allowances
         self.store = store
         self.ingestor = ingestor
     }
@@ -81,7 +84,22 @@ public struct StripeEventProcessor: Sendable {
             throw BillingError(.malformed, "subscription event without id or customer")
         }
         guard case .terms(let terms) = AgreementTerms.read(StripeInvoice.strings(subscription["metadata"]), catalog: ingestor.catalog) else { return }
-        if deleted { return }  // open invoices keep their charges; Stripe voids what it no longer wants collected
+        if deleted {
+            // Open invoices keep their charges; Stripe voids what it no longer wants collected. An allowance still
+            // standing is the customer's exposure: the merchant gets it with an unsigned revoke to pass on.
+            if let allowances, var data = try await allowances.orphaned(chain: terms.chain, wallet: terms.wallet, token: terms.token),
+               case .object(var members) = data {
+                members.append(("subscription", .string(id)))
+                members.append(("customer", .string(customer)))
+                data = .object(members)
+                let eventID = "evt_settle_\(id)_allowance_orphaned"
+                let stored = data
+                _ = try await ingestor.ledger.database.write { db in
+                    try Outbox.enqueue(db, eventID: eventID, type: .allowanceOrphaned, invoice: nil, data: stored, now: now)
+                }
+            }
+            return
+        }
         _ = try await ingestor.ledger.upsertAgreement(customer: customer, subscription: id, chain: terms.chain, token: terms.token,
                                                       wallet: terms.wallet, pricing: ingestor.pricing(chain: terms.chain), now: now)
         if subscription["collection_method"]?.stringValue == "charge_automatically" {

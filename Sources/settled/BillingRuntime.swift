@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import Billing
 import Foundation
@@ -105,7 +106,8 @@ struct BillingRuntime {
         }
         return BillingRuntime(
             config: config, ledger: ledger, outbox: outbox, store: store, ingestor: ingestor,
-            processor: StripeEventProcessor(store: store, ingestor: ingestor), poller: StripePoller(ingestor: ingestor),
+            processor: StripeEventProcessor(store: store, ingestor: ingestor, allowances: ViewAllowanceWatch(chains: chains.map(\.view))),
+            poller: StripePoller(ingestor: ingestor),
             reporter: StripeReporter(ledger: ledger, store: store, stripe: stripe, policy: policy, logger: logger),
             dunning: Dunning(ledger: ledger, policy: DunningPolicy(missedAfter: config.dunning.missedAfter, lateAfter: config.dunning.lateAfter,
                                                                   uncollectibleAfter: config.dunning.uncollectibleAfter)),

@@ -1,3 +1,4 @@
+import API
 import Billing
 import Logging
 import EVM
@@ -108,6 +109,33 @@ struct BillingChangesTests {
         try await w.dunning.runOnce(now: now + 6)
         #expect(try await w.outbox.messages(invoice: invoice).map(\.type).filter { $0 == "payment.reversed" }.count == 1)
         #expect(try await w.treasuryTransfers().isEmpty)
+    }
+
+    @Test("a subscription cancelled while the allowance stands: allowance.orphaned with an unsigned approve(spender, 0), once")
+    func allowanceOrphaned() async throws {
+        let w = try await BillingWorld.make()
+        let customer = try await w.customer()
+        let subscription: JSON = [
+            "id": "sub_orphan", "object": "subscription", "customer": .string(customer), "status": "canceled",
+            "metadata": ["settle_chain": "devnet", "settle_token": "usdc", "settle_wallet": .string(w.payer.address.checksummed)],
+        ]
+        let event: JSON = ["id": "evt_sub_deleted", "type": "customer.subscription.deleted", "created": 1, "data": ["object": subscription]]
+        for _ in 0..<2 {  // delivered twice: told once
+            _ = try await w.store.insert(id: "evt_sub_deleted", type: "customer.subscription.deleted", objectID: "sub_orphan", created: 1,
+                                         payload: Array(event.text.utf8), now: 1)
+            try await w.processor.runOnce(now: 2)
+        }
+        let messages = try await w.outbox.messages().filter { $0.type == "allowance.orphaned" }
+        #expect(messages.count == 1)
+        let message = try #require(messages.first)
+        let data = try #require(try JSON(parsing: message.payload)["data"])
+        #expect(data["allowance"]?["amount"]?.stringValue == "100000000")
+        #expect(data["subscription"]?.stringValue == "sub_orphan")
+        // The revoke is approve(spender, 0) from the customer's wallet to the token.
+        let revoke = try #require(data["revoke"])
+        let hex = try #require(revoke["transaction"]?["data"]?.stringValue)
+        let calldata = try Hex.decode(hex)
+        #expect(calldata == ERC20.approve(spender: w.spender.address, amount: .zero), "\(revoke.text)")
     }
 
     @Test("a new wallet in the subscription's metadata: the agreement follows, and the next pull comes from the new wallet")

@@ -57,7 +57,9 @@ struct BillingWorld: Sendable {
         self.outbox = outbox
         self.store = store
         self.ingestor = ingestor
-        self.processor = StripeEventProcessor(store: store, ingestor: ingestor)
+        self.processor = StripeEventProcessor(store: store, ingestor: ingestor, allowances: ViewAllowanceWatch(chains: [
+            EVMChainView(config: config, store: EVMIndexStore(database: ledger.database), node: EVMNode(rpc: devnet.rpc), spender: spender.address),
+        ]))
         self.poller = StripePoller(ingestor: ingestor)
         self.reporter = reporter
         self.dunning = dunning

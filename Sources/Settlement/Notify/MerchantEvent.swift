@@ -15,6 +15,10 @@ public enum MerchantEvent: String, Hashable, Sendable, CaseIterable {
     case paymentReversed = "payment.reversed"
     /// A pull was mined but reverted (funds or allowance moved after the pre-check); Settle retries on schedule.
     case paymentFailed = "payment.failed"
+    /// A subscription was cancelled while the customer's allowance to our spender (or delegation to our delegate) is
+    /// still above zero: `data.allowance`, and `data.revoke`, an unsigned transaction (approve 0 / SPL Revoke) the
+    /// merchant can hand to the customer.
+    case allowanceOrphaned = "allowance.orphaned"
     /// An upcoming invoice would not be collectable today (checked when Stripe creates it, ahead of the due date).
     case allowanceAtRisk = "allowance.at_risk"
     /// Past the auto-cancel window without funds: Settle stopped trying.
