@@ -86,6 +86,8 @@ public actor EVMExecutor: ChargeExecutor {
         let payer: EVMAddress
         do { payer = try EVMAddress(hex: terms.wallet) } catch { throw LedgerError(.invalidInput, "wallet \(terms.wallet): \(error.message)") }
         let amount = charge.tokenAmount.baseUnits
+        // A token that keeps a fee on transfer, where the merchant opted in: pull enough that the treasury gets `amount`.
+        let pull = try GrossUp.pull(for: amount, basisPoints: token.grossUpFeeBps, rounding: .floor)
         let live = try await capacity.capacity(wallet: terms.wallet, token: terms.token)
         if let index {
             let allowance = try await index.store.currentAllowances(chain: index.chain, owner: payer, token: token.address, spender: spender).first?.value
@@ -98,14 +100,14 @@ public actor EVMExecutor: ChargeExecutor {
                 ])
             }
         }
-        let shortfall = live.shortfall(for: amount)
+        let shortfall = live.shortfall(for: pull)
         guard shortfall.isEmpty else {
             try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: shortfall.reason, nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
             return .awaitingFunds
         }
-        let data = ERC20.transferFrom(from: payer, to: treasury, amount: amount)
+        let data = ERC20.transferFrom(from: payer, to: treasury, amount: pull)
         let gas: UInt64
-        switch try await EVMPullCheck(node: node, spender: spender, treasury: treasury).check(token: token.address, payer: payer, amount: amount) {
+        switch try await EVMPullCheck(node: node, spender: spender, treasury: treasury).check(token: token.address, payer: payer, amount: pull) {
         case .runs(let estimate):
             gas = EVMFees.gasLimit(estimate: estimate)
         case .stops(let reason, let message):
@@ -423,7 +425,9 @@ public actor EVMExecutor: ChargeExecutor {
         let problem = await balanceCheck(token: token.address, receipt: receipt)
         // No Transfer of the token here, and the block's logs agree with the treasury's balance: nothing moved.
         if tokenTransfers == 0, problem == nil { return .nothingMoved }
-        guard received == amount else {
+        // Exactly the amount; grossed up for a fee, the amount or one base unit more (the fee's rounding).
+        let exact = token.grossUpFeeBps == 0 ? received == amount : received >= amount && received - amount <= .one
+        guard exact else {
             return .other("the treasury received \(received) of \(amount) base units of \(token.symbol) from the payer in \(receipt.transactionHash)")
         }
         if let problem { return .other(problem) }

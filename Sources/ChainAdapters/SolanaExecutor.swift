@@ -72,18 +72,30 @@ public actor SolanaExecutor: ChargeExecutor {
             throw LedgerError(.invalidInput, "\(config.file) gives \(token.symbol) \(token.decimals) decimals; the charge was priced with \(charge.tokenAmount.decimals)")
         }
         guard let amount = charge.tokenAmount.baseUnits.exactUInt64 else { throw LedgerError(.invalidInput, "amount does not fit an SPL u64") }
-        let shortfall = try await capacity.capacity(wallet: terms.wallet, token: terms.token).shortfall(for: charge.tokenAmount.baseUnits)
-        guard shortfall.isEmpty else {
-            try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: shortfall.reason, nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
-            return .awaitingFunds
-        }
         let owner = try SolanaPublicKey(base58: terms.wallet)
         let source = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
         let destination = try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: token.mint, tokenProgram: token.program)
         let signers = [feePayer, key].compactMap { $0 }
         let payer = SolanaPublicKey(signers[0].publicKey)
         // What the accounts and the mint allow (pure decision): a reason to wait costs no fee.
-        let preflight = try await SolanaPreflight.read(node: node, source: source, destination: destination, mint: token.mint)
+        let preflight = try await SolanaPreflight.read(node: node, source: source, destination: destination, mint: token.mint,
+                                                       grossUpTransferFee: token.grossUpTransferFee)
+        // With a transfer fee the merchant opted to gross up: pull enough that the treasury gets `amount`.
+        var transfer = TokenInstruction.transferChecked(program: token.program, source: source, mint: token.mint, destination: destination,
+                                                        owner: delegate, amount: amount, decimals: UInt8(token.decimals))
+        var pull = charge.tokenAmount.baseUnits
+        if case .proceed(_, _, let fee?) = preflight {
+            pull = try GrossUp.pull(for: pull, basisPoints: fee.basisPoints, rounding: .ceiling, maximum: UInt256(fee.maximum))
+            let feeAmount = try GrossUp.fee(on: pull, basisPoints: fee.basisPoints, rounding: .ceiling, maximum: UInt256(fee.maximum))
+            guard let pullUnits = pull.exactUInt64, let feeUnits = feeAmount.exactUInt64 else { throw LedgerError(.invalidInput, "amount does not fit an SPL u64") }
+            transfer = TokenInstruction.transferCheckedWithFee(source: source, mint: token.mint, destination: destination, owner: delegate,
+                                                               amount: pullUnits, decimals: UInt8(token.decimals), fee: feeUnits)
+        }
+        let shortfall = try await capacity.capacity(wallet: terms.wallet, token: terms.token).shortfall(for: pull)
+        guard shortfall.isEmpty else {
+            try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: shortfall.reason, nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
+            return .awaitingFunds
+        }
         var prefix: [SolanaInstruction] = []
         switch preflight {
         case .stop(let reason, let detail):
@@ -93,7 +105,7 @@ public actor SolanaExecutor: ChargeExecutor {
             try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: reason.rawValue,
                                         nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
             return .awaitingFunds
-        case .proceed(let createTreasuryAccount, let memo):
+        case .proceed(let createTreasuryAccount, let memo, _):
             if createTreasuryAccount {
                 prefix.append(try AssociatedTokenInstruction.createIdempotent(payer: payer, wallet: treasury, mint: token.mint, program: token.program))
             }
@@ -108,10 +120,7 @@ public actor SolanaExecutor: ChargeExecutor {
         let instructions = [
             ComputeBudgetInstruction.setComputeUnitLimit(computeUnits),
             ComputeBudgetInstruction.setComputeUnitPrice(microLamports: price),
-        ] + prefix + [
-            TokenInstruction.transferChecked(program: token.program, source: source, mint: token.mint, destination: destination,
-                                             owner: delegate, amount: amount, decimals: UInt8(token.decimals)),
-        ]
+        ] + prefix + [transfer]
         if let foreign = try await foreignPull(from: source) {
             let alert = try await ledger.raiseAlert(chain: config.name, signer: delegate.description, kind: .signatureDivergence, detail: foreign, now: now)
             logger.critical("signing stopped on this chain: the delegate signed a transfer this ledger does not know; run `settled nonce inspect`", metadata: [
@@ -307,8 +316,9 @@ public actor SolanaExecutor: ChargeExecutor {
         let destination = try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: token.mint, tokenProgram: token.program)
         let amount = charge.tokenAmount.baseUnits
         let transfers = TokenEvent.decode(transaction).filter { $0.kind == .transfer }
+        // Grossed up for a transfer fee, the instruction moves more than the amount; what arrives is checked below.
         guard transfers.count == 1, transfers[0].source == source, transfers[0].counterparty == destination, transfers[0].mint ?? token.mint == token.mint,
-              UInt256(transfers[0].amount) == amount else {
+              token.grossUpTransferFee ? UInt256(transfers[0].amount) >= amount : UInt256(transfers[0].amount) == amount else {
             return .other("transaction \(signature) does not carry exactly one transfer of \(amount) \(token.symbol) from the payer's account to the treasury's")
         }
         guard let index = transaction.accountKeys.firstIndex(of: destination) else {
@@ -318,7 +328,8 @@ public actor SolanaExecutor: ChargeExecutor {
         guard let post = transaction.postTokenBalances.first(where: { $0.accountIndex == index && $0.mint == token.mint })?.amount, post >= pre else {
             return .other("the treasury's token balance did not grow in \(signature)")
         }
-        guard UInt256(post - pre) == amount else {
+        let received = UInt256(post - pre)
+        guard token.grossUpTransferFee ? received >= amount && received - amount <= .one : received == amount else {
             return .other("the treasury received \(post - pre) of \(amount) base units of \(token.symbol) in \(signature)")
         }
         return .exact

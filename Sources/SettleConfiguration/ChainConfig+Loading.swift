@@ -69,7 +69,9 @@ extension ChainConfig {
             guard !tokens.contains(where: { $0.symbol.lowercased() == symbol.lowercased() || $0.address == tokenAddress }) else {
                 throw ConfigError(file: file, key: key, problem: "token \(symbol) is listed twice")
             }
-            tokens.append(Token(symbol: symbol, address: tokenAddress, decimals: Int(decimals)))
+            let feeBps = try tokenReader.unsigned("gross_up_fee_bps", default: 0)
+            guard feeBps < 10_000 else { throw ConfigError(file: file, key: "\(key).gross_up_fee_bps", problem: "\(feeBps) is not below 10000 (100%)") }
+            tokens.append(Token(symbol: symbol, address: tokenAddress, decimals: Int(decimals), grossUpFeeBps: UInt16(feeBps)))
         }
         guard !tokens.isEmpty else { throw ConfigError(file: file, key: "tokens", problem: "at least one [[tokens]] entry is needed") }
 

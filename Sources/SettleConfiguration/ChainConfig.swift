@@ -13,7 +13,7 @@ import Signing
 ///   `reorg_window` [128] blocks of headers kept for reorg detection
 /// - `[index]`: `mode` = `scoped` (Approvals to our spenders, Transfers of wallets that approved us) or `full`
 ///   (every Approval/Transfer of the configured tokens) [scoped]; `spenders` [] extra spender addresses to scope on
-/// - `[[tokens]]`: `symbol`, `address`, `decimals`
+/// - `[[tokens]]`: `symbol`, `address`, `decimals`, `gross_up_fee_bps` [0] (see `Token`)
 /// - `[signer]`: `key` (a `file:`/`env:` reference, never the key), `treasury` (where pulled payments go)
 public struct ChainConfig: Sendable {
     /// How the chain's finality is judged.
@@ -34,6 +34,10 @@ public struct ChainConfig: Sendable {
         public var symbol: String
         public var address: EVMAddress
         public var decimals: Int
+        /// `gross_up_fee_bps` [0]: the merchant's opt-in for a token that keeps this fee (basis points, rounded
+        /// down) on every transfer: Settle pulls enough more that the treasury receives the invoice amount (within
+        /// the allowance). 0: a fee-charging token's charge ends in `mismatch`.
+        public var grossUpFeeBps: UInt16 = 0
     }
 
     public var name: String

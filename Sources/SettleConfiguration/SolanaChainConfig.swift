@@ -7,7 +7,8 @@ internal import TOMLKit
 /// A Solana cluster Settle follows, loaded from `chains/NAME.toml` with `family = "solana"`.
 ///
 /// Keys (defaults in brackets): `name` [file name], `rpc_urls` (URLs or `env:VARIABLE`), `poll_interval_ms` [2000];
-/// `[[tokens]]` `symbol`, `mint` (base58), `decimals`, `program` (`token` | `token2022`) [token];
+/// `[[tokens]]` `symbol`, `mint` (base58), `decimals`, `program` (`token` | `token2022`) [token], `gross_up_transfer_fee`
+/// [false] (see `Token`);
 /// `[index]` `delegates` [] (delegate keys whose delegations are followed, besides the signer's),
 /// `owners` [] (wallets always followed); `[signer]` `key` (a `file:`/`env:` reference to the delegate keypair),
 /// `treasury` (the wallet payments go to), `fee_payer` (a `file:`/`env:` reference to a keypair that pays transaction
@@ -18,6 +19,10 @@ public struct SolanaChainConfig: Sendable {
         public var mint: SolanaPublicKey
         public var decimals: Int
         public var program: TokenProgram
+        /// `gross_up_transfer_fee` [false]: the merchant's opt-in for a Token-2022 mint with a TransferFee: Settle
+        /// pulls with `TransferCheckedWithFee` at the mint's current fee, enough that the treasury receives the
+        /// invoice amount. Off: such a mint is refused before signing (`token_unsupported`).
+        public var grossUpTransferFee: Bool = false
     }
 
     public var name: String
@@ -67,8 +72,9 @@ public struct SolanaChainConfig: Sendable {
             guard !tokens.contains(where: { $0.mint == mint || $0.symbol.lowercased() == symbol.lowercased() }) else {
                 throw ConfigError(file: file, key: key, problem: "token \(symbol) is listed twice")
             }
-            try tokenReader.rejectUnknown(["symbol", "mint", "decimals", "program"])
-            tokens.append(Token(symbol: symbol, mint: mint, decimals: Int(decimals), program: program))
+            let grossUp = try tokenReader.bool("gross_up_transfer_fee", default: false)
+            try tokenReader.rejectUnknown(["symbol", "mint", "decimals", "program", "gross_up_transfer_fee"])
+            tokens.append(Token(symbol: symbol, mint: mint, decimals: Int(decimals), program: program, grossUpTransferFee: grossUp))
         }
         guard !tokens.isEmpty else { throw ConfigError(file: file, key: "tokens", problem: "at least one [[tokens]] entry is needed") }
         let index = try reader.table("index")

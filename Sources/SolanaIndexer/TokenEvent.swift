@@ -78,6 +78,12 @@ extension TokenEvent {
                                        mint: a[1], amount: amount, decimals: data[9],
                                        outerIndex: instruction.outerIndex, innerIndex: instruction.innerIndex)
                 }
+            case 26 where data.count >= 19 && data[1] == 1 && a.count >= 4:  // TransferCheckedWithFee: source, mint, destination, authority
+                var value: UInt64 = 0
+                for i in (2...9).reversed() { value = value << 8 | UInt64(data[i]) }
+                event = TokenEvent(kind: .transfer, program: program, source: a[0], counterparty: a[2], authority: a[3],
+                                   mint: a[1], amount: value, decimals: data[10],
+                                   outerIndex: instruction.outerIndex, innerIndex: instruction.innerIndex)
             case 4 where a.count >= 3:  // Approve: source, delegate, owner
                 if let amount = amount() {
                     event = TokenEvent(kind: .approve, program: program, source: a[0], counterparty: a[1], authority: a[2],

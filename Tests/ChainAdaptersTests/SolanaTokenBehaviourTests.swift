@@ -29,7 +29,7 @@ struct SolanaTokenBehaviourTests {
         let executor: SolanaExecutor
 
         static func make(program: TokenProgram = .token2022, extensions: JSON? = nil, freezable: Bool = false,
-                         treasuryAccount: Bool = true) async throws -> World {
+                         treasuryAccount: Bool = true, grossUp: Bool = false) async throws -> World {
             let net = try SolanaTestnet()
             let keys = try await net.keypairs(3)
             let mint = try await net.createMint(program: program, extensions: extensions, freezable: freezable)
@@ -48,6 +48,7 @@ struct SolanaTokenBehaviourTests {
                 mint = "\(mint)"
                 decimals = 6
                 program = "\(program == .token ? "token" : "token2022")"
+                gross_up_transfer_fee = \(grossUp)
                 """, file: "litesvm.toml")
             let ledger = Ledger(database: try Database(path: try temporaryDirectory("settle-sol-tokens").appendingPathComponent("db").path))
             try await ledger.migrate()
@@ -103,6 +104,17 @@ struct SolanaTokenBehaviourTests {
         #expect(charge.nextAttemptAt == 1_600)
         #expect(try await world.ledger.attempts(charge: charge.id).isEmpty, "nothing signed, no fee")
         #expect(try await world.treasuryBalance() == 0)
+    }
+
+    @Test("a 1% transfer-fee mint, the merchant opted in: TransferCheckedWithFee grossed up; the treasury gets exactly the amount")
+    func transferFeeGrossedUp() async throws {
+        let world = try await World.make(extensions: ["transferFee": ["basisPoints": 100, "maximumFee": 1_000_000]], grossUp: true)
+        let before = try await world.net.tokenAccount(world.source).amount
+        let charge = try await world.run(try await world.due("in_fee"))
+        #expect(charge.state == .settled, "\(charge.state) \(charge.reason ?? "")")
+        #expect(try await world.treasuryBalance() == 25_000_000)
+        // 25,000,000 / 0.99 with the fee rounded up: the smallest pull that delivers the amount.
+        #expect(before - (try await world.net.tokenAccount(world.source).amount) == 25_252_526)
     }
 
     @Test("a treasury account that requires memos: the invoice id goes first as the memo; settled")

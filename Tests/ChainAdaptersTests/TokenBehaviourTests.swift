@@ -1,6 +1,7 @@
 import ChainAdapters
 import EVM
 import Foundation
+import SettleConfiguration
 import SettleCore
 import Settlement
 import TestSupport
@@ -56,6 +57,22 @@ struct TokenBehaviourTests {
         try await f.executor().confirm()
         #expect(try await f.ledger.charge(id: charge.id)?.state == .mismatch)
         #expect(try await f.ledger.attempts(charge: charge.id).count == 1)
+    }
+
+    @Test("fee on transfer, the merchant opted in (gross_up_fee_bps): the pull is grossed up, the treasury gets exactly the amount; settled")
+    func feeGrossedUp() async throws {
+        let base = try await ExecutorFixture.make(kind: "fee")
+        let text = base.devnet.chainConfig(tokens: [("USDC", base.token, 6)], spenders: [base.spender.address], confirmations: 2)
+            .replacingOccurrences(of: "decimals = 6", with: "decimals = 6\ngross_up_fee_bps = 100")
+        let f = ExecutorFixture(devnet: base.devnet, customer: base.customer, spender: base.spender, treasury: base.treasury, token: base.token,
+                                config: try ChainConfig.parse(text, file: "devnet.toml"), ledger: base.ledger, agreement: base.agreement)
+        #expect(f.config.token("USDC")?.grossUpFeeBps == 100)
+        let before = try await f.devnet.balance(token: f.token, owner: f.customer.address)
+        let charge = try await Self.run(f, invoice: "in_gross", cents: 2500)
+        #expect(charge.state == .settled, "\(charge.state) \(charge.reason ?? "")")
+        #expect(try await f.devnet.balance(token: f.token, owner: f.treasury) == 25_000_000)
+        // The customer paid the fee too, and no more than it needs: 25,000,000 / 0.99 rounded to deliver exactly.
+        #expect(before - (try await f.devnet.balance(token: f.token, owner: f.customer.address)) == 25_252_525)
     }
 
     @Test("a token whose Transfer log says the full amount but credits half: caught by the treasury's balance")

@@ -198,3 +198,28 @@ struct PinnedTermsTests {
     }
 }
 
+@Suite("Gross-up for fee-charging tokens: the smallest pull that delivers the amount")
+struct GrossUpTests {
+    @Test("floor and ceiling fees, a maximum fee, no fee", arguments: [
+        (25_000_000, 100, false, nil, 25_252_525), (1, 100, false, nil, 1), (100, 100, true, nil, 102), (1_000_000, 100, true, 1_000, 1_001_000),
+        (1_000_000, 0, true, nil, 1_000_000), (99, 5_000, false, nil, 197),
+    ] as [(UInt64, UInt16, Bool, UInt64?, UInt64)])
+    func pull(_ amount: UInt64, _ bps: UInt16, _ ceiling: Bool, _ maximum: UInt64?, _ expected: UInt64) throws {
+        let rounding: GrossUp.Rounding = ceiling ? .ceiling : .floor
+        let pull = try GrossUp.pull(for: UInt256(amount), basisPoints: bps, rounding: rounding, maximum: maximum.map { UInt256($0) })
+        #expect(pull == UInt256(expected))
+        // Delivers the amount, and one unit less would not.
+        let fee = try GrossUp.fee(on: pull, basisPoints: bps, rounding: rounding, maximum: maximum.map { UInt256($0) })
+        #expect(pull - fee >= UInt256(amount))
+        if pull > UInt256(amount) {
+            let less = pull - .one
+            #expect(less - (try GrossUp.fee(on: less, basisPoints: bps, rounding: rounding, maximum: maximum.map { UInt256($0) })) < UInt256(amount))
+        }
+    }
+
+    @Test("a 100% fee is an error, never a trap")
+    func total() {
+        #expect(throws: CoreError.self) { _ = try GrossUp.pull(for: 5, basisPoints: 10_000, rounding: .floor) }
+    }
+}
+

@@ -61,7 +61,17 @@ public struct TokenExtensions: Hashable, Sendable {
         return key
     }
 
-    /// TransferFeeConfig: the newer of the two epoch fees, in basis points (0 when none).
+    /// TransferFeeConfig: the newer of the two epoch fees' maximum, in base units (nil when none).
+    public var transferFeeMaximum: UInt64? {
+        guard let value = entries[Kind.transferFeeConfig.rawValue], value.count >= 108 else { return nil }
+        var maximum: UInt64 = 0
+        for i in (98..<106).reversed() { maximum = maximum << 8 | UInt64(value[i]) }
+        return maximum
+    }
+
+    /// TransferFeeConfig: the newer of the two epoch fees, in basis points (0 when none). (Settle uses the newer fee:
+    /// a pending change takes effect at its epoch, and the program refuses a TransferCheckedWithFee whose fee does not
+    /// match, so a wrong guess fails the transaction rather than paying a wrong amount.)
     public var transferFeeBasisPoints: UInt16 {
         // authority 32, withdraw authority 32, withheld 8, older fee (epoch 8, max 8, bps 2), newer fee (same).
         guard let value = entries[Kind.transferFeeConfig.rawValue], value.count >= 108 else { return 0 }

@@ -61,6 +61,23 @@ public enum TokenInstruction {
             data: [5])
     }
 
+    /// Token-2022 TransferCheckedWithFee (TransferFeeExtension 26, sub-instruction 1): like `transferChecked`, and
+    /// the program checks that the mint's current fee on `amount` is exactly `fee` (the destination gets
+    /// `amount - fee`). Accounts as `transferChecked`.
+    public static func transferCheckedWithFee(
+        source: SolanaPublicKey, mint: SolanaPublicKey, destination: SolanaPublicKey, owner: SolanaPublicKey, amount: UInt64, decimals: UInt8,
+        fee: UInt64
+    ) -> SolanaInstruction {
+        var data: [UInt8] = [26, 1]
+        withUnsafeBytes(of: amount.littleEndian) { data.append(contentsOf: $0) }
+        data.append(decimals)
+        withUnsafeBytes(of: fee.littleEndian) { data.append(contentsOf: $0) }
+        return SolanaInstruction(
+            programID: TokenProgram.token2022.programID,
+            accounts: [.writable(source), .readonly(mint), .writable(destination), .readonly(owner, signer: true)],
+            data: data)
+    }
+
     private static func data(tag: UInt8, amount: UInt64, decimals: UInt8?) -> [UInt8] {
         var data: [UInt8] = []
         data.reserveCapacity(10)
