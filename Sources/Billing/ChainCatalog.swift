@@ -5,9 +5,16 @@ public struct ChainCatalog: Sendable {
     public var tokens: [String: [String: Int]]
     /// The wallet in canonical form (EIP-55, base58), or nil when it is not valid on the chain.
     public var canonicalWallet: @Sendable (_ chain: String, _ wallet: String) -> String?
+    /// Chain name → token symbol (upper case) → contract address or mint, pinned with each charge.
+    public var assets: [String: [String: String]]
+    /// Chain name → treasury, pinned with each charge.
+    public var treasuries: [String: String]
 
-    public init(tokens: [String: [String: Int]], canonicalWallet: @escaping @Sendable (String, String) -> String?) {
+    public init(tokens: [String: [String: Int]], assets: [String: [String: String]] = [:], treasuries: [String: String] = [:],
+                canonicalWallet: @escaping @Sendable (String, String) -> String?) {
         self.tokens = tokens
+        self.assets = assets
+        self.treasuries = treasuries
         self.canonicalWallet = canonicalWallet
     }
 }

@@ -135,8 +135,9 @@ public struct InvoiceIngestor: Sendable {
                 return .unchanged(charge: existing.id, state: existing.state)
             }
             let (charge, created) = try await ledger.createCharge(invoice: invoice.id, agreement: agreement.id, amount: amount,
-                                                                   tokenDecimals: terms.decimals, rate: rate, rateAt: rateAt,
-                                                                   dueAt: invoice.dueAt, now: now)
+                                                                   tokenDecimals: terms.decimals, rate: rate, rateAt: rateAt, dueAt: invoice.dueAt,
+                                                                   asset: catalog.assets[terms.chain]?[terms.token.uppercased()],
+                                                                   treasury: catalog.treasuries[terms.chain], now: now)
             try await store.resolveFindings(invoice: invoice.id, now: now)
             if created { log.info("charge created", metadata: ["amount": "\(amount.minorUnits)", "due_at": "\(invoice.dueAt)", "chain": "\(terms.chain)"]) }
             return created ? .created(charge: charge.id) : .unchanged(charge: charge.id, state: charge.state)
@@ -151,7 +152,7 @@ public struct InvoiceIngestor: Sendable {
                 throw BillingError(.invalidInput, "\(token) is not a token of \(chain)")
             }
             let (rate, at) = try rates.rate(currency: currency, token: token)
-            return (decimals, rate, at)
+            return (decimals, rate, at, catalog.assets[chain]?[token.uppercased()])
         }
     }
 

@@ -85,6 +85,10 @@ public actor EVMExecutor: ChargeExecutor {
         }
         let payer: EVMAddress
         do { payer = try EVMAddress(hex: terms.wallet) } catch { throw LedgerError(.invalidInput, "wallet \(terms.wallet): \(error.message)") }
+        let pins = try pinned(charge, token: token)
+        guard pins.token == token.address, pins.treasury == treasury else {
+            throw LedgerError(.conflict, "the chain file changed under the charge of \(charge.invoice): it pinned \(token.symbol) at \(pins.token) paid to \(pins.treasury), the file now says \(token.address) and \(treasury); nothing is signed")
+        }
         let amount = charge.tokenAmount.baseUnits
         // A token that keeps a fee on transfer, where the merchant opted in: pull enough that the treasury gets `amount`.
         let pull = try GrossUp.pull(for: amount, basisPoints: token.grossUpFeeBps, rounding: .floor)
@@ -392,6 +396,12 @@ public actor EVMExecutor: ChargeExecutor {
         try await send(replacement, now: now, repriceOnRefusal: false)
     }
 
+    /// The token contract and treasury the charge pinned when it was created (the chain file's for charges created
+    /// without them).
+    func pinned(_ charge: Charge, token: ChainConfig.Token) throws -> (token: EVMAddress, treasury: EVMAddress) {
+        (try charge.terms.asset.map { try EVMAddress(hex: $0) } ?? token.address, try charge.terms.treasury.map { try EVMAddress(hex: $0) } ?? treasury)
+    }
+
     /// What a final, successful transaction delivered.
     enum Arrival: Hashable, Sendable {
         /// Exactly the charge's amount of its token, from the payer, into the treasury.
@@ -409,20 +419,23 @@ public actor EVMExecutor: ChargeExecutor {
     /// - where the node serves the state, the treasury's `balanceOf` across the block must move by exactly what the
     ///   block's Transfer logs of the token into and out of the treasury say (a token whose logs lie is caught).
     func arrival(_ receipt: EVMReceipt, charge: Charge) async throws -> Arrival {
-        guard let token = config.token(charge.terms.token), let payer = try? EVMAddress(hex: charge.terms.wallet) else {
-            return .other("the charge's token or wallet is not valid on \(config.name)")
+        guard let token = config.token(charge.terms.token), let payer = try? EVMAddress(hex: charge.terms.wallet),
+              let pins = try? pinned(charge, token: token) else {
+            return .other("the charge's token, wallet or treasury is not valid on \(config.name)")
         }
+        // Matched against what the charge pinned, whatever the chain file says now.
+        let (tokenAddress, treasury) = (pins.token, pins.treasury)
         let amount = charge.tokenAmount.baseUnits
         var received = UInt256.zero
         var tokenTransfers = 0
-        for log in receipt.logs where log.address == token.address {
+        for log in receipt.logs where log.address == tokenAddress {
             guard case .transfer(let from, let to, let value)? = try? ERC20Event(topics: log.topics, data: log.data) else { continue }
             tokenTransfers += 1
             guard from == payer, to == treasury else { continue }
             guard let sum = try? received.checkedAdding(value) else { return .other("the Transfer logs overflow") }
             received = sum
         }
-        let problem = await balanceCheck(token: token.address, receipt: receipt)
+        let problem = await balanceCheck(token: tokenAddress, treasury: treasury, receipt: receipt)
         // No Transfer of the token here, and the block's logs agree with the treasury's balance: nothing moved.
         if tokenTransfers == 0, problem == nil { return .nothingMoved }
         // Exactly the amount; grossed up for a fee, the amount or one base unit more (the fee's rounding).
@@ -437,11 +450,11 @@ public actor EVMExecutor: ChargeExecutor {
     /// The treasury's `balanceOf` before and at the receipt's block against the block's Transfer logs of the token
     /// into and out of it: what disagrees, or nil when they agree or the node keeps no state that old (the logs are
     /// then all the evidence there is).
-    private func balanceCheck(token: EVMAddress, receipt: EVMReceipt) async -> String? {
+    private func balanceCheck(token: EVMAddress, treasury: EVMAddress, receipt: EVMReceipt) async -> String? {
         guard receipt.blockNumber > 0,
               let before = try? await node.balanceOf(token: token, owner: treasury, block: .number(receipt.blockNumber - 1)),
               let after = try? await node.balanceOf(token: token, owner: treasury, block: .number(receipt.blockNumber)),
-              let logged = try? await treasuryFlow(token: token, block: receipt.blockNumber, hash: receipt.blockHash)
+              let logged = try? await treasuryFlow(token: token, treasury: treasury, block: receipt.blockNumber, hash: receipt.blockHash)
         else { return nil }
         guard let expected = try? before.checkedAdding(logged.in), expected >= logged.out, expected - logged.out == after else {
             return "the token's logs say the treasury gained \(logged.in) and lost \(logged.out) in block \(receipt.blockNumber), but its balance went from \(before) to \(after)"
@@ -450,7 +463,7 @@ public actor EVMExecutor: ChargeExecutor {
     }
 
     /// Sums of the token's Transfer logs into and out of the treasury in one block (checked against its hash).
-    private func treasuryFlow(token: EVMAddress, block: UInt64, hash: Hash32) async throws -> (in: UInt256, out: UInt256)? {
+    private func treasuryFlow(token: EVMAddress, treasury: EVMAddress, block: UInt64, hash: Hash32) async throws -> (in: UInt256, out: UInt256)? {
         let topic = try Hash32(hex: "0x000000000000000000000000" + treasury.lowercaseHex)
         var flows = (in: UInt256.zero, out: UInt256.zero)
         for (position, isIn) in [(2, true), (1, false)] {

@@ -72,6 +72,11 @@ public actor SolanaExecutor: ChargeExecutor {
             throw LedgerError(.invalidInput, "\(config.file) gives \(token.symbol) \(token.decimals) decimals; the charge was priced with \(charge.tokenAmount.decimals)")
         }
         guard let amount = charge.tokenAmount.baseUnits.exactUInt64 else { throw LedgerError(.invalidInput, "amount does not fit an SPL u64") }
+        let pinnedMint = try terms.asset.map { try SolanaPublicKey(base58: $0) } ?? token.mint
+        let pinnedTreasury = try terms.treasury.map { try SolanaPublicKey(base58: $0) } ?? treasury
+        guard pinnedMint == token.mint, pinnedTreasury == treasury else {
+            throw LedgerError(.conflict, "the chain file changed under the charge of \(charge.invoice): it pinned mint \(pinnedMint) paid to \(pinnedTreasury), the file now says \(token.mint) and \(treasury); nothing is signed")
+        }
         let owner = try SolanaPublicKey(base58: terms.wallet)
         let source = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
         let destination = try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: token.mint, tokenProgram: token.program)
@@ -312,20 +317,25 @@ public actor SolanaExecutor: ChargeExecutor {
             return .other("the charge's token \(charge.terms.token) or wallet \(charge.terms.wallet) is not valid on \(config.name)")
         }
         guard let transaction = try await node.transaction(signature, .finalized) else { return .unreadable }
-        let source = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: token.mint, tokenProgram: token.program)
-        let destination = try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: token.mint, tokenProgram: token.program)
+        // Matched against what the charge pinned, whatever the chain file says now.
+        guard let mint = try? charge.terms.asset.map({ try SolanaPublicKey(base58: $0) }) ?? token.mint,
+              let treasury = try? charge.terms.treasury.map({ try SolanaPublicKey(base58: $0) }) ?? treasury else {
+            return .other("the charge's pinned mint or treasury is not a public key")
+        }
+        let source = try SolanaPublicKey.associatedTokenAddress(wallet: owner, mint: mint, tokenProgram: token.program)
+        let destination = try SolanaPublicKey.associatedTokenAddress(wallet: treasury, mint: mint, tokenProgram: token.program)
         let amount = charge.tokenAmount.baseUnits
         let transfers = TokenEvent.decode(transaction).filter { $0.kind == .transfer }
         // Grossed up for a transfer fee, the instruction moves more than the amount; what arrives is checked below.
-        guard transfers.count == 1, transfers[0].source == source, transfers[0].counterparty == destination, transfers[0].mint ?? token.mint == token.mint,
+        guard transfers.count == 1, transfers[0].source == source, transfers[0].counterparty == destination, transfers[0].mint ?? mint == mint,
               token.grossUpTransferFee ? UInt256(transfers[0].amount) >= amount : UInt256(transfers[0].amount) == amount else {
             return .other("transaction \(signature) does not carry exactly one transfer of \(amount) \(token.symbol) from the payer's account to the treasury's")
         }
         guard let index = transaction.accountKeys.firstIndex(of: destination) else {
             return .other("transaction \(signature) does not touch the treasury's token account")
         }
-        let pre = transaction.preTokenBalances.first { $0.accountIndex == index && $0.mint == token.mint }?.amount ?? 0
-        guard let post = transaction.postTokenBalances.first(where: { $0.accountIndex == index && $0.mint == token.mint })?.amount, post >= pre else {
+        let pre = transaction.preTokenBalances.first { $0.accountIndex == index && $0.mint == mint }?.amount ?? 0
+        guard let post = transaction.postTokenBalances.first(where: { $0.accountIndex == index && $0.mint == mint })?.amount, post >= pre else {
             return .other("the treasury's token balance did not grow in \(signature)")
         }
         let received = UInt256(post - pre)

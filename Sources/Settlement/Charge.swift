@@ -22,11 +22,18 @@ public struct ChargeTerms: Hashable, Sendable {
     public var token: String
     /// The paying wallet.
     public var wallet: String
+    /// The token's contract address (EVM, EIP-55) or mint (Solana) when the charge was priced; nil for charges
+    /// created without it (then the chain file's is used).
+    public var asset: String?
+    /// Where the payment goes (the chain file's treasury when the charge was created); nil as for `asset`.
+    public var treasury: String?
 
-    public init(chain: String, token: String, wallet: String) {
+    public init(chain: String, token: String, wallet: String, asset: String? = nil, treasury: String? = nil) {
         self.chain = chain
         self.token = token
         self.wallet = wallet
+        self.asset = asset
+        self.treasury = treasury
     }
 }
 

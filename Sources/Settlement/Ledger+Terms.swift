@@ -80,7 +80,7 @@ extension Ledger {
 extension Ledger {
     /// How a charge is priced in a token: its decimals and the rate from the invoice's currency (with when the rate
     /// was taken). Given by billing, which knows the chain files and the rates.
-    public typealias Pricing = @Sendable (_ token: String, _ currency: Currency) throws -> (decimals: Int, rate: ExchangeRate, rateAt: UInt64)
+    public typealias Pricing = @Sendable (_ token: String, _ currency: Currency) throws -> (decimals: Int, rate: ExchangeRate, rateAt: UInt64, asset: String?)
 
     /// Records who pays with which wallet, replacing the token and wallet when billing changed them (the customer
     /// moved to another wallet or token). In the same transaction, every charge of the agreement with no transaction
@@ -121,6 +121,7 @@ extension Ledger {
         select.reset()
         for charge in charges {
             var newToken = charge.terms.token
+            var asset = charge.terms.asset
             var amount = charge.tokenAmount
             var rate = charge.rate
             var rateAt = charge.rateAt
@@ -129,17 +130,17 @@ extension Ledger {
                 if let pricing {
                     let priced = try pricing(token, charge.amount.currency)
                     amount = try charge.amount.tokenAmount(decimals: priced.decimals, rate: priced.rate)
-                    (newToken, rate, rateAt) = (token, priced.rate, priced.rateAt)
+                    (newToken, rate, rateAt, asset) = (token, priced.rate, priced.rateAt, priced.asset)
                     note += "; token \(charge.terms.token) (\(charge.tokenAmount.decimals) decimals, \(charge.tokenAmount.baseUnits)) → \(token) (\(amount.decimals) decimals, \(amount.baseUnits))"
                 } else {
                     note += "; token kept \(charge.terms.token) (the new token \(token) could not be priced here)"
                 }
             }
             try db.statement("""
-                UPDATE charges SET pay_token = ?, pay_wallet = ?, token_amount = ?, token_decimals = ?, rate = ?, rate_at = ?, updated_at = ?
-                WHERE id = ? AND state IN (\(states))
+                UPDATE charges SET pay_token = ?, pay_wallet = ?, pay_asset = ?, token_amount = ?, token_decimals = ?, rate = ?, rate_at = ?,
+                updated_at = ? WHERE id = ? AND state IN (\(states))
                 """).run([
-                    .text(newToken), .text(wallet), .blob(amount.baseUnits.bigEndianBytes), .integer(Int64(amount.decimals)), .text(rate.description),
+                    .text(newToken), .text(wallet), asset.map { .text($0) } ?? .null, .blob(amount.baseUnits.bigEndianBytes), .integer(Int64(amount.decimals)), .text(rate.description),
                     .integer(Int64(clamping: rateAt)), .integer(Int64(clamping: now)), .integer(charge.id),
                 ])
             try db.statement("INSERT INTO charge_events(charge, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)")

@@ -42,20 +42,22 @@ public final class Ledger: Sendable {
     /// webhooks, restarts, two creators racing): one row per invoice, always.
     /// - Throws: `LedgerError.conflict` when the invoice exists with another amount, currency or agreement.
     public func createCharge(invoice: String, agreement: Int64, amount: Money, tokenDecimals: Int, rate: ExchangeRate,
-                             rateAt: UInt64, dueAt: UInt64, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> (charge: Charge, created: Bool) {
+                             rateAt: UInt64, dueAt: UInt64, asset: String? = nil, treasury: String? = nil,
+                             now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> (charge: Charge, created: Bool) {
         guard amount.minorUnits > 0 else { throw LedgerError(.invalidInput, "invoice \(invoice): a charge needs a positive amount") }
         let tokenAmount = try amount.tokenAmount(decimals: tokenDecimals, rate: rate)
         return try await database.write { db in
             // The agreement's chain, token and wallet are pinned with the charge (copied in the same statement).
             try db.statement("""
                 INSERT INTO charges(invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at, due_at,
-                                    state, created_at, updated_at, pay_chain, pay_token, pay_wallet)
-                SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ?, 'ingested', ?, ?, a.chain, a.token, a.wallet FROM agreements a WHERE a.id = ?
+                                    state, created_at, updated_at, pay_chain, pay_token, pay_wallet, pay_asset, pay_treasury)
+                SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ?, 'ingested', ?, ?, a.chain, a.token, a.wallet, ?, ? FROM agreements a WHERE a.id = ?
                 ON CONFLICT(invoice) DO NOTHING
                 """).run([
                     .text(invoice), .integer(Int64(amount.minorUnits)), .text(amount.currency.code),
                     .blob(tokenAmount.baseUnits.bigEndianBytes), .integer(Int64(tokenDecimals)), .text(rate.description),
-                    .integer(Int64(rateAt)), .integer(Int64(dueAt)), .integer(Int64(now)), .integer(Int64(now)), .integer(agreement),
+                    .integer(Int64(rateAt)), .integer(Int64(dueAt)), .integer(Int64(now)), .integer(Int64(now)),
+                    asset.map { .text($0) } ?? .null, treasury.map { .text($0) } ?? .null, .integer(agreement),
                 ])
             let created = db.changes == 1
             guard let charge = try Self.charge(db, invoice: invoice) else { throw LedgerError(.notFound, "no agreement \(agreement) for invoice \(invoice)") }
@@ -173,7 +175,7 @@ public final class Ledger: Sendable {
 
     static let columns = """
         id, invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at, due_at, state, reason, next_attempt_at,
-        pay_chain, pay_token, pay_wallet
+        pay_chain, pay_token, pay_wallet, pay_asset, pay_treasury
         """
 
     static func charge(_ db: SQLiteConnection, invoice: String) throws -> Charge? {
@@ -191,7 +193,8 @@ public final class Ledger: Sendable {
             rate: try ExchangeRate(decimal: select.text(7)), rateAt: UInt64(select.int64(8)), dueAt: UInt64(select.int64(9)),
             state: state, reason: select.isNull(11) ? nil : select.text(11),
             nextAttemptAt: select.isNull(12) ? nil : UInt64(select.int64(12)),
-            terms: ChargeTerms(chain: select.text(13), token: select.text(14), wallet: select.text(15)))
+            terms: ChargeTerms(chain: select.text(13), token: select.text(14), wallet: select.text(15),
+                               asset: select.isNull(16) ? nil : select.text(16), treasury: select.isNull(17) ? nil : select.text(17)))
     }
 }
 

@@ -106,7 +106,9 @@ enum LedgerSchema {
             updated_at INTEGER NOT NULL,
             pay_chain TEXT NOT NULL,
             pay_token TEXT NOT NULL,
-            pay_wallet TEXT NOT NULL
+            pay_wallet TEXT NOT NULL,
+            pay_asset TEXT,
+            pay_treasury TEXT
         ) STRICT;
         INSERT INTO charges_rebuilt(id, invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at,
                                     due_at, state, reason, next_attempt_at, created_at, updated_at, pay_chain, pay_token, pay_wallet)

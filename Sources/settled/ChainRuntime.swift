@@ -83,17 +83,27 @@ struct ChainRuntime {
     /// The billing view of these chains: names, tokens and wallet syntax per family.
     static func catalog(_ configs: [AnyChainConfig]) -> ChainCatalog {
         var tokens: [String: [String: Int]] = [:]
+        var assets: [String: [String: String]] = [:]
+        var treasuries: [String: String] = [:]
         var families: [String: Bool] = [:]  // name → isEVM
         for config in configs {
             let (name, symbols, isEVM) = switch config {
             case .evm(let c): (c.name, c.tokens.map { ($0.symbol.uppercased(), $0.decimals) }, true)
             case .solana(let c): (c.name, c.tokens.map { ($0.symbol.uppercased(), $0.decimals) }, false)
             }
+            switch config {
+            case .evm(let c):
+                assets[c.name] = Dictionary(c.tokens.map { ($0.symbol.uppercased(), $0.address.checksummed) }, uniquingKeysWith: { first, _ in first })
+                treasuries[c.name] = c.treasury?.checksummed
+            case .solana(let c):
+                assets[c.name] = Dictionary(c.tokens.map { ($0.symbol.uppercased(), $0.mint.description) }, uniquingKeysWith: { first, _ in first })
+                treasuries[c.name] = c.treasury?.description
+            }
             tokens[name] = Dictionary(symbols, uniquingKeysWith: { first, _ in first })
             families[name] = isEVM
         }
         let evm = families
-        return ChainCatalog(tokens: tokens) { chain, wallet in
+        return ChainCatalog(tokens: tokens, assets: assets, treasuries: treasuries) { chain, wallet in
             switch evm[chain] {
             case true?: return (try? EVMAddress(hex: wallet))?.checksummed
             case false?: return (try? SolanaPublicKey(base58: wallet))?.description

@@ -28,13 +28,27 @@ struct TokenBehaviourTests {
         let charge = try await f.dueCharge("in_pinned", cents: 2500)
         #expect(try await executor.execute(charge, agreement: f.agreement) == .broadcast)
         _ = try await f.ledger.upsertAgreement(customer: f.agreement.customer, subscription: f.agreement.subscription, chain: "devnet",
-                                               token: "DAI", wallet: f.spender.address.checksummed, pricing: { _, _ in (18, .parity, 0) })
+                                               token: "DAI", wallet: f.spender.address.checksummed, pricing: { _, _ in (18, .parity, 0, nil) })
         try await f.devnet.mine(3)
         try await executor.confirm()
         let after = try #require(try await f.ledger.charge(id: charge.id))
         #expect(after.state == .settled, "\(after.state) \(after.reason ?? "")")
         #expect(after.terms.token == "USDC" && after.tokenAmount.baseUnits == 25_000_000)
         #expect(try await f.treasuryTransfers() == [25_000_000])
+    }
+
+    @Test("the chain file's treasury changed under a pinned charge: nothing is signed; the pinned one is paid when the file is back")
+    func treasuryChangedUnderCharge() async throws {
+        let f = try await ExecutorFixture.make()
+        let created = try await f.ledger.createCharge(invoice: "in_pin", agreement: f.agreement.id, amount: Money(minorUnits: 500, currency: try Currency(code: "USD")),
+                                                      tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0, asset: f.token.checksummed,
+                                                      treasury: f.customer.address.checksummed).charge
+        #expect(created.terms.treasury == f.customer.address.checksummed && created.terms.asset == f.token.checksummed)
+        try await f.ledger.transition(created.id, from: .ingested, to: .due)
+        let due = try #require(try await f.ledger.charge(id: created.id))
+        await #expect(throws: LedgerError.self) { try await f.executor().execute(due, agreement: f.agreement) }
+        #expect(try await f.ledger.attempts(charge: due.id).isEmpty)
+        #expect(try await f.treasuryTransfers().isEmpty)
     }
 
     @Test("USDT-style transferFrom without a return value works")

@@ -169,12 +169,12 @@ struct PinnedTermsTests {
         }
         let pricing: Ledger.Pricing = { token, _ in
             #expect(token == "DAI")
-            return (18, .parity, 77)
+            return (18, .parity, 77, "0xdai")
         }
         _ = try await f.ledger.upsertAgreement(customer: "cus_1", subscription: "sub_1", chain: "base", token: "DAI", wallet: "0xdef",
                                                pricing: pricing, now: 50)
         let repriced = try #require(try await f.ledger.charge(id: waiting.id))
-        #expect(repriced.terms == ChargeTerms(chain: "base", token: "DAI", wallet: "0xdef"))
+        #expect(repriced.terms == ChargeTerms(chain: "base", token: "DAI", wallet: "0xdef", asset: "0xdai"))
         #expect(repriced.tokenAmount == TokenAmount(baseUnits: try UInt256(decimal: "25000000000000000000"), decimals: 18))
         #expect(repriced.rateAt == 77)
         let note = try await f.ledger.history(waiting.id).last?.reason ?? ""
