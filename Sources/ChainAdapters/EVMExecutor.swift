@@ -30,9 +30,10 @@ public actor EVMExecutor: ChargeExecutor {
 
     /// When a charge that is short now is looked at again.
     func nextAttempt(_ charge: Charge, now: UInt64) async throws -> UInt64 {
-        let waits = try await ledger.history(charge.id).filter { $0.to == .awaitingFunds }.count
-        return now + retrySeconds[min(waits, retrySeconds.count - 1)]
+        try await effects.nextAttempt(charge, now: now, schedule: retrySeconds)
     }
+    /// The ledger writes and logs of the lifecycle's actions.
+    var effects: LifecycleEffects { LifecycleEffects(ledger: ledger, chain: config.name, logger: logger) }
     /// Cap on `maxFeePerGas`, in wei.
     public var feeCap: UInt256 = UInt256(UInt64(500_000_000_000))
     /// The index to cross-check preflight against (optional): the chain's id in it and the store.
@@ -332,15 +333,7 @@ public actor EVMExecutor: ChargeExecutor {
         for action in actions {
             switch action {
             case .record(let change):
-                let retryAt = change.move?.to == .awaitingFunds ? try await nextAttempt(charge, now: now) : nil
-                try await ledger.apply(change, charge: charge.id, nextAttemptAt: retryAt, now: now)
-                CrashPoint.reach(.afterRecord)
-                if let move = change.move {
-                    logger.info("payment moved", metadata: [
-                        "chain": "\(config.name)", "invoice.id": "\(charge.invoice)", "from": "\(move.from.rawValue)", "to": "\(move.to.rawValue)",
-                        "reason": "\(change.reason ?? "")",
-                    ])
-                }
+                try await effects.record(change, charge: charge, now: now, schedule: retrySeconds)
             case .send(let id):
                 guard let attempt = try await ledger.attempts(charge: charge.id).first(where: { $0.id == id }) else { continue }
                 try await send(attempt, now: now, repriceOnRefusal: reprice)
@@ -348,25 +341,8 @@ public actor EVMExecutor: ChargeExecutor {
                 guard let stuck = try await ledger.attempts(charge: charge.id).first(where: { $0.id == id }) else { continue }
                 try await replace(stuck, now: now)
             case .alert(let alert):
-                report(alert, charge: charge)
+                effects.report(alert, charge: charge)
             }
-        }
-    }
-
-    private func report(_ alert: LifecycleAlert, charge: Charge) {
-        switch alert {
-        case .unknown(let reason):
-            logger.critical("payment state unknown: no node proves whether the transaction landed; it is never signed again by itself — inspect the chain", metadata: [
-                "chain": "\(config.name)", "invoice.id": "\(charge.invoice)", "reason": "\(reason)",
-            ])
-        case .paidAfterCancel:
-            logger.critical("a payment landed for an invoice whose cancellation was requested: refund or re-open it", metadata: [
-                "chain": "\(config.name)", "invoice.id": "\(charge.invoice)",
-            ])
-        case .mismatch:
-            logger.critical("final payment transaction does not carry the expected transfer; charge left included", metadata: [
-                "chain": "\(config.name)", "invoice.id": "\(charge.invoice)",
-            ])
         }
     }
 
