@@ -146,6 +146,15 @@ public final class BillingStore: Sendable {
     }
 
     /// Whether Settle did `action` for `invoice` in Stripe.
+    /// The detail of a mark (for `payment_record`: the record's id), or nil when there is none.
+    public func markDetail(_ invoice: String, action: String) async throws -> String? {
+        try await database.read { db in
+            let select = try db.statement("SELECT detail FROM stripe_marks WHERE invoice = ? AND action = ?")
+            select.bind([.text(invoice), .text(action)])
+            return try select.step() && !select.isNull(0) ? select.text(0) : nil
+        }
+    }
+
     public func marked(_ invoice: String, action: String) async throws -> Bool {
         try await database.read { db in
             let select = try db.statement("SELECT 1 FROM stripe_marks WHERE invoice = ? AND action = ?")

@@ -50,9 +50,20 @@ public struct StripeReporter: Sendable {
             guard let attempt = try await ledger.settlingAttempt(charge: charge.id),
                   !(try await store.marked(charge.invoice, action: "reversed \(attempt.transactionID)")) else { continue }
             let marked = try await store.marked(charge.invoice, action: "paid")
+            // Payment Records mode: the record of our payment is reported refunded (the reorg took the money back).
+            var told = false
+            if let recordID = try await store.markDetail(charge.invoice, action: "payment_record") {
+                let reversedAt = try await ledger.lastMove(charge.id, to: .reversed) ?? now
+                _ = try await stripe.post("/v1/payment_records/\(recordID)/report_refund", [
+                    "outcome": "refunded", "refunded": ["refunded_at": .number(String(reversedAt))],
+                    "processor_details": ["type": "custom", "custom": ["refund_reference": .string("settle-reversal-\(attempt.transactionID)")]],
+                ], idempotencyKey: "settle-\(charge.invoice)-reversal-\(attempt.transactionID)")
+                told = true
+            }
             try await store.record(.paymentReversed, invoice: charge.invoice,
                                    detail: "transfer \(attempt.transactionID) is gone from \(charge.terms.chain) (a reorg)"
-                                       + (marked ? "; Stripe shows the invoice paid: re-open it there (or record the failed payment), then run `settled charge recollect --invoice \(charge.invoice)`"
+                                       + (told ? "; its Payment Record is reported refunded in Stripe" : "")
+                                       + (marked ? "; Stripe shows the invoice paid: re-open it there, then run `settled charge recollect --invoice \(charge.invoice)`"
                                                : "; run `settled charge recollect --invoice \(charge.invoice)` to send the same transaction again"),
                                    data: ["tx_hash": .string(attempt.transactionID), "chain": .string(charge.terms.chain)], now: now)
             try await store.mark(charge.invoice, action: "reversed \(attempt.transactionID)", detail: charge.reason, now: now)
@@ -99,6 +110,11 @@ public struct StripeReporter: Sendable {
         log[metadataKey: "tx.hash"] = "\(attempt.transactionID)"
         switch invoice.status {
         case .paid:
+            // A crash between attaching our Payment Record and noting it: take its id from the invoice's payments.
+            if policy.markPaid == .paymentRecords, try await store.markDetail(charge.invoice, action: "payment_record") == nil,
+               let record = json["payments"]?["data"]?.arrayValue?.compactMap({ $0["payment"]?["payment_record"]?.stringValue }).first {
+                try await store.mark(charge.invoice, action: "payment_record", detail: record, now: now)
+            }
             let markedByUs = try await store.marked(charge.invoice, action: "paid")
             let ours = markedByUs || invoice.metadata["settle_tx_hash"] == attempt.transactionID
             if !ours {
@@ -155,6 +171,7 @@ public struct StripeReporter: Sendable {
             guard let recordID = record["id"]?.stringValue else { throw BillingError(.malformed, "report_payment answered without an id") }
             _ = try await stripe.post("/v1/invoices/\(charge.invoice)/attach_payment", ["payment_record": .string(recordID)],
                                       idempotencyKey: "settle-\(charge.invoice)-attach")
+            try await store.mark(charge.invoice, action: "payment_record", detail: recordID, now: now)
         }
         CrashPoint.reach(.afterReport)
         try await store.mark(charge.invoice, action: "paid", detail: "\(policy.markPaid.rawValue) \(attempt.transactionID)", now: now)

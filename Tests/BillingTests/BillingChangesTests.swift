@@ -111,6 +111,29 @@ struct BillingChangesTests {
         #expect(try await w.treasuryTransfers().isEmpty)
     }
 
+    @Test("Payment Records mode: a reversed payment's record is reported refunded in Stripe, once")
+    func reversedPaymentRecord() async throws {
+        let w = try await BillingWorld.make(policy: BillingPolicy(markPaid: .paymentRecords))
+        let now = UInt64(Date().timeIntervalSince1970)
+        let invoice = try await w.openInvoice(customer: try await w.customer(), cents: 1_500, dueDate: now)
+        try await w.awaitEvent("invoice.finalized", object: invoice)
+        try await w.processor.runOnce(now: now)
+        let snapshot = try await w.devnet.snapshot()
+        #expect(try await w.settle(invoice, now: now + 1) == .settled)
+        try await w.reporter.runOnce(now: now + 2)
+        let record = try #require(try await w.store.markDetail(invoice, action: "payment_record"))
+        try await w.devnet.revert(snapshot)
+        try await w.devnet.mine(1)
+        try await w.loop.runOnce(now: now + 3)
+        #expect(try await w.ledger.charge(invoice: invoice)?.state == .reversed)
+        try await w.reporter.runOnce(now: now + 4)
+        try await w.reporter.runOnce(now: now + 5)
+        let stored = try await w.stripe.get("/v1/payment_records/\(record)")
+        #expect(stored["amount_refunded"]?["value"]?.int64Value == 1_500, "\(stored.text)")
+        #expect(try await w.executedPosts(endingWith: "/report_refund") == 1)
+        #expect(try await w.store.findings(invoice: invoice).first?.detail.contains("reported refunded") == true)
+    }
+
     @Test("a subscription cancelled while the allowance stands: allowance.orphaned with an unsigned approve(spender, 0), once")
     func allowanceOrphaned() async throws {
         let w = try await BillingWorld.make()

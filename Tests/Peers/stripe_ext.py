@@ -8,7 +8,9 @@ invoice items, plans, charges, lists, webhook registration and signing). Added, 
   POST /v1/invoices/{id} (metadata merges, an empty value deletes a key); /finalize; /pay (paid_out_of_band=true, else
   localstripe's card payment); /void; /mark_uncollectible; /attach_payment (payment_record); GET /v1/invoices filtered
   by status, collection_method, customer, subscription, newest first.
-- Payment Records: POST /v1/payment_records/report_payment, GET /v1/payment_records/{id}.
+- Payment Records: POST /v1/payment_records/report_payment, GET /v1/payment_records/{id},
+  POST /v1/payment_records/{id}/report_refund (outcome=refunded, processor_details[custom][refund_reference] unique,
+  refunded[refunded_at], amount optional: the remaining guaranteed amount).
 - Subscriptions: collection_method and days_until_due (send_invoice ones start active with an open first invoice),
   metadata updates, customer.subscription.updated.
 - Events invoice.created/updated (with data.previous_attributes)/finalized/paid/payment_succeeded/voided/
@@ -459,6 +461,35 @@ class PaymentRecord(StripeObject):
                 'payment_reference')}}
 
 
+def _api_report_refund(id, outcome=None, processor_details=None, refunded=None, amount=None, initiated_at=None, metadata=None,
+                       **unknown):
+    """Report that the record's payment was refunded (Stripe's POST /v1/payment_records/{id}/report_refund)."""
+    _reject(unknown)
+    record = PaymentRecord._api_retrieve(id)
+    if outcome != 'refunded':
+        raise _err(400, 'Invalid outcome: must be refunded', None, 'outcome')
+    processor = _dict(processor_details, 'processor_details')
+    if processor.get('type') != 'custom':
+        raise _err(400, 'processor_details[type] must be custom.', None, 'processor_details[type]')
+    reference = _dict(processor.get('custom', {}), 'processor_details[custom]').get('refund_reference')
+    if not isinstance(reference, str) or not reference:
+        raise _err(400, 'Missing required param: processor_details[custom][refund_reference].', 'parameter_missing',
+                   'processor_details[custom][refund_reference]')
+    if reference in PaymentRecord._refund_references:
+        raise _err(400, f'refund_reference {reference} was already reported.', None, 'processor_details[custom][refund_reference]')
+    _int(_dict(refunded, 'refunded').get('refunded_at'), 'refunded[refunded_at]', 1)
+    remaining = record.amount_guaranteed['value'] - record.amount_refunded['value']
+    value = remaining if amount is None else _int(_dict(amount, 'amount').get('value'), 'amount[value]', 1)
+    if value > remaining:
+        raise _err(400, 'Can refund only up to the remaining, unrefunded amount of the payment.', None, 'amount[value]')
+    PaymentRecord._refund_references.add(reference)
+    record.amount_refunded = {'currency': record.amount_refunded['currency'], 'value': record.amount_refunded['value'] + value}
+    return record
+
+
+PaymentRecord._refund_references = set()
+
+
 # ---------------------------------------------------------------- subscriptions
 
 def _sub_init(self, collection_method=None, days_until_due=None, **data):
@@ -513,6 +544,7 @@ _ROUTES = {
     ('POST', '/v1/invoices/{id}/attach_payment'): _api_attach_payment,
     ('POST', '/v1/payment_records/report_payment'): PaymentRecord._api_create,
     ('GET', '/v1/payment_records/{id}'): PaymentRecord._api_retrieve,
+    ('POST', '/v1/payment_records/{id}/report_refund'): _api_report_refund,
 }
 resources.extra_apis[:] = [r for r in resources.extra_apis if r[:2] not in _ROUTES] + \
     [(method, url, func) for (method, url), func in _ROUTES.items()]
