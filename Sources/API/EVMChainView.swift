@@ -52,8 +52,11 @@ public struct EVMChainView: ChainView {
         let tokenAddress = try token.map { (symbol: String) throws(APIError) in try self.token(symbol).address }
         var after: (block: UInt64, logIndex: UInt64)?
         if let parts = try PageCursor.decode(cursor, parts: 2) {
-            guard let block = UInt64(parts[0]), let index = UInt64(parts[1]) else { throw APIError.badRequest("'cursor' is not a cursor this API returned") }
-            after = (block, index)
+            // Positions fit the index's signed 64-bit integers; anything else was not made by this API.
+            guard let block = Int64(parts[0]), let index = Int64(parts[1]), block >= 0, index >= 0 else {
+                throw APIError.badRequest("'cursor' is not a cursor this API returned")
+            }
+            after = (UInt64(block), UInt64(index))
         }
         guard let chain = try await store.chainID(named: config.name) else { return AllowancePage(current: [], history: [], nextCursor: nil) }
         let current = try await store.currentAllowances(chain: chain, owner: owner, token: tokenAddress, spender: spender).map { state -> JSON in

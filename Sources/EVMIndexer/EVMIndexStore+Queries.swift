@@ -27,9 +27,10 @@ extension EVMIndexStore {
             owner.withUnsafeBytes { select.bind(bytes: $0, at: 2) }
             if let token { token.withUnsafeBytes { select.bind(bytes: $0, at: 3) } } else { select.bindNull(at: 3) }
             if let spender { spender.withUnsafeBytes { select.bind(bytes: $0, at: 4) } } else { select.bindNull(at: 4) }
-            select.bind(after.map { Int64($0.block) } ?? -1, at: 5)
-            select.bind(after.map { Int64($0.logIndex) } ?? -1, at: 6)
-            select.bind(Int64(limit ?? -1), at: 7)
+            // Past Int64 nothing is stored: clamp instead of trapping on a position from outside.
+            select.bind(after.map { Int64(clamping: $0.block) } ?? -1, at: 5)
+            select.bind(after.map { Int64(clamping: $0.logIndex) } ?? -1, at: 6)
+            select.bind(Int64(clamping: limit ?? -1), at: 7)
             return try Self.eventRows(select, ApprovalRecord.init)
         }
     }

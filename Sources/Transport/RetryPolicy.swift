@@ -20,8 +20,11 @@ public struct RetryPolicy: Sendable {
     /// Delay before attempt `attempt` (1-based; attempt 1 has none), given the server's `Retry-After` if any.
     public func delay(beforeAttempt attempt: Int, retryAfter: Double?, random: Double) -> Duration {
         if attempt <= 1 { return .zero }
-        if let retryAfter, retryAfter >= 0 {
-            return min(.milliseconds(Int64(retryAfter * 1000)), maximumDelay)
+        if let retryAfter, retryAfter >= 0 {  // NaN fails the comparison and falls through to backoff
+            // A header from outside: infinite or beyond Int64 milliseconds waits the maximum, never traps.
+            let milliseconds = (retryAfter * 1000).rounded(.up)
+            guard milliseconds.isFinite, let exact = Int64(exactly: min(milliseconds, 9.0e15)) else { return maximumDelay }
+            return min(.milliseconds(exact), maximumDelay)
         }
         let exponent = min(attempt - 2, 30)
         let ceiling = min(baseDelay * (1 << exponent), maximumDelay)

@@ -119,6 +119,22 @@ struct APITests {
         #expect(live.json["data"]?.arrayValue?.first?["amount"]?.stringValue == "0")
     }
 
+    @Test("a cursor naming a block past Int64 is a 400 with a clear message, never a trap; the server stays up")
+    func hostileCursor() async throws {
+        let api = try await APIFixture.make()
+        defer { api.stop() }
+        try await api.index()
+        let wallet = api.world.payer.address.checksummed
+        for raw in ["18446744073709551615:0", "0:18446744073709551615", "9223372036854775808:1", "-1:0"] {
+            let cursor = Hex.encode(Array(raw.utf8))
+            let answer = try await api.call(.get, "/v1/chains/devnet/wallets/\(wallet)/allowances?cursor=\(cursor)",
+                                            template: "/v1/chains/{chain}/wallets/{wallet}/allowances")
+            #expect(answer.status == 400, "\(raw): \(answer.status) \(answer.text)")
+            #expect(answer.errorMessage.contains("cursor"))
+        }
+        #expect(try await api.call(.get, "/healthz", template: "/healthz", token: nil).status != 0)
+    }
+
     @Test("readiness before the due date reports what the executor would find: a paused token is token_paused, not ready")
     func readinessReasons() async throws {
         let api = try await APIFixture.withToken("pausable_blocklist")

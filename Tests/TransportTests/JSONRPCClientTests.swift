@@ -75,6 +75,22 @@ struct JSONRPCClientTests {
         #expect(transport == .transport(TransportError(.httpStatus, "test#0 answered HTTP 503", status: 503)))
     }
 
+    @Test("a hostile Retry-After (1e20, inf, nan, -1) from a real endpoint is capped or ignored, never a trap",
+          arguments: ["1e20", "inf", "nan", "-1", "99999999999999999999999"])
+    func hostileRetryAfter(_ header: String) async throws {
+        let server = try httpFixture.get()
+        let proxy = try Peer(script: "fault_proxy.py", arguments: ["--upstream", server.url("/rpc")])
+        _ = try await http.execute(HTTPRequest(url: proxy.url("/_fault"), method: .post,
+                                               body: Array(#"{"mode": "status", "status": 429, "retry_after": "\#(header)", "count": 1}"#.utf8)))
+        let sleeps = Sleeps()
+        let rpc = JSONRPCClient(endpoints: [RPCEndpoint(url: proxy.url("/"), label: "proxy")], http: http,
+                                retry: RetryPolicy(maximumAttempts: 3, baseDelay: .milliseconds(100), maximumDelay: .seconds(2)),
+                                timeout: .seconds(5), sleep: sleeps.sleeper)
+        #expect(try await rpc.call("echo", [7]) == [7])
+        let waited = sleeps.delays.withLock { $0 }
+        #expect(waited.count == 1 && waited[0] <= .seconds(2), "\(waited)")
+    }
+
     @Test("Retry-After is honoured, capped; full jitter stays within the ceiling")
     func retryPolicy() {
         let policy = RetryPolicy(maximumAttempts: 5, baseDelay: .milliseconds(100), maximumDelay: .seconds(2))
