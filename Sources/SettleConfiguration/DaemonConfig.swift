@@ -169,6 +169,18 @@ public struct DaemonConfig: Sendable {
         }
     }
 
+    /// An https URL with a host, or plain http whose host is this machine (`127.0.0.1`, `localhost`, `::1`) — judged on
+    /// the parsed host with no user info, never on a text prefix (`http://localhost.evil.example` is not local).
+    static func isSecureOrLoopback(_ text: String) -> Bool {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+              let host = components.host?.lowercased(), !host.isEmpty, components.user == nil, components.password == nil else { return false }
+        switch scheme {
+        case "https": return true
+        case "http": return ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)
+        default: return false
+        }
+    }
+
     static func parseListen(_ text: String, file: String, key: String) throws(ConfigError) -> (host: String, port: Int) {
         guard let colon = text.lastIndex(of: ":"), colon != text.startIndex, let port = Int(text[text.index(after: colon)...]),
               (0...65_535).contains(port) else {
@@ -193,7 +205,7 @@ public struct DaemonConfig: Sendable {
         var secrets: [KeyReference] = []
         for text in try stripeTable.strings("webhook_secrets", default: []) { secrets.append(try reference(stripeTable, "stripe.webhook_secrets", text)) }
         let baseURL = try stripeTable.string("base_url", default: "https://api.stripe.com")
-        guard baseURL.hasPrefix("https://") || baseURL.hasPrefix("http://127.0.0.1") || baseURL.hasPrefix("http://localhost") else {
+        guard Self.isSecureOrLoopback(baseURL) else {
             throw ConfigError(file: file, key: "stripe.base_url", problem: "must be https (plain http only to 127.0.0.1 or localhost)")
         }
         let stripe = Stripe(
@@ -215,7 +227,7 @@ public struct DaemonConfig: Sendable {
         let merchantTable = try root.table("merchant")
         try merchantTable.rejectUnknown(["webhook_url", "webhook_secret", "retry_seconds", "give_up_after"])
         let url = try merchantTable.optionalString("webhook_url")
-        if let url, !(url.hasPrefix("https://") || url.hasPrefix("http://127.0.0.1") || url.hasPrefix("http://localhost")) {
+        if let url, !Self.isSecureOrLoopback(url) {
             throw ConfigError(file: file, key: "merchant.webhook_url", problem: "must be https (plain http only to 127.0.0.1 or localhost)")
         }
         let secret = try merchantTable.optionalString("webhook_secret").map { (text: String) throws(ConfigError) in try reference(merchantTable, "merchant.webhook_secret", text) }

@@ -46,9 +46,24 @@ struct DaemonConfigTests {
         ("[server]\nlisten = \"8080\"", "server.listen"),
         ("databse = \"x\"", "databse"),
         ("[stripe]\nwebhook_secret = \"env:X\"", "stripe.webhook_secret"),
+        // "plain http only to this machine" is a host, not a prefix
+        ("[stripe]\nbase_url = \"http://localhost.evil.example\"", "stripe.base_url"),
+        ("[stripe]\nbase_url = \"http://127.0.0.1.evil.example:80\"", "stripe.base_url"),
+        ("[stripe]\nbase_url = \"http://localhost@evil.example/\"", "stripe.base_url"),
+        ("[stripe]\nbase_url = \"https://\"", "stripe.base_url"),
+        ("[merchant]\nwebhook_url = \"http://localhost.evil.example/hooks\"\nwebhook_secret = \"env:X\"", "merchant.webhook_url"),
+        ("[merchant]\nwebhook_url = \"ftp://localhost/hooks\"\nwebhook_secret = \"env:X\"", "merchant.webhook_url"),
     ])
     func errors(text: String, key: String) {
         let error = #expect(throws: ConfigError.self) { try DaemonConfig.parse(text, file: "settle.toml") }
         #expect(error?.file == "settle.toml" && error?.key == key)
+    }
+
+    @Test("plain http to this machine is allowed by host", arguments: ["http://127.0.0.1:12111", "http://localhost:9/hooks", "http://[::1]:8080/x",
+                                                                      "https://api.stripe.com"])
+    func loopbackAllowed(url: String) throws {
+        let config = try DaemonConfig.parse("[stripe]\nbase_url = \"\(url)\"\n[merchant]\nwebhook_url = \"\(url)\"\nwebhook_secret = \"env:X\"",
+                                            file: "settle.toml")
+        #expect(config.stripe.baseURL == url && config.merchant.webhookURL == url)
     }
 }
