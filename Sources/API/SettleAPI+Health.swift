@@ -21,8 +21,10 @@ extension SettleAPI {
                                "fix": .string("settled nonce inspect --chain \(alert.chain), then settled nonce adopt --chain \(alert.chain)")])
             }
         } catch {
+            // No token is needed here: the cause (paths, SQL) goes to the log only.
             healthy = false
-            database = .string("unavailable: \(error)")
+            database = "unavailable"
+            logger.error("healthz: the database does not answer", metadata: ["error": "\(error)"])
         }
         if unknown > 0 || !alerts.isEmpty { healthy = false }
         let current = now()

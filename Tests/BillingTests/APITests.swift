@@ -119,6 +119,19 @@ struct APITests {
         #expect(live.json["data"]?.arrayValue?.first?["amount"]?.stringValue == "0")
     }
 
+    @Test("healthz (no token) never shows the database's path or SQL, however the database fails")
+    func healthzHidesDatabaseErrors() async throws {
+        let api = try await APIFixture.make()
+        defer { api.stop() }
+        try await api.world.ledger.database.writeRaw { db in try db.execute("DROP TABLE charge_events; DROP TABLE charges") }
+        let health = try await api.call(.get, "/healthz", template: "/healthz", token: nil)
+        #expect(health.status == 503)
+        #expect(health.json["database"]?.stringValue == "unavailable", "\(health.text)")
+        for leak in ["no such table", "from charges", api.world.ledger.database.path, "SELECT", "sqlite"] {
+            #expect(!health.text.lowercased().contains(leak.lowercased()), "healthz leaks '\(leak)': \(health.text)")
+        }
+    }
+
     @Test("a cursor naming a block past Int64 is a 400 with a clear message, never a trap; the server stays up")
     func hostileCursor() async throws {
         let api = try await APIFixture.make()
