@@ -45,6 +45,8 @@ extension SettleAPI {
             (charge, findings) = try await retrier.retry(invoice: invoice)
         } catch let error as BillingError where error.code == .unavailable {
             throw APIError.unavailable(error.message)  // 503: Stripe could not be read, nothing was retried
+        } catch let error as BillingError where error.code == .invalidInput {
+            throw APIError.badRequest(error.message)
         }
         guard let charge else {
             throw APIError.notFound("no charge for invoice '\(invoice)'\(findings.isEmpty ? "" : ": " + findings.joined(separator: "; "))")

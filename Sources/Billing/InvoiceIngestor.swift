@@ -48,7 +48,7 @@ public struct InvoiceIngestor: Sendable {
     /// Fetches the invoice from Stripe and reconciles it.
     @discardableResult
     public func reconcile(invoiceID: String, now: UInt64) async throws -> Outcome {
-        try await reconcile(StripeInvoice(json: try await stripe.get("/v1/invoices/\(invoiceID)")), now: now)
+        try await reconcile(StripeInvoice(json: try await stripe.get("/v1/invoices/\(try StripeID.checked(invoiceID))")), now: now)
     }
 
     /// Reconciles the ledger with `invoice` as Stripe has it. `terms`, when the caller already read them for this

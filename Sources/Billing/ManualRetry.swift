@@ -19,6 +19,7 @@ public struct ManualRetry: Sendable {
 
     /// The charge afterwards (nil when the invoice has none), with what billing found instead when there is none.
     public func retry(invoice: String, now: UInt64) async throws -> (charge: Charge?, findings: [String]) {
+        _ = try StripeID.checked(invoice)  // before it reaches a Stripe URL path
         do {
             try await ingestor.reconcile(invoiceID: invoice, now: now)
         } catch let error as StripeError where error.status == 404 {

@@ -7,7 +7,7 @@ extension InvoiceIngestor {
     /// once. An invoice already open is ingested as it is (and made due now if it waits for funds).
     /// - Returns: the charge's id, or the reason it was not collected.
     public func collectNow(invoiceID: String, now: UInt64) async throws -> Outcome {
-        let invoice = try StripeInvoice(json: try await stripe.get("/v1/invoices/\(invoiceID)"))
+        let invoice = try StripeInvoice(json: try await stripe.get("/v1/invoices/\(try StripeID.checked(invoiceID))"))
         switch invoice.status {
         case .draft:
             _ = try await stripe.post("/v1/invoices/\(invoiceID)", [

@@ -62,7 +62,7 @@ public struct StripeEventProcessor: Sendable {
             guard let id = object["id"]?.stringValue else { throw BillingError(.malformed, "invoice event \(event.id) without an invoice id") }
             let current: StripeInvoice
             do {
-                current = try StripeInvoice(json: try await ingestor.stripe.get("/v1/invoices/\(id)"))
+                current = try StripeInvoice(json: try await ingestor.stripe.get("/v1/invoices/\(try StripeID.checked(id))"))
             } catch let error as StripeError where error.status == 404 {
                 ingestor.logger.warning("invoice of a Stripe event no longer exists", metadata: ["invoice.id": "\(id)"])
                 return

@@ -256,6 +256,11 @@ struct APITests {
         #expect([.included, .settled].contains(afterRetry))
         let again = try await api.call(.post, "/v1/charges/in_nothing/retry", template: "/v1/charges/{invoice}/retry", token: APIFixture.adminToken)
         #expect(again.status == 404)
+        // An {invoice} that would steer the Stripe URL elsewhere: a 400 naming the problem, before Stripe is asked.
+        for hostile in ["in_1%3Fexpand%3Dcustomer", "in_1%2F..%2F..%2Fcustomers", "in_%2e%2e", "in_1%23x"] {
+            let refused = try await api.call(.post, "/v1/charges/\(hostile)/retry", template: "/v1/charges/{invoice}/retry", token: APIFixture.adminToken)
+            #expect(refused.status == 400 && refused.errorMessage.contains("is not a Stripe invoice id"), "\(hostile): \(refused.status) \(refused.text)")
+        }
 
         // Agreements: created by an admin, listed page by page.
         let created = try await api.call(.post, "/v1/agreements", template: "/v1/agreements", token: APIFixture.adminToken,
