@@ -4,8 +4,15 @@ import Transport
 
 /// EIP-1559 fee suggestions, for our own transfers and for the approvals customers sign.
 public enum EVMFees {
-    /// The gas limit to send with: the node's estimate plus a 20% margin.
-    public static func gasLimit(estimate: UInt64) -> UInt64 { estimate + estimate / 5 }
+    /// The gas limit to send with: the node's estimate plus a 20% margin (saturating: a node's number never traps).
+    public static func gasLimit(estimate: UInt64) -> UInt64 {
+        let (sum, overflow) = estimate.addingReportingOverflow(estimate / 5)
+        return overflow ? .max : sum
+    }
+
+    /// More gas than any ERC-20 `transferFrom` or `approve` needs on any chain Settle runs on; a node estimating
+    /// beyond it is not believed (nothing is signed with such a limit).
+    public static let credibleEstimate: UInt64 = 30_000_000
 
     /// Fees from `eth_feeHistory` over the last 10 blocks: the priority fee is the median of the blocks'
     /// 50th-percentile tips (at least 1 gwei / 1000 so a quiet chain still pays something), the max fee twice the

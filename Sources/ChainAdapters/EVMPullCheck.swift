@@ -29,7 +29,11 @@ public struct EVMPullCheck: Sendable {
     public func check(token: EVMAddress, payer: EVMAddress, amount: UInt256) async throws -> Result {
         let data = ERC20.transferFrom(from: payer, to: treasury, amount: amount)
         do {
-            return .runs(gas: try await node.estimateGas(from: spender, to: token, data: data))
+            let estimate = try await node.estimateGas(from: spender, to: token, data: data)
+            guard estimate <= EVMFees.credibleEstimate else {
+                return .stops(.reverted, "the node estimates \(estimate) gas for a transferFrom, which is not credible; nothing is signed")
+            }
+            return .runs(gas: estimate)
         } catch {
             guard case .server(let code, let message, _) = error, code == 3 || message.lowercased().contains("revert") else { throw error }
             return .stops(StopReason.classify(revert: message, blocked: await blocklisted(token: token, payer: payer)), message)

@@ -49,6 +49,13 @@ enum SolanaJSON {
             executable: json["executable"]?.boolValue ?? false)
     }
 
+    /// An account or instruction index: a node's number past what an index can be is malformed, never a trap.
+    static func index(_ json: JSON?, _ field: String) throws(RPCError) -> Int {
+        let value = try unsigned(json, field)
+        guard value <= UInt64(UInt16.max), let index = Int(exactly: value) else { throw malformed("\(field) \(value) is not an account index") }
+        return index
+    }
+
     static func tokenBalances(_ json: JSON?, _ field: String) throws(RPCError) -> [TokenBalanceEntry] {
         guard let json, !json.isNull else { return [] }
         guard let items = json.arrayValue else { throw malformed("\(field) is not an array") }
@@ -58,7 +65,7 @@ enum SolanaJSON {
                   let decimals = item["uiTokenAmount"]?["decimals"]?.uint64Value, decimals <= 255
             else { throw malformed("\(field).uiTokenAmount is not an exact amount with decimals") }
             out.append(TokenBalanceEntry(
-                accountIndex: Int(try unsigned(item["accountIndex"], "\(field).accountIndex")),
+                accountIndex: try index(item["accountIndex"], "\(field).accountIndex"),
                 mint: try publicKey(item["mint"], "\(field).mint"),
                 owner: item["owner"] == nil ? nil : try publicKey(item["owner"], "\(field).owner"),
                 programID: item["programId"] == nil ? nil : try publicKey(item["programId"], "\(field).programId"),
@@ -87,7 +94,7 @@ enum SolanaJSON {
         }
         var inner: [Int: [JSON]] = [:]
         for group in meta["innerInstructions"]?.arrayValue ?? [] {
-            let index = Int(try unsigned(group["index"], "innerInstructions.index"))
+            let index = try index(group["index"], "innerInstructions.index")
             inner[index, default: []] += group["instructions"]?.arrayValue ?? []
         }
         var instructions: [ResolvedInstruction] = []
@@ -99,13 +106,13 @@ enum SolanaJSON {
             for (position, item) in (inner[outer] ?? []).enumerated() {
                 var innerAccounts: [SolanaPublicKey] = []
                 for index in item["accounts"]?.arrayValue ?? [] {
-                    innerAccounts.append(try key(Int(try unsigned(index, "inner.accounts[]")), "inner instruction"))
+                    innerAccounts.append(try key(try Self.index(index, "inner.accounts[]"), "inner instruction"))
                 }
                 guard let dataText = item["data"]?.stringValue else { throw malformed("inner instruction data is not base58") }
                 let data: [UInt8]
                 do { data = try Base58.decode(dataText) } catch { throw malformed("inner instruction data: \(error.message)") }
                 instructions.append(ResolvedInstruction(
-                    programID: try key(Int(try unsigned(item["programIdIndex"], "inner.programIdIndex")), "inner instruction"),
+                    programID: try key(try Self.index(item["programIdIndex"], "inner.programIdIndex"), "inner instruction"),
                     accounts: innerAccounts, data: data, outerIndex: outer, innerIndex: position))
             }
         }

@@ -201,3 +201,14 @@ struct ReversalTests {
         #expect(try await f.ledger.watchedAttempts(chain: "devnet", above: try await f.devnet.blockNumber() - 4).isEmpty)
     }
 }
+
+@Suite("Numbers from a node never trap")
+struct NodeNumberTests {
+    @Test("a gas estimate near 2^64 saturates instead of overflowing", arguments: [UInt64.max, UInt64.max - 1, UInt64.max / 5 * 4 + 7, 21_000])
+    func gasLimit(_ estimate: UInt64) {
+        let limit = EVMFees.gasLimit(estimate: estimate)
+        #expect(limit >= estimate)
+        if estimate == 21_000 { #expect(limit == 25_200) }
+    }
+}
+
