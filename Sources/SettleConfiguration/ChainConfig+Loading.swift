@@ -91,11 +91,14 @@ extension ChainConfig {
         try finalityReader.rejectUnknown(["mode", "confirmations", "reorg_window"])
         try indexReader.rejectUnknown(["mode", "spenders"])
         try signerReader.rejectUnknown(["key", "treasury"])
-        return ChainConfig(
+        var config = ChainConfig(
             name: name, chainID: chainID, rpc: rpc, blockTime: .milliseconds(Int64(blockTimeMS)),
             pollInterval: .milliseconds(Int64(pollMS)), maxLogRange: maxLogRange, startBlock: startBlock,
             finality: finality, reorgWindow: reorgWindow, indexMode: indexMode, spenders: spenders, tokens: tokens,
             signerKey: signerKey, treasury: treasury, retrySeconds: settlement.retrySeconds, rates: settlement.rates, file: file)
+        config.secretEnvironment = try reader.strings("rpc_urls").filter { $0.hasPrefix("env:") }.map { String($0.dropFirst(4)) }
+            + [signerKey].compactMap { if case .environment(let name)? = $0 { name } else { nil } }
+        return config
     }
 
     private static func address(_ text: String, file: String, key: String) throws(ConfigError) -> EVMAddress {

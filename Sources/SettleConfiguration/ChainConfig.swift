@@ -44,6 +44,9 @@ public struct ChainConfig: Sendable {
     public var chainID: UInt64
     /// Endpoints, resolved (URLs may hold API keys: never log them; use `label`).
     public var rpc: [(url: String, label: String)]
+    /// Environment variables this file's `env:` references name (RPC URLs, the signer key): removed from the
+    /// environment once loaded (`SecretEnvironment`).
+    public var secretEnvironment: [String] = []
     public var blockTime: Duration
     public var pollInterval: Duration
     public var maxLogRange: UInt64

@@ -27,6 +27,8 @@ public struct SolanaChainConfig: Sendable {
 
     public var name: String
     public var rpc: [(url: String, label: String)]
+    /// Environment variables this file's `env:` references name (RPC URLs, keys): removed once loaded.
+    public var secretEnvironment: [String] = []
     public var pollInterval: Duration
     public var tokens: [Token]
     public var delegates: [SolanaPublicKey]
@@ -100,9 +102,12 @@ public struct SolanaChainConfig: Sendable {
         try reader.rejectUnknown(["name", "family", "rpc_urls", "poll_interval_ms", "tokens", "index", "signer", "settlement", "rates"])
         try index.rejectUnknown(["delegates", "owners"])
         try signer.rejectUnknown(["key", "treasury", "fee_payer"])
-        return SolanaChainConfig(name: name, rpc: rpc, pollInterval: .milliseconds(Int64(pollMS)), tokens: tokens, delegates: delegates,
-                                 owners: owners, signerKey: signerKey, feePayerKey: feePayerKey, treasury: treasury,
-                                 retrySeconds: settlement.retrySeconds, rates: settlement.rates, file: file)
+        var config = SolanaChainConfig(name: name, rpc: rpc, pollInterval: .milliseconds(Int64(pollMS)), tokens: tokens, delegates: delegates,
+                                       owners: owners, signerKey: signerKey, feePayerKey: feePayerKey, treasury: treasury,
+                                       retrySeconds: settlement.retrySeconds, rates: settlement.rates, file: file)
+        config.secretEnvironment = try reader.strings("rpc_urls").filter { $0.hasPrefix("env:") }.map { String($0.dropFirst(4)) }
+            + [signerKey, feePayerKey].compactMap { if case .environment(let name)? = $0 { name } else { nil } }
+        return config
     }
 
     private static func publicKey(_ text: String, file: String, key: String) throws(ConfigError) -> SolanaPublicKey {

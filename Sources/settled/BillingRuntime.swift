@@ -52,6 +52,8 @@ struct BillingRuntime {
     let deliverer: OutboxDeliverer?
     let loops: [String: SettlementLoop]
     let chains: [ChainRuntime]
+    /// The chain files as loaded (for the `env:` names to remove from the environment once everything is read).
+    let chainConfigs: [AnyChainConfig]
     let webhookSecrets: [String]
     let http: HTTPClient
     let logger: Logger
@@ -111,7 +113,7 @@ struct BillingRuntime {
             reporter: StripeReporter(ledger: ledger, store: store, stripe: stripe, policy: policy, logger: logger),
             dunning: Dunning(ledger: ledger, policy: DunningPolicy(missedAfter: config.dunning.missedAfter, lateAfter: config.dunning.lateAfter,
                                                                   uncollectibleAfter: config.dunning.uncollectibleAfter)),
-            deliverer: deliverer, loops: loops, chains: chains, webhookSecrets: secrets, http: http, logger: logger)
+            deliverer: deliverer, loops: loops, chains: chains, chainConfigs: chainConfigs, webhookSecrets: secrets, http: http, logger: logger)
     }
 
     /// An operator's retry of one invoice (`settled retry`, `POST /v1/charges/{invoice}/retry`).

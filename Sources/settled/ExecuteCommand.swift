@@ -41,7 +41,13 @@ struct ExecuteCommand: AsyncParsableCommand {
         try await ledger.migrate()
         let http = HTTPClient()
         defer { http.shutdown() }
-        let chain = try await ChainRuntime.make(try options.loadAnyChain(), ledger: ledger, database: database, http: http, logger: logger)
+        let any = try options.loadAnyChain()
+        let chain = try await ChainRuntime.make(any, ledger: ledger, database: database, http: http, logger: logger)
+        // The key and RPC URLs are loaded: `env:` ones leave the environment.
+        switch any {
+        case .evm(let c): SecretEnvironment.scrub(Set(c.secretEnvironment))
+        case .solana(let c): SecretEnvironment.scrub(Set(c.secretEnvironment))
+        }
         let name = chain.name
         let loop = SettlementLoop(ledger: ledger, chain: name, executor: chain.executor)
         repeat {

@@ -7,6 +7,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import SettleConfiguration
 import Settlement
 import Signing
 import Store
@@ -58,6 +59,8 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         if tokens.isEmpty { logger.warning("no [api] tokens configured: every /v1 and /metrics request will be refused (401)") }
+        // Every secret is loaded: `env:` ones leave the environment (nothing in /proc/PID/environ or a child's).
+        SecretEnvironment.scrub(SecretEnvironment.names(config, chains: runtime.chainConfigs))
 
         let every = Duration.milliseconds(Int64(interval * 1000))
         let health = HealthRegistry(chains: runtime.chains.map { ($0.name, $0.family) })

@@ -80,6 +80,15 @@ struct ServeShutdownTests {
             try await waitUntil(seconds: 60) {  // listening (and signal handlers installed)
                 (try? await w.devnet.http.execute(Transport.HTTPRequest(url: "http://127.0.0.1:\(port)/healthz")))?.status != nil
             }
+            if run == 0 {
+                // env: secrets left the daemon's environment once read (issue 14): /proc/PID/environ shows none of them.
+                let environ = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(serve.process.processIdentifier)/environ"))
+                let names = environ.split(separator: 0).compactMap { String(bytes: $0, encoding: .utf8)?.split(separator: "=").first.map(String.init) }
+                for secret in [keyVariable, urlVariable, "SETTLE_STRIPE_API_KEY", "SETTLE_STRIPE_WEBHOOK_SECRET", "SETTLE_API_TOKEN_READ"] {
+                    #expect(!names.contains(secret), "\(secret) is still in the daemon's environment")
+                }
+                #expect(names.contains("PATH"), "the environment was read")
+            }
             if run < 3 {
                 // New invoices every run (webhooks arrive while earlier ones settle); SIGTERM once one of them is in flight.
                 var fresh: [String] = []
