@@ -41,5 +41,9 @@ enum BillingSchema {
             PRIMARY KEY (invoice, action)
         ) STRICT, WITHOUT ROWID;
         """,
+        // An event that fails for a reason a retry will not fix waits with backoff, so it cannot starve newer ones.
+        """
+        ALTER TABLE stripe_events ADD COLUMN next_attempt_at INTEGER;
+        """,
     ]
 }

@@ -49,6 +49,18 @@ public final class BillingStore: Sendable {
         try await events(where: "processed_at IS NULL ORDER BY created, seq LIMIT \(limit)")
     }
 
+    /// Pending events due at `now`, oldest first: an event waiting out its backoff is skipped, and so is every
+    /// later event of the same object (events of one object are processed in order).
+    public func dueEvents(now: UInt64, limit: Int = 500) async throws -> [StoredEvent] {
+        let at = Int64(clamping: now)
+        return try await events(where: """
+            processed_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= \(at))
+            AND NOT EXISTS (SELECT 1 FROM stripe_events w WHERE w.object_id = stripe_events.object_id AND w.processed_at IS NULL
+                            AND w.next_attempt_at > \(at) AND (w.created < stripe_events.created OR (w.created = stripe_events.created AND w.seq < stripe_events.seq)))
+            ORDER BY created, seq LIMIT \(max(1, min(limit, 10_000)))
+            """)
+    }
+
     /// Every stored event, oldest first.
     public func allEvents() async throws -> [StoredEvent] {
         try await events(where: "1 = 1 ORDER BY seq")
@@ -72,10 +84,12 @@ public final class BillingStore: Sendable {
     }
 
     /// Marks an event processed, or records why it failed (it is tried again at the next pass).
-    public func finish(_ event: StoredEvent, error: String?, now: UInt64) async throws {
+    /// Records a processing attempt: done (`error` nil), or failed and tried again at `retryAt` (nil: next pass).
+    public func finish(_ event: StoredEvent, error: String?, retryAt: UInt64? = nil, now: UInt64) async throws {
         try await database.write { db in
-            try db.statement("UPDATE stripe_events SET attempts = attempts + 1, processed_at = ?, last_error = ? WHERE seq = ?")
-                .run([error == nil ? .integer(Int64(now)) : .null, error.map { .text($0) } ?? .null, .integer(event.seq)])
+            try db.statement("UPDATE stripe_events SET attempts = attempts + 1, processed_at = ?, last_error = ?, next_attempt_at = ? WHERE seq = ?")
+                .run([error == nil ? .integer(Int64(clamping: now)) : .null, error.map { .text($0) } ?? .null,
+                      retryAt.map { .integer(Int64(clamping: $0)) } ?? .null, .integer(event.seq)])
         }
     }
 

@@ -35,7 +35,7 @@ public struct StripeEventProcessor: Sendable {
     public func runOnce(now: UInt64) async throws -> Report {
         var report = Report()
         var blocked: Set<String> = []
-        for event in try await store.pendingEvents() {
+        for event in try await store.dueEvents(now: now) {
             if let object = event.objectID, blocked.contains(object) {
                 report.deferred += 1
                 continue
@@ -45,7 +45,11 @@ public struct StripeEventProcessor: Sendable {
                 try await store.finish(event, error: nil, now: now)
                 report.processed += 1
             } catch {
-                try await store.finish(event, error: "\(error)", now: now)
+                // Stripe or the network failing: the next pass. Anything else will fail again: back off (30 s,
+                // doubling, at most an hour), so it cannot hold back newer events.
+                let transient = (error as? StripeError)?.isRetryable ?? ((error as? BillingError)?.code == .unavailable)
+                let backoff = UInt64(30) << UInt64(min(event.attempts, 7))
+                try await store.finish(event, error: "\(error)", retryAt: transient ? nil : now + min(backoff, 3_600), now: now)
                 if let object = event.objectID { blocked.insert(object) }
                 report.failed += 1
                 ingestor.logger.warning("Stripe event not processed yet; retried next pass",

@@ -111,6 +111,21 @@ struct BillingChangesTests {
         #expect(try await w.treasuryTransfers().isEmpty)
     }
 
+    @Test("500 permanently failing Stripe events do not starve a newer one: it is processed on the next pass")
+    func failingEventsDoNotStarve() async throws {
+        let w = try await BillingWorld.make()
+        let now = UInt64(Date().timeIntervalSince1970)
+        for i in 0..<500 {  // malformed: an invoice event without an invoice id fails every time
+            let bad: JSON = ["id": .string("evt_bad_\(i)"), "type": "invoice.finalized", "created": .number(String(i + 1)), "data": ["object": ["object": "invoice"]]]
+            _ = try await w.store.insert(id: "evt_bad_\(i)", type: "invoice.finalized", objectID: "in_bad_\(i)", created: UInt64(i + 1),
+                                         payload: Array(bad.text.utf8), now: now)
+        }
+        let invoice = try await w.openInvoice(customer: try await w.customer(), cents: 1_600, dueDate: now + 60)
+        try await w.awaitEvent("invoice.finalized", object: invoice)
+        for pass in 0..<3 { try await w.processor.runOnce(now: now + UInt64(pass) * 10) }
+        #expect(try await w.ledger.charge(invoice: invoice) != nil, "the newer event was starved by the failing ones")
+    }
+
     @Test("Payment Records mode: a reversed payment's record is reported refunded in Stripe, once")
     func reversedPaymentRecord() async throws {
         let w = try await BillingWorld.make(policy: BillingPolicy(markPaid: .paymentRecords))
