@@ -38,12 +38,11 @@ public final class EVMIndexStore: Sendable {
         }
     }
 
-    /// Bulk mode for an initial backfill: foreign-key enforcement off on the writer (every id the event rows carry
-    /// comes from `AddressInterner`, which creates the parent row first in the same transaction) and a larger
-    /// page cache and WAL checkpoint interval. `bulkMode(false)` restores the defaults.
+    /// Bulk mode for an initial backfill: a larger page cache and WAL checkpoint interval; `bulkMode(false)`
+    /// restores the defaults. Foreign keys stay enforced: the writer connection is shared with the ledger and every
+    /// other module, and a connection-wide `foreign_keys = OFF` would let their writes break their rules too.
     public func bulkMode(_ on: Bool) async throws {
         try await database.writeRaw { db in
-            try db.execute(on ? "PRAGMA foreign_keys = OFF" : "PRAGMA foreign_keys = ON")
             try db.execute(on ? "PRAGMA cache_size = -65536" : "PRAGMA cache_size = -2000")
             try db.execute(on ? "PRAGMA wal_autocheckpoint = 16384" : "PRAGMA wal_autocheckpoint = 1000")
         }
