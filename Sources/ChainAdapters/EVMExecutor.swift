@@ -107,7 +107,7 @@ public actor EVMExecutor: ChargeExecutor {
         }
         let shortfall = live.shortfall(for: pull)
         guard shortfall.isEmpty else {
-            try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: shortfall.reason, nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
+            try await effects.wait(charge, reason: shortfall.reason, now: now, schedule: retrySeconds)
             return .awaitingFunds
         }
         let data = ERC20.transferFrom(from: payer, to: treasury, amount: pull)
@@ -117,11 +117,7 @@ public actor EVMExecutor: ChargeExecutor {
             gas = EVMFees.gasLimit(estimate: estimate)
         case .stops(let reason, let message):
             // The node ran the pull and it reverts: nothing is sent (no fee); the charge waits with the reason.
-            logger.warning("the pull would revert; the charge waits for the cause to clear", metadata: [
-                "chain": "\(config.name)", "invoice.id": "\(charge.invoice)", "reason": "\(reason.rawValue)", "revert": "\(message)",
-            ])
-            try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: reason.rawValue,
-                                        nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
+            try await effects.wait(charge, reason: reason.rawValue, detail: message, now: now, schedule: retrySeconds)
             return .awaitingFunds
         }
         let (priority, maxFee) = try await fees()

@@ -18,6 +18,17 @@ struct LifecycleEffects: Sendable {
         return now.addingReportingOverflow(wait).overflow ? .max : now + wait
     }
 
+    /// A due charge that cannot be pulled now waits with `reason` on the retry schedule; nothing is sent (no fee).
+    func wait(_ charge: Charge, reason: String, detail: String? = nil, now: UInt64, schedule: [UInt64]) async throws {
+        if let detail {
+            logger.warning("the pull cannot succeed now; the charge waits for the cause to clear", metadata: [
+                "chain": "\(chain)", "invoice.id": "\(charge.invoice)", "reason": "\(reason)", "detail": "\(detail)",
+            ])
+        }
+        try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: reason,
+                                    nextAttemptAt: try await nextAttempt(charge, now: now, schedule: schedule), now: now)
+    }
+
     func record(_ change: LedgerChange, charge: Charge, now: UInt64, schedule: [UInt64]) async throws {
         let retryAt = change.move?.to == .awaitingFunds ? try await nextAttempt(charge, now: now, schedule: schedule) : nil
         try await ledger.apply(change, charge: charge.id, nextAttemptAt: retryAt, now: now)

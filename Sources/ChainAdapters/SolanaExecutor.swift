@@ -99,17 +99,13 @@ public actor SolanaExecutor: ChargeExecutor {
         }
         let shortfall = try await capacity.capacity(wallet: terms.wallet, token: terms.token).shortfall(for: pull)
         guard shortfall.isEmpty else {
-            try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: shortfall.reason, nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
+            try await effects.wait(charge, reason: shortfall.reason, now: now, schedule: retrySeconds)
             return .awaitingFunds
         }
         var prefix: [SolanaInstruction] = []
         switch preflight {
         case .stop(let reason, let detail):
-            logger.warning("the pull cannot succeed now; the charge waits for the cause to clear", metadata: [
-                "chain": "\(config.name)", "invoice.id": "\(charge.invoice)", "reason": "\(reason.rawValue)", "detail": "\(detail)",
-            ])
-            try await ledger.transition(charge.id, from: .due, to: .awaitingFunds, reason: reason.rawValue,
-                                        nextAttemptAt: try await nextAttempt(charge, now: now), now: now)
+            try await effects.wait(charge, reason: reason.rawValue, detail: detail, now: now, schedule: retrySeconds)
             return .awaitingFunds
         case .proceed(let createTreasuryAccount, let memo, _):
             if createTreasuryAccount {
