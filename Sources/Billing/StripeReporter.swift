@@ -78,7 +78,7 @@ public struct StripeReporter: Sendable {
             try await store.mark(charge.invoice, action: "mismatch", detail: charge.reason, now: now)
             logger.error("payment mismatch: the invoice is left unpaid in Stripe", metadata: ["invoice.id": "\(charge.invoice)"])
         }
-                if policy.markUncollectible {
+        if policy.markUncollectible {
             for charge in try await ledger.charges(in: [.uncollectible]) where !(try await store.marked(charge.invoice, action: "uncollectible")) {
                 do {
                     let invoice = try StripeInvoice(json: try await stripe.get("/v1/invoices/\(charge.invoice)"))

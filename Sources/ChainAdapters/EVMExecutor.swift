@@ -28,10 +28,6 @@ public actor EVMExecutor: ChargeExecutor {
     /// Sets the retry schedule.
     public func setRetrySeconds(_ schedule: [UInt64]) { if !schedule.isEmpty { retrySeconds = schedule } }
 
-    /// When a charge that is short now is looked at again.
-    func nextAttempt(_ charge: Charge, now: UInt64) async throws -> UInt64 {
-        try await effects.nextAttempt(charge, now: now, schedule: retrySeconds)
-    }
     /// The ledger writes and logs of the lifecycle's actions.
     var effects: LifecycleEffects { LifecycleEffects(ledger: ledger, chain: config.name, logger: logger) }
     /// Cap on `maxFeePerGas`, in wei.
@@ -276,9 +272,10 @@ public actor EVMExecutor: ChargeExecutor {
         }
         guard evidence.sightings.isEmpty else { return evidence }
         // Nothing landed that the node shows. Whose transaction used each nonce at a finalized block?
-        for (nonce, group) in Dictionary(grouping: live.filter { $0.nonce != nil }, by: { $0.nonce ?? 0 }) {
-            let count = try? await node.transactionCount(of: spender, at: .number(finalized))
-            guard let count, count > nonce else { continue }  // unseen: the nonce may still be taken by one of ours
+        let groups = Dictionary(grouping: live.filter { $0.nonce != nil }, by: { $0.nonce ?? 0 })
+        guard !groups.isEmpty, let count = try? await node.transactionCount(of: spender, at: .number(finalized)) else { return evidence }
+        for (nonce, group) in groups {
+            guard count > nonce else { continue }  // unseen: the nonce may still be taken by one of ours
             let used = try? await locate(nonce: nonce, above: group.compactMap(\.headAtSigning).min() ?? 0, through: finalized)
             let ours = Set(group.map { $0.transactionID.lowercased() })
             if let used, ours.contains(used.hash.description.lowercased()), let attempt = group.first(where: { $0.transactionID.lowercased() == used.hash.description.lowercased() }) {

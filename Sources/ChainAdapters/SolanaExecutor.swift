@@ -30,10 +30,6 @@ public actor SolanaExecutor: ChargeExecutor {
     /// Sets the retry schedule.
     public func setRetrySeconds(_ schedule: [UInt64]) { if !schedule.isEmpty { retrySeconds = schedule } }
 
-    /// When a charge that is short now is looked at again.
-    func nextAttempt(_ charge: Charge, now: UInt64) async throws -> UInt64 {
-        try await effects.nextAttempt(charge, now: now, schedule: retrySeconds)
-    }
     /// The ledger writes and logs of the lifecycle's actions.
     var effects: LifecycleEffects { LifecycleEffects(ledger: ledger, chain: config.name, logger: logger) }
     /// Cap on the compute-unit price, in micro-lamports.

@@ -103,18 +103,21 @@ public struct ChargeLifecycle: Hashable, Sendable {
     public mutating func event(_ event: Event) -> [LifecycleAction] {
         guard Self.followedStates.contains(state) else { return [] }
         let actions: [LifecycleAction]
+        var ackHead: UInt64?
         switch event {
         case .acknowledged(let id, let head):
             guard let attempt = attempts.first(where: { $0.id == id }), attempt.outcome == .signed else { return [] }
-            _ = head
+            ackHead = head
             actions = [.record(LedgerChange(outcomes: [OutcomeChange(attempt: id, outcome: .sent)],
                                             move: state == .signed ? (.signed, .broadcast) : nil))]
         case .refusedUnderpriced(let id):
-            actions = observe(LifecycleEvidence(head: 0, underpriced: [id]), replaceOnly: true)
+            // Re-price the newest attempt at the same nonce; an older one refused says nothing new.
+            let newest = attempts.filter(\.isLive).last
+            actions = newest?.id == id && newest?.nonce != nil && policy.replaceAfterBlocks != nil ? [.replace(attempt: id)] : []
         case .observed(let evidence):
-            actions = observe(evidence, replaceOnly: false)
+            actions = observe(evidence)
         }
-        for case .record(let change) in actions { apply(change, ackHead: { if case .acknowledged(_, let head) = event { head } else { nil } }()) }
+        for case .record(let change) in actions { apply(change, ackHead: ackHead) }
         return actions
     }
 
@@ -128,14 +131,9 @@ public struct ChargeLifecycle: Hashable, Sendable {
         if let move = change.move, move.from == state { state = move.to }
     }
 
-    private func observe(_ evidence: LifecycleEvidence, replaceOnly: Bool) -> [LifecycleAction] {
+    private func observe(_ evidence: LifecycleEvidence) -> [LifecycleAction] {
         let live = attempts.filter(\.isLive)
         guard let newest = live.last else { return [] }
-        if replaceOnly {
-            // Re-price the newest attempt at the same nonce; an older one refused says nothing new.
-            return newest.id == evidence.underpriced.first && newest.nonce != nil && policy.replaceAfterBlocks != nil
-                ? [.replace(attempt: newest.id)] : []
-        }
         if let landing = landed(live, evidence) { return decideLanded(landing, live: live, received: evidence.received[landing.attempt.id]) }
         return decideUnlanded(live, evidence, newest: newest)
     }
@@ -219,7 +217,7 @@ public struct ChargeLifecycle: Hashable, Sendable {
             actions.append(.alert(.unknown(reason: "no node proves whether the charge's transaction landed, \(pastBlocks) blocks after its window closed")))
         } else if pastBlocks == nil, let after = policy.replaceAfterBlocks, newest.nonce != nil {
             let stale = newest.sentBlock.map { evidence.head >= $0 &+ after } ?? false
-            if stale || evidence.underpriced.contains(newest.id) { actions.append(.replace(attempt: newest.id)) }
+            if stale { actions.append(.replace(attempt: newest.id)) }
         }
         return change(outcomes, to: target, reason: target == .broadcast ? "reorged out" : nil) + actions
     }

@@ -26,16 +26,12 @@ public struct LifecycleEvidence: Hashable, Sendable {
     public var head: UInt64
     /// Per attempt id; an attempt missing here is `unseen`.
     public var sightings: [Int64: Sighting]
-    /// Attempts a node refused this pass as underpriced (the pool holds another transaction at the nonce, or the
-    /// fee is below the node's floor). Never a proof of death: another node may hold the attempt.
-    public var underpriced: Set<Int64>
     /// For a final landing that does not match: what arrived instead, in words (the charge's recorded reason).
     public var received: [Int64: String]
 
-    public init(head: UInt64, sightings: [Int64: Sighting] = [:], underpriced: Set<Int64> = [], received: [Int64: String] = [:]) {
+    public init(head: UInt64, sightings: [Int64: Sighting] = [:], received: [Int64: String] = [:]) {
         self.head = head
         self.sightings = sightings
-        self.underpriced = underpriced
         self.received = received
     }
 
