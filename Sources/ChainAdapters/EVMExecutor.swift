@@ -404,31 +404,29 @@ public actor EVMExecutor: ChargeExecutor {
             guard let sum = try? received.checkedAdding(value) else { return .other("the Transfer logs overflow") }
             received = sum
         }
-        let problem = await balanceCheck(token: tokenAddress, treasury: treasury, receipt: receipt)
-        // No Transfer of the token here, and the block's logs agree with the treasury's balance: nothing moved.
-        if tokenTransfers == 0, problem == nil { return .nothingMoved }
-        // Exactly the amount; grossed up for a fee, the amount or one base unit more (the fee's rounding).
-        let exact = token.grossUpFeeBps == 0 ? received == amount : received >= amount && received - amount <= .one
-        guard exact else {
-            return .other("the treasury received \(received) of \(amount) base units of \(token.symbol) from the payer in \(receipt.transactionHash)")
+        let balances = await balanceCheck(token: tokenAddress, treasury: treasury, receipt: receipt)
+        switch ArrivalRule.decide(tokenTransfers: tokenTransfers, received: received, amount: amount, grossedUp: token.grossUpFeeBps > 0,
+                                  balances: balances, describe: { received in
+            "the treasury received \(received) of \(amount) base units of \(token.symbol) from the payer in \(receipt.transactionHash)"
+        }) {
+        case .exact: return .exact
+        case .nothingMoved: return .nothingMoved
+        case .other(let what): return .other(what)
         }
-        if let problem { return .other(problem) }
-        return .exact
     }
 
     /// The treasury's `balanceOf` before and at the receipt's block against the block's Transfer logs of the token
-    /// into and out of it: what disagrees, or nil when they agree or the node keeps no state that old (the logs are
-    /// then all the evidence there is).
-    private func balanceCheck(token: EVMAddress, treasury: EVMAddress, receipt: EVMReceipt) async -> String? {
+    /// into and out of it; `unavailable` when the node keeps no state that old.
+    private func balanceCheck(token: EVMAddress, treasury: EVMAddress, receipt: EVMReceipt) async -> ArrivalRule.BalanceCheck {
         guard receipt.blockNumber > 0,
               let before = try? await node.balanceOf(token: token, owner: treasury, block: .number(receipt.blockNumber - 1)),
               let after = try? await node.balanceOf(token: token, owner: treasury, block: .number(receipt.blockNumber)),
               let logged = try? await treasuryFlow(token: token, treasury: treasury, block: receipt.blockNumber, hash: receipt.blockHash)
-        else { return nil }
+        else { return .unavailable }
         guard let expected = try? before.checkedAdding(logged.in), expected >= logged.out, expected - logged.out == after else {
-            return "the token's logs say the treasury gained \(logged.in) and lost \(logged.out) in block \(receipt.blockNumber), but its balance went from \(before) to \(after)"
+            return .disagrees("the token's logs say the treasury gained \(logged.in) and lost \(logged.out) in block \(receipt.blockNumber), but its balance went from \(before) to \(after)")
         }
-        return nil
+        return .agrees
     }
 
     /// Sums of the token's Transfer logs into and out of the treasury in one block (checked against its hash).

@@ -1,3 +1,4 @@
+import SettleCore
 import Settlement
 import Testing
 
@@ -150,4 +151,23 @@ struct ChargeLifecycleTests {
         }
         #expect(name == expected)
     }
+
+    @Test("arrival: 'nothing moved' (pulled again later) only when the balances prove it; exact means exact")
+    func arrival() {
+        func verdict(_ transfers: Int, _ received: UInt64, _ balances: ArrivalRule.BalanceCheck, grossedUp: Bool = false) -> ArrivalRule.Verdict {
+            ArrivalRule.decide(tokenTransfers: transfers, received: UInt256(received), amount: 100, grossedUp: grossedUp, balances: balances,
+                               describe: { "received \($0)" })
+        }
+        #expect(verdict(0, 0, .agrees) == .nothingMoved)
+        if case .other = verdict(0, 0, .unavailable) {} else { Issue.record("no logs and no state is not proof that nothing moved") }
+        #expect(verdict(0, 0, .disagrees("lied")) == .other("lied"))
+        #expect(verdict(1, 100, .agrees) == .exact)
+        #expect(verdict(1, 100, .unavailable) == .exact)
+        #expect(verdict(1, 100, .disagrees("lied")) == .other("lied"))
+        #expect(verdict(2, 99, .agrees) == .other("received 99"))
+        #expect(verdict(1, 101, .agrees) == .other("received 101"))
+        #expect(verdict(1, 101, .agrees, grossedUp: true) == .exact)
+        #expect(verdict(1, 102, .agrees, grossedUp: true) == .other("received 102"))
+    }
 }
+
