@@ -106,7 +106,9 @@ extension SettleAPI {
     /// pays with which wallet, as Stripe metadata would. 201 with the agreement.
     func createAgreement(_ request: Request) async throws -> Response {
         let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: 64 * 1024) } catch { throw APIError(.contentTooLarge, "too_large", "the body exceeds 64 KiB") }
+        do { buffer = try await request.body.collect(upTo: maxBodyBytes) } catch {
+            throw APIError(.contentTooLarge, "too_large", "the body exceeds \(maxBodyBytes) bytes")
+        }
         let body: JSON
         do { body = try JSON(parsing: Array(buffer: buffer)) } catch { throw APIError.badRequest("the body is not JSON: \(error)") }
         guard case .object(let fields) = body else { throw APIError.badRequest("the body must be a JSON object") }

@@ -36,6 +36,8 @@ public struct SettleAPI: Sendable {
     public var metrics: PrometheusCollectorRegistry
     public var logger: Logger
     public var now: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
+    /// The largest JSON request body (`[server] max_body_bytes`): 413 beyond.
+    public var maxBodyBytes = 64 << 10
 
     public init(ledger: Ledger, outbox: Outbox, chains: [any ChainView], tokens: BearerTokens, health: HealthRegistry, maxHeadLag: UInt64 = 20,
                 allowancePayments: [String: UInt64], retrier: (any ChargeRetrier)?, metrics: PrometheusCollectorRegistry, logger: Logger) {

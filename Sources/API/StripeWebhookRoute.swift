@@ -7,12 +7,18 @@ import Logging
 /// means it is durable; 400 means it was refused (bad or stale signature, unreadable body) and nothing was stored;
 /// 500 means Settle could not store it and Stripe should deliver it again.
 public enum StripeWebhookRoute {
-    /// The largest body accepted (Stripe's events are far smaller).
-    public static let maximumBody = 1 << 20
+    /// The largest body accepted by default (`[server] webhook_max_body_bytes`; Stripe's events are far smaller).
+    public static let defaultMaximumBody = 1 << 20
 
     /// Adds the route to `router`. `now` is the clock used for the signature's tolerance window.
     public static func add<Context: RequestContext>(to router: Router<Context>, inbox: StripeInbox, logger: Logger,
                                                     now: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }) {
+        add(to: router, inbox: inbox, maximumBody: defaultMaximumBody, logger: logger, now: now)
+    }
+
+    /// Adds the route with a body limit of `maximumBody` bytes (413 beyond).
+    public static func add<Context: RequestContext>(to router: Router<Context>, inbox: StripeInbox, maximumBody: Int, logger: Logger,
+                                                    now: @escaping @Sendable () -> UInt64) {
         router.post("/webhooks/stripe") { request, _ -> Response in
             let body: ByteBuffer
             do {

@@ -36,6 +36,12 @@ import Signing
 /// listen = "127.0.0.1:8080"    # POST /webhooks/stripe, the /v1 API, /healthz, /metrics
 /// shutdown_seconds = 30        # SIGTERM: how long in-flight work may take to finish before it is cancelled
 /// max_head_lag = 20            # /healthz says "degraded" when a chain's index is further behind its head
+/// header_timeout_seconds = 10  # from a request's first byte to its complete head; then the connection is closed
+/// body_timeout_seconds = 30    # from the head to the last byte of the body
+/// idle_timeout_seconds = 60    # a connection with no request in progress
+/// max_connections = 1024       # open connections; at the cap the oldest idle one is closed for a new one
+/// max_body_bytes = 65536       # largest /v1 request body (413 beyond)
+/// webhook_max_body_bytes = 1048576  # largest Stripe webhook body (413 beyond)
 ///
 /// [log]
 /// format = "text"              # or "json" (one object per line)
@@ -117,6 +123,8 @@ public struct DaemonConfig: Sendable {
     public var shutdownSeconds: UInt64
     /// Blocks (or slots) behind the head beyond which `/healthz` reports a chain degraded.
     public var maxHeadLag: UInt64
+    /// The HTTP server's deadlines, connection cap and body limits (`[server]`).
+    public var serverLimits = ServerLimits()
     public var logFormat: LogFormat
     public var logLevel: String?
     public var apiTokens: [APIToken]
@@ -235,7 +243,23 @@ public struct DaemonConfig: Sendable {
                                 retrySeconds: try merchantTable.unsignedList("retry_seconds", default: [60, 300, 1_800, 7_200, 21_600, 43_200]),
                                 giveUpAfter: try merchantTable.unsigned("give_up_after", default: 259_200))
         let serverTable = try root.table("server")
-        try serverTable.rejectUnknown(["listen", "shutdown_seconds", "max_head_lag"])
+        try serverTable.rejectUnknown(["listen", "shutdown_seconds", "max_head_lag", "header_timeout_seconds", "body_timeout_seconds",
+                                       "idle_timeout_seconds", "max_connections", "max_body_bytes", "webhook_max_body_bytes"])
+        func bounded(_ key: String, default value: Int, _ range: ClosedRange<Int>, _ unit: String) throws(ConfigError) -> Int {
+            let number = try serverTable.unsigned(key, default: UInt64(value))
+            guard number >= range.lowerBound, number <= range.upperBound else {
+                throw ConfigError(file: file, key: "server.\(key)", problem: "must be \(range.lowerBound)…\(range.upperBound) \(unit)")
+            }
+            return Int(number)
+        }
+        let defaults = ServerLimits()
+        let limits = ServerLimits(
+            headerTimeout: .seconds(try bounded("header_timeout_seconds", default: defaults.headerSeconds, 1...3_600, "seconds")),
+            bodyTimeout: .seconds(try bounded("body_timeout_seconds", default: defaults.bodySeconds, 1...3_600, "seconds")),
+            idleTimeout: .seconds(try bounded("idle_timeout_seconds", default: defaults.idleSeconds, 1...86_400, "seconds")),
+            maxConnections: try bounded("max_connections", default: defaults.maxConnections, 1...1_000_000, "connections"),
+            maxBodyBytes: try bounded("max_body_bytes", default: defaults.maxBodyBytes, 1_024...(64 << 20), "bytes"),
+            webhookMaxBodyBytes: try bounded("webhook_max_body_bytes", default: defaults.webhookMaxBodyBytes, 1_024...(64 << 20), "bytes"))
         let listen = try parseListen(try serverTable.string("listen", default: "127.0.0.1:8080"), file: file, key: "server.listen")
         let logTable = try root.table("log")
         try logTable.rejectUnknown(["format", "level"])
@@ -266,12 +290,14 @@ public struct DaemonConfig: Sendable {
             guard value > 0 else { throw ConfigError(file: file, key: "allowance.\(key)", problem: "must be at least 1 payment") }
             payments[key] = value
         }
-        return DaemonConfig(file: file, database: try root.string("database", default: "settle.sqlite"),
+        var config = DaemonConfig(file: file, database: try root.string("database", default: "settle.sqlite"),
                             chainsDirectory: try root.string("chains_directory", default: "chains"), chains: try root.strings("chains", default: []),
                             stripe: stripe, dunning: dunning, merchant: merchant, listen: listen,
                             shutdownSeconds: max(1, try serverTable.unsigned("shutdown_seconds", default: 30)),
                             maxHeadLag: try serverTable.unsigned("max_head_lag", default: 20),
                             logFormat: logFormat, logLevel: logLevel, apiTokens: tokens, allowancePayments: payments)
+        config.serverLimits = limits
+        return config
     }
 }
 

@@ -67,6 +67,12 @@ struct InitCommand: ParsableCommand {
         listen = "127.0.0.1:8080"         # POST /webhooks/stripe, /v1 API, /healthz, /metrics; put TLS in front
         # shutdown_seconds = 30           # SIGTERM: time for in-flight work before it is cancelled
         # max_head_lag = 20               # /healthz is 503 when an index is further behind its chain's head
+        # header_timeout_seconds = 10     # a request's head must be complete this long after its first byte
+        # body_timeout_seconds = 30       # and its body this long after the head
+        # idle_timeout_seconds = 60       # a connection with no request in progress is closed
+        # max_connections = 1024          # at the cap the longest-idle connection is closed for a new one
+        # max_body_bytes = 65536          # /v1 request bodies (413 beyond)
+        # webhook_max_body_bytes = 1048576  # Stripe webhook bodies (413 beyond)
 
         [log]
         # format = "text"                 # or "json" (one object per line)

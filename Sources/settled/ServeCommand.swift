@@ -106,12 +106,27 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let router = Router()
-        StripeWebhookRoute.add(to: router, inbox: StripeInbox(store: runtime.store, secrets: runtime.webhookSecrets), logger: logger)
-        SettleAPI(ledger: runtime.ledger, outbox: runtime.outbox, chains: runtime.chains.map(\.view), tokens: BearerTokens(tokens), health: health,
-                  maxHeadLag: config.maxHeadLag, allowancePayments: config.allowancePayments,
-                  retrier: BillingRetrier(runtime: runtime, wakers: wakers), metrics: registry, logger: logger).add(to: router)
+        var limits = config.serverLimits
+        StripeWebhookRoute.add(to: router, inbox: StripeInbox(store: runtime.store, secrets: runtime.webhookSecrets),
+                               maximumBody: limits.webhookMaxBodyBytes, logger: logger, now: unixNow)
+        var api = SettleAPI(ledger: runtime.ledger, outbox: runtime.outbox, chains: runtime.chains.map(\.view), tokens: BearerTokens(tokens),
+                            health: health, maxHeadLag: config.maxHeadLag, allowancePayments: config.allowancePayments,
+                            retrier: BillingRetrier(runtime: runtime, wakers: wakers), metrics: registry, logger: logger)
+        api.maxBodyBytes = limits.maxBodyBytes
+        api.add(to: router)
+        // Connections need descriptors: raise the soft limit to the hard one, and keep the cap below it with room for
+        // the database, RPC and Stripe connections, so a flood meets the cap (which sheds idle connections), never
+        // EMFILE (which stops accepting everyone).
+        let descriptors = DescriptorLimit.raise()
+        let room = descriptors.map { max(16, $0 - DescriptorLimit.reserved) }
+        if let room, room < limits.maxConnections {
+            logger.warning("[server] max_connections lowered to fit the process's descriptor limit", metadata: [
+                "http.max_connections": "\(room)", "configured": "\(limits.maxConnections)", "nofile": "\(descriptors ?? 0)"])
+            limits.maxConnections = room
+        }
         let app = Application(
-            router: router, configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: "settled"),
+            router: router, server: .guarded(limits, logger: logger),
+            configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: "settled"),
             onServerRunning: { channel in
                 logger.notice("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             },

@@ -20,9 +20,9 @@ struct BillingCommandTests {
         try FileManager.default.createDirectory(at: chains, withIntermediateDirectories: true)
         let suffix = UInt32.random(in: 0...UInt32.max)
         let keyVariable = "SETTLE_TEST_SPENDER_\(suffix)", stripeVariable = "SETTLE_TEST_STRIPE_\(suffix)"
-        setenv(keyVariable, try await w.devnet.privateKeyHex(7), 1)
-        setenv(stripeVariable, "sk_test_cli", 1)
-        defer { unsetenv(keyVariable); unsetenv(stripeVariable) }
+        TestEnvironment.set(keyVariable, try await w.devnet.privateKeyHex(7))
+        TestEnvironment.set(stripeVariable, "sk_test_cli")
+        defer { TestEnvironment.unset(keyVariable); TestEnvironment.unset(stripeVariable) }
         try w.devnet.chainConfig(tokens: [("USDC", w.token, 6)], spenders: [w.spender.address], confirmations: 2,
                                  signerKey: "env:\(keyVariable)", treasury: w.treasury)
             .write(to: chains.appendingPathComponent("devnet.toml"), atomically: true, encoding: .utf8)

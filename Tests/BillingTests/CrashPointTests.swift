@@ -388,7 +388,7 @@ final class ServeChild: @unchecked Sendable {
         process.standardError = handle
         process.standardOutput = handle
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try TestEnvironment.run(process)
     }
 
     var isRunning: Bool { process.isRunning }

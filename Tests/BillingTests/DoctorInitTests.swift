@@ -26,8 +26,8 @@ struct DoctorInitTests {
         let key = try await w.devnet.privateKeyHex(7)
         let variables = ["SETTLE_TEST_DOCTOR_KEY_\(suffix)": key, "STRIPE_API_KEY": "sk_test_doctor", "STRIPE_WEBHOOK_SECRET": "whsec_doctor",
                          "SETTLE_API_TOKEN": "token-doctor"]
-        for (name, value) in variables { setenv(name, value, 1) }
-        defer { for name in variables.keys { unsetenv(name) } }
+        for (name, value) in variables { TestEnvironment.set(name, value) }
+        defer { for name in variables.keys { TestEnvironment.unset(name) } }
         var text = try String(contentsOf: config, encoding: .utf8)
         text = text.replacingOccurrences(of: "database = \"settle.sqlite\"", with: "database = \"\(directory.appendingPathComponent("db.sqlite").path)\"")
             .replacingOccurrences(of: "chains_directory = \"chains\"", with: "chains_directory = \"\(chains.path)\"")
@@ -47,7 +47,7 @@ struct DoctorInitTests {
         // A node of another chain, a missing secret: both named, each with its fix.
         try w.devnet.chainConfig(tokens: [("USDC", w.token, 6)], spenders: [], signerKey: "env:SETTLE_TEST_DOCTOR_KEY_\(suffix)", treasury: w.treasury)
             .replacingOccurrences(of: "chain_id = 1337", with: "chain_id = 8453").write(to: chainFile, atomically: true, encoding: .utf8)
-        unsetenv("SETTLE_API_TOKEN")
+        TestEnvironment.unset("SETTLE_API_TOKEN")
         let broken = try SettledBinary.run(["doctor", "--config", config.path])
         #expect(broken.status == 1, "\(broken.output)")
         #expect(broken.output.contains("answers chain id 1337, but"), "\(broken.output)")

@@ -76,7 +76,7 @@ struct OpenAPITests {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        try process.run()
+        try TestEnvironment.run(process)
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         print(text)

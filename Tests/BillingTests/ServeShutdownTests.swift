@@ -29,12 +29,12 @@ struct ServeShutdownTests {
         let keyVariable = "SETTLE_TEST_SPENDER_\(suffix)", urlVariable = "SETTLE_TEST_RPC_\(suffix)"
         let secrets = (stripe: "sk_test_serve_\(suffix)", webhook: "whsec_serve_\(suffix)", token: "token-serve-\(suffix)",
                        rpcPath: "v3/rpc-key-\(suffix)", spender: try await w.devnet.privateKeyHex(7))
-        setenv(keyVariable, secrets.spender, 1)
-        setenv(urlVariable, w.devnet.url + secrets.rpcPath, 1)  // a provider URL with its API key in the path
-        setenv("SETTLE_STRIPE_API_KEY", secrets.stripe, 1)
-        setenv("SETTLE_STRIPE_WEBHOOK_SECRET", secrets.webhook, 1)
-        setenv("SETTLE_API_TOKEN_READ", secrets.token, 1)
-        defer { for name in [keyVariable, urlVariable, "SETTLE_STRIPE_API_KEY", "SETTLE_STRIPE_WEBHOOK_SECRET", "SETTLE_API_TOKEN_READ"] { unsetenv(name) } }
+        TestEnvironment.set(keyVariable, secrets.spender)
+        TestEnvironment.set(urlVariable, w.devnet.url + secrets.rpcPath)  // a provider URL with its API key in the path
+        TestEnvironment.set("SETTLE_STRIPE_API_KEY", secrets.stripe)
+        TestEnvironment.set("SETTLE_STRIPE_WEBHOOK_SECRET", secrets.webhook)
+        TestEnvironment.set("SETTLE_API_TOKEN_READ", secrets.token)
+        defer { for name in [keyVariable, urlVariable, "SETTLE_STRIPE_API_KEY", "SETTLE_STRIPE_WEBHOOK_SECRET", "SETTLE_API_TOKEN_READ"] { TestEnvironment.unset(name) } }
         try w.devnet.chainConfig(tokens: [("USDC", w.token, 6)], spenders: [w.spender.address], confirmations: 2, rpcURL: "env:\(urlVariable)",
                                  signerKey: "env:\(keyVariable)", treasury: w.treasury)
             .write(to: chains.appendingPathComponent("devnet.toml"), atomically: true, encoding: .utf8)
@@ -150,7 +150,7 @@ final class ServeProcess: @unchecked Sendable {
         try handle.seekToEnd()
         process.standardError = handle
         process.standardOutput = handle
-        try process.run()
+        try TestEnvironment.run(process)
     }
 
     /// SIGTERM, then waits (polling, never `waitUntilExit`, see PITFALLS) up to `seconds` for the exit.

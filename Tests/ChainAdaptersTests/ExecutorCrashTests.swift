@@ -28,8 +28,8 @@ struct ExecutorCrashTests {
             try await devnet.approve(token: token, owner: customer, spender: spender.address, amount: .max)
         }
         let variable = "SETTLE_TEST_SPENDER_\(UInt32.random(in: 0...UInt32.max))"
-        setenv(variable, try await devnet.privateKeyHex(7), 1)
-        defer { unsetenv(variable) }
+        TestEnvironment.set(variable, try await devnet.privateKeyHex(7))
+        defer { TestEnvironment.unset(variable) }
         let directory = try temporaryDirectory("settle-exec-crash")
         let chains = directory.appendingPathComponent("chains")
         try FileManager.default.createDirectory(at: chains, withIntermediateDirectories: true)
@@ -107,8 +107,8 @@ struct SolanaExecutorCrashTests {
                                                          amount: 1_000_000_000_000)], signers: [payer])
         }
         let variable = "SETTLE_TEST_DELEGATE_\(UInt32.random(in: 0...UInt32.max))"
-        setenv(variable, secrets[0].text, 1)
-        defer { unsetenv(variable) }
+        TestEnvironment.set(variable, secrets[0].text)
+        defer { TestEnvironment.unset(variable) }
         let directory = try temporaryDirectory("settle-sol-exec-crash")
         let chains = directory.appendingPathComponent("chains")
         try FileManager.default.createDirectory(at: chains, withIntermediateDirectories: true)

@@ -17,8 +17,8 @@ struct NonceDivergenceTests {
         _ = try SettledBinary.require()
         let f = try await ExecutorFixture.make()
         let variable = "SETTLE_TEST_SPENDER_\(UInt32.random(in: 0...UInt32.max))"
-        setenv(variable, try await f.devnet.privateKeyHex(7), 1)
-        defer { unsetenv(variable) }
+        TestEnvironment.set(variable, try await f.devnet.privateKeyHex(7))
+        defer { TestEnvironment.unset(variable) }
         let directory = try temporaryDirectory("settle-nonce")
         let chains = directory.appendingPathComponent("chains")
         try FileManager.default.createDirectory(at: chains, withIntermediateDirectories: true)

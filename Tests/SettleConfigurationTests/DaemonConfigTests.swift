@@ -9,6 +9,8 @@ struct DaemonConfigTests {
         #expect(config.database == "settle.sqlite" && config.chains == ["base"] && config.stripe.markPaid == "paid_out_of_band")
         #expect(config.dunning.missedAfter == 300 && config.dunning.lateAfter == 600 && config.dunning.uncollectibleAfter == 604_800)
         #expect(config.merchant.giveUpAfter == 259_200 && config.listen.host == "127.0.0.1" && config.listen.port == 8080)
+        #expect(config.serverLimits == ServerLimits())
+        #expect(config.serverLimits.headerTimeout == .seconds(10) && config.serverLimits.maxConnections == 1_024)
     }
 
     @Test("a full file is read as written")
@@ -29,7 +31,15 @@ struct DaemonConfigTests {
             retry_seconds = [10, 20]
             [server]
             listen = "0.0.0.0:9000"
+            header_timeout_seconds = 5
+            body_timeout_seconds = 20
+            idle_timeout_seconds = 90
+            max_connections = 4000
+            max_body_bytes = 2048
+            webhook_max_body_bytes = 4194304
             """, file: "settle.toml")
+        #expect(config.serverLimits == ServerLimits(headerTimeout: .seconds(5), bodyTimeout: .seconds(20), idleTimeout: .seconds(90),
+                                                    maxConnections: 4_000, maxBodyBytes: 2_048, webhookMaxBodyBytes: 4 << 20))
         #expect(config.stripe.webhookSecrets.map(\.description) == ["env:WHSEC_NEW", "file:/etc/settle/whsec_old"])
         #expect(config.stripe.markPaid == "payment_records" && config.stripe.minimumAmount == 2)
         #expect(config.dunning.uncollectibleAfter == nil && config.merchant.retrySeconds == [10, 20] && config.listen.port == 9000)
@@ -44,6 +54,11 @@ struct DaemonConfigTests {
         ("[merchant]\nretry_seconds = []", "merchant.retry_seconds"),
         ("[dunning]\nmissed_after = 900\nlate_after = 600", "dunning.late_after"),
         ("[server]\nlisten = \"8080\"", "server.listen"),
+        ("[server]\nheader_timeout_seconds = 0", "server.header_timeout_seconds"),
+        ("[server]\nidle_timeout_seconds = -1", "server.idle_timeout_seconds"),
+        ("[server]\nmax_connections = 0", "server.max_connections"),
+        ("[server]\nmax_body_bytes = 100", "server.max_body_bytes"),
+        ("[server]\nwebhook_max_body_bytes = 1000000000", "server.webhook_max_body_bytes"),
         ("databse = \"x\"", "databse"),
         ("[stripe]\nwebhook_secret = \"env:X\"", "stripe.webhook_secret"),
         // "plain http only to this machine" is a host, not a prefix

@@ -85,8 +85,8 @@ struct KeyLoaderTests {
     @Test("keys load from an environment variable")
     func environment() throws {
         let name = "SETTLE_TEST_KEY_\(UInt32.random(in: 0...UInt32.max))"
-        setenv(name, "0x" + Self.secpHex, 1)
-        defer { unsetenv(name) }
+        TestEnvironment.set(name, "0x" + Self.secpHex)
+        defer { TestEnvironment.unset(name) }
         let key = try KeyLoader.secp256k1(from: try KeyReference(parsing: "env:\(name)"))
         #expect(key.publicKey.compressed.hex == "024bc2a31265153f07e70e0bab08724e6b85e217f8cd628ceb62974247bb493382")
     }

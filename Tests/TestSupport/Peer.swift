@@ -33,7 +33,7 @@ public final class Peer: @unchecked Sendable {
         let output = Pipe()
         process.standardOutput = output
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try TestEnvironment.run(process)
         self.process = process
         // Read the first line: "PORT n".
         var line = [UInt8]()

@@ -26,7 +26,7 @@ public enum SettledBinary {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        try process.run()
+        try TestEnvironment.run(process)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
@@ -63,7 +63,7 @@ public enum SettledBinary {
             process.arguments = arguments
             process.standardOutput = FileHandle.nullDevice
             process.standardError = logHandle ?? FileHandle.nullDevice
-            try process.run()
+            try TestEnvironment.run(process)
             if report.runs <= killingRuns {
                 try await Task.sleep(for: .milliseconds(Int64(delay.lowerBound + rng.next() % (delay.upperBound - delay.lowerBound + 1))))
                 if process.isRunning {
