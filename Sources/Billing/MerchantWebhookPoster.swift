@@ -6,6 +6,8 @@ import Transport
 /// "TIMESTAMP.BODY")` (Stripe's scheme, so merchants can verify with the same code), `Settle-Event-Id`, and a short
 /// timeout. Only the status matters: 2xx is delivered, anything else is retried by the outbox.
 public struct MerchantWebhookPoster: WebhookPoster {
+    /// How much of the merchant's answer is read: only its status counts.
+    public static let maximumResponseBytes = 64 << 10
     public let url: String
     private let secret: String
     private let http: HTTPClient
@@ -20,10 +22,12 @@ public struct MerchantWebhookPoster: WebhookPoster {
     }
 
     public func post(body: [UInt8], eventID: String, timestamp: UInt64) async -> (status: Int?, error: String?) {
-        let request = HTTPRequest(url: url, method: .post, headers: [
+        var request = HTTPRequest(url: url, method: .post, headers: [
             ("Content-Type", "application/json"), ("User-Agent", "Settle/1 (+webhooks)"), ("Settle-Event-Id", eventID),
             ("Settle-Signature", WebhookSignature.header(payload: body, secret: secret, timestamp: timestamp)),
-        ], body: body, timeout: timeout)
+        ], body: body, timeout: timeout, maximumResponseBytes: Self.maximumResponseBytes)
+        // Only the status counts: a long (or endless) answer is cut off, not waited for.
+        request.truncatesLargeResponse = true
         do {
             return (try await http.execute(request).status, nil)
         } catch {

@@ -28,6 +28,8 @@ public struct StripeError: Error, Hashable, Sendable, CustomStringConvertible {
 /// restart repeats the same request, never a new one), list pagination, typed errors, and retries with backoff on
 /// 429, 5xx and network failures.
 public struct StripeClient: Sendable {
+    /// The largest Stripe response read: a page of 100 invoices with their lines is a few MiB at most.
+    public static let maximumResponseBytes = 16 << 20
     /// The API version Settle is written against.
     public static let pinnedVersion = "2025-03-31.basil"
 
@@ -94,7 +96,8 @@ public struct StripeClient: Sendable {
             }
             let response: HTTPResponse
             do {
-                response = try await http.execute(HTTPRequest(url: baseURL + path, method: method, headers: headers, body: body, timeout: .seconds(80)))
+                response = try await http.execute(HTTPRequest(url: baseURL + path, method: method, headers: headers, body: body, timeout: .seconds(80),
+                                                               maximumResponseBytes: Self.maximumResponseBytes))
             } catch {
                 last = StripeError(status: 0, type: "transport", message: error.message)
                 guard error.isRetryable else { throw last }

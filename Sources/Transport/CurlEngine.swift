@@ -185,6 +185,12 @@ final class CurlEngine: @unchecked Sendable {
             var status = 0
             _ = settle_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
             return .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body))
+        case CURLE_WRITE_ERROR where transfer.bodyTooLarge && transfer.request.truncatesLargeResponse:
+            var status = 0
+            _ = settle_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+            var response = HTTPResponse(status: status, headers: transfer.headers, body: transfer.body)
+            response.truncated = true
+            return .success(response)
         case CURLE_WRITE_ERROR where transfer.bodyTooLarge:
             return .failure(TransportError(
                 .responseTooLarge, "response body exceeds \(transfer.request.maximumResponseBytes) bytes"))

@@ -58,6 +58,10 @@ let curlWriteCallback: settle_curl_write_callback = { pointer, size, count, user
     let bytes = size * count
     if transfer.body.count + bytes > transfer.request.maximumResponseBytes {
         transfer.bodyTooLarge = true
+        if transfer.request.truncatesLargeResponse {
+            let room = max(0, transfer.request.maximumResponseBytes - transfer.body.count)
+            transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: room))
+        }
         return 0  // makes libcurl abort with CURLE_WRITE_ERROR
     }
     transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: bytes))

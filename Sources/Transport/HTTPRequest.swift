@@ -15,13 +15,21 @@ public struct HTTPRequest: Sendable {
     public var timeout: Duration
     /// Connect timeout.
     public var connectTimeout: Duration
-    /// Largest response body accepted; a larger one fails with `.responseTooLarge`.
+    /// Largest response body accepted; a larger one fails with `.responseTooLarge` — or, with `truncatesLargeResponse`,
+    /// ends the transfer there. Each caller sets its own (JSON-RPC, Stripe, merchant webhooks); the default is for
+    /// the rest.
     public var maximumResponseBytes: Int
+    /// For callers that need only the status: a body past `maximumResponseBytes` stops the transfer without an
+    /// error, and the response comes back with its status and the body cut at the limit (`HTTPResponse.truncated`).
+    public var truncatesLargeResponse = false
+
+    /// The default `maximumResponseBytes`.
+    public static let defaultMaximumResponseBytes = 16 << 20
 
     public init(
         url: String, method: Method = .get, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
         timeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10),
-        maximumResponseBytes: Int = 256 << 20
+        maximumResponseBytes: Int = HTTPRequest.defaultMaximumResponseBytes
     ) {
         self.url = url
         self.method = method
@@ -41,6 +49,8 @@ public struct HTTPResponse: Sendable {
     public var headers: [(name: String, value: String)]
     /// The body, decompressed.
     public var body: [UInt8]
+    /// The body was cut at the request's `maximumResponseBytes` (only with `truncatesLargeResponse`).
+    public var truncated = false
 
     public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
         self.status = status

@@ -24,16 +24,22 @@ public final class JSONRPCClient: Sendable {
     private let http: HTTPClient
     private let retry: RetryPolicy
     private let timeout: Duration
+    private let maximumResponseBytes: Int
     private let sleep: Sleeper
     private let nextID = Atomic<UInt64>(1)
     private let current = Atomic<Int>(0)
 
+    /// The largest response body read from a node: 64 MiB holds a provider's largest `eth_getLogs` page (10,000
+    /// logs) or a full block's receipts many times over; beyond it a node is answering garbage.
+    public static let defaultMaximumResponseBytes = 64 << 20
+
     /// - Parameters:
     ///   - endpoints: at least one; tried in order, sticky after failover.
     ///   - timeout: per-request timeout.
+    ///   - maximumResponseBytes: a longer body fails the request (`.responseTooLarge`, tried on the next endpoint).
     public init(
         endpoints: [RPCEndpoint], http: HTTPClient, retry: RetryPolicy = RetryPolicy(),
-        timeout: Duration = .seconds(30),
+        timeout: Duration = .seconds(30), maximumResponseBytes: Int = JSONRPCClient.defaultMaximumResponseBytes,
         sleep: @escaping Sleeper = { try await Task.sleep(for: $0) }
     ) {
         precondition(!endpoints.isEmpty, "a JSON-RPC client needs at least one endpoint")
@@ -41,6 +47,7 @@ public final class JSONRPCClient: Sendable {
         self.http = http
         self.retry = retry
         self.timeout = timeout
+        self.maximumResponseBytes = maximumResponseBytes
         self.sleep = sleep
     }
 
@@ -130,7 +137,7 @@ public final class JSONRPCClient: Sendable {
                 let response = try await http.execute(HTTPRequest(
                     url: endpoint.url, method: .post,
                     headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
-                    body: body, timeout: timeout))
+                    body: body, timeout: timeout, maximumResponseBytes: maximumResponseBytes))
                 if response.status == 200 {
                     do throws(RPCError) {
                         return try decode(response.body)

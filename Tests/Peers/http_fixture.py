@@ -12,6 +12,7 @@ Paths:
   GET  /big/N                N bytes of 'a'
   GET  /truncated            declares 1000 bytes, sends 10, closes
   GET  /headers              echoes request headers as JSON
+  GET|POST /endless/...      200 and a body that never ends (1 MiB chunks until the client goes away)
   POST /rpc                  JSON-RPC 2.0: methods echo, add, error (code -32000), batch supported
   POST /rpc/garbage          200 with invalid JSON
   POST /rpc/flaky/KEY/N      first N requests for KEY fail with 503, then behaves as /rpc
@@ -76,8 +77,25 @@ class Handler(BaseHTTPRequestHandler):
             answer = rpc_answer(request)
         self.send(200, json.dumps(answer).encode(), [("Content-Type", "application/json")])
 
+    def endless(self):
+        self.body()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        chunk = b" " * (1 << 20)
+        try:
+            self.wfile.write(b'{"pad": "')
+            while True:
+                self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass
+        self.close_connection = True
+
     def do_GET(self):
         parts = self.path.split("?")[0].strip("/").split("/")
+        if parts[0] == "endless":
+            return self.endless()
         query = dict(p.split("=", 1) for p in self.path.split("?", 1)[1].split("&")) if "?" in self.path else {}
         if parts[0] == "status":
             headers = [("Retry-After", query["retry_after"])] if "retry_after" in query else []
@@ -115,6 +133,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         parts = self.path.strip("/").split("/")
+        if parts[0] == "endless":
+            return self.endless()
         raw = self.body()
         if parts == ["echo"]:
             return self.send(200, raw)

@@ -78,6 +78,23 @@ struct HTTPClientTests {
         #expect(error.map { !$0.description.contains("127.0.0.1") } == true)
     }
 
+    @Test("an endless body: an error at the limit, or with truncatesLargeResponse the status and the body cut there")
+    func endless() async throws {
+        let server = try httpFixture.get()
+        let error = await #expect(throws: TransportError.self) {
+            try await client.execute(HTTPRequest(url: server.url("/endless"), maximumResponseBytes: 3 << 20))
+        }
+        #expect(error?.code == .responseTooLarge)
+        var request = HTTPRequest(url: server.url("/endless"), method: .post, body: [1, 2, 3], maximumResponseBytes: 100_000)
+        request.truncatesLargeResponse = true
+        let response = try await client.execute(request)
+        #expect(response.status == 200 && response.truncated && response.body.count == 100_000)
+        #expect(Array(response.body.prefix(9)) == Array(#"{"pad": ""#.utf8))
+        let whole = try await client.execute(HTTPRequest(url: server.url("/big/1000")))
+        #expect(!whole.truncated && whole.body.count == 1000)
+        #expect(HTTPRequest(url: "http://x").maximumResponseBytes == 16 << 20)
+    }
+
     @Test("status codes and Retry-After come back as they are")
     func statuses() async throws {
         let server = try httpFixture.get()
