@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
@@ -49,7 +50,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // SQLite: connections, prepared statements, migrations, the index and ledger stores.
-        .target(name: "Store", dependencies: ["SettleCore", "CSQLite"], swiftSettings: swiftSettings),
+        .target(
+            name: "Store",
+            dependencies: ["SettleCore", "CSQLite", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // Leases with fencing epochs: one daemon at a time per chain's poller and executor (SQLite and PostgreSQL).
+        .target(
+            name: "Leases",
+            dependencies: ["Store", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // Chain and daemon configuration (chains/*.toml), validated with errors naming file, key and problem.
         .target(
             name: "SettleConfiguration",
@@ -134,7 +145,9 @@ let package = Package(
 
         // Test helpers: locating generated reference vectors, seeded randomness, JSON access.
         .target(
-            name: "TestSupport", dependencies: ["SettleCore", "Signing", "EVM", "Solana", "SolanaIndexer", "Transport"],
+            name: "TestSupport",
+            dependencies: ["SettleCore", "Signing", "EVM", "Solana", "SolanaIndexer", "Transport", "Store",
+                           .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
@@ -149,6 +162,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LeasesTests",
+            dependencies: ["Leases", "Store", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SolanaIndexerTests",
             dependencies: [

@@ -45,5 +45,7 @@ install_python() {
     echo "$want" > "$stamp"
 }
 
+# The tests also run a real PostgreSQL server (a throwaway cluster per test run, Tests/Peers/postgres_peer.py).
+[ "${1:-}" = "--system" ] || APT_PACKAGES+=(postgresql)
 install_system
 [ "${1:-}" = "--system" ] || install_python

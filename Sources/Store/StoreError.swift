@@ -17,6 +17,10 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let corruptValue = Code("corruptValue")
         /// Another process owns the database (`DatabaseLock`).
         public static let locked = Code("locked")
+        /// A database location (a `postgres://` URL) that cannot be used.
+        public static let invalidLocation = Code("invalidLocation")
+        /// A write under a lease whose epoch is no longer current: another daemon took the work over.
+        public static let fenced = Code("fenced")
         /// Any other SQLite failure.
         public static let sqlite = Code("sqlite")
 

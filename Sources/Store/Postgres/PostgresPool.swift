@@ -1,0 +1,151 @@
+import Logging
+import PostgresNIO
+
+/// A PostgreSQL database through postgres-nio's pooled `PostgresClient`, for several daemons on one database.
+///
+/// The client's `run()` loop lives in a task owned by this object (`close()` ends it). Writes that must commit
+/// together run in `transaction`; migrations per module as with SQLite (`schema_migrations`), serialized across
+/// daemons by an advisory lock so two starting at once do not both apply one.
+public final class PostgresPool: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+    private let runner: Task<Void, Never>
+
+    public init(_ location: PostgresLocation, password: String?, logger: Logger) {
+        var configuration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.user, password: password, database: location.database,
+            tls: location.requireTLS ? .require(.makeClientConfiguration()) : .disable)
+        configuration.options.maximumConnections = location.maximumConnections
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        runner = Task { await client.run() }
+    }
+
+    /// Ends the client's connections.
+    public func close() {
+        runner.cancel()
+    }
+
+    /// Runs `body` in one transaction (BEGIN … COMMIT; rolled back if it throws). The error `body` threw comes back
+    /// as it was (postgres-nio wraps it).
+    public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            if let cause = error.closureError { throw cause }
+            throw error
+        }
+    }
+
+    /// Applies `migrations[version...]` of `module`, each in its own transaction with the version bump, under a
+    /// transaction-scoped advisory lock.
+    public func migrate(module: String, _ migrations: [String]) async throws {
+        try await client.query("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                module TEXT NOT NULL PRIMARY KEY,
+                version INTEGER NOT NULL CHECK (version >= 0))
+            """, logger: logger)
+        for _ in migrations.indices {
+            let more: Bool = try await transaction { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+                var current = 0
+                for try await version in try await connection.query("SELECT version FROM schema_migrations WHERE module = \(module)", logger: logger)
+                    .decode(Int.self) { current = version }
+                guard current <= migrations.count else {
+                    throw StoreError(.migration, "database schema of \(module) is at version \(current); this program knows \(migrations.count): upgrade settled")
+                }
+                guard current < migrations.count else { return false }
+                try await connection.query(PostgresQuery(unsafeSQL: migrations[current]), logger: logger)
+                try await connection.query("""
+                    INSERT INTO schema_migrations(module, version) VALUES (\(module), \(current + 1))
+                    ON CONFLICT (module) DO UPDATE SET version = excluded.version
+                    """, logger: logger)
+                return true
+            }
+            if !more { return }
+        }
+    }
+
+    /// The advisory lock key of migrations ("settle" in ASCII).
+    static let migrationLock: Int64 = 0x73_65_74_74_6c_65
+}
+
+/// Where a PostgreSQL database is: `postgres://USER@HOST:PORT/DATABASE?sslmode=disable|require&pool=N`. The
+/// password is never in the URL; it is a secret reference of its own (`env:`/`file:`).
+public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var database: String
+    public var requireTLS: Bool
+    public var maximumConnections: Int
+
+    public init(host: String, port: Int = 5432, user: String, database: String, requireTLS: Bool = true, maximumConnections: Int = 10) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.database = database
+        self.requireTLS = requireTLS
+        self.maximumConnections = maximumConnections
+    }
+
+    /// Parses a `postgres://` (or `postgresql://`) URL.
+    /// - Throws: `StoreError(.invalidLocation)` naming the problem; a password in the URL is refused.
+    public init(url text: String) throws(StoreError) {
+        func fail(_ problem: String) -> StoreError { StoreError(.invalidLocation, "database URL: \(problem)") }
+        guard let schemeEnd = text.range(of: "://"), ["postgres", "postgresql"].contains(String(text[..<schemeEnd.lowerBound])) else {
+            throw fail("must start with postgres://")
+        }
+        var rest = Substring(text[schemeEnd.upperBound...])
+        var query = Substring("")
+        if let mark = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: mark)...]
+            rest = rest[..<mark]
+        }
+        guard let at = rest.firstIndex(of: "@") else { throw fail("names no user (postgres://USER@HOST/DATABASE)") }
+        let user = rest[..<at]
+        guard !user.isEmpty else { throw fail("names no user") }
+        guard !user.contains(":") else { throw fail("holds a password: give it as [database] password = \"env:…\" or \"file:…\"") }
+        rest = rest[rest.index(after: at)...]
+        guard let slash = rest.firstIndex(of: "/") else { throw fail("names no database (…/DATABASE)") }
+        let database = rest[rest.index(after: slash)...]
+        guard !database.isEmpty, !database.contains("/") else { throw fail("names no database") }
+        var hostPort = rest[..<slash]
+        var port = 5432
+        if let colon = hostPort.lastIndex(of: ":"), !hostPort.hasSuffix("]") {
+            guard let number = Int(hostPort[hostPort.index(after: colon)...]), (1...65_535).contains(number) else {
+                throw fail("the port must be 1…65535")
+            }
+            port = number
+            hostPort = hostPort[..<colon]
+        }
+        let host = hostPort.hasPrefix("[") && hostPort.hasSuffix("]") ? hostPort.dropFirst().dropLast() : hostPort
+        guard !host.isEmpty else { throw fail("names no host") }
+        var requireTLS = true
+        var pool = 10
+        for pair in query.split(separator: "&") where !pair.isEmpty {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            let value = parts.count == 2 ? String(parts[1]) : ""
+            switch parts.first {
+            case "sslmode":
+                switch value {
+                case "disable": requireTLS = false
+                case "require", "verify-full": requireTLS = true
+                default: throw fail("sslmode must be disable, require or verify-full")
+                }
+            case "pool":
+                guard let number = Int(value), (1...1_000).contains(number) else { throw fail("pool must be 1…1000 connections") }
+                pool = number
+            default:
+                throw fail("unknown option '\(parts.first ?? "")' (known: sslmode, pool)")
+            }
+        }
+        self.init(host: String(host), port: port, user: String(user), database: String(database), requireTLS: requireTLS, maximumConnections: pool)
+    }
+
+    /// The URL without secrets (there are none in it).
+    public var description: String {
+        "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)?sslmode=\(requireTLS ? "require" : "disable")"
+    }
+}
