@@ -3,14 +3,32 @@ import Store
 
 /// Where leases are kept: the same database as the work they guard, so a write and its fence commit together.
 public protocol LeaseStore: Sendable {
-    /// Takes (or extends) `name` for `holder`; nil while another holder's lease runs.
-    func acquire(_ name: String, holder: String, now: UInt64, ttl: UInt64) async throws -> Lease?
-    /// Extends `lease`; nil when it lapsed or changed hands (stop the work).
-    func renew(_ lease: Lease, now: UInt64, ttl: UInt64) async throws -> Lease?
-    /// Gives `lease` up (it lapses now), if still held.
-    func release(_ lease: Lease) async throws
+    /// In one transaction with the row of `name` locked: reads the stored lease, asks `decide`, and stores what it
+    /// returns (nothing when nil). What was stored.
+    func change(_ name: String, _ decide: @escaping @Sendable (Lease?) -> Lease?) async throws -> Lease?
     /// The stored lease of `name`.
     func current(_ name: String) async throws -> Lease?
+}
+
+extension LeaseStore {
+    /// Takes (or extends) `name` for `holder`; nil while another holder's lease runs.
+    public func acquire(_ name: String, holder: String, now: UInt64, ttl: UInt64) async throws -> Lease? {
+        try await change(name) { LeaseRule.acquire(current: $0, name: name, holder: holder, now: now, ttl: ttl) }
+    }
+
+    /// Extends `lease`; nil when it lapsed or changed hands (stop the work).
+    public func renew(_ lease: Lease, now: UInt64, ttl: UInt64) async throws -> Lease? {
+        try await change(lease.name) { LeaseRule.renew(current: $0, lease: lease, now: now, ttl: ttl) }
+    }
+
+    /// Gives `lease` up (it lapses now), if still held.
+    public func release(_ lease: Lease) async throws {
+        _ = try await change(lease.name) { current in
+            guard LeaseRule.isCurrent(lease, stored: current), var lapsed = current else { return nil }
+            lapsed.expiresAt = 0
+            return lapsed
+        }
+    }
 }
 
 /// Leases in SQLite. One SQLite database has one writer process (`DatabaseLock`), so this is for the same code path
@@ -34,22 +52,6 @@ public struct SQLiteLeaseStore: LeaseStore {
         try await database.migrate(module: "leases", Self.migrations)
     }
 
-    public func acquire(_ name: String, holder: String, now: UInt64, ttl: UInt64) async throws -> Lease? {
-        try await change(name) { LeaseRule.acquire(current: $0, name: name, holder: holder, now: now, ttl: ttl) }
-    }
-
-    public func renew(_ lease: Lease, now: UInt64, ttl: UInt64) async throws -> Lease? {
-        try await change(lease.name) { LeaseRule.renew(current: $0, lease: lease, now: now, ttl: ttl) }
-    }
-
-    public func release(_ lease: Lease) async throws {
-        _ = try await change(lease.name) { current in
-            guard LeaseRule.isCurrent(lease, stored: current), var lapsed = current else { return nil }
-            lapsed.expiresAt = 0
-            return lapsed
-        }
-    }
-
     public func current(_ name: String) async throws -> Lease? {
         try await database.read { db in try Self.row(db, name) }
     }
@@ -61,7 +63,7 @@ public struct SQLiteLeaseStore: LeaseStore {
         }
     }
 
-    private func change(_ name: String, _ decide: @escaping @Sendable (Lease?) -> Lease?) async throws -> Lease? {
+    public func change(_ name: String, _ decide: @escaping @Sendable (Lease?) -> Lease?) async throws -> Lease? {
         try await database.write { db in
             guard let next = decide(try Self.row(db, name)) else { return nil }
             let upsert = try db.statement("""
@@ -106,22 +108,6 @@ public struct PostgresLeaseStore: LeaseStore {
         try await database.migrate(module: "leases", Self.migrations)
     }
 
-    public func acquire(_ name: String, holder: String, now: UInt64, ttl: UInt64) async throws -> Lease? {
-        try await change(name) { LeaseRule.acquire(current: $0, name: name, holder: holder, now: now, ttl: ttl) }
-    }
-
-    public func renew(_ lease: Lease, now: UInt64, ttl: UInt64) async throws -> Lease? {
-        try await change(lease.name) { LeaseRule.renew(current: $0, lease: lease, now: now, ttl: ttl) }
-    }
-
-    public func release(_ lease: Lease) async throws {
-        _ = try await change(lease.name) { current in
-            guard LeaseRule.isCurrent(lease, stored: current), var lapsed = current else { return nil }
-            lapsed.expiresAt = 0
-            return lapsed
-        }
-    }
-
     public func current(_ name: String) async throws -> Lease? {
         try await database.transaction { connection in try await Self.row(connection, name, lock: false, logger: database.logger) }
     }
@@ -134,7 +120,7 @@ public struct PostgresLeaseStore: LeaseStore {
         }
     }
 
-    private func change(_ name: String, _ decide: @escaping @Sendable (Lease?) -> Lease?) async throws -> Lease? {
+    public func change(_ name: String, _ decide: @escaping @Sendable (Lease?) -> Lease?) async throws -> Lease? {
         let logger = database.logger
         return try await database.transaction { connection in
             // The row exists before it is locked, so two first askers queue on it instead of racing an insert.
