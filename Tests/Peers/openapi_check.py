@@ -16,7 +16,8 @@ Checked, every failure listed (exit 1 if any):
   - `routes` (what the server registers) and the document's operations are the same set, both ways;
   - each exchange's method + template is an operation, its URL's path fits the template, its status is documented
     for that operation, its content type is one the documented response has, and its body validates against that
-    response's schema (openapi-schema-validator's OAS31Validator, $refs resolved against the whole document);
+    response's schema and, where the media type has one, its `x-settle-refine` schema (openapi-schema-validator's
+    OAS31Validator, $refs resolved against the whole document);
   - every operation was exercised by at least one exchange with a 2xx status.
 POST /webhooks/stripe is Stripe's route, added by StripeWebhookRoute rather than SettleAPI: its absence from `routes`
 or from the exchanges is a warning, not a failure. Query parameters the document does not list are warnings.
@@ -41,6 +42,9 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 # Operations whose absence from `routes` or from the 2xx exchanges is only a warning.
 OPTIONAL_OPERATIONS = {("POST", "/webhooks/stripe")}
 SPEC_URI = "urn:settle:openapi"
+# A media type's JSON Schema that a body must also satisfy for that one status (the error code of each status,
+# /healthz's status): kept out of `schema`, where code generators choke on allOf refinements and $ref siblings.
+REFINE = "x-settle-refine"
 MAX_ERRORS_PER_BODY = 6
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,6 +83,45 @@ def validate_spec(spec, report):
             report.fail(f"spec: invalid OpenAPI{' at ' + where if where != '$' else ''}: {short(getattr(error, 'message', error))}")
     except Exception as error:  # e.g. a $ref to nowhere stops the validator itself
         report.fail(f"spec: invalid OpenAPI: {type(error).__name__}: {short(error, 200)}")
+    lint_for_generators(spec, report)
+
+
+# Keywords allowed beside a `$ref`: openapi-generator refuses any other ("no properties should be defined alongside a
+# $ref") and drops the refinement.
+REF_SIBLINGS = {"$ref", "description", "summary"}
+
+
+def lint_for_generators(spec, report):
+    """Constructs client generators trip on, each a failure with where it is and what to write instead. Seen here:
+    openapi-generator's Python client typed an `allOf` refinement's fields as Any and dropped the error `message`,
+    wrapped an `anyOf` of two string patterns in a model that checked neither, and failed to import over an
+    `anyOf [const, pattern]`; openapi-python-client dropped whole models over an array-valued `enum` and responses
+    over `const` inside `allOf`. `x-settle-refine` is for our checks only and is not linted."""
+    def walk(node, path):
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, f"{path}/{index}")
+            return
+        if not isinstance(node, dict):
+            return
+        where = path or "/"
+        if "const" in node and not isinstance(node["const"], dict):
+            report.fail(f"spec: generators: `const` at {where}: write a one-value `enum` ([{node['const']!r}])")
+        for keyword in ("allOf", "anyOf"):
+            if isinstance(node.get(keyword), list):
+                report.fail(f"spec: generators: `{keyword}` at {where}: give one plain schema (a refinement for one status "
+                            f"goes in the media type's {REFINE})")
+        if isinstance(node.get("oneOf"), list) and not isinstance(node.get("discriminator"), dict):
+            report.fail(f"spec: generators: `oneOf` without a `discriminator` at {where}")
+        if isinstance(node.get("$ref"), str) and set(node) - REF_SIBLINGS:
+            report.fail(f"spec: generators: keywords beside `$ref` at {where}: {', '.join(sorted(set(node) - REF_SIBLINGS))}")
+        if isinstance(node.get("enum"), list) and any(isinstance(value, (list, dict)) for value in node["enum"]):
+            report.fail(f"spec: generators: `enum` of arrays or objects at {where}: constrain the items instead")
+        for key, value in node.items():
+            if key != REFINE:
+                walk(value, f"{path}/{pointer_escape(key)}")
+
+    walk(spec, "")
 
 
 def operations(spec):
@@ -231,13 +274,15 @@ def check_exchange(spec, spec_ops, bodies, index, exchange, report):
         report.fail(f"{name}: content type {content_type!r} is not documented for its {response_key} response "
                     f"(documented: {', '.join(content)})")
         return key, False
-    if "schema" not in content[media]:
-        return key, len(report.failures) == failures_before
-    schema_pointer = f"{response_pointer}/content/{pointer_escape(media)}/schema"
-    errors = bodies.errors(schema_pointer, body)
-    if errors:
-        shown = "; ".join(errors[:MAX_ERRORS_PER_BODY]) + (f"; … {len(errors) - MAX_ERRORS_PER_BODY} more" if len(errors) > MAX_ERRORS_PER_BODY else "")
-        report.fail(f"{name}: body does not match the {response_key} {media} schema: {shown}")
+    media_pointer = f"{response_pointer}/content/{pointer_escape(media)}"
+    # The schema, then what the document adds for this status alone (REFINE: kept apart for code generators).
+    for keyword, what in (("schema", "schema"), (REFINE, REFINE)):
+        if keyword not in content[media]:
+            continue
+        errors = bodies.errors(f"{media_pointer}/{keyword}", body)
+        if errors:
+            shown = "; ".join(errors[:MAX_ERRORS_PER_BODY]) + (f"; … {len(errors) - MAX_ERRORS_PER_BODY} more" if len(errors) > MAX_ERRORS_PER_BODY else "")
+            report.fail(f"{name}: body does not match the {response_key} {media} {what}: {shown}")
     return key, len(report.failures) == failures_before
 
 
@@ -331,17 +376,21 @@ SELF_TEST_SPEC = {
     },
     "components": {
         "responses": {
-            "Unauthorized": {"description": "no", "content": {"application/json": {"schema": {
-                "allOf": [{"$ref": "#/components/schemas/Error"}, {"properties": {"error": {"properties": {"code": {"const": "unauthorized"}}}}}]}}}},
-            "NotFound": {"description": "no", "content": {"application/json": {"schema": {
-                "allOf": [{"$ref": "#/components/schemas/Error"}, {"properties": {"error": {"properties": {"code": {"const": "not_found"}}}}}]}}}},
+            "Unauthorized": {"description": "no", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"},
+                REFINE: {"properties": {"error": {"properties": {"code": {"enum": ["unauthorized"]}}}}}}}},
+            "NotFound": {"description": "no", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"},
+                REFINE: {"properties": {"error": {"properties": {"code": {"enum": ["not_found"]}}}}}}}},
         },
         "schemas": {
             "Agreement": {
                 "type": "object", "additionalProperties": False, "required": ["id", "customer", "subscription", "wallet"],
                 "properties": {"id": {"type": "integer", "minimum": 1}, "customer": {"type": "string"},
-                               "subscription": {"type": ["string", "null"]}, "wallet": {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}},
+                               "subscription": {"type": ["string", "null"]},
+                               "wallet": {"description": "the wallet", "$ref": "#/components/schemas/Address"}},
             },
+            "Address": {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"},
             "AgreementPage": {
                 "type": "object", "additionalProperties": False, "required": ["data", "next_cursor"],
                 "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Agreement"}},
@@ -403,8 +452,10 @@ def self_test(project_spec):
         ("nested wrong body through $ref is caught",
          exchange(body={"data": [with_change(lambda b: b.update(id=0))], "next_cursor": None}, template="/v1/agreements", url="/v1/agreements"),
          "$.data[0].id: 0 is less than the minimum of 1"),
-        ("error code per status is enforced (response $ref + allOf)",
-         exchange(status=404, body={"error": {"code": "bad_request", "message": "x"}}), "'not_found' was expected"),
+        ("error code per status is enforced (response $ref + x-settle-refine)",
+         exchange(status=404, body={"error": {"code": "bad_request", "message": "x"}}), "'bad_request' is not one of ['not_found']"),
+        ("the schema still applies beside x-settle-refine",
+         exchange(status=404, body={"error": {"code": "not_found"}}), "'message' is a required property"),
         ("undocumented status is caught", exchange(status=403, body={"error": {"code": "forbidden", "message": "x"}}),
          "status 403 is not documented for GET /v1/agreements/{id}"),
         ("undocumented content type is caught", exchange(content_type="text/html"), "content type 'text/html' is not documented"),
@@ -435,6 +486,26 @@ def self_test(project_spec):
     report = Report()
     validate_spec(broken, report)
     expect("an invalid document is caught", any(f.startswith("spec: invalid OpenAPI") for f in report.failures), str(report.failures))
+
+    lint_cases = [
+        ("const", {"type": "string", "const": "evm"}, "`const` at"),
+        ("allOf", {"allOf": [{"$ref": "#/components/schemas/Error"}, {"properties": {"error": {"properties": {"code": {"enum": ["x"]}}}}}]},
+         "`allOf` at"),
+        ("anyOf", {"anyOf": [{"type": "string", "pattern": "^0x"}, {"type": "string", "pattern": "^[1-9]"}]}, "`anyOf` at"),
+        ("oneOf without discriminator", {"oneOf": [{"$ref": "#/components/schemas/Error"}, {"$ref": "#/components/schemas/Agreement"}]},
+         "`oneOf` without a `discriminator`"),
+        ("$ref siblings", {"$ref": "#/components/schemas/Error", "properties": {"error": {"type": "object"}}}, "keywords beside `$ref`"),
+        ("array-valued enum", {"type": "array", "items": {"type": "string"}, "enum": [[], ["a"]]}, "`enum` of arrays or objects"),
+    ]
+    for name, schema, expected in lint_cases:
+        linted = copy.deepcopy(SELF_TEST_SPEC)
+        linted["components"]["schemas"]["Linted"] = schema
+        report = Report()
+        lint_for_generators(linted, report)
+        expect(f"generator lint: {name} is caught", len(report.failures) == 1 and expected in report.failures[0], str(report.failures))
+    report = Report()
+    lint_for_generators(SELF_TEST_SPEC, report)
+    expect("generator lint: a refinement in x-settle-refine and `description` beside `$ref` pass", not report.failures, str(report.failures))
 
     if project_spec is not None:
         report = Report()
