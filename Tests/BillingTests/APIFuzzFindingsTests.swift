@@ -10,6 +10,28 @@ import Transport
 /// through a real client: input the server must refuse with a 4xx naming it, or accept as HTTP says it means.
 @Suite("HTTP API: fuzzer findings")
 struct APIFuzzFindingsTests {
+    @Test("percent-encoded path parameters mean what they encode: dev%6Eet is devnet, in%5F… is in_…")
+    func percentEncodedPathParameters() async throws {
+        let api = try await APIFixture.make()
+        defer { api.stop() }
+        let invoice = try await api.charge(cents: 500)
+        let wallet = api.world.payer.address.checksummed
+        let encodedWallet = "%30" + wallet.dropFirst()  // %30 is '0'
+        let balances = try await api.call(.get, "/v1/chains/dev%6Eet/wallets/\(encodedWallet)/balances",
+                                          template: "/v1/chains/{chain}/wallets/{wallet}/balances")
+        #expect(balances.status == 200, "\(balances.text)")
+        #expect(balances.json["chain"]?.stringValue == "devnet")
+        #expect(balances.json["wallet"]?.stringValue == wallet)
+        let charge = try await api.call(.get, "/v1/charges/\(invoice.replacingOccurrences(of: "_", with: "%5F"))", template: "/v1/charges/{invoice}")
+        #expect(charge.status == 200, "\(charge.text)")
+        #expect(charge.json["invoice"]?.stringValue == invoice)
+        // What decodes to something else is judged as that: a slash is no chain, a '?' no invoice id.
+        let slash = try await api.call(.get, "/v1/chains/dev%2Fnet/wallets/\(wallet)/balances", template: "/v1/chains/{chain}/wallets/{wallet}/balances")
+        #expect(slash.status == 404 && slash.errorMessage.contains("no chain 'dev/net'"), "\(slash.text)")
+        let bad = try await api.call(.get, "/v1/chains/dev%zznet/wallets/\(wallet)/balances", template: "/v1/chains/{chain}/wallets/{wallet}/balances")
+        #expect(bad.status == 404, "\(bad.text)")
+    }
+
     @Test("a wallet that is not ready with nothing short (a paused token) answers as docs/openapi.yaml says")
     func readinessNotReadyNothingShort() async throws {
         let api = try await APIFixture.withToken("pausable_blocklist")
