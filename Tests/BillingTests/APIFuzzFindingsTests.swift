@@ -32,6 +32,29 @@ struct APIFuzzFindingsTests {
         #expect(bad.status == 404, "\(bad.text)")
     }
 
+    @Test("an approval the token refuses (paused, blocklisted) is a 409 saying why, the zero address a 400; never a 502")
+    func approvalTheTokenRefuses() async throws {
+        let api = try await APIFixture.withToken("pausable_blocklist")
+        defer { api.stop() }
+        let world = api.world
+        let template = "/v1/chains/{chain}/wallets/{wallet}/approval"
+        let path = "/v1/chains/devnet/wallets/\(world.payer.address.checksummed)/approval?token=USDC&amount=1000000"
+        #expect(try await api.call(.get, path, template: template).status == 200)
+        _ = try await world.devnet.rpc.call("settle_pause", [.string(world.token.checksummed)])
+        let paused = try await api.call(.get, path, template: template)
+        #expect(paused.status == 409 && paused.errorCode == "conflict", "\(paused.text)")
+        #expect(paused.errorMessage.contains("paused"), "\(paused.errorMessage)")
+        _ = try await world.devnet.rpc.call("settle_unpause", [.string(world.token.checksummed)])
+        _ = try await world.devnet.rpc.call("settle_blocklist", [.string(world.token.checksummed), .string(world.payer.address.checksummed)])
+        let blocked = try await api.call(.get, path, template: template)
+        #expect(blocked.status == 409 && blocked.errorMessage.contains("blocklisted"), "\(blocked.text)")
+        let zero = try await api.call(.get, "/v1/chains/devnet/wallets/0x0000000000000000000000000000000000000000/approval?token=USDC&amount=1",
+                                      template: template)
+        #expect(zero.status == 400 && zero.errorMessage.contains("zero address"), "\(zero.text)")
+        let check = try api.documentCheck(coverage: false)
+        #expect(check.passed, "\(check.output)")
+    }
+
     @Test("a wallet that is not ready with nothing short (a paused token) answers as docs/openapi.yaml says")
     func readinessNotReadyNothingShort() async throws {
         let api = try await APIFixture.withToken("pausable_blocklist")
