@@ -32,6 +32,43 @@ struct APIFuzzFindingsTests {
         #expect(bad.status == 404, "\(bad.text)")
     }
 
+    @Test("an agreement body naming a field twice is a 400, not whichever copy the parser kept")
+    func duplicateFields() async throws {
+        let api = try await APIFixture.make()
+        defer { api.stop() }
+        let wallet = api.world.payer.address.checksummed
+        let body = #"{"customer": "cus_1", "chain": "devnet", "token": "USDC", "wallet": "\#(wallet)", "customer": "cus_2"}"#
+        let answer = try await api.call(.post, "/v1/agreements", template: "/v1/agreements", token: APIFixture.adminToken, body: body)
+        #expect(answer.status == 400, "\(answer.text)")
+        #expect(answer.errorMessage.contains("'customer' appears twice"), "\(answer.errorMessage)")
+        #expect(try await api.world.ledger.agreements().isEmpty)
+    }
+
+    @Test("an agreement's customer and subscription must be Stripe ids: letters, digits and _; nothing else is stored")
+    func agreementStripeIDs() async throws {
+        let api = try await APIFixture.make()
+        defer { api.stop() }
+        let wallet = api.world.payer.address.checksummed
+        let cases: [(customer: String, subscription: String?, mentions: String)] = [
+            ("cus 1", nil, "is not a Stripe customer id"), ("c\u{0}", nil, "is not a Stripe customer id"),
+            ("../customers/cus_1", nil, "is not a Stripe customer id"), ("cus_1?expand=x", nil, "is not a Stripe customer id"),
+            (String(repeating: "c", count: 256), nil, "is not a Stripe customer id"),
+            ("cus_1", "sub/../1", "is not a Stripe subscription id"),
+        ]
+        for item in cases {
+            var fields: [(String, JSON)] = [("customer", .string(item.customer)), ("chain", "devnet"), ("token", "USDC"), ("wallet", .string(wallet))]
+            if let subscription = item.subscription { fields.append(("subscription", .string(subscription))) }
+            let body = String(decoding: JSON.object(fields).serialized, as: UTF8.self)
+            let answer = try await api.call(.post, "/v1/agreements", template: "/v1/agreements", token: APIFixture.adminToken, body: body)
+            #expect(answer.status == 400, "\(body): \(answer.text)")
+            #expect(answer.errorMessage.contains(item.mentions), "\(body): \(answer.errorMessage)")
+        }
+        #expect(try await api.world.ledger.agreements().isEmpty)
+        let fine = try await api.call(.post, "/v1/agreements", template: "/v1/agreements", token: APIFixture.adminToken,
+                                      body: #"{"customer": "cus_Q2x8", "subscription": "sub_1P9", "chain": "devnet", "token": "USDC", "wallet": "\#(wallet)"}"#)
+        #expect(fine.status == 201, "\(fine.text)")
+    }
+
     @Test("an approval the token refuses (paused, blocklisted) is a 409 saying why, the zero address a 400; never a 502")
     func approvalTheTokenRefuses() async throws {
         let api = try await APIFixture.withToken("pausable_blocklist")
