@@ -2,14 +2,22 @@
 
 Left to itself the fuzzer would almost never name a chain the daemon knows (`{chain}` is any string), so every wallet
 route would end in `404 no chain`; it would never name an invoice the ledger holds, and every Stripe webhook would
-stop at the signature. These hooks mix in the world's own names — drawn by Hypothesis, so a seed replays the same
-run: each generated value is kept, or some of its fields are replaced by a configured chain, one of its wallets
-(checksummed, lower case, or another chain's), a token symbol in any case, an invoice the ledger has, a cursor the
-API could have returned, or a customer Stripe knows. Webhook bodies are often shaped like Stripe events (random
-types, ids, times and invoices) and signed with the daemon's webhook secret, so they reach the inbox and, once
-stored, the billing pipeline behind it. The rest (amounts, limits, intervals, odd strings, bodies) stays the
-fuzzer's. schemathesis re-validates a case a hook changed, so a mutated (negative) case that a substitution made
-valid again is judged as valid.
+stop at the signature. So before each request (`before_call`), the case is kept as generated, or some of its fields
+are replaced by the world's own values — a configured chain, one of its wallets (checksummed or lower case), a token
+symbol in any case, an invoice the ledger has, a cursor the API could have returned, a customer Stripe knows — one
+at a time, or as a coherent set (a chain with one of its wallets and tokens) that gets past `no chain` and `not a
+wallet of this chain` to the route's own work. Which is decided by a hash of the generated case, so a seed replays
+the same run. The rest (amounts, limits, intervals, odd strings, bodies) stays the fuzzer's. schemathesis
+re-validates a case `before_call` changed, so a mutated (negative) case that a substitution made valid again is
+judged as valid (a change made in a `flatmap_*` hook is not re-validated: a negative case made valid there would be
+reported as an invalid request the server accepted).
+
+Empty query values are dropped before sending: the API counts an empty parameter as absent (docs/openapi.yaml says
+so), which schemathesis cannot know; it would report `interval=` accepted as a violation of the enum.
+
+Webhook bodies are often shaped like Stripe events (random types, ids, times and invoices; any JSON object is valid
+there, so this changes no case's validity) and most are signed with the daemon's webhook secret, so they get past
+the signature to the inbox and, once stored, to the billing pipeline behind it.
 
 One check is added, `settle_documented`: every response is checked again by Tests/Peers/openapi_check.py (status
 documented, content type, body against the schema with openapi-schema-validator) including the media type's
@@ -23,6 +31,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import time
 
 import schemathesis
@@ -32,7 +41,6 @@ import openapi_check
 
 WORLD = json.loads(os.environ.get("SETTLE_FUZZ_WORLD") or "{}")
 CHAINS = WORLD.get("chains") or {}
-KEEP = object()  # "leave the fuzzer's value"
 DERIVED_ID = object()  # "an event id made from the event's other fields"
 WEBHOOK = ("POST", "/webhooks/stripe")
 EVENT_TYPES = ["invoice.created", "invoice.finalized", "invoice.updated", "invoice.paid", "invoice.payment_succeeded",
@@ -40,73 +48,84 @@ EVENT_TYPES = ["invoice.created", "invoice.finalized", "invoice.updated", "invoi
                "customer.subscription.deleted", "customer.created"]
 
 
-def _choice(values):
-    """KEEP (most often) or one of `values`."""
-    values = [v for v in values if v is not None]
-    return st.sampled_from([KEEP, KEEP, *values]) if values else st.just(KEEP)
-
-
 def _cases(symbol: str) -> list:
     return [symbol, symbol.lower(), symbol.capitalize()]
 
 
-def _tokens() -> list:
-    return sorted({case for chain in CHAINS.values() for symbol in chain.get("tokens", []) for case in _cases(symbol)})
+def _tokens(chain: str = None) -> list:
+    chains = [CHAINS[chain]] if chain in CHAINS else CHAINS.values()
+    return sorted({case for entry in chains for symbol in entry.get("tokens", []) for case in _cases(symbol)})
 
 
-def _wallets() -> list:
+def _wallets(chain: str = None) -> list:
     out = []
-    for chain in CHAINS.values():
-        for wallet in chain.get("wallets", []):
-            out.append(wallet)
-            if wallet.startswith("0x"):
-                out.append(wallet.lower())
+    for name, entry in CHAINS.items():
+        if chain is None or name == chain:
+            for wallet in entry.get("wallets", []):
+                out += [wallet] + ([wallet.lower()] if wallet.startswith("0x") else [])
     return out
 
 
-def _apply(original: dict, replacements: dict) -> dict:
-    changed = dict(original)
-    for key, value in replacements.items():
-        if value is not KEEP:
-            changed[key] = value
-    return changed
+def _substitute(rng: random.Random, fields: dict, invoices: list, customers: list, cursors: list) -> None:
+    """Replaces some of `fields` (a case's path parameters, query or body) in place with the world's values."""
+    present = set(fields)
+    mode = rng.randrange(3)  # 0: as generated, 1: field by field, 2: a coherent chain, wallet and token
+    if mode == 0 or not CHAINS:
+        return
+    if mode == 2 and "chain" in present:
+        chain = rng.choice(sorted(CHAINS))
+        fields["chain"] = chain
+        if "wallet" in present and _wallets(chain):
+            fields["wallet"] = rng.choice(_wallets(chain))
+        if "token" in present and _tokens(chain):
+            fields["token"] = rng.choice(_tokens(chain))
+        return
+    choices = {"chain": sorted(CHAINS), "wallet": _wallets(), "token": _tokens(), "invoice": invoices, "customer": customers,
+               "cursor": cursors}
+    for name in sorted(present & set(choices)):
+        if choices[name] and rng.random() < 0.5:
+            fields[name] = rng.choice(choices[name])
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    generated = json.dumps([case.method, case.path, case.path_parameters, case.query,
+                            case.body if isinstance(case.body, (dict, list, str, int, float, bool, type(None))) else None],
+                           sort_keys=True, default=str)
+    rng = random.Random(hashlib.sha256(generated.encode()).digest())
+    invoices, customers, cursors = WORLD.get("invoices") or [], WORLD.get("customers") or [], WORLD.get("cursors") or []
+    if isinstance(case.path_parameters, dict) and case.path_parameters:
+        _substitute(rng, case.path_parameters, invoices, customers, cursors)
+    if isinstance(case.query, dict) and case.query:
+        for name in [name for name, value in case.query.items() if value == ""]:
+            del case.query[name]  # empty counts as absent (see the module's docstring)
+        _substitute(rng, case.query, invoices, customers, cursors)
+    if (case.method.upper(), case.path) == WEBHOOK:
+        _sign(case, kwargs, rng)
+    elif isinstance(case.body, dict):
+        _substitute(rng, case.body, invoices, customers, cursors)
+
+
+def _sign(case, kwargs, rng: random.Random) -> None:
+    """Signs three webhook bodies in four that are JSON objects with the daemon's secret (Stripe's scheme), so they
+    get past the signature to the inbox."""
+    secret = WORLD.get("webhook_secret")
+    if not secret or not isinstance(case.body, dict) or rng.random() < 0.25:
+        return
+    if not any(name.lower() == "stripe-signature" for name in case.headers or {}):
+        return  # a case about the missing header stays one
+    payload = json.dumps(case.body).encode()
+    stamp = str(int(time.time()))
+    signature = hmac.new(secret.encode(), stamp.encode() + b"." + payload, hashlib.sha256).hexdigest()
+    for name in [name for name in case.headers if name.lower() == "stripe-signature"]:
+        del case.headers[name]
+    case.headers["Stripe-Signature"] = f"t={stamp},v1={signature}"
+    kwargs["data"] = payload
 
 
 def _operation(context):
     operation = getattr(context, "operation", None)
     return (str(getattr(operation, "method", "")).upper(), getattr(operation, "path", None)) if operation else (None, None)
-
-
-@schemathesis.hook
-def flatmap_path_parameters(context, path_parameters):
-    if not isinstance(path_parameters, dict):
-        return st.just(path_parameters)
-    replacements = {}
-    if "chain" in path_parameters:
-        replacements["chain"] = _choice(list(CHAINS))
-    if "wallet" in path_parameters:
-        replacements["wallet"] = _choice(_wallets())
-    if "invoice" in path_parameters:
-        replacements["invoice"] = _choice(WORLD.get("invoices") or [])
-    if not replacements:
-        return st.just(path_parameters)
-    return st.fixed_dictionaries(replacements).map(lambda drawn: _apply(path_parameters, drawn))
-
-
-@schemathesis.hook
-def flatmap_query(context, query):
-    if not isinstance(query, dict) or not query:
-        return st.just(query)
-    replacements = {}
-    if "token" in query:
-        replacements["token"] = _choice(_tokens())
-    if "chain" in query:
-        replacements["chain"] = _choice(list(CHAINS))
-    if "cursor" in query:
-        replacements["cursor"] = _choice(WORLD.get("cursors") or [])
-    if not replacements:
-        return st.just(query)
-    return st.fixed_dictionaries(replacements).map(lambda drawn: _apply(query, drawn))
 
 
 def _event(body: dict):
@@ -142,42 +161,9 @@ def _event_id(event: dict):
 
 @schemathesis.hook
 def flatmap_body(context, body):
-    if not isinstance(body, dict):
-        return st.just(body)
-    if _operation(context) == WEBHOOK:
+    if _operation(context) == WEBHOOK and isinstance(body, dict):
         return _event(body)
-    replacements = {}
-    if "chain" in body:
-        replacements["chain"] = _choice(list(CHAINS))
-    if "wallet" in body:
-        replacements["wallet"] = _choice(_wallets())
-    if "token" in body:
-        replacements["token"] = _choice(_tokens())
-    if "customer" in body:
-        replacements["customer"] = _choice(WORLD.get("customers") or [])
-    if not replacements:
-        return st.just(body)
-    return st.fixed_dictionaries(replacements).map(lambda drawn: _apply(body, drawn))
-
-
-@schemathesis.hook
-def before_call(context, case, kwargs):
-    """Signs most webhook bodies that are JSON objects with the daemon's secret (Stripe's scheme), so they get past
-    the signature to the inbox. Which ones is decided by the bytes, so a seed replays the same run."""
-    secret = WORLD.get("webhook_secret")
-    if (case.method.upper(), case.path) != WEBHOOK or not secret or not isinstance(case.body, dict):
-        return
-    if not any(name.lower() == "stripe-signature" for name in case.headers or {}):
-        return  # a case about the missing header stays one
-    payload = json.dumps(case.body).encode()
-    if hashlib.sha256(payload).digest()[0] % 4 == 0:
-        return  # a quarter keep the fuzzer's own (wrong) signature
-    stamp = str(int(time.time()))
-    signature = hmac.new(secret.encode(), stamp.encode() + b"." + payload, hashlib.sha256).hexdigest()
-    for name in [name for name in case.headers if name.lower() == "stripe-signature"]:
-        del case.headers[name]
-    case.headers["Stripe-Signature"] = f"t={stamp},v1={signature}"
-    kwargs["data"] = payload
+    return st.just(body)
 
 
 _SPEC = openapi_check.load_spec(WORLD["spec"]) if WORLD.get("spec") else None
