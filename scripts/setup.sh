@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Settle needs on a fresh Debian 12 machine: the four C libraries (Debian -dev packages) and a
-# Python virtual environment (.venv) with the pinned reference libraries the tests check against and the test
-# peers run on (py-evm devnet, Vyper for the test token).
+# Python virtual environment (.venv) with the pinned reference libraries the tests check against, the test
+# peers run on (py-evm devnet, Vyper for the test token) and the API fuzzer (schemathesis).
 #
 #   scripts/setup.sh            # both
 #   scripts/setup.sh --system   # only the Debian packages (enough to build and run the daemon)
@@ -31,7 +31,7 @@ install_system() {
 
 install_python() {
     local requirements=(Tests/Vectors/requirements.txt Tests/Peers/requirements-evm.txt Tests/Peers/requirements-solana.txt
-                        Tests/Peers/requirements-stripe.txt Tests/Peers/requirements-api.txt)
+                        Tests/Peers/requirements-stripe.txt Tests/Peers/requirements-api.txt Tests/Peers/requirements-fuzz.txt)
     local stamp=.venv/.requirements.sha256
     local want
     want=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)

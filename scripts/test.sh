@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: installs the Debian packages and the Python reference libraries, generates the
-# reference vectors (.vectors/), builds once, runs the whole Swift Testing suite, then runs the demo to completion.
+# reference vectors (.vectors/), builds once, runs the whole Swift Testing suite, fuzzes the HTTP API with schemathesis,
+# then runs the demo to completion.
 #
 #   SETTLE_VECTOR_COUNT=5000 scripts/test.sh   # more generated cases per format (default 1000)
 #   SETTLE_VECTOR_SEED=7 scripts/test.sh       # another seed (default fixed, so runs are reproducible)
@@ -25,6 +26,9 @@ swift build --build-tests
 printf '\033[1m==> %s\033[0m\n' "Running tests" >&2
 # A hung peer must fail the run, not stall it.
 SETTLE_VECTORS_DIR="$PWD/.vectors" timeout --signal=KILL 2400 swift test --skip-build
+
+printf '\033[1m==> %s\033[0m\n' "The HTTP API against schemathesis (admin, read and no token) and a generated client, with the binary just built" >&2
+timeout --signal=KILL 900 .venv/bin/python Tests/Peers/api_fuzz.py --settled "$(swift build --product settled --show-bin-path)/settled"
 
 printf '\033[1m==> %s\033[0m\n' "The demo (README's first command) to completion, with the binary just built" >&2
 timeout --signal=KILL 600 .venv/bin/python scripts/demo.py --settled "$(swift build --product settled --show-bin-path)/settled" --color never

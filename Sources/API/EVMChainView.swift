@@ -99,12 +99,22 @@ public struct EVMChainView: ChainView {
         return out
     }
 
+    /// - Throws: 400 for the zero address (no key signs for it); 409 when the token would revert the `approve` now
+    ///   (paused, the wallet or spender blocklisted): the node's gas estimate says so, and there is nothing to sign.
     public func unsignedApproval(wallet: String, token symbol: String, amount: UInt256) async throws -> JSON {
         let owner = try address(wallet)
+        guard owner != .zero else { throw APIError.badRequest("the zero address cannot sign an approval: give the customer's wallet") }
         let token = try token(symbol)
         let data = ERC20.approve(spender: spender, amount: amount)
         let nonce = try await node.pendingNonce(of: owner)
-        let gas = EVMFees.gasLimit(estimate: try await node.estimateGas(from: owner, to: token.address, data: data))
+        let estimate: UInt64
+        do {
+            estimate = try await node.estimateGas(from: owner, to: token.address, data: data)
+        } catch {
+            guard let revert = error.revertMessage else { throw error }
+            throw APIError.conflict("\(token.symbol.uppercased()) refuses this approval now (\(revert)): nothing to sign until the token allows it")
+        }
+        let gas = EVMFees.gasLimit(estimate: estimate)
         let (priority, maxFee) = try await EVMFees.suggest(node: node, cap: feeCap)
         let transaction: JSON = [
             "type": "0x2", "chainId": .string(UInt256(config.chainID).hexQuantity), "from": .string(owner.checksummed),

@@ -112,6 +112,10 @@ extension SettleAPI {
         let body: JSON
         do { body = try JSON(parsing: Array(buffer: buffer)) } catch { throw APIError.badRequest("the body is not JSON: \(error)") }
         guard case .object(let fields) = body else { throw APIError.badRequest("the body must be a JSON object") }
+        var seen = Set<String>()
+        for (key, _) in fields where !seen.insert(key).inserted {
+            throw APIError.badRequest("field '\(key)' appears twice (send each field once)")
+        }
         let known: Set<String> = ["customer", "subscription", "chain", "token", "wallet"]
         if let unknown = fields.first(where: { !known.contains($0.key) }) {
             throw APIError.badRequest("unknown field '\(unknown.key)' (fields: \(known.sorted().joined(separator: ", ")))")
@@ -124,12 +128,18 @@ extension SettleAPI {
             guard let text = value.stringValue, !text.isEmpty else { throw .badRequest("field '\(name)' must be a non-empty string") }
             return text
         }
-        let customer = try field("customer") ?? ""
+        // Stripe ids: what Stripe would never have named is refused, not stored (billing matches agreements by them).
+        func stripeID(_ name: String, required: Bool = true) throws(APIError) -> String? {
+            guard let text = try field(name, required: required) else { return nil }
+            do { return try StripeID.checked(text, "\(name) id") } catch { throw .badRequest("field '\(name)': \(error.message)") }
+        }
+        let customer = try stripeID("customer") ?? ""
+        let subscription = try stripeID("subscription", required: false)
         let chain = try chain(try field("chain"))
         let symbol = try field("token") ?? ""
         _ = try chain.decimals(of: symbol)
         let wallet = try chain.canonicalWallet(try field("wallet") ?? "")
-        let agreement = try await ledger.upsertAgreement(customer: customer, subscription: try field("subscription", required: false), chain: chain.name,
+        let agreement = try await ledger.upsertAgreement(customer: customer, subscription: subscription, chain: chain.name,
                                                          token: symbol.uppercased(), wallet: wallet, now: now())
         return JSONBody.response(.created, Self.agreementJSON(agreement))
     }

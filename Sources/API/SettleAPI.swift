@@ -71,27 +71,33 @@ public struct SettleAPI: Sendable {
         router.get("/metrics") { request, _ in await self.guarded(request, .read) { try await self.metricsText() } }
         router.get("/v1/chains") { request, _ in await self.guarded(request, .read) { self.listChains() } }
         router.get("/v1/chains/:chain/wallets/:wallet/allowances") { request, context in
-            await self.guarded(request, .read) { try await self.allowances(request, context.parameters.get("chain"), context.parameters.get("wallet")) }
+            await self.guarded(request, .read) { try await self.allowances(request, Self.parameter(context, "chain"), Self.parameter(context, "wallet")) }
         }
         router.get("/v1/chains/:chain/wallets/:wallet/balances") { request, context in
-            await self.guarded(request, .read) { try await self.balances(context.parameters.get("chain"), context.parameters.get("wallet")) }
+            await self.guarded(request, .read) { try await self.balances(Self.parameter(context, "chain"), Self.parameter(context, "wallet")) }
         }
         router.get("/v1/chains/:chain/wallets/:wallet/readiness") { request, context in
-            await self.guarded(request, .read) { try await self.readiness(request, context.parameters.get("chain"), context.parameters.get("wallet")) }
+            await self.guarded(request, .read) { try await self.readiness(request, Self.parameter(context, "chain"), Self.parameter(context, "wallet")) }
         }
         router.get("/v1/chains/:chain/wallets/:wallet/approval") { request, context in
-            await self.guarded(request, .read) { try await self.approval(request, context.parameters.get("chain"), context.parameters.get("wallet")) }
+            await self.guarded(request, .read) { try await self.approval(request, Self.parameter(context, "chain"), Self.parameter(context, "wallet")) }
         }
         router.get("/v1/agreements") { request, _ in await self.guarded(request, .read) { try await self.listAgreements(request) } }
         router.post("/v1/agreements") { request, _ in await self.guarded(request, .admin) { try await self.createAgreement(request) } }
         router.get("/v1/charges") { request, _ in await self.guarded(request, .read) { try await self.listCharges(request) } }
         router.get("/v1/charges/:invoice") { request, context in
-            await self.guarded(request, .read) { try await self.charge(context.parameters.get("invoice")) }
+            await self.guarded(request, .read) { try await self.charge(Self.parameter(context, "invoice")) }
         }
         router.post("/v1/charges/:invoice/retry") { request, context in
-            await self.guarded(request, .admin) { try await self.retry(context.parameters.get("invoice")) }
+            await self.guarded(request, .admin) { try await self.retry(Self.parameter(context, "invoice")) }
         }
         router.get("/v1/suggested-allowance") { request, _ in await self.guarded(request, .read) { try self.suggestedAllowance(request) } }
+    }
+
+    /// A path parameter as the client meant it: percent-decoded (`dev%6Eet` is `devnet`, RFC 3986), or as it was
+    /// sent when it is not valid percent-encoding (then it names nothing, and the route says so).
+    static func parameter(_ context: some RequestContext, _ name: String) -> String? {
+        context.parameters.get(name).map { $0.removingPercentEncoding ?? $0 }
     }
 
     /// Authorizes, runs `body`, and turns every failure into a JSON error: the caller's mistakes are 4xx with what

@@ -35,7 +35,7 @@ public struct EVMPullCheck: Sendable {
             }
             return .runs(gas: estimate)
         } catch {
-            guard case .server(let code, let message, _) = error, code == 3 || message.lowercased().contains("revert") else { throw error }
+            guard let message = error.revertMessage else { throw error }
             return .stops(StopReason.classify(revert: message, blocked: await blocklisted(token: token, payer: payer)), message)
         }
     }

@@ -65,21 +65,8 @@ struct OpenAPITests {
         let conflict = try await api.call(.post, "/v1/charges/\(invoices[0])/retry", template: "/v1/charges/{invoice}/retry", token: admin)
         #expect(conflict.status == 409, "\(conflict.text)")
 
-        let routes: [JSON] = (SettleAPI.routes + [("POST", "/webhooks/stripe")]).map { ["method": .string($0.method), "path": .string($0.path)] }
-        let document: JSON = ["routes": .array(routes), "exchanges": .array(api.exchanges.entries.withLock { $0 })]
-        let file = try temporaryDirectory("settle-openapi").appendingPathComponent("exchanges.json")
-        try Data(document.serialized).write(to: file)
-        let root = Peer.packageRoot
-        let process = Process()
-        process.executableURL = root.appendingPathComponent(".venv/bin/python")
-        process.arguments = [root.appendingPathComponent("Tests/Peers/openapi_check.py").path, root.appendingPathComponent("docs/openapi.yaml").path, file.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try TestEnvironment.run(process)
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        print(text)
-        #expect(process.terminationStatus == 0, "\(text)")
+        let check = try api.documentCheck(coverage: true)
+        print(check.output)
+        #expect(check.passed, "\(check.output)")
     }
 }

@@ -2,6 +2,7 @@
 """Checks Settle's HTTP API against its OpenAPI document (docs/openapi.yaml). Run with the project's venv python:
 
     .venv/bin/python Tests/Peers/openapi_check.py SPEC EXCHANGES   # the document, then recorded exchanges against it
+    .venv/bin/python Tests/Peers/openapi_check.py --no-coverage SPEC EXCHANGES   # those exchanges only
     .venv/bin/python Tests/Peers/openapi_check.py SPEC             # the document alone
     .venv/bin/python Tests/Peers/openapi_check.py --self-test      # proves the checks catch what they should
 
@@ -16,7 +17,8 @@ Checked, every failure listed (exit 1 if any):
   - `routes` (what the server registers) and the document's operations are the same set, both ways;
   - each exchange's method + template is an operation, its URL's path fits the template, its status is documented
     for that operation, its content type is one the documented response has, and its body validates against that
-    response's schema (openapi-schema-validator's OAS31Validator, $refs resolved against the whole document);
+    response's schema and, where the media type has one, its `x-settle-refine` schema (openapi-schema-validator's
+    OAS31Validator, $refs resolved against the whole document);
   - every operation was exercised by at least one exchange with a 2xx status.
 POST /webhooks/stripe is Stripe's route, added by StripeWebhookRoute rather than SettleAPI: its absence from `routes`
 or from the exchanges is a warning, not a failure. Query parameters the document does not list are warnings.
@@ -41,6 +43,9 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 # Operations whose absence from `routes` or from the 2xx exchanges is only a warning.
 OPTIONAL_OPERATIONS = {("POST", "/webhooks/stripe")}
 SPEC_URI = "urn:settle:openapi"
+# A media type's JSON Schema that a body must also satisfy for that one status (the error code of each status,
+# /healthz's status): kept out of `schema`, where code generators choke on allOf refinements and $ref siblings.
+REFINE = "x-settle-refine"
 MAX_ERRORS_PER_BODY = 6
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,6 +84,45 @@ def validate_spec(spec, report):
             report.fail(f"spec: invalid OpenAPI{' at ' + where if where != '$' else ''}: {short(getattr(error, 'message', error))}")
     except Exception as error:  # e.g. a $ref to nowhere stops the validator itself
         report.fail(f"spec: invalid OpenAPI: {type(error).__name__}: {short(error, 200)}")
+    lint_for_generators(spec, report)
+
+
+# Keywords allowed beside a `$ref`: openapi-generator refuses any other ("no properties should be defined alongside a
+# $ref") and drops the refinement.
+REF_SIBLINGS = {"$ref", "description", "summary"}
+
+
+def lint_for_generators(spec, report):
+    """Constructs client generators trip on, each a failure with where it is and what to write instead. Seen here:
+    openapi-generator's Python client typed an `allOf` refinement's fields as Any and dropped the error `message`,
+    wrapped an `anyOf` of two string patterns in a model that checked neither, and failed to import over an
+    `anyOf [const, pattern]`; openapi-python-client dropped whole models over an array-valued `enum` and responses
+    over `const` inside `allOf`. `x-settle-refine` is for our checks only and is not linted."""
+    def walk(node, path):
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, f"{path}/{index}")
+            return
+        if not isinstance(node, dict):
+            return
+        where = path or "/"
+        if "const" in node and not isinstance(node["const"], dict):
+            report.fail(f"spec: generators: `const` at {where}: write a one-value `enum` ([{node['const']!r}])")
+        for keyword in ("allOf", "anyOf"):
+            if isinstance(node.get(keyword), list):
+                report.fail(f"spec: generators: `{keyword}` at {where}: give one plain schema (a refinement for one status "
+                            f"goes in the media type's {REFINE})")
+        if isinstance(node.get("oneOf"), list) and not isinstance(node.get("discriminator"), dict):
+            report.fail(f"spec: generators: `oneOf` without a `discriminator` at {where}")
+        if isinstance(node.get("$ref"), str) and set(node) - REF_SIBLINGS:
+            report.fail(f"spec: generators: keywords beside `$ref` at {where}: {', '.join(sorted(set(node) - REF_SIBLINGS))}")
+        if isinstance(node.get("enum"), list) and any(isinstance(value, (list, dict)) for value in node["enum"]):
+            report.fail(f"spec: generators: `enum` of arrays or objects at {where}: constrain the items instead")
+        for key, value in node.items():
+            if key != REFINE:
+                walk(value, f"{path}/{pointer_escape(key)}")
+
+    walk(spec, "")
 
 
 def operations(spec):
@@ -231,13 +275,15 @@ def check_exchange(spec, spec_ops, bodies, index, exchange, report):
         report.fail(f"{name}: content type {content_type!r} is not documented for its {response_key} response "
                     f"(documented: {', '.join(content)})")
         return key, False
-    if "schema" not in content[media]:
-        return key, len(report.failures) == failures_before
-    schema_pointer = f"{response_pointer}/content/{pointer_escape(media)}/schema"
-    errors = bodies.errors(schema_pointer, body)
-    if errors:
-        shown = "; ".join(errors[:MAX_ERRORS_PER_BODY]) + (f"; … {len(errors) - MAX_ERRORS_PER_BODY} more" if len(errors) > MAX_ERRORS_PER_BODY else "")
-        report.fail(f"{name}: body does not match the {response_key} {media} schema: {shown}")
+    media_pointer = f"{response_pointer}/content/{pointer_escape(media)}"
+    # The schema, then what the document adds for this status alone (REFINE: kept apart for code generators).
+    for keyword, what in (("schema", "schema"), (REFINE, REFINE)):
+        if keyword not in content[media]:
+            continue
+        errors = bodies.errors(f"{media_pointer}/{keyword}", body)
+        if errors:
+            shown = "; ".join(errors[:MAX_ERRORS_PER_BODY]) + (f"; … {len(errors) - MAX_ERRORS_PER_BODY} more" if len(errors) > MAX_ERRORS_PER_BODY else "")
+            report.fail(f"{name}: body does not match the {response_key} {media} {what}: {shown}")
     return key, len(report.failures) == failures_before
 
 
@@ -252,16 +298,17 @@ def _parameters(spec, template, operation):
     return out
 
 
-def check(spec, document, report):
-    """Every check of SPEC + EXCHANGES; returns (operations covered, operations, exchanges valid, exchanges)."""
+def check(spec, document, report, coverage=True):
+    """Every check of SPEC + EXCHANGES; returns (operations covered, operations, exchanges valid, exchanges). Without
+    `coverage`, only the exchanges are checked (not the route list, nor that every operation had a 2xx)."""
     validate_spec(spec, report)
     spec_ops = operations(spec)
     if not isinstance(document, dict) or not isinstance(document.get("exchanges"), list):
         report.fail("exchanges: the file is not {\"routes\": [...], \"exchanges\": [...]}")
         return 0, len(spec_ops), 0, 0
-    if isinstance(document.get("routes"), list):
+    if coverage and isinstance(document.get("routes"), list):
         check_routes(spec_ops, document["routes"], report)
-    else:
+    elif coverage:
         report.fail("routes: the exchanges file has no `routes` list")
     bodies = BodyValidator(spec)
     covered = set()
@@ -278,7 +325,7 @@ def check(spec, document, report):
         valid += ok
         if key and isinstance(exchange.get("status"), int) and 200 <= exchange["status"] < 300:
             covered.add(key)
-    for method, path in sorted(set(spec_ops) - covered):
+    for method, path in sorted(set(spec_ops) - covered if coverage else ()):
         if (method, path) in OPTIONAL_OPERATIONS:
             report.warn(f"coverage: {method} {path} was not exercised with a 2xx status")
         else:
@@ -331,17 +378,21 @@ SELF_TEST_SPEC = {
     },
     "components": {
         "responses": {
-            "Unauthorized": {"description": "no", "content": {"application/json": {"schema": {
-                "allOf": [{"$ref": "#/components/schemas/Error"}, {"properties": {"error": {"properties": {"code": {"const": "unauthorized"}}}}}]}}}},
-            "NotFound": {"description": "no", "content": {"application/json": {"schema": {
-                "allOf": [{"$ref": "#/components/schemas/Error"}, {"properties": {"error": {"properties": {"code": {"const": "not_found"}}}}}]}}}},
+            "Unauthorized": {"description": "no", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"},
+                REFINE: {"properties": {"error": {"properties": {"code": {"enum": ["unauthorized"]}}}}}}}},
+            "NotFound": {"description": "no", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"},
+                REFINE: {"properties": {"error": {"properties": {"code": {"enum": ["not_found"]}}}}}}}},
         },
         "schemas": {
             "Agreement": {
                 "type": "object", "additionalProperties": False, "required": ["id", "customer", "subscription", "wallet"],
                 "properties": {"id": {"type": "integer", "minimum": 1}, "customer": {"type": "string"},
-                               "subscription": {"type": ["string", "null"]}, "wallet": {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}},
+                               "subscription": {"type": ["string", "null"]},
+                               "wallet": {"description": "the wallet", "$ref": "#/components/schemas/Address"}},
             },
+            "Address": {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"},
             "AgreementPage": {
                 "type": "object", "additionalProperties": False, "required": ["data", "next_cursor"],
                 "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Agreement"}},
@@ -403,8 +454,10 @@ def self_test(project_spec):
         ("nested wrong body through $ref is caught",
          exchange(body={"data": [with_change(lambda b: b.update(id=0))], "next_cursor": None}, template="/v1/agreements", url="/v1/agreements"),
          "$.data[0].id: 0 is less than the minimum of 1"),
-        ("error code per status is enforced (response $ref + allOf)",
-         exchange(status=404, body={"error": {"code": "bad_request", "message": "x"}}), "'not_found' was expected"),
+        ("error code per status is enforced (response $ref + x-settle-refine)",
+         exchange(status=404, body={"error": {"code": "bad_request", "message": "x"}}), "'bad_request' is not one of ['not_found']"),
+        ("the schema still applies beside x-settle-refine",
+         exchange(status=404, body={"error": {"code": "not_found"}}), "'message' is a required property"),
         ("undocumented status is caught", exchange(status=403, body={"error": {"code": "forbidden", "message": "x"}}),
          "status 403 is not documented for GET /v1/agreements/{id}"),
         ("undocumented content type is caught", exchange(content_type="text/html"), "content type 'text/html' is not documented"),
@@ -430,11 +483,36 @@ def self_test(project_spec):
     expect("an operation without a 2xx exchange is caught",
            any("coverage: GET /v1/agreements/{id} was not exercised" in f for f in report.failures), str(report.failures))
 
+    report = Report()
+    check(SELF_TEST_SPEC, {"exchanges": [valid_exchanges[0], exchange(body=with_change(lambda b: b.update(extra=1)))]}, report, coverage=False)
+    expect("without coverage, only the exchanges are checked",
+           len(report.failures) == 1 and "'extra' was unexpected" in report.failures[0], str(report.failures))
+
     broken = copy.deepcopy(SELF_TEST_SPEC)
     del broken["paths"]["/metrics"]["get"]["responses"]["200"]["description"]
     report = Report()
     validate_spec(broken, report)
     expect("an invalid document is caught", any(f.startswith("spec: invalid OpenAPI") for f in report.failures), str(report.failures))
+
+    lint_cases = [
+        ("const", {"type": "string", "const": "evm"}, "`const` at"),
+        ("allOf", {"allOf": [{"$ref": "#/components/schemas/Error"}, {"properties": {"error": {"properties": {"code": {"enum": ["x"]}}}}}]},
+         "`allOf` at"),
+        ("anyOf", {"anyOf": [{"type": "string", "pattern": "^0x"}, {"type": "string", "pattern": "^[1-9]"}]}, "`anyOf` at"),
+        ("oneOf without discriminator", {"oneOf": [{"$ref": "#/components/schemas/Error"}, {"$ref": "#/components/schemas/Agreement"}]},
+         "`oneOf` without a `discriminator`"),
+        ("$ref siblings", {"$ref": "#/components/schemas/Error", "properties": {"error": {"type": "object"}}}, "keywords beside `$ref`"),
+        ("array-valued enum", {"type": "array", "items": {"type": "string"}, "enum": [[], ["a"]]}, "`enum` of arrays or objects"),
+    ]
+    for name, schema, expected in lint_cases:
+        linted = copy.deepcopy(SELF_TEST_SPEC)
+        linted["components"]["schemas"]["Linted"] = schema
+        report = Report()
+        lint_for_generators(linted, report)
+        expect(f"generator lint: {name} is caught", len(report.failures) == 1 and expected in report.failures[0], str(report.failures))
+    report = Report()
+    lint_for_generators(SELF_TEST_SPEC, report)
+    expect("generator lint: a refinement in x-settle-refine and `description` beside `$ref` pass", not report.failures, str(report.failures))
 
     if project_spec is not None:
         report = Report()
@@ -449,6 +527,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("spec", nargs="?", help="the OpenAPI document (YAML or JSON)")
     parser.add_argument("exchanges", nargs="?", help="the recorded exchanges (JSON)")
+    parser.add_argument("--no-coverage", action="store_true",
+                        help="check only the exchanges given: not the route list, nor a 2xx for every operation")
     parser.add_argument("--self-test", action="store_true",
                         help="prove wrong bodies and undocumented statuses are caught (also validates SPEC, default docs/openapi.yaml)")
     args = parser.parse_args()
@@ -464,7 +544,7 @@ def main():
         validate_spec(spec, report)
         return finish(report, f"{args.spec}: {len(operations(spec))} operations")
     document = json.loads(Path(args.exchanges).read_text(encoding="utf-8"))
-    covered, total, valid, count = check(spec, document, report)
+    covered, total, valid, count = check(spec, document, report, coverage=not args.no_coverage)
     return finish(report, f"operations covered (2xx): {covered}/{total}; exchanges validated: {valid}/{count}")
 
 
