@@ -17,12 +17,7 @@ extension EVMIndexStore {
     public func allowanceHistory(chain: Int64, owner: EVMAddress, token: EVMAddress? = nil, spender: EVMAddress? = nil,
                                  after: (block: UInt64, logIndex: UInt64)? = nil, limit: Int? = nil) async throws -> [ApprovalRecord] {
         try await database.read { db in
-            let select = try db.statement(Self.approvalColumns + """
-                WHERE e.chain = ?1 AND o.address = ?2
-                  AND (?3 IS NULL OR t.address = ?3) AND (?4 IS NULL OR s.address = ?4)
-                  AND (e.block > ?5 OR (e.block = ?5 AND e.log_index > ?6))
-                ORDER BY e.block, e.log_index LIMIT ?7
-                """)
+            let select = try db.statement(Self.allowanceHistoryQuery)
             select.bind(chain, at: 1)
             owner.withUnsafeBytes { select.bind(bytes: $0, at: 2) }
             if let token { token.withUnsafeBytes { select.bind(bytes: $0, at: 3) } } else { select.bindNull(at: 3) }
@@ -64,6 +59,15 @@ extension EVMIndexStore {
             return try Self.eventRows(select, TransferRecord.init)
         }
     }
+
+    /// Allowance history: ?1 chain, ?2 owner, ?3 token or NULL, ?4 spender or NULL, ?5 and ?6 the block and log index
+    /// to start after (-1, -1 for the first page), ?7 the limit (-1: none).
+    static let allowanceHistoryQuery = approvalColumns + """
+        WHERE e.chain = ?1 AND o.address = ?2
+          AND (?3 IS NULL OR t.address = ?3) AND (?4 IS NULL OR s.address = ?4)
+          AND (e.block > ?5 OR (e.block = ?5 AND e.log_index > ?6))
+        ORDER BY e.block, e.log_index LIMIT ?7
+        """
 
     private static let approvalColumns = """
         SELECT e.block, e.log_index, e.block_time, e.tx_hash, t.address, o.address, s.address, e.value

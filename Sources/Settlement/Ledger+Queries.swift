@@ -7,8 +7,7 @@ extension Ledger {
     public func charges(states: Set<ChargeState>?, afterID: Int64?, limit: Int) async throws -> [Charge] {
         try await database.read { db in
             let list = (states ?? []).map(\.rawValue).sorted()
-            let filter = states == nil ? "" : "AND state IN (\(list.map { _ in "?" }.joined(separator: ", ")))"
-            let select = try db.statement("SELECT \(Self.columns) FROM charges WHERE id > ? \(filter) ORDER BY id LIMIT ?")
+            let select = try db.statement(Self.chargesPageQuery(states: states == nil ? nil : list.count))
             var values: [SQLiteValue] = [.integer(afterID ?? 0)]
             values += list.map { .text($0) }
             values.append(.integer(Int64(limit)))
@@ -17,6 +16,12 @@ extension Ledger {
             while try select.step() { out.append(try Self.row(select)) }
             return out
         }
+    }
+
+    /// A page of charges: parameters are the id to start after, then `states` state names (when filtered), then the limit.
+    static func chargesPageQuery(states: Int?) -> String {
+        let filter = states.map { "AND state IN (\(Array(repeating: "?", count: $0).joined(separator: ", ")))" } ?? ""
+        return "SELECT \(columns) FROM charges WHERE id > ? \(filter) ORDER BY id LIMIT ?"
     }
 
     /// Up to `limit` agreements with an id above `afterID`, in id order.
