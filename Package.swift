@@ -122,7 +122,8 @@ let package = Package(
             name: "settle-bench",
             dependencies: [
                 "SettleCore", "Signing", "EVM", "Solana", "CSecp256k1", "CSodium", "SettleConfiguration", "Store", "Transport",
-                "EVMIndexer", "SolanaIndexer", "Settlement", "ChainAdapters", .product(name: "Logging", package: "swift-log"),
+                "EVMIndexer", "SolanaIndexer", "Settlement", "ChainAdapters", "API", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Benchmarks/SettleBenchmarks",
             swiftSettings: swiftSettings
@@ -155,8 +156,8 @@ let package = Package(
         ),
         .testTarget(
             name: "BillingTests",
-            dependencies: ["Billing", "API", "Settlement", "ChainAdapters", "SettleConfiguration", "EVM", "EVMIndexer", "Store", "Transport",
-                           "TestSupport", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["Billing", "API", "Settlement", "ChainAdapters", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer",
+                           "Signing", "Store", "Transport", "TestSupport", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
