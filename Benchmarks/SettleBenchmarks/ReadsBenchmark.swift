@@ -13,10 +13,11 @@ import Store
 import Synchronization
 import Transport
 
-/// `settle-bench reads [--events 100000] [--clients 50] [--passes 60] [--charges 10]`:
+/// `settle-bench reads [--events 100000] [--clients 50] [--passes 60] [--charges 10] [--seconds 300]`:
 /// executor pass latency (p50/p99) on a database whose Solana index holds `events` token events of ONE wallet, first
 /// quiet, then while `clients` concurrent HTTP clients page through that wallet's allowance history
 /// (`GET /v1/chains/solana/wallets/{wallet}/allowances`) on the real API router served by Hummingbird on 127.0.0.1.
+/// The loaded phase stops after `seconds` (plus 2 s of warm-up) even if passes remain, and says so.
 ///
 /// A pass is `SettlementLoop.runOnce` with `charges` charges due, driven through `LedgerExecutor`: the ledger and
 /// index calls a Solana executor makes (the payer's indexed token account state, signing and persisting the attempt
@@ -39,6 +40,7 @@ enum ReadsBenchmark {
         let clients = value("--clients", 50)
         let passCount = value("--passes", 60)
         let perPass = value("--charges", 10)
+        let budget = value("--seconds", 300)
 
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("settle-bench-reads-\(getpid()).sqlite").path
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
@@ -112,15 +114,17 @@ enum ReadsBenchmark {
         report("executor pass, no API load", quiet, perPass: perPass)
 
         let load = Load()
-        let loaded: [Double] = try await withThrowingTaskGroup(of: [Double].self) { group in
+        passes.reset()
+        try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<clients {
                 group.addTask {
                     var cursor: String?
-                    while !load.stop.load(ordering: .relaxed) {
+                    while !load.stop.load(ordering: .relaxed) && !Task.isCancelled {
                         let started = ContinuousClock.now
                         let url = base + (cursor.map { "&cursor=\($0)" } ?? "")
                         do {
-                            let response = try await http.execute(Transport.HTTPRequest(url: url, headers: [("Authorization", "Bearer \(token)")], timeout: .seconds(120)))
+                            let response = try await http.execute(Transport.HTTPRequest(url: url, headers: [("Authorization", "Bearer \(token)")],
+                                                                                        timeout: .seconds(3600)))
                             guard response.status == 200, let page = try? JSON(parsing: response.body) else {
                                 load.failed.add(1, ordering: .relaxed)
                                 cursor = nil
@@ -131,30 +135,41 @@ enum ReadsBenchmark {
                             let milliseconds = started.secondsUntilNow * 1000
                             load.requestTimes.withLock { $0.append(milliseconds) }
                         } catch {
-                            load.failed.add(1, ordering: .relaxed)
+                            if !load.stop.load(ordering: .relaxed) { load.failed.add(1, ordering: .relaxed) }
                         }
                     }
-                    return []
+                    return false
                 }
             }
+            let measuring = Mutex<(started: ContinuousClock.Instant, served: Int)?>(nil)
             group.addTask {
-                defer { load.stop.store(true, ordering: .relaxed) }
                 try await Task.sleep(for: .seconds(2))  // let every client get going
-                let startServed = load.served.load(ordering: .relaxed)
-                let started = ContinuousClock.now
-                let latencies = try await passes.run(passCount)
-                let rate = Double(load.served.load(ordering: .relaxed) - startServed) / started.secondsUntilNow
-                say(String(format: "API while measured: %.0f pages/s served to %d clients", rate, clients))
-                return latencies
+                measuring.withLock { $0 = (ContinuousClock.now, load.served.load(ordering: .relaxed)) }
+                _ = try await passes.run(passCount)
+                return true
             }
-            var out: [Double] = []
-            for try await latencies in group where !latencies.isEmpty { out = latencies }
-            return out
+            group.addTask {  // the time budget: a pass still running then counts as at least its time so far
+                try await Task.sleep(for: .seconds(2 + budget))
+                return false
+            }
+            let finished = try await group.next() ?? false
+            load.stop.store(true, ordering: .relaxed)
+            let (latencies, running) = passes.progress
+            report("executor pass, \(clients) clients paging allowance history", latencies, perPass: perPass)
+            if !finished {
+                say(String(format: "    %d of %d passes finished within the %d s budget; the pass running then had taken %.1f s so far",
+                           latencies.count, passCount, budget, (running?.secondsUntilNow ?? 0)))
+            }
+            if let (started, served) = measuring.withLock({ $0 }) {
+                let rate = Double(load.served.load(ordering: .relaxed) - served) / started.secondsUntilNow
+                say(String(format: "API while measured: %.1f pages/s served to %d clients", rate, clients))
+            }
+            let times = load.requestTimes.withLock { $0 }
+            say(String(format: "API page latency under load: p50 %.1f ms, p99 %.1f ms (%d pages, %d failed)",
+                       percentile(times, 0.50), percentile(times, 0.99), times.count, load.failed.load(ordering: .relaxed)))
+            if !finished { exit(0) }  // a pass (and requests) still wait on the database; nothing more to measure
+            group.cancelAll()
         }
-        report("executor pass, \(clients) clients paging allowance history", loaded, perPass: perPass)
-        let times = load.requestTimes.withLock { $0 }
-        say(String(format: "API page latency under load: p50 %.1f ms, p99 %.1f ms (%d pages, %d failed)",
-                   percentile(times, 0.50), percentile(times, 0.99), times.count, load.failed.load(ordering: .relaxed)))
     }
 
     static func report(_ label: String, _ latencies: [Double], perPass: Int) {
@@ -216,6 +231,7 @@ final class Passes: Sendable {
     let agreement: Int64
     let perPass: Int
     private let invoices = Atomic<Int>(0)
+    private let state = Mutex<(latencies: [Double], running: ContinuousClock.Instant?)>(([], nil))
 
     init(ledger: Ledger, loop: SettlementLoop, agreement: Int64, perPass: Int) {
         self.ledger = ledger
@@ -223,6 +239,11 @@ final class Passes: Sendable {
         self.agreement = agreement
         self.perPass = perPass
     }
+
+    /// The passes finished since `reset` (milliseconds each) and when the one running now started.
+    var progress: (latencies: [Double], running: ContinuousClock.Instant?) { state.withLock { $0 } }
+
+    func reset() { state.withLock { $0 = ([], nil) } }
 
     /// The latency of each of `count` passes, in milliseconds.
     func run(_ count: Int) async throws -> [Double] {
@@ -234,8 +255,11 @@ final class Passes: Sendable {
                                                   tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0)
             }
             let started = ContinuousClock.now
+            state.withLock { $0.running = started }
             let report = try await loop.runOnce()
-            out.append(started.secondsUntilNow * 1000)
+            let milliseconds = started.secondsUntilNow * 1000
+            out.append(milliseconds)
+            state.withLock { $0 = ($0.latencies + [milliseconds], nil) }
             if report.failed > 0 { throw BenchError("\(report.failed) charges failed in a pass") }
         }
         return out
@@ -263,10 +287,12 @@ struct LedgerExecutor: ChargeExecutor {
         let signer = SolanaPublicKey(delegate.publicKey)
         let key = delegate
         let units = UInt64(charge.tokenAmount.baseUnits.low)
+        let price = UInt64(charge.id)  // as the executor's fee estimate would: one transaction per charge, never two alike
         let outcome = try await ledger.signSolanaAttempt(charge: charge.id, chain: "solana", signer: signer.description, slotBefore: 1, now: now) {
             let blockhash = try Blockhash(base58: "EkSnNWid2cvwEVnVx9aBqawnmiCNiDgp3gUdkDPTKN1N")
             let transfer = TokenInstruction.transferChecked(source: source, mint: mint, destination: destination, owner: signer, amount: units, decimals: 6)
-            let message = try LegacyMessage(instructions: [transfer], payer: signer, recentBlockhash: blockhash)
+            let instructions = [ComputeBudgetInstruction.setComputeUnitLimit(40_000), ComputeBudgetInstruction.setComputeUnitPrice(microLamports: price), transfer]
+            let message = try LegacyMessage(instructions: instructions, payer: signer, recentBlockhash: blockhash)
             let transaction = try SolanaTransaction(message: .legacy(message), signers: [key])
             return (SignedPayload(transactionID: transaction.id?.description ?? "", raw: transaction.serialized()), blockhash.description, 1_000)
         }

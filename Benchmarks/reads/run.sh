@@ -3,7 +3,7 @@
 # quiet and then while 50 HTTP clients page that wallet's allowance history through the real API on 127.0.0.1.
 # No peer: the executor's chain is in-process (see Benchmarks/SettleBenchmarks/ReadsBenchmark.swift).
 #
-#   Benchmarks/reads/run.sh [--events 100000] [--clients 50] [--passes 60] [--charges 10]
+#   Benchmarks/reads/run.sh [--events 100000] [--clients 50] [--passes 60] [--charges 10] [--seconds 300]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 swift build -c release --product settle-bench >/dev/null
