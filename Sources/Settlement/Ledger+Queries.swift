@@ -19,9 +19,14 @@ extension Ledger {
     }
 
     /// A page of charges: parameters are the id to start after, then `states` state names (when filtered), then the limit.
+    ///
+    /// Filtered by state, each state is one range of `charges_by_state_id` and the ranges are merged in id order
+    /// (`UNION ALL … ORDER BY id`), so a page reads about `limit` rows however rare the states are.
     static func chargesPageQuery(states: Int?) -> String {
-        let filter = states.map { "AND state IN (\(Array(repeating: "?", count: $0).joined(separator: ", ")))" } ?? ""
-        return "SELECT \(columns) FROM charges WHERE id > ? \(filter) ORDER BY id LIMIT ?"
+        guard let states else { return "SELECT \(columns) FROM charges WHERE id > ?1 ORDER BY id LIMIT ?2" }
+        guard states > 0 else { return "SELECT \(columns) FROM charges WHERE 0 LIMIT ?\(states + 2)" }
+        let arms = (0..<states).map { "SELECT \(columns) FROM charges WHERE state = ?\($0 + 2) AND id > ?1" }
+        return arms.joined(separator: " UNION ALL ") + " ORDER BY id LIMIT ?\(states + 2)"
     }
 
     /// Up to `limit` agreements with an id above `afterID`, in id order.
@@ -38,7 +43,18 @@ extension Ledger {
         }
     }
 
-    /// How many charges are in each state (every state present, zero when none).
+    /// How many charges are in `state`: reads only those (`charges_by_state`), for `/healthz`, which anyone may ask.
+    public func chargeCount(in state: ChargeState) async throws -> Int {
+        try await database.read { db in
+            let select = try db.statement(Self.chargeCountQuery)
+            select.bind(state.rawValue, at: 1)
+            return try select.step() ? select.int(0) : 0
+        }
+    }
+
+    static let chargeCountQuery = "SELECT count(*) FROM charges WHERE state = ?"
+
+    /// How many charges are in each state (every state present, zero when none). Reads every charge: for `/metrics`.
     public func chargeCounts() async throws -> [ChargeState: Int] {
         try await database.read { db in
             var counts = Dictionary(uniqueKeysWithValues: ChargeState.allCases.map { ($0, 0) })

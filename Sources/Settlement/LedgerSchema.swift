@@ -135,5 +135,9 @@ enum LedgerSchema {
         ) STRICT;
         CREATE UNIQUE INDEX chain_alerts_open ON chain_alerts (chain, signer, kind) WHERE cleared_at IS NULL;
         """,
+        // The API's charge pages by state read in id order within each state (`Ledger.chargesPageQuery`).
+        """
+        CREATE INDEX charges_by_state_id ON charges (state, id);
+        """,
     ]
 }
