@@ -157,7 +157,7 @@ enum ReadsBenchmark {
             let (latencies, running) = passes.progress
             report("executor pass, \(clients) clients paging allowance history", latencies, perPass: perPass)
             if !finished {
-                say(String(format: "    %d of %d passes finished within the %d s budget; the pass running then had taken %.1f s so far",
+                say(String(format: "    %d of %d passes finished within the %d s budget; the next had been waiting %.1f s (creating its charges, then the pass)",
                            latencies.count, passCount, budget, (running?.secondsUntilNow ?? 0)))
             }
             if let (started, served) = measuring.withLock({ $0 }) {
@@ -240,7 +240,7 @@ final class Passes: Sendable {
         self.perPass = perPass
     }
 
-    /// The passes finished since `reset` (milliseconds each) and when the one running now started.
+    /// The passes finished since `reset` (milliseconds each) and when the one under way began (with its charges' creation).
     var progress: (latencies: [Double], running: ContinuousClock.Instant?) { state.withLock { $0 } }
 
     func reset() { state.withLock { $0 = ([], nil) } }
@@ -249,13 +249,13 @@ final class Passes: Sendable {
     func run(_ count: Int) async throws -> [Double] {
         var out: [Double] = []
         for _ in 0..<count {
+            state.withLock { $0.running = ContinuousClock.now }
             for _ in 0..<perPass {
                 let invoice = invoices.add(1, ordering: .relaxed).newValue
                 _ = try await ledger.createCharge(invoice: "in_\(invoice)", agreement: agreement, amount: Money(minorUnits: 2500, currency: try Currency(code: "USD")),
                                                   tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0)
             }
             let started = ContinuousClock.now
-            state.withLock { $0.running = started }
             let report = try await loop.runOnce()
             let milliseconds = started.secondsUntilNow * 1000
             out.append(milliseconds)
