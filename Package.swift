@@ -108,7 +108,7 @@ let package = Package(
             name: "API",
             dependencies: [
                 "SettleCore", "Billing", "Settlement", "ChainAdapters", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer",
-                "Signing", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
+                "Signing", "Store", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -137,7 +137,8 @@ let package = Package(
             name: "settle-bench",
             dependencies: [
                 "SettleCore", "Signing", "EVM", "Solana", "CSecp256k1", "CSodium", "SettleConfiguration", "Store", "Transport",
-                "EVMIndexer", "SolanaIndexer", "Settlement", "ChainAdapters", .product(name: "Logging", package: "swift-log"),
+                "EVMIndexer", "SolanaIndexer", "Settlement", "ChainAdapters", "API", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Benchmarks/SettleBenchmarks",
             swiftSettings: swiftSettings
@@ -178,8 +179,8 @@ let package = Package(
         ),
         .testTarget(
             name: "BillingTests",
-            dependencies: ["Billing", "API", "Settlement", "ChainAdapters", "SettleConfiguration", "EVM", "EVMIndexer", "Store", "Transport",
-                           "TestSupport", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["Billing", "API", "Settlement", "ChainAdapters", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer",
+                           "Signing", "Store", "Transport", "TestSupport", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),

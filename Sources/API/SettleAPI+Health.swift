@@ -14,7 +14,7 @@ extension SettleAPI {
         var unknown = 0
         var alerts: [JSON] = []
         do {
-            unknown = try await ledger.chargeCounts()[.unknown] ?? 0
+            unknown = try await ledger.chargeCount(in: .unknown)  // not `chargeCounts`: that reads every charge
             for alert in try await ledger.openAlerts() {
                 alerts.append(["chain": .string(alert.chain), "kind": .string(alert.kind.rawValue), "signing": "stopped",
                                "raised_at": .number(String(alert.raisedAt)),

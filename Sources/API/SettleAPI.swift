@@ -5,6 +5,7 @@ import Logging
 import Prometheus
 import SettleCore
 import Settlement
+import Store
 import Transport
 
 /// Re-checks a charge at once on an operator's request (`POST /v1/charges/{invoice}/retry`): the invoice is read
@@ -67,7 +68,9 @@ public struct SettleAPI: Sendable {
 
     /// Adds every route to `router`.
     public func add<Context: RequestContext>(to router: Router<Context>) {
-        router.get("/healthz") { _, _ in await self.healthz() }
+        // Every read a request makes goes to the database's API lane (`ReadLane.api`, inherited by the request's task
+        // and its children): clients queue among themselves, never in front of the executors' reads.
+        router.get("/healthz") { _, _ in await ReadLane.$current.withValue(.api) { await self.healthz() } }
         router.get("/metrics") { request, _ in await self.guarded(request, .read) { try await self.metricsText() } }
         router.get("/v1/chains") { request, _ in await self.guarded(request, .read) { self.listChains() } }
         router.get("/v1/chains/:chain/wallets/:wallet/allowances") { request, context in
@@ -103,6 +106,10 @@ public struct SettleAPI: Sendable {
     /// Authorizes, runs `body`, and turns every failure into a JSON error: the caller's mistakes are 4xx with what
     /// to change; a chain node that cannot answer is 502; anything else is logged and answered 500 without detail.
     func guarded(_ request: Request, _ scope: BearerTokens.Scope, _ body: () async throws -> Response) async -> Response {
+        await ReadLane.$current.withValue(.api) { await answer(request, scope, body) }
+    }
+
+    private func answer(_ request: Request, _ scope: BearerTokens.Scope, _ body: () async throws -> Response) async -> Response {
         let started = ContinuousClock.now
         var token = "-"
         let response: Response

@@ -45,25 +45,23 @@ public struct SolanaChainView: ChainView {
         config.tokens.first { $0.mint == mint }.map { ($0.symbol.uppercased(), $0.decimals) }
     }
 
-    /// History: approvals to our delegate, revokes, and pulls our delegate signed (each lowers the delegation).
-    /// The cursor is a position in that list, which only grows at its end.
+    /// History: approvals to our delegate, revokes, and pulls our delegate signed (each lowers the delegation), oldest
+    /// first, read a page at a time in SQL (`SolanaIndexStore.delegateHistory`). The cursor is the last row's position
+    /// (slot, signature, instruction), so rows indexed or dropped meanwhile neither repeat nor skip a row of the next
+    /// page. With a token, only the wallet's token accounts of its mint (plain Approve, Revoke and Transfer name no
+    /// mint; the account does).
     public func allowances(wallet: String, token: String?, cursor: String?, limit: Int) async throws -> AllowancePage {
         let owner = try key(wallet)
         let mint = try token.map { (symbol: String) throws(APIError) in try self.token(symbol).mint }
-        let offset = Int(try PageCursor.decodeInteger(cursor) ?? 0)
+        let after = try Self.position(cursor)
         guard let chain = try await store.chainID(named: config.name) else { return AllowancePage(current: [], history: [], nextCursor: nil) }
         let states = try await store.states(chain: chain, owner: owner, mint: mint)
         var mints: [SolanaPublicKey: SolanaPublicKey] = [:]  // token account → mint
         let current = try await currentDelegations(chain: chain, owner: owner, mint: mint, states: states, mints: &mints)
-        let events = try await store.events(chain: chain, owner: owner, mint: mint).filter { record in
-            switch record.event.kind {
-            case .approve: record.event.counterparty == delegate
-            case .revoke: true
-            case .transfer: record.event.authority == delegate
-            }
-        }
-        let page = events.dropFirst(offset).prefix(limit)
-        let history = page.map { record -> JSON in
+        var rows = try await store.delegateHistory(chain: chain, owner: owner, delegate: delegate, mint: mint, after: after, limit: limit + 1)
+        let more = rows.count > limit
+        if more { rows.removeLast() }
+        let history = rows.map { record -> JSON in
             let (symbol, decimals) = symbol(of: record.event.mint ?? mints[record.event.source]) ?? ("?", 0)
             let kind: JSON = switch record.event.kind {
             case .approve: "approval"
@@ -76,8 +74,23 @@ public struct SolanaChainView: ChainView {
                     "block": .number(String(record.slot)), "time": record.blockTime.map { .number(String($0)) } ?? .null,
                     "transaction": .string(record.signature.description), "final": .bool(record.final)]
         }
-        let end = offset + page.count
-        return AllowancePage(current: current, history: history, nextCursor: end < events.count ? PageCursor.encode([String(end)]) : nil)
+        let next = more ? rows.last.map { record in
+            PageCursor.encode([String(record.slot), Hex.encode(record.signature.rawValue.bytes), String(record.event.outerIndex),
+                               String(record.event.innerIndex ?? -1)])
+        } : nil
+        return AllowancePage(current: current, history: history, nextCursor: next)
+    }
+
+    /// The position a cursor names: `slot:signature hex:outer index:inner index` (-1: none), each in range. Anything
+    /// else (an offset from before, or text this API never made) is a 400.
+    static func position(_ cursor: String?) throws(APIError) -> SolanaHistoryPosition? {
+        guard let parts = try PageCursor.decode(cursor, parts: 4) else { return nil }
+        let refused = APIError.badRequest("'cursor' is not a cursor this API returned (start again without one)")
+        guard let slot = Int64(parts[0]), slot >= 0,
+              parts[1].count == 128, let bytes = try? Hex.decode(parts[1]), bytes.count == 64, let signature = try? SolanaSignature(bytes: bytes),
+              let outer = Int32(parts[2]), outer >= 0, let inner = Int32(parts[3]), inner >= -1
+        else { throw refused }
+        return SolanaHistoryPosition(slot: UInt64(slot), signature: signature, outerIndex: Int(outer), innerIndex: inner < 0 ? nil : Int(inner))
     }
 
     private func currentDelegations(chain: Int64, owner: SolanaPublicKey, mint: SolanaPublicKey?, states: [SolanaAccountState],

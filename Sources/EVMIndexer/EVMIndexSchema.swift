@@ -7,12 +7,18 @@ enum EVMIndexSchema {
     /// Secondary indexes of the event tables: created after the initial backfill (or at once when there is none),
     /// so bulk inserts append to the primary keys only. `CREATE INDEX IF NOT EXISTS` makes creating them idempotent.
     ///
-    /// Only indexes a query uses: allowance history reads approvals by owner; transfers are read by block range
-    /// (replay, confirmation of our own payments) through the primary key. A query of transfers by wallet adds its
-    /// index here when it arrives (every index costs on every insert; see ARCHITECTURE.md).
+    /// Only indexes a query uses: allowance history reads a wallet's approvals to a spender in chain order (the
+    /// token last, to filter on without reading the row); transfers are read by block range (replay, confirmation of
+    /// our own payments) through the primary key. A query of transfers by wallet adds its index here when it arrives
+    /// (every index costs on every insert; see ARCHITECTURE.md).
     static let secondaryIndexes: [(name: String, definition: String)] = [
-        ("evm_approvals_by_owner", "evm_approvals (chain, owner, token, spender, block, log_index)"),
+        ("evm_approvals_by_owner_spender", "evm_approvals (chain, owner, spender, block, log_index, token)"),
     ]
+
+    /// Secondary indexes of earlier versions, dropped when the current ones are made. `evm_approvals_by_owner`
+    /// (chain, owner, token, spender, block, log_index) could not give a wallet's approvals to a spender in chain
+    /// order without sorting all of them.
+    static let retiredIndexes = ["evm_approvals_by_owner"]
 
     static let migrations: [String] = [
         """
@@ -105,6 +111,13 @@ enum EVMIndexSchema {
             last_checked INTEGER NOT NULL,
             PRIMARY KEY (chain, hash)
         ) STRICT, WITHOUT ROWID;
+        """,
+        // A wallet's current allowances and balances (the API on every request; the executor's preflight per charge)
+        // without reading every tracked wallet's: keyed by owner and holding every column read (with no statistics,
+        // SQLite prefers the primary key's `chain` prefix over an index that needs a lookup per row).
+        """
+        CREATE INDEX evm_allowances_by_owner ON evm_allowances (chain, owner, spender, token, value, as_of_block);
+        CREATE INDEX evm_balances_by_owner ON evm_balances (chain, owner, token, value, as_of_block);
         """,
     ]
 }

@@ -14,25 +14,66 @@ extension EVMIndexStore {
 
     /// Indexed `Approval`s by `owner`, oldest first, optionally for one token and/or spender; a page of at most
     /// `limit` of them after the event at (`block`, `logIndex`) when `after` is given.
+    ///
+    /// A page reads about `limit` rows: the positions come from `evm_approvals_by_owner_spender` in order (with a
+    /// spender, as the API always asks), then each row by its key.
     public func allowanceHistory(chain: Int64, owner: EVMAddress, token: EVMAddress? = nil, spender: EVMAddress? = nil,
                                  after: (block: UInt64, logIndex: UInt64)? = nil, limit: Int? = nil) async throws -> [ApprovalRecord] {
         try await database.read { db in
-            let select = try db.statement(Self.approvalColumns + """
-                WHERE e.chain = ?1 AND o.address = ?2
-                  AND (?3 IS NULL OR t.address = ?3) AND (?4 IS NULL OR s.address = ?4)
-                  AND (e.block > ?5 OR (e.block = ?5 AND e.log_index > ?6))
-                ORDER BY e.block, e.log_index LIMIT ?7
-                """)
-            select.bind(chain, at: 1)
-            owner.withUnsafeBytes { select.bind(bytes: $0, at: 2) }
-            if let token { token.withUnsafeBytes { select.bind(bytes: $0, at: 3) } } else { select.bindNull(at: 3) }
-            if let spender { spender.withUnsafeBytes { select.bind(bytes: $0, at: 4) } } else { select.bindNull(at: 4) }
-            // Past Int64 nothing is stored: clamp instead of trapping on a position from outside.
-            select.bind(after.map { Int64(clamping: $0.block) } ?? -1, at: 5)
-            select.bind(after.map { Int64(clamping: $0.logIndex) } ?? -1, at: 6)
-            select.bind(Int64(clamping: limit ?? -1), at: 7)
-            return try Self.eventRows(select, ApprovalRecord.init)
+            guard let query = try Self.allowanceHistoryKeys(db, chain: chain, owner: owner, token: token, spender: spender, after: after, limit: limit)
+            else { return [] }
+            let keys = try db.statement(query.sql)
+            keys.bind(query.values)
+            var positions: [(block: Int64, logIndex: Int64)] = []
+            while try keys.step() { positions.append((keys.int64(0), keys.int64(1))) }
+            let row = try db.statement(Self.approvalColumns + "WHERE e.chain = ? AND e.block = ? AND e.log_index = ?")
+            var out: [ApprovalRecord] = []
+            for position in positions {
+                row.reset()
+                row.bind([.integer(chain), .integer(position.block), .integer(position.logIndex)])
+                out += try Self.eventRows(row, ApprovalRecord.init)
+            }
+            return out
         }
+    }
+
+    /// The SQL and values that list the positions (block, log index) of an allowance-history page, in order; nil when
+    /// an address asked for was never indexed (no approval can name it).
+    static func allowanceHistoryKeys(_ db: SQLiteConnection, chain: Int64, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?,
+                                     after: (block: UInt64, logIndex: UInt64)?, limit: Int?) throws -> (sql: String, values: [SQLiteValue])? {
+        guard let ownerID = try addressID(db, owner) else { return nil }
+        var filters = ""
+        var tokenID: Int64?
+        var spenderID: Int64?
+        if let spender {
+            guard let id = try addressID(db, spender) else { return nil }
+            spenderID = id
+            filters += "AND spender = ?4 "
+        }
+        if let token {
+            guard let id = try addressID(db, token) else { return nil }
+            tokenID = id
+            filters += "AND token = ?3 "
+        }
+        let sql = """
+            SELECT block, log_index FROM evm_approvals
+            WHERE chain = ?1 AND owner = ?2 \(filters)AND (block, log_index) > (?5, ?6)
+            ORDER BY block, log_index LIMIT ?7
+            """
+        // Past Int64 nothing is stored: clamp instead of trapping on a position from outside.
+        return (sql, [
+            .integer(chain), .integer(ownerID), tokenID.map { .integer($0) } ?? .null, spenderID.map { .integer($0) } ?? .null,
+            .integer(after.map { Int64(clamping: $0.block) } ?? -1), .integer(after.map { Int64(clamping: $0.logIndex) } ?? -1),
+            .integer(Int64(clamping: limit ?? -1)),
+        ])
+    }
+
+    /// The interned id of `address`, or nil when no indexed row names it.
+    static func addressID(_ db: SQLiteConnection, _ address: EVMAddress) throws -> Int64? {
+        let select = try db.statement("SELECT id FROM evm_addresses WHERE address = ?")
+        address.withUnsafeBytes { select.bind(bytes: $0, at: 1) }
+        defer { select.reset() }
+        return try select.step() ? select.int64(0) : nil
     }
 
     /// Indexed approvals in `from...to`, in chain order (for replay and tests).
@@ -91,20 +132,9 @@ extension EVMIndexStore {
     /// Current allowances of `owner` as last read from the chain.
     public func currentAllowances(chain: Int64, owner: EVMAddress, token: EVMAddress? = nil, spender: EVMAddress? = nil) async throws -> [AllowanceState] {
         try await database.read { db in
-            let select = try db.statement("""
-                SELECT t.address, o.address, s.address, a.value, a.as_of_block
-                FROM evm_allowances a
-                JOIN evm_addresses t ON t.id = a.token
-                JOIN evm_addresses o ON o.id = a.owner
-                JOIN evm_addresses s ON s.id = a.spender
-                WHERE a.chain = ?1 AND o.address = ?2
-                  AND (?3 IS NULL OR t.address = ?3) AND (?4 IS NULL OR s.address = ?4)
-                ORDER BY t.address, s.address
-                """)
-            select.bind(chain, at: 1)
-            owner.withUnsafeBytes { select.bind(bytes: $0, at: 2) }
-            if let token { token.withUnsafeBytes { select.bind(bytes: $0, at: 3) } } else { select.bindNull(at: 3) }
-            if let spender { spender.withUnsafeBytes { select.bind(bytes: $0, at: 4) } } else { select.bindNull(at: 4) }
+            guard let query = try Self.currentAllowancesQuery(db, chain: chain, owner: owner, token: token, spender: spender) else { return [] }
+            let select = try db.statement(query.sql)
+            select.bind(query.values)
             var out: [AllowanceState] = []
             while try select.step() {
                 out.append(AllowanceState(
@@ -119,17 +149,9 @@ extension EVMIndexStore {
     /// Current balances of `owner` as last read from the chain.
     public func balances(chain: Int64, owner: EVMAddress, token: EVMAddress? = nil) async throws -> [BalanceState] {
         try await database.read { db in
-            let select = try db.statement("""
-                SELECT t.address, o.address, b.value, b.as_of_block
-                FROM evm_balances b
-                JOIN evm_addresses t ON t.id = b.token
-                JOIN evm_addresses o ON o.id = b.owner
-                WHERE b.chain = ?1 AND o.address = ?2 AND (?3 IS NULL OR t.address = ?3)
-                ORDER BY t.address
-                """)
-            select.bind(chain, at: 1)
-            owner.withUnsafeBytes { select.bind(bytes: $0, at: 2) }
-            if let token { token.withUnsafeBytes { select.bind(bytes: $0, at: 3) } } else { select.bindNull(at: 3) }
+            guard let query = try Self.balancesQuery(db, chain: chain, owner: owner, token: token) else { return [] }
+            let select = try db.statement(query.sql)
+            select.bind(query.values)
             var out: [BalanceState] = []
             while try select.step() {
                 out.append(BalanceState(
@@ -138,5 +160,55 @@ extension EVMIndexStore {
             }
             return out
         }
+    }
+
+    /// The SQL and values of `currentAllowances` (nil when an address asked for was never indexed): the owner's rows
+    /// through `evm_allowances_by_owner`, which holds every column read, so neither a scan of every tracked wallet's
+    /// allowances nor a lookup per row.
+    static func currentAllowancesQuery(_ db: SQLiteConnection, chain: Int64, owner: EVMAddress, token: EVMAddress?,
+                                       spender: EVMAddress?) throws -> (sql: String, values: [SQLiteValue])? {
+        guard let ownerID = try addressID(db, owner) else { return nil }
+        var values: [SQLiteValue] = [.integer(chain), .integer(ownerID), .null, .null]
+        var filters = ""
+        if let spender {
+            guard let id = try addressID(db, spender) else { return nil }
+            values[3] = .integer(id)
+            filters += " AND a.spender = ?4"
+        }
+        if let token {
+            guard let id = try addressID(db, token) else { return nil }
+            values[2] = .integer(id)
+            filters += " AND a.token = ?3"
+        }
+        let sql = """
+            SELECT t.address, o.address, s.address, a.value, a.as_of_block
+            FROM evm_allowances a
+            JOIN evm_addresses t ON t.id = a.token
+            JOIN evm_addresses o ON o.id = a.owner
+            JOIN evm_addresses s ON s.id = a.spender
+            WHERE a.chain = ?1 AND a.owner = ?2\(filters)
+            ORDER BY t.address, s.address
+            """
+        return (sql, values)
+    }
+
+    /// The SQL and values of `balances` (nil when an address asked for was never indexed), through
+    /// `evm_balances_by_owner` like `currentAllowancesQuery`.
+    static func balancesQuery(_ db: SQLiteConnection, chain: Int64, owner: EVMAddress, token: EVMAddress?) throws -> (sql: String, values: [SQLiteValue])? {
+        guard let ownerID = try addressID(db, owner) else { return nil }
+        var values: [SQLiteValue] = [.integer(chain), .integer(ownerID), .null]
+        if let token {
+            guard let id = try addressID(db, token) else { return nil }
+            values[2] = .integer(id)
+        }
+        let sql = """
+            SELECT t.address, o.address, b.value, b.as_of_block
+            FROM evm_balances b
+            JOIN evm_addresses t ON t.id = b.token
+            JOIN evm_addresses o ON o.id = b.owner
+            WHERE b.chain = ?1 AND b.owner = ?2\(token == nil ? "" : " AND b.token = ?3")
+            ORDER BY t.address
+            """
+        return (sql, values)
     }
 }

@@ -27,6 +27,7 @@ public final class EVMIndexStore: Sendable {
             for index in EVMIndexSchema.secondaryIndexes {
                 try db.execute("CREATE INDEX IF NOT EXISTS \(index.name) ON \(index.definition)")
             }
+            for name in EVMIndexSchema.retiredIndexes { try db.execute("DROP INDEX IF EXISTS \(name)") }
         }
     }
 

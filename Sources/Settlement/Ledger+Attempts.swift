@@ -136,11 +136,21 @@ extension Ledger {
             .run([.text(outcome.rawValue), block.flatMap { Int64(exactly: $0) }.map { .integer($0) } ?? .null, .integer(attempt)])
     }
 
-    /// Attempts whose transaction might still land (signed, sent or included): every pass looks each up on its chain
-    /// before anything new is signed.
+    /// Attempts whose transaction might still land (signed, sent or included) of charges still in flight (the states
+    /// `ChargeLifecycle` follows): every pass looks each up on its chain before anything new is signed. A settled
+    /// payment's attempt stays `included` for good; its charge has left those states, so a pass's work grows with the
+    /// payments in flight, not with every payment ever made (the executors skipped such charges anyway, after reading
+    /// each one and, on Solana, asking the node for its status).
     public func unresolvedAttempts(chain: String? = nil) async throws -> [Attempt] {
-        try await attempts(where: "outcome IN ('signed', 'sent', 'included') AND (? IS NULL OR chain = ?)", chain.map { .text($0) } ?? .null)
+        try await attempts(where: Self.unresolvedCondition, chain.map { .text($0) } ?? .null)
     }
+
+    /// The charges in flight (through `charges_by_state_id`), then their attempts by charge; `+outcome` keeps SQLite
+    /// from reading every `included` attempt ever through `attempts_by_outcome` instead.
+    static let unresolvedCondition = """
+        charge IN (SELECT id FROM charges WHERE state IN (\(ChargeLifecycle.followedStates.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", "))))
+        AND +outcome IN ('signed', 'sent', 'included') AND (? IS NULL OR chain = ?)
+        """
 
     /// Every attempt of a charge, oldest first.
     public func attempts(charge: Int64) async throws -> [Attempt] {
@@ -171,13 +181,17 @@ extension Ledger {
         try await attempts(where: condition, [value, value])
     }
 
+    static func attemptsQuery(where condition: String) -> String {
+        """
+        SELECT id, charge, sequence, chain, signer, tx_id, raw, nonce, blockhash, last_valid_height, outcome, block,
+               sent_block, max_fee, priority_fee, head_at_signing
+        FROM attempts WHERE \(condition) ORDER BY charge, sequence
+        """
+    }
+
     private func attempts(where condition: String, _ values: [SQLiteValue]) async throws -> [Attempt] {
         try await database.read { db in
-            let select = try db.statement("""
-                SELECT id, charge, sequence, chain, signer, tx_id, raw, nonce, blockhash, last_valid_height, outcome, block,
-                       sent_block, max_fee, priority_fee, head_at_signing
-                FROM attempts WHERE \(condition) ORDER BY charge, sequence
-                """)
+            let select = try db.statement(Self.attemptsQuery(where: condition))
             select.bind(values)
             var out: [Attempt] = []
             func unsigned(_ column: Int32) throws -> UInt64? {

@@ -7,8 +7,7 @@ extension Ledger {
     public func charges(states: Set<ChargeState>?, afterID: Int64?, limit: Int) async throws -> [Charge] {
         try await database.read { db in
             let list = (states ?? []).map(\.rawValue).sorted()
-            let filter = states == nil ? "" : "AND state IN (\(list.map { _ in "?" }.joined(separator: ", ")))"
-            let select = try db.statement("SELECT \(Self.columns) FROM charges WHERE id > ? \(filter) ORDER BY id LIMIT ?")
+            let select = try db.statement(Self.chargesPageQuery(states: states == nil ? nil : list.count))
             var values: [SQLiteValue] = [.integer(afterID ?? 0)]
             values += list.map { .text($0) }
             values.append(.integer(Int64(limit)))
@@ -17,6 +16,17 @@ extension Ledger {
             while try select.step() { out.append(try Self.row(select)) }
             return out
         }
+    }
+
+    /// A page of charges: parameters are the id to start after, then `states` state names (when filtered), then the limit.
+    ///
+    /// Filtered by state, each state is one range of `charges_by_state_id` and the ranges are merged in id order
+    /// (`UNION ALL … ORDER BY id`), so a page reads about `limit` rows however rare the states are.
+    static func chargesPageQuery(states: Int?) -> String {
+        guard let states else { return "SELECT \(columns) FROM charges WHERE id > ?1 ORDER BY id LIMIT ?2" }
+        guard states > 0 else { return "SELECT \(columns) FROM charges WHERE 0 LIMIT ?\(states + 2)" }
+        let arms = (0..<states).map { "SELECT \(columns) FROM charges WHERE state = ?\($0 + 2) AND id > ?1" }
+        return arms.joined(separator: " UNION ALL ") + " ORDER BY id LIMIT ?\(states + 2)"
     }
 
     /// Up to `limit` agreements with an id above `afterID`, in id order.
@@ -33,7 +43,18 @@ extension Ledger {
         }
     }
 
-    /// How many charges are in each state (every state present, zero when none).
+    /// How many charges are in `state`: reads only those (`charges_by_state`), for `/healthz`, which anyone may ask.
+    public func chargeCount(in state: ChargeState) async throws -> Int {
+        try await database.read { db in
+            let select = try db.statement(Self.chargeCountQuery)
+            select.bind(state.rawValue, at: 1)
+            return try select.step() ? select.int(0) : 0
+        }
+    }
+
+    static let chargeCountQuery = "SELECT count(*) FROM charges WHERE state = ?"
+
+    /// How many charges are in each state (every state present, zero when none). Reads every charge: for `/metrics`.
     public func chargeCounts() async throws -> [ChargeState: Int] {
         try await database.read { db in
             var counts = Dictionary(uniqueKeysWithValues: ChargeState.allCases.map { ($0, 0) })

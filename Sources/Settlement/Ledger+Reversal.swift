@@ -6,11 +6,7 @@ extension Ledger {
     /// deeper watch policy): each is checked every pass until its block is that deep.
     public func watchedAttempts(chain: String, above deepFinal: UInt64) async throws -> [(charge: Charge, attempt: Attempt)] {
         let ids: [(Int64, Int64)] = try await database.read { db in
-            let select = try db.statement("""
-                SELECT c.id, a.id FROM attempts a JOIN charges c ON c.id = a.charge
-                WHERE a.chain = ? AND a.outcome = 'included' AND c.state IN ('settled', 'reported') AND a.block > ?
-                ORDER BY a.block
-                """)
+            let select = try db.statement(Self.watchedQuery)
             select.bind([.text(chain), .integer(Int64(clamping: deepFinal))])
             var out: [(Int64, Int64)] = []
             while try select.step() { out.append((select.int64(0), select.int64(1))) }
@@ -24,6 +20,14 @@ extension Ledger {
         }
         return result
     }
+
+    /// Landed attempts above a block (through `attempts_by_outcome_block`: the recent ones, not every payment ever
+    /// made) whose charge is settled or reported.
+    static let watchedQuery = """
+        SELECT c.id, a.id FROM attempts a JOIN charges c ON c.id = a.charge
+        WHERE a.chain = ? AND a.outcome = 'included' AND c.state IN ('settled', 'reported') AND a.block > ?
+        ORDER BY a.block
+        """
 
     /// An operator collects a reversed charge again: the same signed bytes are sent again (the attempt becomes
     /// unacknowledged, the charge `signed`), so the customer is charged at most once and an EVM nonce is not left

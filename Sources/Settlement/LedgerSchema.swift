@@ -135,5 +135,12 @@ enum LedgerSchema {
         ) STRICT;
         CREATE UNIQUE INDEX chain_alerts_open ON chain_alerts (chain, signer, kind) WHERE cleared_at IS NULL;
         """,
+        // The API's charge pages by state read in id order within each state (`Ledger.chargesPageQuery`); the settled
+        // payments an EVM pass re-checks for reorgs found by block (`Ledger.watchedQuery`), not among every landed one.
+        """
+        CREATE INDEX charges_by_state_id ON charges (state, id);
+        DROP INDEX attempts_by_outcome;
+        CREATE INDEX attempts_by_outcome_block ON attempts (outcome, block);
+        """,
     ]
 }

@@ -7,6 +7,14 @@ public struct TrackedTokenAccount: Hashable, Sendable {
     public var mint: SolanaPublicKey
     public var program: TokenProgram
     public var newestSignature: SolanaSignature?
+
+    public init(account: SolanaPublicKey, owner: SolanaPublicKey, mint: SolanaPublicKey, program: TokenProgram, newestSignature: SolanaSignature? = nil) {
+        self.account = account
+        self.owner = owner
+        self.mint = mint
+        self.program = program
+        self.newestSignature = newestSignature
+    }
 }
 
 /// An indexed token event with where and when it happened, and whose account it touched.
@@ -28,4 +36,12 @@ public struct SolanaAccountState: Hashable, Sendable {
     public var delegate: SolanaPublicKey?
     public var delegatedAmount: UInt64
     public var slot: UInt64
+
+    public init(account: SolanaPublicKey, amount: UInt64, delegate: SolanaPublicKey?, delegatedAmount: UInt64, slot: UInt64) {
+        self.account = account
+        self.amount = amount
+        self.delegate = delegate
+        self.delegatedAmount = delegatedAmount
+        self.slot = slot
+    }
 }

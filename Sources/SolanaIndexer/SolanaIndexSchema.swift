@@ -4,6 +4,10 @@
 enum SolanaIndexSchema {
     static let module = "solana_index"
 
+    /// The party expression of `sol_events_by_party` over events `e`: the index serves only queries that use this
+    /// exact expression.
+    static let delegateParty = "(CASE e.kind WHEN 'approve' THEN e.counterparty WHEN 'transfer' THEN e.authority ELSE 0 END)"
+
     static let migrations: [String] = [
         """
         CREATE TABLE sol_keys (
@@ -67,6 +71,15 @@ enum SolanaIndexSchema {
             slot INTEGER NOT NULL,
             PRIMARY KEY (chain, account)
         ) STRICT, WITHOUT ROWID;
+        """,
+        // The API's allowance history in SQL (`delegateHistory`): a wallet's events by the party that matters to a
+        // delegate (the delegate of an Approve, the signer of a Transfer; 0 for a Revoke, which concerns every
+        // delegate), in history order, with the source account for the token filter; token accounts by owner.
+        """
+        CREATE INDEX sol_events_by_party ON sol_events (chain, owner,
+            (CASE kind WHEN 'approve' THEN counterparty WHEN 'transfer' THEN authority ELSE 0 END),
+            slot, signature, outer_index, inner_index, source);
+        CREATE INDEX sol_token_accounts_by_owner ON sol_token_accounts (chain, owner, mint);
         """,
     ]
 }

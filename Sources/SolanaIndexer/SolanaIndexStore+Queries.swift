@@ -6,12 +6,7 @@ extension SolanaIndexStore {
     public func events(chain: Int64, owner: SolanaPublicKey? = nil, mint: SolanaPublicKey? = nil, kinds: Set<TokenEvent.Kind>? = nil) async throws -> [SolanaEventRecord] {
         try await database.read { db in
             let select = try db.statement("""
-                SELECT e.signature, e.slot, e.block_time, o.key, e.kind, p.key, s.key, c.key, a.key, m.key, e.amount, e.decimals,
-                       e.outer_index, e.inner_index, t.status
-                FROM sol_events e
-                JOIN sol_transactions t ON t.chain = e.chain AND t.signature = e.signature
-                JOIN sol_keys p ON p.id = e.program JOIN sol_keys s ON s.id = e.source JOIN sol_keys a ON a.id = e.authority
-                LEFT JOIN sol_keys c ON c.id = e.counterparty LEFT JOIN sol_keys o ON o.id = e.owner LEFT JOIN sol_keys m ON m.id = e.mint
+                SELECT \(Self.eventColumns) \(Self.eventJoins)
                 WHERE e.chain = ?1 AND (?2 IS NULL OR o.key = ?2) AND (?3 IS NULL OR m.key = ?3)
                 ORDER BY e.slot, e.signature, e.outer_index, e.inner_index
                 """)
@@ -20,23 +15,43 @@ extension SolanaIndexStore {
             if let mint { select.bind(mint.bytes, at: 3) } else { select.bindNull(at: 3) }
             var out: [SolanaEventRecord] = []
             while try select.step() {
-                guard let kind = TokenEvent.Kind(rawValue: select.text(4)), let program = TokenProgram(programID: try Self.key(select.blob(5))) else {
-                    throw StoreError(.corruptValue, "event kind or program")
-                }
-                if let kinds, !kinds.contains(kind) { continue }
-                let inner = select.int(13)
-                let event = TokenEvent(
-                    kind: kind, program: program, source: try Self.key(select.blob(6)),
-                    counterparty: select.isNull(7) ? nil : try Self.key(select.blob(7)), authority: try Self.key(select.blob(8)),
-                    mint: select.isNull(9) ? nil : try Self.key(select.blob(9)), amount: try Self.u64(select.blob(10)),
-                    decimals: select.isNull(11) ? nil : UInt8(select.int(11)), outerIndex: select.int(12), innerIndex: inner < 0 ? nil : inner)
-                out.append(SolanaEventRecord(
-                    signature: try Self.signature(select.blob(0)), slot: UInt64(select.int64(1)),
-                    blockTime: select.isNull(2) ? nil : UInt64(select.int64(2)), owner: select.isNull(3) ? nil : try Self.key(select.blob(3)),
-                    event: event, final: select.text(14) == "finalized"))
+                let record = try Self.eventRecord(select)
+                if let kinds, !kinds.contains(record.event.kind) { continue }
+                out.append(record)
             }
             return out
         }
+    }
+
+    /// The columns `eventRecord` reads, in order (1-based: 1 signature, 2 slot, 13 outer index, 14 inner index).
+    static let eventColumns = """
+        e.signature, e.slot, e.block_time, o.key, e.kind, p.key, s.key, c.key, a.key, m.key, e.amount, e.decimals,
+        e.outer_index, e.inner_index, t.status
+        """
+
+    /// `FROM` events `e` with the tables `eventColumns` read.
+    static let eventJoins = """
+        FROM sol_events e
+        JOIN sol_transactions t ON t.chain = e.chain AND t.signature = e.signature
+        JOIN sol_keys p ON p.id = e.program JOIN sol_keys s ON s.id = e.source JOIN sol_keys a ON a.id = e.authority
+        LEFT JOIN sol_keys c ON c.id = e.counterparty LEFT JOIN sol_keys o ON o.id = e.owner LEFT JOIN sol_keys m ON m.id = e.mint
+        """
+
+    /// The event in the current row of a statement selecting `eventColumns`.
+    static func eventRecord(_ select: SQLiteStatement) throws -> SolanaEventRecord {
+        guard let kind = TokenEvent.Kind(rawValue: select.text(4)), let program = TokenProgram(programID: try key(select.blob(5))) else {
+            throw StoreError(.corruptValue, "event kind or program")
+        }
+        let inner = select.int(13)
+        let event = TokenEvent(
+            kind: kind, program: program, source: try key(select.blob(6)),
+            counterparty: select.isNull(7) ? nil : try key(select.blob(7)), authority: try key(select.blob(8)),
+            mint: select.isNull(9) ? nil : try key(select.blob(9)), amount: try u64(select.blob(10)),
+            decimals: select.isNull(11) ? nil : UInt8(select.int(11)), outerIndex: select.int(12), innerIndex: inner < 0 ? nil : inner)
+        return SolanaEventRecord(
+            signature: try signature(select.blob(0)), slot: UInt64(select.int64(1)),
+            blockTime: select.isNull(2) ? nil : UInt64(select.int64(2)), owner: select.isNull(3) ? nil : try key(select.blob(3)),
+            event: event, final: select.text(14) == "finalized")
     }
 
     /// Token account states of `owner` (optionally one mint) as last read from the chain.

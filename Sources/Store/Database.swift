@@ -1,27 +1,32 @@
 import Dispatch
-import Synchronization
 
-/// A SQLite database in WAL mode with one writer connection and a pool of readers.
+/// A SQLite database in WAL mode with one writer connection and two bounded pools of readers.
 ///
 /// Writes run one at a time on the writer's own dispatch queue (never on the cooperative thread pool), each
 /// `write` call in a single `BEGIN IMMEDIATE … COMMIT` transaction, so a change is all-or-nothing across
-/// crashes. Reads run on pooled read-only connections and see the last committed state.
+/// crashes. Reads run on read-only connections and see the last committed state. Readers come in two lanes
+/// (`ReadLane`), each a fixed number of connections with one serial queue each (`ReaderPool`): `.internal` for the
+/// daemon's own work, `.api` for HTTP clients. A read beyond its lane's capacity waits for a connection without
+/// holding a thread, and never for one of the other lane: however many clients page through the API, the
+/// executors' reads find their own connections free.
 ///
-/// `@unchecked Sendable` is safe: the writer connection is touched only on `writerQueue`; each reader
-/// connection is checked out of `idleReaders` (a `Mutex`) by exactly one caller at a time.
+/// `@unchecked Sendable` is safe: the writer connection is touched only on `writerQueue`; the reader pools are
+/// `Sendable` themselves.
 public final class Database: @unchecked Sendable {
     /// The database file.
     public let path: String
     private let writer: SQLiteConnection
     private let writerQueue = DispatchQueue(label: "settle.store.writer")
-    private let readerQueue = DispatchQueue(label: "settle.store.readers", attributes: .concurrent)
-    private let idleReaders: Mutex<[IdleConnection]>
-    private let readerCount: Int
+    private let internalReaders: ReaderPool
+    private let apiReaders: ReaderPool
 
     /// Opens (creating if needed) the database at `path`. `durability` `.full` (the default) makes every commit
     /// survive power loss, which the ledger needs: an attempt committed just before its broadcast must never roll
     /// back (with WAL and `NORMAL`, the last commits can). `.normal` is for throwaway or benchmark databases.
-    public init(path: String, readers: Int = 4, durability: Durability = .full) throws(StoreError) {
+    /// - Parameters:
+    ///   - readers: connections (and threads) for the daemon's own reads (`ReadLane.internal`), at least 1.
+    ///   - apiReaders: connections (and threads) for reads made for HTTP clients (`ReadLane.api`), at least 1.
+    public init(path: String, readers: Int = 4, apiReaders: Int = 2, durability: Durability = .full) throws(StoreError) {
         self.path = path
         writer = try SQLiteConnection(path: path, durability: durability)
         try writer.execute("""
@@ -30,8 +35,8 @@ public final class Database: @unchecked Sendable {
                 version INTEGER NOT NULL CHECK (version >= 0)
             ) STRICT
             """)
-        readerCount = max(1, readers)
-        idleReaders = Mutex([])
+        internalReaders = ReaderPool(lane: .internal, path: path, capacity: readers)
+        self.apiReaders = ReaderPool(lane: .api, path: path, capacity: apiReaders)
     }
 
     /// Applies `migrations[version...]` for `module` in order, each in its own transaction with the version bump.
@@ -114,40 +119,25 @@ public final class Database: @unchecked Sendable {
         return try result.get()
     }
 
-    /// Runs `body` on a read-only connection from the pool, inside one read transaction (one snapshot).
+    /// Runs `body` on a read-only connection of the current task's lane (`ReadLane.current`: `.internal` unless the
+    /// caller set it), inside one read transaction (one snapshot). Waits, without holding a thread, while every
+    /// connection of the lane is busy.
     public func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
-            readerQueue.async { [self] in
-                continuation.resume(returning: Result {
-                    let connection = try checkOutReader()
-                    defer { checkIn(connection) }
-                    try connection.execute("BEGIN DEFERRED")
-                    defer {
-                        connection.resetStatements()
-                        try? connection.execute("COMMIT")
-                    }
-                    return try body(connection)
-                })
-            }
-        }
-        return try result.get()
+        try await read(lane: ReadLane.current, body)
     }
 
-    private func checkOutReader() throws(StoreError) -> SQLiteConnection {
-        if let idle = idleReaders.withLock({ $0.popLast() }) { return idle.connection }
-        return try SQLiteConnection(path: path, readOnly: true)
+    /// Runs `body` on a read-only connection of `lane`, inside one read transaction (one snapshot).
+    public func read<T: Sendable>(lane: ReadLane, _ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await pool(lane).read(body)
     }
 
-    private func checkIn(_ connection: SQLiteConnection) {
-        idleReaders.withLock { readers in
-            if readers.count < readerCount { readers.append(IdleConnection(connection: connection)) }
+    /// How busy `lane`'s readers are now.
+    public func readerStatus(_ lane: ReadLane) -> ReaderLaneStatus { pool(lane).status }
+
+    private func pool(_ lane: ReadLane) -> ReaderPool {
+        switch lane {
+        case .internal: internalReaders
+        case .api: apiReaders
         }
     }
-}
-
-
-/// A reader connection parked in the pool. `@unchecked Sendable`: a parked connection is used by nobody; it moves
-/// to exactly one caller when checked out.
-private struct IdleConnection: @unchecked Sendable {
-    let connection: SQLiteConnection
 }

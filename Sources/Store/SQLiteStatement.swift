@@ -93,6 +93,15 @@ public final class SQLiteStatement {
         while try step() {}
     }
 
+    // MARK: Work done
+
+    /// Virtual machine steps run since the statement was prepared: a measure of the rows it read and the work it did.
+    public var virtualMachineSteps: Int { Int(sqlite3_stmt_status(raw, SQLITE_STMTSTATUS_VM_STEP, 0)) }
+    /// Steps forward in a full table scan (a query that uses an index for every table reads none).
+    public var fullScanSteps: Int { Int(sqlite3_stmt_status(raw, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0)) }
+    /// Sort operations (ORDER BY or GROUP BY not served by an index).
+    public var sorts: Int { Int(sqlite3_stmt_status(raw, SQLITE_STMTSTATUS_SORT, 0)) }
+
     // MARK: Columns
 
     public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
