@@ -33,13 +33,15 @@ public final class BillingStore: Sendable {
 
     /// Stores an event unless one with the same id is there.
     /// - Returns: false for a duplicate.
+    /// - Throws: `BillingError.malformed` for a `created` past 2^63 - 1 (nothing is stored).
     public func insert(id: String, type: String, objectID: String?, created: UInt64, payload: [UInt8], now: UInt64) async throws -> Bool {
-        try await database.write { db in
+        guard let created = Int64(exactly: created) else { throw BillingError(.malformed, "event \(id): created \(created) is past 2^63 - 1") }
+        return try await database.write { db in
             try db.statement("""
                 INSERT INTO stripe_events(id, type, object_id, created, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO NOTHING
-                """).run([.text(id), .text(type), objectID.map { .text($0) } ?? .null, .integer(Int64(created)), .blob(payload),
-                          .integer(Int64(now))])
+                """).run([.text(id), .text(type), objectID.map { .text($0) } ?? .null, .integer(created), .blob(payload),
+                          .integer(Int64(clamping: now))])
             return db.changes == 1
         }
     }
