@@ -6,7 +6,7 @@ import Transport
 extension EVMNode {
     /// `eth_getTransactionCount(address, block)`: every nonce below it is used in a block at or below `block`.
     public func transactionCount(of address: EVMAddress, at block: BlockTag) async throws(RPCError) -> UInt64 {
-        try NodeJSON.quantity(try await rpc.call("eth_getTransactionCount", [.string(address.lowercaseHexPrefixed), block.json]),
+        try NodeJSON.height(try await rpc.call("eth_getTransactionCount", [.string(address.lowercaseHexPrefixed), block.json]),
                               "eth_getTransactionCount")
     }
 

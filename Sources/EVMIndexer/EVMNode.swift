@@ -17,7 +17,7 @@ public struct EVMNode: Sendable {
 
     /// `eth_blockNumber`.
     public func blockNumber() async throws(RPCError) -> UInt64 {
-        try NodeJSON.quantity(try await rpc.call("eth_blockNumber"), "eth_blockNumber")
+        try NodeJSON.height(try await rpc.call("eth_blockNumber"), "eth_blockNumber")
     }
 
     /// The header of one block, or nil when the node has no such block.
@@ -85,7 +85,7 @@ public struct EVMNode: Sendable {
 
     /// `eth_getTransactionCount(address, "pending")`: the next nonce of `address`, counting the node's pool.
     public func pendingNonce(of address: EVMAddress) async throws(RPCError) -> UInt64 {
-        try NodeJSON.quantity(try await rpc.call("eth_getTransactionCount", [.string(address.lowercaseHexPrefixed), "pending"]), "eth_getTransactionCount")
+        try NodeJSON.height(try await rpc.call("eth_getTransactionCount", [.string(address.lowercaseHexPrefixed), "pending"]), "eth_getTransactionCount")
     }
 
     /// `eth_estimateGas` of a call from `from` to `to` with `data`, as the node answers it (no margin added).

@@ -15,6 +15,12 @@ enum NodeJSON {
         return value
     }
 
+    /// A block number, timestamp, log index, gas amount or transaction count: a quantity Settle stores and adds to,
+    /// at most `NodeNumbers.maximum` (past it: malformed, never a trap further on).
+    static func height(_ json: JSON?, _ field: String) throws(RPCError) -> UInt64 {
+        try NodeNumbers.checked(try quantity(json, field), field)
+    }
+
     static func bigQuantity(_ json: JSON?, _ field: String) throws(RPCError) -> UInt256 {
         guard let text = json?.stringValue, text.hasPrefix("0x") else { throw malformed("\(field) is not a hex quantity") }
         do { return try UInt256(hex: text) } catch { throw malformed("\(field): \(error.message)") }
@@ -38,10 +44,10 @@ enum NodeJSON {
     static func header(_ json: JSON) throws(RPCError) -> BlockHeader {
         guard case .object = json else { throw malformed("block is not an object") }
         return BlockHeader(
-            number: try quantity(json["number"], "block.number"),
+            number: try height(json["number"], "block.number"),
             hash: try hash(json["hash"], "block.hash"),
             parentHash: try hash(json["parentHash"], "block.parentHash"),
-            timestamp: try quantity(json["timestamp"], "block.timestamp"))
+            timestamp: try height(json["timestamp"], "block.timestamp"))
     }
 
     static func log(_ json: JSON) throws(RPCError) -> EVMLog {
@@ -55,12 +61,12 @@ enum NodeJSON {
         return EVMLog(
             address: try address(json["address"], "log.address"), topics: topics,
             data: try data(json["data"], "log.data"),
-            blockNumber: try quantity(json["blockNumber"], "log.blockNumber"),
+            blockNumber: try height(json["blockNumber"], "log.blockNumber"),
             blockHash: try hash(json["blockHash"], "log.blockHash"),
             transactionHash: try hash(json["transactionHash"], "log.transactionHash"),
-            logIndex: try quantity(json["logIndex"], "log.logIndex"),
+            logIndex: try height(json["logIndex"], "log.logIndex"),
             removed: json["removed"]?.boolValue ?? false,
-            blockTimestamp: json["blockTimestamp"] == nil ? nil : try quantity(json["blockTimestamp"], "log.blockTimestamp"))
+            blockTimestamp: json["blockTimestamp"] == nil ? nil : try height(json["blockTimestamp"], "log.blockTimestamp"))
     }
 
     static func receipt(_ json: JSON) throws(RPCError) -> EVMReceipt {
@@ -74,9 +80,9 @@ enum NodeJSON {
         return EVMReceipt(
             transactionHash: try hash(json["transactionHash"], "receipt.transactionHash"),
             blockHash: try hash(json["blockHash"], "receipt.blockHash"),
-            blockNumber: try quantity(json["blockNumber"], "receipt.blockNumber"),
+            blockNumber: try height(json["blockNumber"], "receipt.blockNumber"),
             succeeded: status == 1,
-            gasUsed: try quantity(json["gasUsed"], "receipt.gasUsed"),
+            gasUsed: try height(json["gasUsed"], "receipt.gasUsed"),
             effectiveGasPrice: gasPrice == nil ? .zero : try bigQuantity(gasPrice, "receipt.effectiveGasPrice"),
             from: try address(json["from"], "receipt.from"),
             to: (to == nil || to?.isNull == true) ? nil : try address(to, "receipt.to"),

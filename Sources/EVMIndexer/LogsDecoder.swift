@@ -202,7 +202,8 @@ struct LogsDecoder {
         return out
     }
 
-    /// `"0x…"`: a hex quantity of at most 16 digits.
+    /// `"0x…"`: a hex quantity of at most 16 digits, and at most `NodeNumbers.maximum` (every quantity of a log is a
+    /// block number, log index or timestamp that Settle stores).
     private mutating func quantity() throws(RPCError) -> UInt64 {
         skipWhitespace()
         guard index + 3 <= bytes.count, bytes[index] == UInt8(ascii: "\""), bytes[index + 1] == UInt8(ascii: "0"),
@@ -218,6 +219,7 @@ struct LogsDecoder {
             p += 1
         }
         guard p < bytes.count, digits > 0 else { throw fail("quantity is empty or unterminated") }
+        guard value <= NodeNumbers.maximum else { throw fail("quantity \(value) is past 2^62") }
         index = p + 1
         return value
     }
