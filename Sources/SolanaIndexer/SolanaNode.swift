@@ -19,25 +19,25 @@ public struct SolanaNode: Sendable {
 
     /// `getSlot`.
     public func slot(_ commitment: Commitment = .confirmed) async throws(RPCError) -> UInt64 {
-        try SolanaJSON.unsigned(try await rpc.call("getSlot", [Self.config(commitment)]), "getSlot")
+        try SolanaJSON.height(try await rpc.call("getSlot", [Self.config(commitment)]), "getSlot")
     }
 
     /// `getBlockHeight`.
     public func blockHeight(_ commitment: Commitment = .confirmed) async throws(RPCError) -> UInt64 {
-        try SolanaJSON.unsigned(try await rpc.call("getBlockHeight", [Self.config(commitment)]), "getBlockHeight")
+        try SolanaJSON.height(try await rpc.call("getBlockHeight", [Self.config(commitment)]), "getBlockHeight")
     }
 
     /// `minimumLedgerSlot`: the oldest slot this node's ledger holds. A signature status lookup on this node cannot
     /// see transactions in older slots, so its silence about them proves nothing.
     public func minimumLedgerSlot() async throws(RPCError) -> UInt64 {
-        try SolanaJSON.unsigned(try await rpc.call("minimumLedgerSlot", []), "minimumLedgerSlot")
+        try SolanaJSON.height(try await rpc.call("minimumLedgerSlot", []), "minimumLedgerSlot")
     }
 
     /// `getLatestBlockhash`: the blockhash and the last block height at which a transaction using it can land.
     public func latestBlockhash(_ commitment: Commitment = .confirmed) async throws(RPCError) -> (blockhash: Blockhash, lastValidBlockHeight: UInt64) {
         let value = try SolanaJSON.value(try await rpc.call("getLatestBlockhash", [Self.config(commitment)]), "getLatestBlockhash")
         return (try SolanaJSON.blockhash(value["blockhash"], "blockhash"),
-                try SolanaJSON.unsigned(value["lastValidBlockHeight"], "lastValidBlockHeight"))
+                try SolanaJSON.height(value["lastValidBlockHeight"], "lastValidBlockHeight"))
     }
 
     /// `getMultipleAccounts` (base64); nil for accounts that do not exist.
@@ -85,9 +85,9 @@ public struct SolanaNode: Sendable {
         for item in items {
             out.append(SignatureInfo(
                 signature: try SolanaJSON.signature(item["signature"], "signature"),
-                slot: try SolanaJSON.unsigned(item["slot"], "slot"),
+                slot: try SolanaJSON.height(item["slot"], "slot"),
                 failed: !(item["err"]?.isNull ?? true),
-                blockTime: item["blockTime"].flatMap { $0.isNull ? nil : $0.uint64Value },
+                blockTime: try SolanaJSON.blockTime(item["blockTime"], "blockTime"),
                 confirmationStatus: item["confirmationStatus"]?.stringValue.flatMap(Commitment.init(rawValue:))))
         }
         return out
@@ -142,7 +142,7 @@ public struct SolanaNode: Sendable {
         var out: [(UInt64, Bool, Commitment?)?] = []
         for item in items {
             if item.isNull { out.append(nil); continue }
-            out.append((try SolanaJSON.unsigned(item["slot"], "slot"), !(item["err"]?.isNull ?? true),
+            out.append((try SolanaJSON.height(item["slot"], "slot"), !(item["err"]?.isNull ?? true),
                         item["confirmationStatus"]?.stringValue.flatMap(Commitment.init(rawValue:))))
         }
         return out
