@@ -76,9 +76,9 @@ public final class BillingStore: Sendable {
             var out: [StoredEvent] = []
             while try select.step() {
                 out.append(StoredEvent(seq: select.int64(0), id: select.text(1), type: select.text(2),
-                                       objectID: select.isNull(3) ? nil : select.text(3), created: UInt64(select.int64(4)),
+                                       objectID: select.isNull(3) ? nil : select.text(3), created: try select.uint64(4),
                                        payload: select.blob(5), attempts: select.int(6),
-                                       processedAt: select.isNull(7) ? nil : UInt64(select.int64(7)),
+                                       processedAt: try select.optionalUInt64(7),
                                        lastError: select.isNull(8) ? nil : select.text(8)))
             }
             return out
@@ -144,8 +144,8 @@ public final class BillingStore: Sendable {
             var out: [InvoiceFinding] = []
             while try select.step() {
                 guard let kind = InvoiceFinding.Kind(rawValue: select.text(1)) else { continue }
-                out.append(InvoiceFinding(invoice: select.text(0), kind: kind, detail: select.text(2), firstSeen: UInt64(select.int64(3)),
-                                          lastSeen: UInt64(select.int64(4)), resolvedAt: select.isNull(5) ? nil : UInt64(select.int64(5))))
+                out.append(InvoiceFinding(invoice: select.text(0), kind: kind, detail: select.text(2), firstSeen: try select.uint64(3),
+                                          lastSeen: try select.uint64(4), resolvedAt: try select.optionalUInt64(5)))
             }
             return out
         }
