@@ -88,4 +88,49 @@ enum NodeJSON {
             to: (to == nil || to?.isNull == true) ? nil : try address(to, "receipt.to"),
             logs: logs)
     }
+
+    /// `eth_getBlockByNumber` / `eth_getBlockByHash` without transactions: nil when the node has no such block.
+    static func optionalHeader(_ result: JSON) throws(RPCError) -> BlockHeader? {
+        result.isNull ? nil : try header(result)
+    }
+
+    /// `eth_getTransactionReceipt`: nil while the node does not know the transaction (or it is pending).
+    static func optionalReceipt(_ result: JSON) throws(RPCError) -> EVMReceipt? {
+        result.isNull ? nil : try receipt(result)
+    }
+
+    /// `eth_getBlockReceipts`: every receipt of the block, nil when the node does not know the block.
+    static func blockReceipts(_ result: JSON) throws(RPCError) -> [EVMReceipt]? {
+        if result.isNull { return nil }
+        guard let items = result.arrayValue else { throw malformed("eth_getBlockReceipts is not an array") }
+        var out: [EVMReceipt] = []
+        out.reserveCapacity(items.count)
+        for item in items { out.append(try receipt(item)) }
+        return out
+    }
+
+    /// `eth_getBlockByNumber` without full transactions: the block's transaction hashes, nil when the node does not
+    /// know the block.
+    static func transactionHashes(inBlock block: JSON) throws(RPCError) -> [Hash32]? {
+        if block.isNull { return nil }
+        guard let transactions = block["transactions"]?.arrayValue else { throw malformed("block.transactions is not an array") }
+        var out: [Hash32] = []
+        out.reserveCapacity(transactions.count)
+        for transaction in transactions { out.append(try hash(transaction, "block.transactions[]")) }
+        return out
+    }
+
+    /// `eth_getBlockByNumber` with full transactions: the hash of `address`'s transaction with `nonce`, nil when the
+    /// block holds none (or the node does not know the block).
+    static func transaction(from address: EVMAddress, nonce: UInt64, inBlock block: JSON) throws(RPCError) -> Hash32? {
+        if block.isNull { return nil }
+        guard let transactions = block["transactions"]?.arrayValue else { throw malformed("block.transactions is not an array") }
+        for transaction in transactions {
+            guard case .object = transaction else { throw malformed("block.transactions[] is not an object (full transactions asked)") }
+            if try Self.address(transaction["from"], "transaction.from") == address, try quantity(transaction["nonce"], "transaction.nonce") == nonce {
+                return try hash(transaction["hash"], "transaction.hash")
+            }
+        }
+        return nil
+    }
 }
