@@ -33,13 +33,15 @@ public final class BillingStore: Sendable {
 
     /// Stores an event unless one with the same id is there.
     /// - Returns: false for a duplicate.
+    /// - Throws: `BillingError.malformed` for a `created` past 2^63 - 1 (nothing is stored).
     public func insert(id: String, type: String, objectID: String?, created: UInt64, payload: [UInt8], now: UInt64) async throws -> Bool {
-        try await database.write { db in
+        guard let created = Int64(exactly: created) else { throw BillingError(.malformed, "event \(id): created \(created) is past 2^63 - 1") }
+        return try await database.write { db in
             try db.statement("""
                 INSERT INTO stripe_events(id, type, object_id, created, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO NOTHING
-                """).run([.text(id), .text(type), objectID.map { .text($0) } ?? .null, .integer(Int64(created)), .blob(payload),
-                          .integer(Int64(now))])
+                """).run([.text(id), .text(type), objectID.map { .text($0) } ?? .null, .integer(created), .blob(payload),
+                          .integer(Int64(clamping: now))])
             return db.changes == 1
         }
     }
@@ -74,9 +76,9 @@ public final class BillingStore: Sendable {
             var out: [StoredEvent] = []
             while try select.step() {
                 out.append(StoredEvent(seq: select.int64(0), id: select.text(1), type: select.text(2),
-                                       objectID: select.isNull(3) ? nil : select.text(3), created: UInt64(select.int64(4)),
+                                       objectID: select.isNull(3) ? nil : select.text(3), created: try select.uint64(4),
                                        payload: select.blob(5), attempts: select.int(6),
-                                       processedAt: select.isNull(7) ? nil : UInt64(select.int64(7)),
+                                       processedAt: try select.optionalUInt64(7),
                                        lastError: select.isNull(8) ? nil : select.text(8)))
             }
             return out
@@ -142,8 +144,8 @@ public final class BillingStore: Sendable {
             var out: [InvoiceFinding] = []
             while try select.step() {
                 guard let kind = InvoiceFinding.Kind(rawValue: select.text(1)) else { continue }
-                out.append(InvoiceFinding(invoice: select.text(0), kind: kind, detail: select.text(2), firstSeen: UInt64(select.int64(3)),
-                                          lastSeen: UInt64(select.int64(4)), resolvedAt: select.isNull(5) ? nil : UInt64(select.int64(5))))
+                out.append(InvoiceFinding(invoice: select.text(0), kind: kind, detail: select.text(2), firstSeen: try select.uint64(3),
+                                          lastSeen: try select.uint64(4), resolvedAt: try select.optionalUInt64(5)))
             }
             return out
         }

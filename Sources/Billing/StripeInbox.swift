@@ -28,9 +28,10 @@ public struct StripeInbox: Sendable {
         let event: JSON
         do { event = try JSON(parsing: payload) } catch { throw BillingError(.malformed, "the event body is not JSON") }
         guard event["object"]?.stringValue == "event", let id = event["id"]?.stringValue, !id.isEmpty,
-              let type = event["type"]?.stringValue, !type.isEmpty, let created = event["created"]?.uint64Value,
-              event["data"]?["object"] != nil else {
-            throw BillingError(.malformed, "the event lacks object, id, type, created or data.object")
+              let type = event["type"]?.stringValue, !type.isEmpty, let signed = event["created"]?.int64Value,
+              let created = UInt64(exactly: signed), event["data"]?["object"] != nil else {
+            // `created` is a Unix time, stored as SQLite's signed 64-bit integer: past 2^63 - 1 is malformed, not a trap.
+            throw BillingError(.malformed, "the event lacks object, id, type, created (0 to 2^63 - 1) or data.object")
         }
         let objectID = event["data"]?["object"]?["id"]?.stringValue
         let stored = try await store.insert(id: id, type: type, objectID: objectID, created: created, payload: payload, now: now)

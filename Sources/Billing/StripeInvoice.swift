@@ -39,13 +39,19 @@ public struct StripeInvoice: Hashable, Sendable {
             guard let value = json[key]?.stringValue, !value.isEmpty else { throw BillingError(.malformed, "invoice field \(key) is missing or not a string") }
             return value
         }
+        // Stripe's integers (amounts, Unix times) are signed 64-bit, and so is the ledger that stores them: past
+        // 2^63 - 1 is malformed, never a trap further on.
         func number(_ key: String) throws(BillingError) -> UInt64 {
-            guard let value = json[key]?.uint64Value else { throw BillingError(.malformed, "invoice field \(key) is missing or not a non-negative integer") }
-            return value
+            guard let value = json[key]?.int64Value, let number = UInt64(exactly: value) else {
+                throw BillingError(.malformed, "invoice field \(key) is missing or not an integer from 0 to 2^63 - 1")
+            }
+            return number
         }
         func optionalNumber(_ value: JSON?, _ key: String) throws(BillingError) -> UInt64? {
             guard let value, !value.isNull else { return nil }
-            guard let number = value.uint64Value else { throw BillingError(.malformed, "invoice field \(key) is not a non-negative integer") }
+            guard let signed = value.int64Value, let number = UInt64(exactly: signed) else {
+                throw BillingError(.malformed, "invoice field \(key) is not an integer from 0 to 2^63 - 1")
+            }
             return number
         }
         guard json["object"]?.stringValue == "invoice" else { throw BillingError(.malformed, "object is not an invoice") }

@@ -18,19 +18,28 @@ public enum EVMFees {
     /// 50th-percentile tips (at least 1 gwei / 1000 so a quiet chain still pays something), the max fee twice the
     /// next block's base fee plus that tip; both capped at `cap`.
     public static func suggest(node: EVMNode, cap: UInt256) async throws -> (priority: UInt256, maxFee: UInt256) {
-        let history = try await node.rpc.call("eth_feeHistory", [.string("0xa"), "latest", [50]])
+        try suggest(history: try await node.rpc.call("eth_feeHistory", [.string("0xa"), "latest", [50]]), cap: cap)
+    }
+
+    /// `suggest` from an `eth_feeHistory` result; a fee that is not a 256-bit hex quantity, or a base fee too large to
+    /// double, is `malformedResponse` (nothing is signed with it; never a trap).
+    public static func suggest(history: JSON, cap: UInt256) throws(RPCError) -> (priority: UInt256, maxFee: UInt256) {
         guard let baseFees = history["baseFeePerGas"]?.arrayValue, let next = baseFees.last?.stringValue else {
             throw RPCError.malformedResponse("eth_feeHistory without baseFeePerGas")
         }
-        let baseFee = try UInt256(hex: next)
+        let baseFee: UInt256
+        do { baseFee = try UInt256(hex: next) } catch { throw .malformedResponse("eth_feeHistory baseFeePerGas: \(error.message)") }
         var tips: [UInt256] = []
         for block in history["reward"]?.arrayValue ?? [] {
-            if let text = block.arrayValue?.first?.stringValue { tips.append(try UInt256(hex: text)) }
+            guard let text = block.arrayValue?.first?.stringValue else { continue }
+            do { tips.append(try UInt256(hex: text)) } catch { throw .malformedResponse("eth_feeHistory reward: \(error.message)") }
         }
         tips.sort()
         let floor = UInt256(UInt64(1_000_000))
         let priority = min(max(tips.isEmpty ? floor : tips[tips.count / 2], floor), cap)
-        let wanted = try (try baseFee.checkedMultiplying(by: 2)).checkedAdding(priority)
+        guard let doubled = try? baseFee.checkedMultiplying(by: 2), let wanted = try? doubled.checkedAdding(priority) else {
+            throw .malformedResponse("eth_feeHistory base fee \(baseFee) is too large to pay")
+        }
         return (priority, min(wanted, cap))
     }
 }

@@ -319,9 +319,14 @@ public actor SolanaExecutor: ChargeExecutor {
 
     /// The median of recent non-zero prioritization fees, capped (0 when the cluster is quiet).
     func priorityPrice() async throws -> UInt64 {
-        let result = try await node.rpc.call("getRecentPrioritizationFees", [])
+        Self.priorityPrice(fees: try await node.rpc.call("getRecentPrioritizationFees", []), cap: priceCap)
+    }
+
+    /// The median of the non-zero `prioritizationFee`s of a `getRecentPrioritizationFees` result, at most `cap` (0
+    /// when there are none; entries that are not u64 numbers are skipped).
+    static func priorityPrice(fees result: JSON, cap: UInt64) -> UInt64 {
         let fees = (result.arrayValue ?? []).compactMap { $0["prioritizationFee"]?.uint64Value }.filter { $0 > 0 }.sorted()
         guard !fees.isEmpty else { return 0 }
-        return min(fees[fees.count / 2], priceCap)
+        return min(fees[fees.count / 2], cap)
     }
 }

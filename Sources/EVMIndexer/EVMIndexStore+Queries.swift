@@ -123,7 +123,7 @@ extension EVMIndexStore {
         var out: [Row] = []
         while try select.step() {
             out.append(make(
-                UInt64(select.int64(0)), UInt64(select.int64(1)), UInt64(select.int64(2)), try hash(select.blob(3)),
+                try select.uint64(0), try select.uint64(1), try select.uint64(2), try hash(select.blob(3)),
                 try address(select.blob(4)), try address(select.blob(5)), try address(select.blob(6)), try amount(select.blob(7))))
         }
         return out
@@ -140,7 +140,7 @@ extension EVMIndexStore {
                 out.append(AllowanceState(
                     token: try Self.address(select.blob(0)), owner: try Self.address(select.blob(1)),
                     spender: try Self.address(select.blob(2)), value: try Self.amount(select.blob(3)),
-                    asOfBlock: UInt64(select.int64(4))))
+                    asOfBlock: try select.uint64(4)))
             }
             return out
         }
@@ -156,7 +156,7 @@ extension EVMIndexStore {
             while try select.step() {
                 out.append(BalanceState(
                     token: try Self.address(select.blob(0)), owner: try Self.address(select.blob(1)),
-                    value: try Self.amount(select.blob(2)), asOfBlock: UInt64(select.int64(3))))
+                    value: try Self.amount(select.blob(2)), asOfBlock: try select.uint64(3)))
             }
             return out
         }

@@ -65,10 +65,10 @@ extension EVMIndexStore {
                 }
                 out.append(WatchedTransaction(
                     hash: try Self.hash(select.blob(0)), status: status,
-                    block: select.isNull(2) ? nil : UInt64(select.int64(2)),
+                    block: try select.optionalUInt64(2),
                     blockHash: select.isNull(3) ? nil : try Self.hash(select.blob(3)),
-                    gasUsed: select.isNull(4) ? nil : UInt64(select.int64(4)),
-                    reorgCount: select.int(5), firstSeen: UInt64(select.int64(6))))
+                    gasUsed: try select.optionalUInt64(4),
+                    reorgCount: select.int(5), firstSeen: try select.uint64(6)))
             }
             return out
         }

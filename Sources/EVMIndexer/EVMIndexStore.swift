@@ -78,9 +78,9 @@ public final class EVMIndexStore: Sendable {
                     throw EVMIndexError(.chainMismatch, "the index of '\(name)' was built in \(storedMode) mode, the configuration asks for \(mode); replay from the start block to change it")
                 }
                 return ChainCursor(
-                    id: select.int64(0), nextBlock: UInt64(select.int64(3)),
-                    headBlock: select.isNull(4) ? nil : UInt64(select.int64(4)),
-                    finalizedBlock: select.isNull(5) ? nil : UInt64(select.int64(5)))
+                    id: select.int64(0), nextBlock: try select.uint64(3),
+                    headBlock: try select.optionalUInt64(4),
+                    finalizedBlock: try select.optionalUInt64(5))
             }
             let insert = try db.statement("INSERT INTO evm_chains(name, chain_id, mode, next_block) VALUES (?, ?, ?, ?)")
             insert.bind(name, at: 1)
@@ -102,9 +102,9 @@ public final class EVMIndexStore: Sendable {
         select.bind(chain, at: 1)
         guard try select.step() else { throw EVMIndexError(.chainMismatch, "chain \(chain) is not registered") }
         return ChainCursor(
-            id: chain, nextBlock: UInt64(select.int64(0)),
-            headBlock: select.isNull(1) ? nil : UInt64(select.int64(1)),
-            finalizedBlock: select.isNull(2) ? nil : UInt64(select.int64(2)))
+            id: chain, nextBlock: try select.uint64(0),
+            headBlock: try select.optionalUInt64(1),
+            finalizedBlock: try select.optionalUInt64(2))
     }
 
     /// The stored header of block `number`, if inside the kept window.
@@ -117,7 +117,7 @@ public final class EVMIndexStore: Sendable {
         select.bind(chain, at: 1)
         select.bind(Int64(number), at: 2)
         guard try select.step() else { return nil }
-        return BlockHeader(number: number, hash: try hash(select.blob(0)), parentHash: try hash(select.blob(1)), timestamp: UInt64(select.int64(2)))
+        return BlockHeader(number: number, hash: try hash(select.blob(0)), parentHash: try hash(select.blob(1)), timestamp: try select.uint64(2))
     }
 
     /// Stored headers from `number` downwards (newest first), at most `limit`.
@@ -129,8 +129,8 @@ public final class EVMIndexStore: Sendable {
             select.bind(limit, at: 3)
             var out: [BlockHeader] = []
             while try select.step() {
-                out.append(BlockHeader(number: UInt64(select.int64(0)), hash: try Self.hash(select.blob(1)),
-                                       parentHash: try Self.hash(select.blob(2)), timestamp: UInt64(select.int64(3))))
+                out.append(BlockHeader(number: try select.uint64(0), hash: try Self.hash(select.blob(1)),
+                                       parentHash: try Self.hash(select.blob(2)), timestamp: try select.uint64(3)))
             }
             return out
         }
@@ -143,7 +143,7 @@ public final class EVMIndexStore: Sendable {
             let select = try db.statement("SELECT a.address, t.first_block FROM evm_tracked_owners t JOIN evm_addresses a ON a.id = t.owner WHERE t.chain = ?")
             select.bind(chain, at: 1)
             var out: [EVMAddress: UInt64] = [:]
-            while try select.step() { out[try Self.address(select.blob(0))] = UInt64(select.int64(1)) }
+            while try select.step() { out[try Self.address(select.blob(0))] = try select.uint64(1) }
             return out
         }
     }
@@ -170,7 +170,7 @@ public final class EVMIndexStore: Sendable {
             stored.bind(Int64(from), at: 2)
             stored.bind(Int64(to), at: 3)
             var storedNumbers = Set<UInt64>()
-            while try stored.step() { storedNumbers.insert(UInt64(stored.int64(0))) }
+            while try stored.step() { storedNumbers.insert(try stored.uint64(0)) }
             try Self.insertHeaders(db, chain: chain, headers.filter { storedNumbers.contains($0.number) })
             try Self.insertApprovals(db, chain: chain, approvals, interner: &interner)
             try Self.insertTransfers(db, chain: chain, transfers, interner: &interner)

@@ -6,7 +6,7 @@ import Transport
 extension EVMNode {
     /// `eth_getTransactionCount(address, block)`: every nonce below it is used in a block at or below `block`.
     public func transactionCount(of address: EVMAddress, at block: BlockTag) async throws(RPCError) -> UInt64 {
-        try NodeJSON.quantity(try await rpc.call("eth_getTransactionCount", [.string(address.lowercaseHexPrefixed), block.json]),
+        try NodeJSON.height(try await rpc.call("eth_getTransactionCount", [.string(address.lowercaseHexPrefixed), block.json]),
                               "eth_getTransactionCount")
     }
 
@@ -27,36 +27,16 @@ extension EVMNode {
     /// The hash of `address`'s transaction with `nonce` among block `number`'s transactions, or nil when the block
     /// holds none (`eth_getBlockByNumber` with full transactions).
     public func transaction(from address: EVMAddress, nonce: UInt64, inBlock number: UInt64) async throws(RPCError) -> Hash32? {
-        let block = try await rpc.call("eth_getBlockByNumber", [BlockTag.number(number).json, true])
-        if block.isNull { return nil }
-        guard let transactions = block["transactions"]?.arrayValue else { throw NodeJSON.malformed("block.transactions is not an array") }
-        for transaction in transactions {
-            guard case .object = transaction else { throw NodeJSON.malformed("block.transactions[] is not an object (full transactions asked)") }
-            if try NodeJSON.address(transaction["from"], "transaction.from") == address,
-               try NodeJSON.quantity(transaction["nonce"], "transaction.nonce") == nonce {
-                return try NodeJSON.hash(transaction["hash"], "transaction.hash")
-            }
-        }
-        return nil
+        try NodeJSON.transaction(from: address, nonce: nonce, inBlock: try await rpc.call("eth_getBlockByNumber", [BlockTag.number(number).json, true]))
     }
 
     /// `eth_getBlockReceipts`: every receipt of block `number` (nil when the node does not know the block).
     public func receipts(inBlock number: UInt64) async throws(RPCError) -> [EVMReceipt]? {
-        let result = try await rpc.call("eth_getBlockReceipts", [BlockTag.number(number).json])
-        if result.isNull { return nil }
-        guard let items = result.arrayValue else { throw NodeJSON.malformed("eth_getBlockReceipts is not an array") }
-        var out: [EVMReceipt] = []
-        for item in items { out.append(try NodeJSON.receipt(item)) }
-        return out
+        try NodeJSON.blockReceipts(try await rpc.call("eth_getBlockReceipts", [BlockTag.number(number).json]))
     }
 
     /// The hashes of block `number`'s transactions (nil when the node does not know the block).
     public func transactionHashes(inBlock number: UInt64) async throws(RPCError) -> [Hash32]? {
-        let block = try await rpc.call("eth_getBlockByNumber", [BlockTag.number(number).json, false])
-        if block.isNull { return nil }
-        guard let transactions = block["transactions"]?.arrayValue else { throw NodeJSON.malformed("block.transactions is not an array") }
-        var out: [Hash32] = []
-        for transaction in transactions { out.append(try NodeJSON.hash(transaction, "block.transactions[]")) }
-        return out
+        try NodeJSON.transactionHashes(inBlock: try await rpc.call("eth_getBlockByNumber", [BlockTag.number(number).json, false]))
     }
 }

@@ -17,21 +17,17 @@ public struct EVMNode: Sendable {
 
     /// `eth_blockNumber`.
     public func blockNumber() async throws(RPCError) -> UInt64 {
-        try NodeJSON.quantity(try await rpc.call("eth_blockNumber"), "eth_blockNumber")
+        try NodeJSON.height(try await rpc.call("eth_blockNumber"), "eth_blockNumber")
     }
 
     /// The header of one block, or nil when the node has no such block.
     public func header(_ tag: BlockTag) async throws(RPCError) -> BlockHeader? {
-        let result = try await rpc.call("eth_getBlockByNumber", [tag.json, false])
-        if result.isNull { return nil }
-        return try NodeJSON.header(result)
+        try NodeJSON.optionalHeader(try await rpc.call("eth_getBlockByNumber", [tag.json, false]))
     }
 
     /// The header with this hash, or nil.
     public func header(hash: Hash32) async throws(RPCError) -> BlockHeader? {
-        let result = try await rpc.call("eth_getBlockByHash", [.string(hash.description), false])
-        if result.isNull { return nil }
-        return try NodeJSON.header(result)
+        try NodeJSON.optionalHeader(try await rpc.call("eth_getBlockByHash", [.string(hash.description), false]))
     }
 
     /// Headers of several blocks in one batch, in the order asked; a block the node lacks is an error.
@@ -61,9 +57,7 @@ public struct EVMNode: Sendable {
 
     /// `eth_getTransactionReceipt`; nil while unknown or pending.
     public func receipt(_ hash: Hash32) async throws(RPCError) -> EVMReceipt? {
-        let result = try await rpc.call("eth_getTransactionReceipt", [.string(hash.description)])
-        if result.isNull { return nil }
-        return try NodeJSON.receipt(result)
+        try NodeJSON.optionalReceipt(try await rpc.call("eth_getTransactionReceipt", [.string(hash.description)]))
     }
 
     /// `eth_call` at `block`; the returned bytes.
@@ -85,7 +79,7 @@ public struct EVMNode: Sendable {
 
     /// `eth_getTransactionCount(address, "pending")`: the next nonce of `address`, counting the node's pool.
     public func pendingNonce(of address: EVMAddress) async throws(RPCError) -> UInt64 {
-        try NodeJSON.quantity(try await rpc.call("eth_getTransactionCount", [.string(address.lowercaseHexPrefixed), "pending"]), "eth_getTransactionCount")
+        try NodeJSON.height(try await rpc.call("eth_getTransactionCount", [.string(address.lowercaseHexPrefixed), "pending"]), "eth_getTransactionCount")
     }
 
     /// `eth_estimateGas` of a call from `from` to `to` with `data`, as the node answers it (no margin added).

@@ -45,10 +45,14 @@ struct LogsDecoder {
         try expect(UInt8(ascii: "{"))
         var logs: [EVMLog]?
         var sawID = false
+        var seen = Set<Key>()
         if try !consume(UInt8(ascii: "}")) {
             repeat {
                 let key = try key()
                 try expect(UInt8(ascii: ":"))
+                // A member read twice would be decoded differently here (last wins) and by the general parser (first
+                // wins): an answer that says two things is malformed.
+                guard key == .other || seen.insert(key).inserted else { throw fail("response has a member twice") }
                 switch key {
                 case .id:
                     skipWhitespace()
@@ -91,10 +95,16 @@ struct LogsDecoder {
         var logIndex: UInt64?
         var removed = false
         var blockTimestamp: UInt64?
+        var seen: UInt16 = 0  // members read so far, one bit per `Key`
         if try !consume(UInt8(ascii: "}")) {
             repeat {
                 let key = try key()
                 try expect(UInt8(ascii: ":"))
+                if key != .other {
+                    let bit: UInt16 = 1 << key.bit
+                    guard seen & bit == 0 else { throw fail("log has a member twice") }
+                    seen |= bit
+                }
                 switch key {
                 case .address: address = try addressValue()
                 case .topics: topics = try topicArray()
@@ -202,7 +212,8 @@ struct LogsDecoder {
         return out
     }
 
-    /// `"0x…"`: a hex quantity of at most 16 digits.
+    /// `"0x…"`: a hex quantity of at most 16 digits, and at most `NodeNumbers.maximum` (every quantity of a log is a
+    /// block number, log index or timestamp that Settle stores).
     private mutating func quantity() throws(RPCError) -> UInt64 {
         skipWhitespace()
         guard index + 3 <= bytes.count, bytes[index] == UInt8(ascii: "\""), bytes[index + 1] == UInt8(ascii: "0"),
@@ -218,6 +229,7 @@ struct LogsDecoder {
             p += 1
         }
         guard p < bytes.count, digits > 0 else { throw fail("quantity is empty or unterminated") }
+        guard value <= NodeNumbers.maximum else { throw fail("quantity \(value) is past 2^62") }
         index = p + 1
         return value
     }
@@ -274,9 +286,11 @@ struct LogsDecoder {
     }
 
     /// The member names this decoder reads; anything else is `.other` and skipped.
-    private enum Key {
+    private enum Key: Int, Hashable {
         case address, topics, data, blockNumber, blockHash, transactionHash, logIndex, blockTimestamp, removed
         case id, result, error, other
+
+        var bit: UInt16 { UInt16(rawValue) }
     }
 
     private static let keys: [(StaticString, Key)] = [

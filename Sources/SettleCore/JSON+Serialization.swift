@@ -37,6 +37,16 @@ extension JSON {
 
     static func writeString(_ string: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings (hex, base58, ids) need no escape: their bytes go in at once.
+        let plain = string.utf8.withContiguousStorageIfAvailable { bytes in
+            for c in bytes where c < 0x20 || c == 0x22 || c == 0x5c { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if plain == true {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for c in string.utf8 {
             switch c {
             case 0x22: out.append(contentsOf: [0x5c, 0x22])

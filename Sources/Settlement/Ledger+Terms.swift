@@ -15,6 +15,7 @@ extension Ledger {
     public func updateTerms(_ charge: Charge, amount: Money, tokenDecimals: Int, rate: ExchangeRate, rateAt: UInt64, dueAt: UInt64,
                             now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Bool {
         guard amount.minorUnits > 0 else { throw LedgerError(.invalidInput, "invoice \(charge.invoice): a charge needs a positive amount") }
+        let (minorUnits, storedRateAt, storedDueAt) = try Self.storable(amount: amount, rateAt: rateAt, dueAt: dueAt, invoice: charge.invoice)
         let tokenAmount = try amount.tokenAmount(decimals: tokenDecimals, rate: rate)
         let note = "terms: \(charge.amount.minorUnits)→\(amount.minorUnits) \(amount.currency.code), due \(charge.dueAt)→\(dueAt)"
         return try await database.write { db in
@@ -23,9 +24,9 @@ extension Ledger {
                 UPDATE charges SET amount_minor = ?, currency = ?, token_amount = ?, token_decimals = ?, rate = ?, rate_at = ?, due_at = ?,
                 updated_at = ? WHERE id = ? AND state IN (\(states))
                 """).run([
-                    .integer(Int64(amount.minorUnits)), .text(amount.currency.code), .blob(tokenAmount.baseUnits.bigEndianBytes),
-                    .integer(Int64(tokenDecimals)), .text(rate.description), .integer(Int64(rateAt)), .integer(Int64(dueAt)),
-                    .integer(Int64(now)), .integer(charge.id),
+                    .integer(minorUnits), .text(amount.currency.code), .blob(tokenAmount.baseUnits.bigEndianBytes),
+                    .integer(Int64(tokenDecimals)), .text(rate.description), .integer(storedRateAt), .integer(storedDueAt),
+                    .integer(Int64(clamping: now)), .integer(charge.id),
                 ])
             guard db.changes == 1 else { return false }
             let state = try db.statement("SELECT state FROM charges WHERE id = ?")
@@ -169,7 +170,7 @@ extension Ledger {
         try await database.read { db in
             let select = try db.statement("SELECT max(at) FROM charge_events WHERE charge = ? AND to_state = ? AND from_state != to_state")
             select.bind([.integer(charge), .text(state.rawValue)])
-            return try select.step() && !select.isNull(0) ? UInt64(select.int64(0)) : nil
+            return try select.step() ? try select.optionalUInt64(0) : nil
         }
     }
 }

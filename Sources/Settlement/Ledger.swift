@@ -45,6 +45,7 @@ public final class Ledger: Sendable {
                              rateAt: UInt64, dueAt: UInt64, asset: String? = nil, treasury: String? = nil,
                              now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> (charge: Charge, created: Bool) {
         guard amount.minorUnits > 0 else { throw LedgerError(.invalidInput, "invoice \(invoice): a charge needs a positive amount") }
+        let (minorUnits, rateAt, dueAt) = try Self.storable(amount: amount, rateAt: rateAt, dueAt: dueAt, invoice: invoice)
         let tokenAmount = try amount.tokenAmount(decimals: tokenDecimals, rate: rate)
         return try await database.write { db in
             // The agreement's chain, token and wallet are pinned with the charge (copied in the same statement).
@@ -54,9 +55,9 @@ public final class Ledger: Sendable {
                 SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ?, 'ingested', ?, ?, a.chain, a.token, a.wallet, ?, ? FROM agreements a WHERE a.id = ?
                 ON CONFLICT(invoice) DO NOTHING
                 """).run([
-                    .text(invoice), .integer(Int64(amount.minorUnits)), .text(amount.currency.code),
+                    .text(invoice), .integer(minorUnits), .text(amount.currency.code),
                     .blob(tokenAmount.baseUnits.bigEndianBytes), .integer(Int64(tokenDecimals)), .text(rate.description),
-                    .integer(Int64(rateAt)), .integer(Int64(dueAt)), .integer(Int64(now)), .integer(Int64(now)),
+                    .integer(rateAt), .integer(dueAt), .integer(Int64(clamping: now)), .integer(Int64(clamping: now)),
                     asset.map { .text($0) } ?? .null, treasury.map { .text($0) } ?? .null, .integer(agreement),
                 ])
             let created = db.changes == 1
@@ -171,6 +172,18 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// A charge's amount and times as the ledger stores them (SQLite's signed 64-bit integers). They come from Stripe
+    /// and the rate provider: past 2^63 - 1 is refused, never a trap.
+    static func storable(amount: Money, rateAt: UInt64, dueAt: UInt64, invoice: String) throws(LedgerError) -> (Int64, Int64, Int64) {
+        guard let minorUnits = Int64(exactly: amount.minorUnits) else {
+            throw LedgerError(.invalidInput, "invoice \(invoice): \(amount.minorUnits) minor units do not fit the ledger")
+        }
+        guard let rateAt = Int64(exactly: rateAt), let dueAt = Int64(exactly: dueAt) else {
+            throw LedgerError(.invalidInput, "invoice \(invoice): a rate time of \(rateAt) or due time of \(dueAt) does not fit the ledger")
+        }
+        return (minorUnits, rateAt, dueAt)
+    }
+
     // MARK: - Rows
 
     static let columns = """
@@ -186,13 +199,16 @@ public final class Ledger: Sendable {
 
     static func row(_ select: SQLiteStatement) throws -> Charge {
         guard let state = ChargeState(rawValue: select.text(10)) else { throw StoreError(.corruptValue, "charge state \(select.text(10))") }
+        // A damaged or hand-edited file is a corrupt value, never a trap (negative numbers, decimals past the schema's).
+        let decimals = select.int(6)
+        guard (0...77).contains(decimals) else { throw StoreError(.corruptValue, "charge token decimals \(decimals)") }
         return Charge(
             id: select.int64(0), invoice: select.text(1), agreement: select.int64(2),
-            amount: Money(minorUnits: UInt64(select.int64(3)), currency: try Currency(code: select.text(4))),
-            tokenAmount: TokenAmount(baseUnits: try UInt256(bigEndian: select.blob(5)), decimals: select.int(6)),
-            rate: try ExchangeRate(decimal: select.text(7)), rateAt: UInt64(select.int64(8)), dueAt: UInt64(select.int64(9)),
+            amount: Money(minorUnits: try select.uint64(3), currency: try Currency(code: select.text(4))),
+            tokenAmount: TokenAmount(baseUnits: try UInt256(bigEndian: select.blob(5)), decimals: decimals),
+            rate: try ExchangeRate(decimal: select.text(7)), rateAt: try select.uint64(8), dueAt: try select.uint64(9),
             state: state, reason: select.isNull(11) ? nil : select.text(11),
-            nextAttemptAt: select.isNull(12) ? nil : UInt64(select.int64(12)),
+            nextAttemptAt: try select.optionalUInt64(12),
             terms: ChargeTerms(chain: select.text(13), token: select.text(14), wallet: select.text(15),
                                asset: select.isNull(16) ? nil : select.text(16), treasury: select.isNull(17) ? nil : select.text(17)))
     }

@@ -43,14 +43,16 @@ extension SolanaIndexStore {
             throw StoreError(.corruptValue, "event kind or program")
         }
         let inner = select.int(13)
+        let decimals = select.isNull(11) ? nil : select.int(11)
+        guard decimals.map({ UInt8(exactly: $0) != nil }) ?? true else { throw StoreError(.corruptValue, "event decimals \(decimals ?? 0)") }
         let event = TokenEvent(
             kind: kind, program: program, source: try key(select.blob(6)),
             counterparty: select.isNull(7) ? nil : try key(select.blob(7)), authority: try key(select.blob(8)),
             mint: select.isNull(9) ? nil : try key(select.blob(9)), amount: try u64(select.blob(10)),
-            decimals: select.isNull(11) ? nil : UInt8(select.int(11)), outerIndex: select.int(12), innerIndex: inner < 0 ? nil : inner)
+            decimals: decimals.flatMap { UInt8(exactly: $0) }, outerIndex: select.int(12), innerIndex: inner < 0 ? nil : inner)
         return SolanaEventRecord(
-            signature: try signature(select.blob(0)), slot: UInt64(select.int64(1)),
-            blockTime: select.isNull(2) ? nil : UInt64(select.int64(2)), owner: select.isNull(3) ? nil : try key(select.blob(3)),
+            signature: try signature(select.blob(0)), slot: try select.uint64(1),
+            blockTime: try select.optionalUInt64(2), owner: select.isNull(3) ? nil : try key(select.blob(3)),
             event: event, final: select.text(14) == "finalized")
     }
 
@@ -72,7 +74,7 @@ extension SolanaIndexStore {
                 out.append(SolanaAccountState(
                     account: try Self.key(select.blob(0)), amount: try Self.u64(select.blob(1)),
                     delegate: select.isNull(2) ? nil : try Self.key(select.blob(2)), delegatedAmount: try Self.u64(select.blob(3)),
-                    slot: UInt64(select.int64(4))))
+                    slot: try select.uint64(4)))
             }
             return out
         }

@@ -137,7 +137,7 @@ public final class SolanaIndexStore: Sendable {
             let select = try db.statement("SELECT signature, slot FROM sol_transactions WHERE chain = ? AND status = 'confirmed' ORDER BY slot")
             select.bind(chain, at: 1)
             var out: [(SolanaSignature, UInt64)] = []
-            while try select.step() { out.append((try Self.signature(select.blob(0)), UInt64(select.int64(1)))) }
+            while try select.step() { out.append((try Self.signature(select.blob(0)), try select.uint64(1))) }
             return out
         }
     }

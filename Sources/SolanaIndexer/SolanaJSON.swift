@@ -18,6 +18,18 @@ enum SolanaJSON {
         return value
     }
 
+    /// A slot, block height or block time: a number Settle stores and computes with, at most `NodeNumbers.maximum`
+    /// (past it: malformed, never a trap further on).
+    static func height(_ json: JSON?, _ field: String) throws(RPCError) -> UInt64 {
+        try NodeNumbers.checked(try unsigned(json, field), field)
+    }
+
+    /// A `blockTime`: absent or null when the node does not know it, else a `height`.
+    static func blockTime(_ json: JSON?, _ field: String) throws(RPCError) -> UInt64? {
+        guard let json, !json.isNull else { return nil }
+        return try height(json, field)
+    }
+
     static func publicKey(_ json: JSON?, _ field: String) throws(RPCError) -> SolanaPublicKey {
         guard let text = json?.stringValue else { throw malformed("\(field) is not a base58 public key") }
         do { return try SolanaPublicKey(base58: text) } catch { throw malformed("\(field): \(error.message)") }
@@ -117,8 +129,8 @@ enum SolanaJSON {
             }
         }
         return FetchedSolanaTransaction(
-            signature: signature, slot: try unsigned(json["slot"], "slot"),
-            blockTime: json["blockTime"].flatMap { $0.isNull ? nil : $0.uint64Value },
+            signature: signature, slot: try height(json["slot"], "slot"),
+            blockTime: try blockTime(json["blockTime"], "blockTime"),
             failed: !(meta["err"]?.isNull ?? true), accountKeys: keys, instructions: instructions,
             preTokenBalances: try tokenBalances(meta["preTokenBalances"], "preTokenBalances"),
             postTokenBalances: try tokenBalances(meta["postTokenBalances"], "postTokenBalances"),

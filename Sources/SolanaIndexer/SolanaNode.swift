@@ -19,55 +19,41 @@ public struct SolanaNode: Sendable {
 
     /// `getSlot`.
     public func slot(_ commitment: Commitment = .confirmed) async throws(RPCError) -> UInt64 {
-        try SolanaJSON.unsigned(try await rpc.call("getSlot", [Self.config(commitment)]), "getSlot")
+        try SolanaJSON.height(try await rpc.call("getSlot", [Self.config(commitment)]), "getSlot")
     }
 
     /// `getBlockHeight`.
     public func blockHeight(_ commitment: Commitment = .confirmed) async throws(RPCError) -> UInt64 {
-        try SolanaJSON.unsigned(try await rpc.call("getBlockHeight", [Self.config(commitment)]), "getBlockHeight")
+        try SolanaJSON.height(try await rpc.call("getBlockHeight", [Self.config(commitment)]), "getBlockHeight")
     }
 
     /// `minimumLedgerSlot`: the oldest slot this node's ledger holds. A signature status lookup on this node cannot
     /// see transactions in older slots, so its silence about them proves nothing.
     public func minimumLedgerSlot() async throws(RPCError) -> UInt64 {
-        try SolanaJSON.unsigned(try await rpc.call("minimumLedgerSlot", []), "minimumLedgerSlot")
+        try SolanaJSON.height(try await rpc.call("minimumLedgerSlot", []), "minimumLedgerSlot")
     }
 
     /// `getLatestBlockhash`: the blockhash and the last block height at which a transaction using it can land.
     public func latestBlockhash(_ commitment: Commitment = .confirmed) async throws(RPCError) -> (blockhash: Blockhash, lastValidBlockHeight: UInt64) {
-        let value = try SolanaJSON.value(try await rpc.call("getLatestBlockhash", [Self.config(commitment)]), "getLatestBlockhash")
-        return (try SolanaJSON.blockhash(value["blockhash"], "blockhash"),
-                try SolanaJSON.unsigned(value["lastValidBlockHeight"], "lastValidBlockHeight"))
+        try SolanaJSON.latestBlockhash(try await rpc.call("getLatestBlockhash", [Self.config(commitment)]))
     }
 
     /// `getMultipleAccounts` (base64); nil for accounts that do not exist.
     public func accounts(_ keys: [SolanaPublicKey], _ commitment: Commitment = .confirmed) async throws(RPCError) -> [SolanaAccount?] {
         guard !keys.isEmpty else { return [] }
-        let result = try await rpc.call("getMultipleAccounts", [
+        return try SolanaJSON.accounts(try await rpc.call("getMultipleAccounts", [
             .array(keys.map { .string($0.description) }), Self.config(commitment, [("encoding", "base64")]),
-        ])
-        guard let items = try SolanaJSON.value(result, "getMultipleAccounts").arrayValue, items.count == keys.count else {
-            throw .malformedResponse("getMultipleAccounts: value is not an array of \(keys.count) entries")
-        }
-        var out: [SolanaAccount?] = []
-        for item in items { out.append(item.isNull ? nil : try SolanaJSON.account(item)) }
-        return out
+        ]), count: keys.count)
     }
 
     /// `getTokenAccountsByOwner` / `getTokenAccountsByDelegate` for one token program (base64).
     public func tokenAccounts(by role: TokenAccountRole, _ key: SolanaPublicKey, program: TokenProgram,
                               _ commitment: Commitment = .confirmed) async throws(RPCError) -> [(address: SolanaPublicKey, account: SolanaAccount)] {
         let method = role == .owner ? "getTokenAccountsByOwner" : "getTokenAccountsByDelegate"
-        let result = try await rpc.call(method, [
+        return try SolanaJSON.tokenAccounts(try await rpc.call(method, [
             .string(key.description), .object([("programId", .string(program.programID.description))]),
             Self.config(commitment, [("encoding", "base64")]),
-        ])
-        guard let items = try SolanaJSON.value(result, method).arrayValue else { throw .malformedResponse("\(method): value is not an array") }
-        var out: [(SolanaPublicKey, SolanaAccount)] = []
-        for item in items {
-            out.append((try SolanaJSON.publicKey(item["pubkey"], "\(method).pubkey"), try SolanaJSON.account(item["account"] ?? .null)))
-        }
-        return out
+        ]), method: method)
     }
 
     /// Whose token accounts `tokenAccounts(by:)` lists.
@@ -79,18 +65,7 @@ public struct SolanaNode: Sendable {
         var options: [(key: String, value: JSON)] = [("limit", .number(String(limit)))]
         if let before { options.append(("before", .string(before.description))) }
         if let until { options.append(("until", .string(until.description))) }
-        let result = try await rpc.call("getSignaturesForAddress", [.string(address.description), Self.config(commitment, options)])
-        guard let items = result.arrayValue else { throw .malformedResponse("getSignaturesForAddress: result is not an array") }
-        var out: [SignatureInfo] = []
-        for item in items {
-            out.append(SignatureInfo(
-                signature: try SolanaJSON.signature(item["signature"], "signature"),
-                slot: try SolanaJSON.unsigned(item["slot"], "slot"),
-                failed: !(item["err"]?.isNull ?? true),
-                blockTime: item["blockTime"].flatMap { $0.isNull ? nil : $0.uint64Value },
-                confirmationStatus: item["confirmationStatus"]?.stringValue.flatMap(Commitment.init(rawValue:))))
-        }
-        return out
+        return try SolanaJSON.signatures(try await rpc.call("getSignaturesForAddress", [.string(address.description), Self.config(commitment, options)]))
     }
 
     /// `getTransaction` (base64, v0 allowed); nil when the node does not have it at `commitment`.
@@ -99,8 +74,7 @@ public struct SolanaNode: Sendable {
             .string(signature.description),
             Self.config(commitment, [("encoding", "base64"), ("maxSupportedTransactionVersion", 0)]),
         ])
-        if result.isNull { return nil }
-        return try SolanaJSON.transaction(result, signature: signature)
+        return result.isNull ? nil : try SolanaJSON.transaction(result, signature: signature)
     }
 
     /// `sendTransaction` (base64); the signature the node reports.
@@ -114,37 +88,23 @@ public struct SolanaNode: Sendable {
 
     /// `simulateTransaction` (signatures verified, blockhash kept): whether it would fail, its logs and compute units.
     public func simulate(_ wire: [UInt8]) async throws(RPCError) -> (failed: Bool, logs: [String], unitsConsumed: UInt64?) {
-        let result = try await rpc.call("simulateTransaction", [
+        try SolanaJSON.simulation(try await rpc.call("simulateTransaction", [
             .string(Data(wire).base64EncodedString()),
             .object([("encoding", "base64"), ("sigVerify", true), ("commitment", "confirmed")]),
-        ])
-        let value = try SolanaJSON.value(result, "simulateTransaction")
-        return (!(value["err"]?.isNull ?? true), (value["logs"]?.arrayValue ?? []).compactMap(\.stringValue),
-                value["unitsConsumed"]?.uint64Value)
+        ]))
     }
 
     /// `getAccountInfo` (base64); nil when the account does not exist.
     public func account(_ key: SolanaPublicKey, _ commitment: Commitment = .confirmed) async throws(RPCError) -> SolanaAccount? {
-        let value = try SolanaJSON.value(try await rpc.call("getAccountInfo", [
+        try SolanaJSON.optionalAccount(try await rpc.call("getAccountInfo", [
             .string(key.description), Self.config(commitment, [("encoding", "base64")]),
-        ]), "getAccountInfo")
-        return value.isNull ? nil : try SolanaJSON.account(value)
+        ]))
     }
 
     /// `getSignatureStatuses` (with history): per signature, nil when unknown, else its slot, failure and status.
     public func statuses(_ signatures: [SolanaSignature]) async throws(RPCError) -> [(slot: UInt64, failed: Bool, status: Commitment?)?] {
-        let result = try await rpc.call("getSignatureStatuses", [
+        try SolanaJSON.statuses(try await rpc.call("getSignatureStatuses", [
             .array(signatures.map { .string($0.description) }), .object([("searchTransactionHistory", true)]),
-        ])
-        guard let items = try SolanaJSON.value(result, "getSignatureStatuses").arrayValue, items.count == signatures.count else {
-            throw .malformedResponse("getSignatureStatuses: value has the wrong length")
-        }
-        var out: [(UInt64, Bool, Commitment?)?] = []
-        for item in items {
-            if item.isNull { out.append(nil); continue }
-            out.append((try SolanaJSON.unsigned(item["slot"], "slot"), !(item["err"]?.isNull ?? true),
-                        item["confirmationStatus"]?.stringValue.flatMap(Commitment.init(rawValue:))))
-        }
-        return out
+        ]), count: signatures.count)
     }
 }

@@ -105,6 +105,19 @@ public final class SQLiteStatement {
     // MARK: Columns
 
     public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
+
+    /// The column's integer as the unsigned number the schema promises (a block, a time, an amount): a negative one
+    /// (a damaged or hand-edited file) is `corruptValue`, never a trap.
+    public func uint64(_ column: Int32) throws(StoreError) -> UInt64 {
+        let value = sqlite3_column_int64(raw, column)
+        guard let unsigned = UInt64(exactly: value) else { throw StoreError(.corruptValue, "column \(column) holds \(value), not a non-negative integer") }
+        return unsigned
+    }
+
+    /// `uint64` of a column that may be NULL.
+    public func optionalUInt64(_ column: Int32) throws(StoreError) -> UInt64? {
+        isNull(column) ? nil : try uint64(column)
+    }
     public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(raw, column)) }
     public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
 

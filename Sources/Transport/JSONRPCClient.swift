@@ -81,10 +81,16 @@ public final class JSONRPCClient: Sendable {
         let response = try await send(JSON.array(requests).serialized, method: calls[0].method + "+batch") { (bytes) throws(RPCError) in
             try Self.parse(bytes)
         }
+        return try Self.batchResults(of: response, firstID: firstID, methods: calls.map(\.method))
+    }
+
+    /// The results of a batch whose calls (`methods`) had the ids `firstID`, `firstID + 1`, … : in call order, each
+    /// a value or its own error; a call the response does not answer is `malformedResponse`.
+    static func batchResults(of response: JSON, firstID: UInt64, methods: [String]) throws(RPCError) -> [Result<JSON, RPCError>] {
         guard case .array(let items) = response else {
             // Some providers answer a rejected batch with one error object.
             if case .object = response, let error = Self.serverError(in: response) {
-                return Array(repeating: .failure(error), count: calls.count)
+                return Array(repeating: .failure(error), count: methods.count)
             }
             throw .malformedResponse("batch answered with a non-array")
         }
@@ -93,10 +99,10 @@ public final class JSONRPCClient: Sendable {
             guard let id = item["id"]?.uint64Value else { continue }
             byID[id] = item
         }
-        return (0..<calls.count).map { offset in
-            let id = firstID + UInt64(offset)
+        return methods.enumerated().map { offset, method in
+            let id = firstID &+ UInt64(offset)
             guard let item = byID[id] else {
-                return .failure(.malformedResponse("batch response has no answer for call \(offset) (\(calls[offset].method))"))
+                return .failure(.malformedResponse("batch response has no answer for call \(offset) (\(method))"))
             }
             do throws(RPCError) {
                 return .success(try Self.result(of: item, id: id))

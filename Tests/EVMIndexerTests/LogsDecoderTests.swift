@@ -26,6 +26,25 @@ struct LogsDecoderTests {
         #expect(fast[0].value(asERC20: true) == 25_000_000)
     }
 
+    @Test("a member given twice is malformed: the general decoder would read the first, this one the last", arguments: [
+        #"{"jsonrpc":"2.0","id":7,"result":[],"result":[{}]}"#,
+        #"{"jsonrpc":"2.0","id":7,"id":8,"result":[]}"#,
+    ] + ["removed", "blockNumber", "logIndex", "blockHash", "blockTimestamp", "topics", "data", "address"].map { key in
+        // The sample's first log with `key` repeated (its own value again) at the end.
+        let body = Self.sample.replacingOccurrences(of: #""blockTimestamp":"0x65"}"#, with: #""blockTimestamp":"0x65","\#(key)":\#(Self.firstLogValue(key))}"#)
+        return body
+    })
+    func duplicateMembers(body: String) throws {
+        let error = #expect(throws: RPCError.self) { try LogsDecoder.decode(Array(body.utf8), id: 7) }
+        guard case .malformedResponse? = error else { Issue.record("\(String(describing: error))"); return }
+    }
+
+    /// The JSON text of `key`'s value in the sample's first log.
+    static func firstLogValue(_ key: String) -> String {
+        let first = (try? JSON(parsing: sample))?["result"]?.arrayValue?.first
+        return first?[key].map(\.text) ?? "null"
+    }
+
     @Test("error responses, wrong ids and malformed logs are typed errors", arguments: [
         (#"{"jsonrpc":"2.0","id":7,"error":{"code":-32005,"message":"query returned more than 10000 results"}}"#, "server"),
         (#"{"jsonrpc":"2.0","id":8,"result":[]}"#, "malformed"),

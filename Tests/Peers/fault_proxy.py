@@ -38,6 +38,11 @@ Modes:
                 forked node reporting a failure that is not final)
   short_history forward, but minimumLedgerSlot and getFirstAvailableBlock answer `slot` (default 2^40): a node
                 whose ledger does not reach back to old transactions
+  replace       forward, but put the JSON text `raw` (written as it is: 18446744073709551616, 1e400, -1, "0x" + 65
+                f's, what Python's json would not write) in place of the answer's `result`, or with `key`, of every
+                member named `key` inside it at any depth; `members` ({KEY: RAW, ...}) does several keys at once.
+                A GET (a Stripe object) has no `result`: the whole body, or its members named so; `path` limits the
+                fault to request paths starting with it
 """
 import argparse
 import json
@@ -73,11 +78,13 @@ def first_method(request):
     return request.get("method") if isinstance(request, dict) else None
 
 
-def take_fault(method):
+def take_fault(method, path=None):
     with LOCK:
         for fault in FAULTS:
             mode = fault.get("mode", "none")
             if mode == "none":
+                continue
+            if fault.get("path") and not (path or "").startswith(fault["path"]):
                 continue
             wanted = fault.get("methods") or ([fault["method"]] if fault.get("method") else None) or MODE_METHODS.get(mode)
             if wanted and method not in wanted:
@@ -95,8 +102,50 @@ def take_fault(method):
         return None
 
 
+RAW = "__settle_fault_proxy_raw__"  # stands for `raw` (or a member's raw text) until the answer is serialized
+
+
+def replacements(fault):
+    """The replace mode's member names and raw texts (empty: the whole result)."""
+    members = dict(fault.get("members") or {})
+    if fault.get("key"):
+        members[fault["key"]] = fault.get("raw", "null")
+    return members
+
+
+def put_raw(value, members):
+    """Replaces every member named in `members` inside `value` with its marker; returns how many."""
+    count = 0
+    if isinstance(value, dict):
+        for name in value:
+            if name in members:
+                value[name] = RAW + name
+                count += 1
+            else:
+                count += put_raw(value[name], members)
+    elif isinstance(value, list):
+        for item in value:
+            count += put_raw(item, members)
+    return count
+
+
+def serialize(answer, fault):
+    """The answer's JSON text, with the raw texts written where the replace mode put its markers."""
+    text = json.dumps(answer)
+    if fault and fault.get("mode") == "replace":
+        for name, raw in replacements(fault).items():
+            text = text.replace(json.dumps(RAW + name), str(raw))
+        text = text.replace(json.dumps(RAW), str(fault.get("raw", "null")))
+    return text.encode()
+
+
 def rewrite(answer, request, fault):
     mode = fault["mode"]
+    if mode == "replace" and request is None:  # a GET: the body is the object
+        if replacements(fault):
+            put_raw(answer, replacements(fault))
+            return answer
+        return RAW
     pairs = zip(request, answer) if isinstance(request, list) else [(request, answer)]
     for req, ans in pairs:
         if not isinstance(ans, dict) or "result" not in ans:
@@ -105,6 +154,12 @@ def rewrite(answer, request, fault):
         result = ans["result"]
         if mode == "null_result":
             ans["result"] = None
+            continue
+        if mode == "replace":
+            if replacements(fault):
+                put_raw(result, replacements(fault))
+            else:
+                ans["result"] = RAW
             continue
         if mode == "wrong_chain" and method == "eth_chainId":
             ans["result"] = fault.get("chain_id", "0x2105")
@@ -161,11 +216,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_stats":
             with LOCK:
                 return self.send(200, json.dumps(STATS).encode())
-        fault = take_fault(None)
+        fault = take_fault(None, self.path)
         if fault and fault["mode"] == "status":
             headers = [("Retry-After", str(fault["retry_after"]))] if "retry_after" in fault else []
             return self.send(int(fault.get("status", 503)), b"fault", headers)
         status, body, content_type = self.forward(None)
+        if fault and fault["mode"] == "replace" and status == 200:
+            body = serialize(rewrite(json.loads(body), None, fault), fault)
         self.send(status, body, [("Content-Type", content_type)])
 
     def forward(self, raw):
@@ -197,7 +254,7 @@ class Handler(BaseHTTPRequestHandler):
             request = json.loads(raw)
         except ValueError:
             request = None
-        fault = take_fault(first_method(request))
+        fault = take_fault(first_method(request), self.path)
         mode = fault["mode"] if fault else None
         if mode == "timeout":
             time.sleep(float(fault.get("seconds", 30)))
@@ -232,7 +289,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         status, body, content_type = self.forward(raw)
         if fault and mode != "delay" and request is not None:
-            body = json.dumps(rewrite(json.loads(body), request, fault)).encode()
+            body = serialize(rewrite(json.loads(body), request, fault), fault)
         self.send(status, body, [("Content-Type", content_type)])
 
 

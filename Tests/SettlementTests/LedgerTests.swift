@@ -223,3 +223,50 @@ struct GrossUpTests {
     }
 }
 
+
+/// Issue 14: numbers the ledger cannot hold, and stored numbers that are not what the schema promises, are typed
+/// errors, never traps. Before the fix each of these stopped the test process (`Int64(x)` past 2^63, `UInt64(x)` of a
+/// negative value).
+@Suite("Ledger numbers: a typed error, never a trap")
+struct LedgerNumberTests {
+    func charge() async throws -> (Ledger, Charge) {
+        let ledger = Ledger(database: try Database(path: try temporaryDirectory("settle-ledger-numbers").appendingPathComponent("db").path))
+        try await ledger.migrate()
+        let agreement = try await ledger.agreement(customer: "cus_n", subscription: nil, chain: "base", token: "USDC", wallet: "0xabc")
+        let charge = try await ledger.createCharge(invoice: "in_n", agreement: agreement.id, amount: Money(minorUnits: 100, currency: try Currency(code: "usd")),
+                                                   tokenDecimals: 6, rate: .parity, rateAt: 1, dueAt: 100).charge
+        return (ledger, charge)
+    }
+
+    @Test("a stored negative amount, rate time, due time or retry time is a corrupt value when read",
+          arguments: ["amount_minor", "rate_at", "due_at", "next_attempt_at"])
+    func negativeStored(column: String) async throws {
+        let (ledger, _) = try await charge()
+        try await ledger.database.write { db in
+            try db.execute("PRAGMA ignore_check_constraints = ON")  // a damaged or hand-edited file; the schema's CHECKs are not there to help
+            try db.execute("UPDATE charges SET \(column) = -1 WHERE invoice = 'in_n'")
+            try db.execute("PRAGMA ignore_check_constraints = OFF")
+        }
+        let error = await #expect(throws: StoreError.self) { try await ledger.charge(invoice: "in_n") }
+        #expect(error?.code == .corruptValue)
+        await #expect(throws: StoreError.self) { try await ledger.charges(in: [.ingested]) }
+    }
+
+    @Test("an amount or a time past 2^63 - 1 is refused as invalid input, nothing is written",
+          arguments: [(UInt64.max, UInt64(100)), (UInt64(1) << 63, UInt64(100)), (UInt64(100), UInt64.max), (UInt64(100), UInt64(1) << 63)])
+    func tooLarge(_ minorUnits: UInt64, _ dueAt: UInt64) async throws {
+        let (ledger, charge) = try await charge()
+        let money = Money(minorUnits: minorUnits, currency: try Currency(code: "usd"))
+        let agreement = charge.agreement
+        let created = await #expect(throws: LedgerError.self) {
+            try await ledger.createCharge(invoice: "in_big", agreement: agreement, amount: money, tokenDecimals: 6, rate: .parity, rateAt: 1, dueAt: dueAt)
+        }
+        #expect(created?.code == .invalidInput)
+        #expect(try await ledger.charge(invoice: "in_big") == nil)
+        let updated = await #expect(throws: LedgerError.self) {
+            try await ledger.updateTerms(charge, amount: money, tokenDecimals: 6, rate: .parity, rateAt: 1, dueAt: dueAt)
+        }
+        #expect(updated?.code == .invalidInput)
+        #expect(try await ledger.charge(invoice: "in_n")?.amount.minorUnits == 100)
+    }
+}

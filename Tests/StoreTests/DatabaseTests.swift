@@ -61,4 +61,24 @@ struct DatabaseTests {
         let error = await #expect(throws: StoreError.self) { try await db.write { c in try c.statement("INSERT INTO u VALUES ('x')").run() } }
         #expect(error?.code == .constraint)
     }
+
+    @Test("an unsigned column holding a negative number (a damaged or hand-edited file) is corruptValue, never a trap")
+    func negativeUnsigned() async throws {
+        let db = try database()
+        try await db.migrate(module: "t", ["CREATE TABLE n (v INTEGER)"])
+        try await db.write { c in try c.statement("INSERT INTO n VALUES (?), (NULL), (?)").run([.integer(-1), .integer(Int64.max)]) }
+        let values = try await db.read { c in
+            let s = try c.statement("SELECT v FROM n ORDER BY rowid")
+            var out: [Result<UInt64?, StoreError>] = []
+            while try s.step() {
+                do throws(StoreError) { out.append(.success(try s.optionalUInt64(0))) } catch { out.append(.failure(error)) }
+            }
+            return out
+        }
+        #expect(values.count == 3)
+        guard case .failure(let error) = values[0] else { Issue.record("a negative number read as \(values[0])"); return }
+        #expect(error.code == .corruptValue)
+        #expect(try values[1].get() == nil)
+        #expect(try values[2].get() == UInt64(Int64.max))
+    }
 }

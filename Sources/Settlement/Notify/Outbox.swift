@@ -155,9 +155,9 @@ public final class Outbox: Sendable {
             while try select.step() {
                 out.append(OutboxMessage(
                     id: select.int64(0), eventID: select.text(1), type: select.text(2), invoice: select.isNull(3) ? nil : select.text(3),
-                    payload: select.blob(4), createdAt: UInt64(select.int64(5)), attempts: select.int(6),
-                    nextAttemptAt: UInt64(select.int64(7)), deliveredAt: select.isNull(8) ? nil : UInt64(select.int64(8)),
-                    gaveUpAt: select.isNull(9) ? nil : UInt64(select.int64(9)), lastStatus: select.isNull(10) ? nil : select.int(10),
+                    payload: select.blob(4), createdAt: try select.uint64(5), attempts: select.int(6),
+                    nextAttemptAt: try select.uint64(7), deliveredAt: try select.optionalUInt64(8),
+                    gaveUpAt: try select.optionalUInt64(9), lastStatus: select.isNull(10) ? nil : select.int(10),
                     lastError: select.isNull(11) ? nil : select.text(11)))
             }
             return out
