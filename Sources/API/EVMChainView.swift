@@ -50,14 +50,7 @@ public struct EVMChainView: ChainView {
     public func allowances(wallet: String, token: String?, cursor: String?, limit: Int) async throws -> AllowancePage {
         let owner = try address(wallet)
         let tokenAddress = try token.map { (symbol: String) throws(APIError) in try self.token(symbol).address }
-        var after: (block: UInt64, logIndex: UInt64)?
-        if let parts = try PageCursor.decode(cursor, parts: 2) {
-            // Positions fit the index's signed 64-bit integers; anything else was not made by this API.
-            guard let block = Int64(parts[0]), let index = Int64(parts[1]), block >= 0, index >= 0 else {
-                throw APIError.badRequest("'cursor' is not a cursor this API returned")
-            }
-            after = (UInt64(block), UInt64(index))
-        }
+        let after = try PageCursor.decodePosition(cursor)
         guard let chain = try await store.chainID(named: config.name) else { return AllowancePage(current: [], history: [], nextCursor: nil) }
         let current = try await store.currentAllowances(chain: chain, owner: owner, token: tokenAddress, spender: spender).map { state -> JSON in
             let (symbol, decimals) = symbol(of: state.token) ?? (state.token.checksummed, 0)

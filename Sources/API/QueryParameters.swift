@@ -11,6 +11,11 @@ struct QueryParameters {
         self.query = query
     }
 
+    /// Parameters already split into names and values.
+    init(query: [String: String]) {
+        self.query = query
+    }
+
     func string(_ name: String) -> String? { query[name].flatMap { $0.isEmpty ? nil : $0 } }
 
     func required(_ name: String) throws(APIError) -> String {
@@ -58,6 +63,17 @@ enum PageCursor {
         let parts = decoded.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == count else { throw .badRequest("'cursor' is not a cursor this API returned") }
         return parts
+    }
+
+    /// A position in the chain's event order, `(block, log index)`.
+    static func decodePosition(_ text: String?) throws(APIError) -> (block: UInt64, logIndex: UInt64)? {
+        guard let parts = try decode(text, parts: 2) else { return nil }
+        // Positions fit the index's signed 64-bit integers; anything else was not made by this API.
+        guard let block = Int64(parts[0]), let index = Int64(parts[1]), let unsignedBlock = UInt64(exactly: block),
+              let unsignedIndex = UInt64(exactly: index) else {
+            throw .badRequest("'cursor' is not a cursor this API returned")
+        }
+        return (unsignedBlock, unsignedIndex)
     }
 
     static func decodeInteger(_ text: String?) throws(APIError) -> Int64? {

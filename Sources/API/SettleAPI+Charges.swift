@@ -7,18 +7,7 @@ import Settlement
 extension SettleAPI {
     func listCharges(_ request: Request) async throws -> Response {
         let query = QueryParameters(request)
-        var states: Set<ChargeState>?
-        if let text = query.string("state") {
-            var parsed = Set<ChargeState>()
-            for name in text.split(separator: ",") {
-                guard let state = ChargeState(rawValue: String(name)) else {
-                    throw APIError.badRequest("'state' must be a comma-separated list of \(ChargeState.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(name)')")
-                }
-                parsed.insert(state)
-            }
-            guard !parsed.isEmpty else { throw APIError.badRequest("'state' names no state (use e.g. state=due,awaiting_funds)") }
-            states = parsed
-        }
+        let states = try query.string("state").map { (text) throws(APIError) in try Self.chargeStates(text) }
         let limit = try query.limit()
         var charges = try await ledger.charges(states: states, afterID: try PageCursor.decodeInteger(query.string("cursor")), limit: limit + 1)
         let more = charges.count > limit
@@ -28,6 +17,19 @@ extension SettleAPI {
         for charge in charges { data.append(try await chargeJSON(charge, agreements: &agreements)) }
         let next: JSON = more ? charges.last.map { .string(PageCursor.encode([String($0.id)])) } ?? .null : .null
         return JSONBody.response(.ok, ["data": .array(data), "next_cursor": next])
+    }
+
+    /// The `state` query parameter: a comma-separated list of charge states, at least one.
+    static func chargeStates(_ text: String) throws(APIError) -> Set<ChargeState> {
+        var parsed = Set<ChargeState>()
+        for name in text.split(separator: ",") {
+            guard let state = ChargeState(rawValue: String(name)) else {
+                throw APIError.badRequest("'state' must be a comma-separated list of \(ChargeState.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(name)')")
+            }
+            parsed.insert(state)
+        }
+        guard !parsed.isEmpty else { throw APIError.badRequest("'state' names no state (use e.g. state=due,awaiting_funds)") }
+        return parsed
     }
 
     func charge(_ invoice: String?) async throws -> Response {
@@ -109,38 +111,12 @@ extension SettleAPI {
         do { buffer = try await request.body.collect(upTo: maxBodyBytes) } catch {
             throw APIError(.contentTooLarge, "too_large", "the body exceeds \(maxBodyBytes) bytes")
         }
-        let body: JSON
-        do { body = try JSON(parsing: Array(buffer: buffer)) } catch { throw APIError.badRequest("the body is not JSON: \(error)") }
-        guard case .object(let fields) = body else { throw APIError.badRequest("the body must be a JSON object") }
-        var seen = Set<String>()
-        for (key, _) in fields where !seen.insert(key).inserted {
-            throw APIError.badRequest("field '\(key)' appears twice (send each field once)")
-        }
-        let known: Set<String> = ["customer", "subscription", "chain", "token", "wallet"]
-        if let unknown = fields.first(where: { !known.contains($0.key) }) {
-            throw APIError.badRequest("unknown field '\(unknown.key)' (fields: \(known.sorted().joined(separator: ", ")))")
-        }
-        func field(_ name: String, required: Bool = true) throws(APIError) -> String? {
-            guard let value = body[name], !value.isNull else {
-                if required { throw .badRequest("field '\(name)' is required") }
-                return nil
-            }
-            guard let text = value.stringValue, !text.isEmpty else { throw .badRequest("field '\(name)' must be a non-empty string") }
-            return text
-        }
-        // Stripe ids: what Stripe would never have named is refused, not stored (billing matches agreements by them).
-        func stripeID(_ name: String, required: Bool = true) throws(APIError) -> String? {
-            guard let text = try field(name, required: required) else { return nil }
-            do { return try StripeID.checked(text, "\(name) id") } catch { throw .badRequest("field '\(name)': \(error.message)") }
-        }
-        let customer = try stripeID("customer") ?? ""
-        let subscription = try stripeID("subscription", required: false)
-        let chain = try chain(try field("chain"))
-        let symbol = try field("token") ?? ""
-        _ = try chain.decimals(of: symbol)
-        let wallet = try chain.canonicalWallet(try field("wallet") ?? "")
-        let agreement = try await ledger.upsertAgreement(customer: customer, subscription: subscription, chain: chain.name,
-                                                         token: symbol.uppercased(), wallet: wallet, now: now())
+        let body = try AgreementRequest(body: Array(buffer: buffer))
+        let chain = try chain(body.chain)
+        _ = try chain.decimals(of: body.token)
+        let wallet = try chain.canonicalWallet(body.wallet)
+        let agreement = try await ledger.upsertAgreement(customer: body.customer, subscription: body.subscription, chain: chain.name,
+                                                         token: body.token.uppercased(), wallet: wallet, now: now())
         return JSONBody.response(.created, Self.agreementJSON(agreement))
     }
 

@@ -30,7 +30,9 @@ public struct StripeAudit: Sendable {
         let known = Set(try await ingestor.ledger.agreements().compactMap(\.subscription))
         var customerTerms: [String: Bool] = [:]
         for subscription in try await ingestor.stripe.listAll("/v1/subscriptions", ["status": "all"]) {
+            // Ids go into request paths below: only Stripe ids (letters, digits, _) are followed.
             guard let id = subscription["id"]?.stringValue, let customer = subscription["customer"]?.stringValue,
+                  (try? StripeID.checked(id, "subscription id")) != nil, (try? StripeID.checked(customer, "customer id")) != nil,
                   subscription["status"]?.stringValue != "canceled",
                   subscription["collection_method"]?.stringValue ?? "charge_automatically" == "charge_automatically" else { continue }
             var hasAgreement = known.contains(id)

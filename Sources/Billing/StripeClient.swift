@@ -71,13 +71,10 @@ public struct StripeClient: Sendable {
             if case .object(let given) = params { members = given }
             members.append(("limit", .number(String(pageSize))))
             if let after { members.append(("starting_after", .string(after))) }
-            let page = try await get(path, .object(members))
-            guard let data = page["data"]?.arrayValue else {
-                throw StripeError(status: 200, type: "malformed", message: "list response without data")
-            }
-            objects += data
-            guard page["has_more"]?.boolValue == true, let last = data.last?["id"]?.stringValue else { return objects }
-            after = last
+            let page = try StripeListPage(json: try await get(path, .object(members)))
+            objects += page.objects
+            guard let next = page.nextAfter else { return objects }
+            after = next
         }
     }
 

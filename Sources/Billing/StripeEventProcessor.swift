@@ -48,7 +48,7 @@ public struct StripeEventProcessor: Sendable {
                 // Stripe or the network failing: the next pass. Anything else will fail again: back off (30 s,
                 // doubling, at most an hour), so it cannot hold back newer events.
                 let transient = (error as? StripeError)?.isRetryable ?? ((error as? BillingError)?.code == .unavailable)
-                let backoff = UInt64(30) << UInt64(min(event.attempts, 7))
+                let backoff = UInt64(30) << UInt64(min(max(event.attempts, 0), 7))  // a stored count, never negative here
                 try await store.finish(event, error: "\(error)", retryAt: transient ? nil : now + min(backoff, 3_600), now: now)
                 if let object = event.objectID { blocked.insert(object) }
                 report.failed += 1

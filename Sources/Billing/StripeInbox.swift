@@ -25,16 +25,9 @@ public struct StripeInbox: Sendable {
     public func receive(payload: [UInt8], signatureHeader: String?, now: UInt64) async throws -> Receipt {
         guard let signatureHeader else { throw BillingError(.invalidSignature, "no Stripe-Signature header") }
         try WebhookSignature.verify(payload: payload, header: signatureHeader, secrets: secrets, now: now, tolerance: tolerance)
-        let event: JSON
-        do { event = try JSON(parsing: payload) } catch { throw BillingError(.malformed, "the event body is not JSON") }
-        guard event["object"]?.stringValue == "event", let id = event["id"]?.stringValue, !id.isEmpty,
-              let type = event["type"]?.stringValue, !type.isEmpty, let signed = event["created"]?.int64Value,
-              let created = UInt64(exactly: signed), event["data"]?["object"] != nil else {
-            // `created` is a Unix time, stored as SQLite's signed 64-bit integer: past 2^63 - 1 is malformed, not a trap.
-            throw BillingError(.malformed, "the event lacks object, id, type, created (0 to 2^63 - 1) or data.object")
-        }
-        let objectID = event["data"]?["object"]?["id"]?.stringValue
-        let stored = try await store.insert(id: id, type: type, objectID: objectID, created: created, payload: payload, now: now)
+        let event = try StripeEventEnvelope(payload: payload)
+        let id = event.id
+        let stored = try await store.insert(id: id, type: event.type, objectID: event.objectID, created: event.created, payload: payload, now: now)
         return stored ? .stored(eventID: id) : .duplicate(eventID: id)
     }
 }

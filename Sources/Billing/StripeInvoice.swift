@@ -54,15 +54,20 @@ public struct StripeInvoice: Hashable, Sendable {
             }
             return number
         }
+        // Ids end up in request paths (`/v1/invoices/{id}/pay`, `/v1/customers/{customer}`): only Stripe ids
+        // (letters, digits and _) are read; anything else is malformed.
+        func stripeID(_ value: String, _ what: String) throws(BillingError) -> String {
+            do { return try StripeID.checked(value, what) } catch { throw BillingError(.malformed, "invoice field \(what): \(error.message)") }
+        }
         guard json["object"]?.stringValue == "invoice" else { throw BillingError(.malformed, "object is not an invoice") }
-        id = try string("id")
+        id = try stripeID(try string("id"), "id")
         // `customer` and `subscription` are ids, or expanded objects carrying one.
         guard let customer = json["customer"]?.stringValue ?? json["customer"]?["id"]?.stringValue else {
             throw BillingError(.malformed, "invoice \(id) has no customer")
         }
-        self.customer = customer
-        subscription = json["subscription"]?.stringValue ?? json["subscription"]?["id"]?.stringValue
-            ?? json["parent"]?["subscription_details"]?["subscription"]?.stringValue
+        self.customer = try stripeID(customer, "customer")
+        subscription = try (json["subscription"]?.stringValue ?? json["subscription"]?["id"]?.stringValue
+            ?? json["parent"]?["subscription_details"]?["subscription"]?.stringValue).map { (value) throws(BillingError) in try stripeID(value, "subscription") }
         let statusText = try string("status")
         guard let status = Status(rawValue: statusText) else { throw BillingError(.malformed, "invoice \(id) has unknown status \(statusText)") }
         self.status = status
@@ -82,10 +87,15 @@ public struct StripeInvoice: Hashable, Sendable {
         subscriptionMetadata = Self.strings(json["subscription_details"]?["metadata"] ?? json["parent"]?["subscription_details"]?["metadata"])
     }
 
+    /// The string members of a metadata object. A key given twice is read as `JSON`'s subscript reads it: the first
+    /// one counts (a later duplicate cannot change what Settle reads).
     static func strings(_ json: JSON?) -> [String: String] {
         guard case .object(let members)? = json else { return [:] }
         var out: [String: String] = [:]
-        for member in members { if let text = member.value.stringValue { out[member.key] = text } }
+        var seen: Set<String> = []
+        for member in members where seen.insert(member.key).inserted {
+            if let text = member.value.stringValue { out[member.key] = text }
+        }
         return out
     }
 }

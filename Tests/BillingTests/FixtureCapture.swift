@@ -104,6 +104,10 @@ struct FixtureCapture {
         let ata = try await net.createATA(owner: createdFor, mint: mint)  // CreateIdempotent CPIs into SPL Token: inner instructions
         let ataHistory = try await net.node.signatures(for: ata)
         let ataCreation = try #require(ataHistory.last?.signature)
+        // Token-2022: a mint with a transfer fee, and an account that requires a memo (the extensions Settle reads).
+        let feeMint = try await net.createMint(decimals: 6, program: .token2022, extensions: ["transferFee": ["basisPoints": 100, "maximumFee": 1_000_000]])
+        let memoAccount = try await net.createATA(owner: SolanaPublicKey(keys[2].publicKey), mint: feeMint)
+        try await net.requireMemo(memoAccount)
         let http = net.http
         let url = net.peer.url("/")
         func rpc(_ name: String, _ method: String, _ params: JSON) async throws {
@@ -120,6 +124,8 @@ struct FixtureCapture {
                                                                       .string("11111111111111111111111111111111")], base64])
         try await rpc("getAccountInfo", "getAccountInfo", [.string(source.description), base64])
         try await rpc("getAccountInfo_null", "getAccountInfo", [.string(missing.description), base64])
+        try await rpc("getAccountInfo_token2022_mint", "getAccountInfo", [.string(feeMint.description), base64])
+        try await rpc("getAccountInfo_token2022_account", "getAccountInfo", [.string(memoAccount.description), base64])
         let program: JSON = ["programId": .string(SolanaPublicKey.tokenProgram.description)]
         try await rpc("getTokenAccountsByOwner", "getTokenAccountsByOwner", [.string(owner.description), program, base64])
         try await rpc("getTokenAccountsByDelegate", "getTokenAccountsByDelegate", [.string(delegate.description), program, base64])

@@ -34,6 +34,9 @@ struct StripeInvoiceTests {
         ("amount_due", "12", "amount_due"), ("amount_due", -5, "amount_due"), ("currency", "dollars", "currency"),
         ("collection_method", "barter", "collection_method"), ("due_date", "tomorrow", "due_date"), ("customer", nil, "customer"),
         ("amount_remaining", JSON.number("1.5"), "amount_remaining"), ("id", "", "id"),
+        // Issue 14: ids go into request paths; an empty or path-like one is malformed (found by StripeFuzzTests).
+        ("customer", "", "customer"), ("customer", ["id": ""], "customer"), ("customer", "cus_1/../../invoices", "customer"),
+        ("subscription", "", "subscription"), ("subscription", "sub_1?expand[]=customer", "subscription"), ("id", "in_1/pay", "id"),
     ] as [(String, JSON?, String)])
     func refuses(key: String, value: JSON?, mention: String) {
         let error = #expect(throws: BillingError.self) { try StripeInvoice(json: with(key, value)) }

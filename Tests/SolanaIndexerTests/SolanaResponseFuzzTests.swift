@@ -53,9 +53,10 @@ struct SolanaResponseFuzzTests {
         #expect(decoded > Self.count / 20)
     }
 
-    @Test("getMultipleAccounts and getAccountInfo: one entry per key, account data read with Settle's token layout")
+    @Test("getMultipleAccounts and getAccountInfo: one entry per key, account data read with Settle's token layout and Token-2022 extensions")
     func accounts() throws {
-        let decoded = Self.run(try Self.seeds(["getMultipleAccounts", "getAccountInfo", "getAccountInfo_null"]), seed: 202) { (result) throws(RPCError) in
+        let names = ["getMultipleAccounts", "getAccountInfo", "getAccountInfo_null", "getAccountInfo_token2022_mint", "getAccountInfo_token2022_account"]
+        let decoded = Self.run(try Self.seeds(names), seed: 202) { (result) throws(RPCError) in
             let accounts: [SolanaAccount?]
             if case .array? = result["value"] {
                 accounts = try SolanaJSON.accounts(result, count: 3)
@@ -65,6 +66,10 @@ struct SolanaResponseFuzzTests {
             }
             for case let account? in accounts {
                 _ = try? TokenAccount(data: account.data)  // typed SolanaError or a layout, never a trap
+                for type: UInt8 in [1, 2] {
+                    guard let extensions = try? TokenExtensions(data: account.data, accountType: type) else { continue }
+                    _ = (extensions.transferFeeBasisPoints, extensions.transferFeeMaximum, extensions.transferHookProgram)
+                }
             }
         }
         #expect(decoded > Self.count / 20)

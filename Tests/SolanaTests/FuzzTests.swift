@@ -1,3 +1,4 @@
+import Foundation
 import Solana
 import Testing
 import TestSupport
@@ -67,5 +68,25 @@ struct FuzzTests {
                 #expect(input.count >= TokenAccount.size)
             }
         }
+    }
+
+    @Test("Token-2022 extension decode (mint and account TLV entries), on LiteSVM's real accounts")
+    func tokenExtensions() throws {
+        // The data of a transfer-fee mint and a memo-requiring account, as getAccountInfo returned them.
+        let seeds: [[UInt8]] = try ["getAccountInfo_token2022_mint", "getAccountInfo_token2022_account"].map { name in
+            let text = try Fixtures.json("solana", name)["result"]?["value"]?["data"]?.arrayValue?.first?.stringValue ?? ""
+            return Array(try #require(Data(base64Encoded: text)))
+        }
+        #expect(try TokenExtensions(data: seeds[0], accountType: 1).transferFeeBasisPoints == 100)
+        #expect(try TokenExtensions(data: seeds[1], accountType: 2).requiresIncomingMemo)
+        var decoded = 0
+        for (i, input) in FuzzInputs(count: Self.count, seeds: seeds, maxLength: 400, seed: 6).enumerated() {
+            guard let extensions = try? TokenExtensions(data: input, accountType: i % 2 == 0 ? 1 : 2) else { continue }
+            decoded += 1
+            // Every entry lies within the data; the fee readers and the hook reader never trap.
+            #expect(extensions.entries.values.reduce(0) { $0 + 4 + $1.count } <= max(0, input.count - 166))
+            _ = (extensions.transferFeeBasisPoints, extensions.transferFeeMaximum, extensions.transferHookProgram, extensions.requiresIncomingMemo)
+        }
+        #expect(decoded > 0)
     }
 }
