@@ -6,7 +6,7 @@ import Synchronization
 /// A read takes a free slot, or waits for one without blocking a thread (its continuation is queued, first come first
 /// served); the body runs on the slot's queue, so at most `capacity` threads run this lane's reads however many
 /// callers there are, and never a thread of Swift's cooperative pool. A slot opens its connection on first use and
-/// keeps it.
+/// keeps it. A waiting read is not abandoned when its task is cancelled: reads are short, and it keeps its place.
 final class ReaderPool: Sendable {
     let lane: ReadLane
     let capacity: Int
