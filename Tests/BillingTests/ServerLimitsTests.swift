@@ -222,13 +222,21 @@ struct LimitsWorld {
 
     var isRunning: Bool { process.isRunning }
 
+    /// Waits (on a thread of its own, with a blocking client: the cooperative pool can be starved by other suites
+    /// for over a minute) until the daemon answers `/healthz`.
     func waitListening() async throws {
-        let http = HTTPClient()
-        defer { http.shutdown() }
-        try await waitUntil(seconds: 60) {
-            guard process.isRunning else { throw PeerError("settled exited: \(log())") }
-            return (try? await http.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/healthz", timeout: .seconds(2)))) != nil
+        let port = port
+        let process = process
+        let ready: Bool = await onThread {
+            let request = Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+            let deadline = ContinuousClock.now + .seconds(180)
+            while ContinuousClock.now < deadline, process.isRunning {
+                if BlockingHTTP.statusLine(port: port, request: request, timeout: 5).status > 0 { return true }
+                usleep(100_000)
+            }
+            return false
         }
+        guard ready else { throw PeerError("settled did not answer /healthz within 180 s: \(log())") }
     }
 
     func log() -> String {

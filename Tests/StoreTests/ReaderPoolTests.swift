@@ -110,8 +110,12 @@ extension ReaderPoolTests {
                 }
             }
             // Wait (without sleeping a fixed time) until the lane is full and the rest are queued.
-            let deadline = ContinuousClock.now + .seconds(20)
-            while db.readerStatus(.api).waiting < 28, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            // (The two holders' closures start on their reader queues a moment after checkout: wait for that too. On a
+            // loaded machine that moment was seen to take long enough to fail a bare check.)
+            let deadline = ContinuousClock.now + .seconds(120)
+            while db.readerStatus(.api).waiting < 28 || started.value.load(ordering: .relaxed) < 2, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
             #expect(db.readerStatus(.api).busy == 2)
             #expect(db.readerStatus(.api).waiting == 28)
             #expect(started.value.load(ordering: .relaxed) == 2)
