@@ -62,6 +62,8 @@ final class ConnectionWatch: @unchecked Sendable {
     var id: Int?
     var timer: Scheduled<Void>?
     var armedFor: UInt64?
+    /// What the cap was last told (it starts evictable, since the opening).
+    var reported: (evictable: Bool, since: UInt64)?
 
     static let open = Gauge(label: "settle_http_connections")
     static func closed(_ reason: String) { Counter(label: "settle_http_connections_closed_total", dimensions: [("reason", reason)]).increment() }
@@ -107,8 +109,14 @@ final class ConnectionWatch: @unchecked Sendable {
     }
 
     /// After an event: tell the cap whether the connection may be shed, and move the timer if the deadline moved.
+    /// Both only when something moved: most reads (body chunks, bytes of a head) change neither, and the cap's lock
+    /// is shared by every connection.
     func changed() {
-        if let id { governor.update(id, evictable: deadlines.evictable, since: deadlines.since) }
+        let now = (evictable: deadlines.evictable, since: deadlines.since)
+        if let id, reported.map({ $0 != now }) ?? true {
+            governor.update(id, evictable: now.evictable, since: now.since)
+            reported = now
+        }
         rearm()
     }
 
