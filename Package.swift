@@ -76,11 +76,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Solana follower: typed JSON-RPC, transaction and SPL Token event decoding.
+        // Solana follower: typed JSON-RPC, transaction and SPL Token event decoding; its index in SQLite or PostgreSQL.
         .target(
             name: "SolanaIndexer",
             dependencies: [
-                "SettleCore", "Solana", "Transport", "Store", "SettleConfiguration", .product(name: "Logging", package: "swift-log"),
+                "SettleCore", "Solana", "Transport", "Store", "Leases", "SettleConfiguration", .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -172,8 +173,8 @@ let package = Package(
         .testTarget(
             name: "SolanaIndexerTests",
             dependencies: [
-                "SolanaIndexer", "Solana", "Signing", "Transport", "Store", "SettleConfiguration", "TestSupport",
-                .product(name: "Logging", package: "swift-log"),
+                "SolanaIndexer", "Solana", "Signing", "Transport", "Store", "Leases", "SettleConfiguration", "TestSupport",
+                .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -181,7 +182,7 @@ let package = Package(
             name: "BillingTests",
             dependencies: ["Billing", "API", "Settlement", "ChainAdapters", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer",
                            "Signing", "Store", "Transport", "TestSupport", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "Hummingbird", package: "hummingbird")],
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -51,7 +51,7 @@ enum ReadsBenchmark {
         try await ledger.migrate()
         let outbox = Outbox(database: database)
         try await outbox.migrate()
-        let index = SolanaIndexStore(database: database)
+        let index = SQLiteSolanaIndexStore(database: database)
         try await index.migrate()
 
         // The world: one wallet with `eventCount` indexed events on its token account, our delegate among them.
@@ -185,7 +185,7 @@ enum ReadsBenchmark {
 
     /// `count` single-event transactions on the wallet's token account, oldest first: approvals to our delegate,
     /// pulls the delegate signed, the owner's own transfers and revokes, as a busy wallet has them.
-    static func fillIndex(_ index: SolanaIndexStore, chain: Int64, count: Int, account: SolanaPublicKey, wallet: SolanaPublicKey,
+    static func fillIndex(_ index: SQLiteSolanaIndexStore, chain: Int64, count: Int, account: SolanaPublicKey, wallet: SolanaPublicKey,
                           mint: SolanaPublicKey, delegate: SolanaPublicKey) async throws {
         var generator = SystemRandomNumberGenerator()
         let elsewhere = SolanaPublicKey(Ed25519PrivateKey.generate().publicKey)
@@ -270,7 +270,7 @@ final class Passes: Sendable {
 /// once, final and exact: the calls `SolanaExecutor` makes, without its RPC.
 struct LedgerExecutor: ChargeExecutor {
     let ledger: Ledger
-    let index: SolanaIndexStore
+    let index: SQLiteSolanaIndexStore
     let indexChain: Int64
     let delegate: Ed25519PrivateKey
     let wallet: SolanaPublicKey

@@ -59,7 +59,7 @@ enum SolanaIndexBenchmark {
             bodies.append((body, signature))
         }
         let megabytes = Double(bodies.reduce(0) { $0 + $1.body.count }) / 1e6
-        let store = SolanaIndexStore(database: try Database(path: FileManager.default.temporaryDirectory.appendingPathComponent("settle-sol-bench-\(getpid()).sqlite").path))
+        let store = SQLiteSolanaIndexStore(database: try Database(path: FileManager.default.temporaryDirectory.appendingPathComponent("settle-sol-bench-\(getpid()).sqlite").path))
         try await store.migrate()
         let chain = try await store.register(name: "bench")
         let decodeStarted = ContinuousClock.now
@@ -88,7 +88,7 @@ enum SolanaIndexBenchmark {
             mint = "\(mint)"
             decimals = 6
             """, file: "bench.toml")
-        let passStore = SolanaIndexStore(database: try Database(path: FileManager.default.temporaryDirectory.appendingPathComponent("settle-sol-pass-\(getpid()).sqlite").path))
+        let passStore = SQLiteSolanaIndexStore(database: try Database(path: FileManager.default.temporaryDirectory.appendingPathComponent("settle-sol-pass-\(getpid()).sqlite").path))
         try await passStore.migrate()
         var logger = Logger(label: "bench")
         logger.logLevel = .error

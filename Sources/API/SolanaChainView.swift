@@ -10,12 +10,12 @@ import SolanaIndexer
 /// live reads, and unsigned transactions with an SPL `ApproveChecked` for the customer's wallet to sign.
 public struct SolanaChainView: ChainView {
     public let config: SolanaChainConfig
-    public let store: SolanaIndexStore
+    public let store: any SolanaIndexStore
     public let node: SolanaNode
     public let delegate: SolanaPublicKey
     public let capacity: any CapacityReader
 
-    public init(config: SolanaChainConfig, store: SolanaIndexStore, node: SolanaNode, delegate: SolanaPublicKey) {
+    public init(config: SolanaChainConfig, store: any SolanaIndexStore, node: SolanaNode, delegate: SolanaPublicKey) {
         self.config = config
         self.store = store
         self.node = node

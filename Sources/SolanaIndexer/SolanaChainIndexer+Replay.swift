@@ -1,5 +1,5 @@
+import Leases
 import Solana
-import Store
 
 /// What a Solana replay found and repaired.
 public struct SolanaReplayReport: Hashable, Sendable, Codable {
@@ -16,8 +16,8 @@ public struct SolanaReplayReport: Hashable, Sendable, Codable {
 extension SolanaChainIndexer {
     /// Re-reads every tracked account's transactions in `fromSlot...toSlot` from the chain, compares them (and their
     /// decoded events) with the index, and repairs the differences: missing ones added, ones the chain does not have
-    /// removed, ones whose events differ replaced.
-    public func replay(fromSlot: UInt64, toSlot: UInt64) async throws -> SolanaReplayReport {
+    /// removed, ones whose events differ replaced — all in one transaction, which checks `lease` when given.
+    public func replay(fromSlot: UInt64, toSlot: UInt64, lease: Lease? = nil) async throws -> SolanaReplayReport {
         let chain = try await prepare()
         var report = SolanaReplayReport(fromSlot: fromSlot, toSlot: toSlot)
         var fresh = Set<SolanaSignature>()
@@ -53,37 +53,8 @@ extension SolanaChainIndexer {
             }
         }
         report.transactionsRemoved = remove.count - report.transactionsChanged
-        try await store.remove(chain: chain, Array(remove))
-        try await store.commit(chain: chain, replace, owners: owners)
+        guard !remove.isEmpty || !replace.isEmpty else { return report }
+        try await store.commit(chain: chain, replace, owners: owners, removing: remove.sorted { $0.rawValue.hex < $1.rawValue.hex }, cursor: nil, lease: lease)
         return report
-    }
-}
-
-extension SolanaIndexStore {
-    /// Stored transactions in a slot range with their events (in instruction order).
-    public func eventsBySignature(chain: Int64, fromSlot: UInt64, toSlot: UInt64) async throws -> [SolanaSignature: [TokenEvent]] {
-        let signatures = try await database.read { db in
-            let select = try db.statement("SELECT signature FROM sol_transactions WHERE chain = ? AND slot BETWEEN ? AND ?")
-            select.bind(chain, at: 1)
-            select.bind(Int64(fromSlot), at: 2)
-            select.bind(Int64(toSlot), at: 3)
-            var out: [SolanaSignature] = []
-            while try select.step() { out.append(try Self.signature(select.blob(0))) }
-            return out
-        }
-        var result = Dictionary(uniqueKeysWithValues: signatures.map { ($0, [TokenEvent]()) })
-        for record in try await events(chain: chain) where record.slot >= fromSlot && record.slot <= toSlot {
-            result[record.signature, default: []].append(record.event)
-        }
-        return result
-    }
-
-    /// Deletes transactions (and their events).
-    public func remove(chain: Int64, _ signatures: [SolanaSignature]) async throws {
-        guard !signatures.isEmpty else { return }
-        try await database.write { db in
-            let delete = try db.statement("DELETE FROM sol_transactions WHERE chain = ? AND signature = ?")
-            for signature in signatures { try delete.run([.integer(chain), .blob(signature.rawValue.bytes)]) }
-        }
     }
 }

@@ -1,5 +1,6 @@
-import SettleConfiguration
+import Leases
 import Logging
+import SettleConfiguration
 import Solana
 import Transport
 
@@ -26,12 +27,12 @@ public struct SolanaIndexReport: Sendable, Codable, Hashable {
 public actor SolanaChainIndexer {
     public nonisolated let config: SolanaChainConfig
     public nonisolated let node: SolanaNode
-    public nonisolated let store: SolanaIndexStore
+    public nonisolated let store: any SolanaIndexStore
     let delegates: [SolanaPublicKey]
     let logger: Logger
     private var chain: Int64?
 
-    public init(config: SolanaChainConfig, node: SolanaNode, store: SolanaIndexStore, delegates: [SolanaPublicKey], logger: Logger) {
+    public init(config: SolanaChainConfig, node: SolanaNode, store: any SolanaIndexStore, delegates: [SolanaPublicKey], logger: Logger) {
         self.config = config
         self.node = node
         self.store = store
@@ -48,20 +49,23 @@ public actor SolanaChainIndexer {
     }
 
     /// One full pass: discover accounts, index new transactions, settle finality, refresh and check state.
+    ///
+    /// With a `lease`, every write of the pass checks it in its own transaction: once another daemon holds the work
+    /// (a later epoch), the pass stops at its next write with `StoreError.Code.fenced` and commits nothing more.
     @discardableResult
-    public func indexOnce() async throws -> SolanaIndexReport {
+    public func indexOnce(lease: Lease? = nil) async throws -> SolanaIndexReport {
         let chain = try await prepare()
         var report = SolanaIndexReport()
-        try await discover(chain: chain, report: &report)
+        try await discover(chain: chain, lease: lease, report: &report)
         let accounts = try await store.trackedAccounts(chain: chain)
         report.accountsTracked = accounts.count
         let owners = Dictionary(accounts.map { ($0.account, $0.owner) }, uniquingKeysWith: { a, _ in a })
         for account in accounts {
             try Task.checkCancellation()
-            try await sync(chain: chain, account: account, owners: owners, report: &report)
+            try await sync(chain: chain, account: account, owners: owners, lease: lease, report: &report)
         }
-        try await settleFinality(chain: chain, report: &report)
-        try await refreshStates(chain: chain, accounts: accounts, report: &report)
+        try await settleFinality(chain: chain, lease: lease, report: &report)
+        try await refreshStates(chain: chain, accounts: accounts, lease: lease, report: &report)
         return report
     }
 
@@ -81,7 +85,7 @@ public actor SolanaChainIndexer {
 
     /// Token accounts delegated to one of our delegates, and every token account (of a configured mint) of their
     /// owners and of configured owners.
-    func discover(chain: Int64, report: inout SolanaIndexReport) async throws {
+    func discover(chain: Int64, lease: Lease?, report: inout SolanaIndexReport) async throws {
         let mints = Dictionary(config.tokens.map { ($0.mint, $0) }, uniquingKeysWith: { a, _ in a })
         let programs = Set(config.tokens.map(\.program))
         var owners = Set(config.owners)
@@ -91,7 +95,7 @@ public actor SolanaChainIndexer {
                 for (address, account) in try await node.tokenAccounts(by: .delegate, delegate, program: program) {
                     guard let state = try? TokenAccount(data: account.data), mints[state.mint] != nil else { continue }
                     owners.insert(state.owner)
-                    try await store.track(chain: chain, TrackedTokenAccount(account: address, owner: state.owner, mint: state.mint, program: program))
+                    try await store.track(chain: chain, TrackedTokenAccount(account: address, owner: state.owner, mint: state.mint, program: program), lease: lease)
                 }
             }
         }
@@ -101,7 +105,7 @@ public actor SolanaChainIndexer {
                 report.rpcCalls += 1
                 for (address, account) in try await node.tokenAccounts(by: .owner, owner, program: program) {
                     guard let state = try? TokenAccount(data: account.data), mints[state.mint] != nil else { continue }
-                    try await store.track(chain: chain, TrackedTokenAccount(account: address, owner: state.owner, mint: state.mint, program: program))
+                    try await store.track(chain: chain, TrackedTokenAccount(account: address, owner: state.owner, mint: state.mint, program: program), lease: lease)
                 }
             }
         }
@@ -111,7 +115,8 @@ public actor SolanaChainIndexer {
 
     /// Indexes the account's signatures newer than its cursor, oldest first, moving the cursor only past what was
     /// indexed: a transaction the node cannot return yet stops the account's pass (retried next time).
-    func sync(chain: Int64, account: TrackedTokenAccount, owners: [SolanaPublicKey: SolanaPublicKey], report: inout SolanaIndexReport) async throws {
+    func sync(chain: Int64, account: TrackedTokenAccount, owners: [SolanaPublicKey: SolanaPublicKey], lease: Lease?,
+              report: inout SolanaIndexReport) async throws {
         var newer: [SignatureInfo] = []
         var before: SolanaSignature?
         while true {
@@ -150,20 +155,20 @@ public actor SolanaChainIndexer {
             report.eventsIndexed += events.count
             newest = info.signature
             if batch.count >= Self.transactionsPerCommit {
-                try await commit(chain: chain, account: account.account, batch, newest: newest, owners: owners)
+                try await commit(chain: chain, account: account.account, batch, newest: newest, owners: owners, lease: lease)
                 batch.removeAll()
             }
         }
-        try await commit(chain: chain, account: account.account, batch, newest: newest, owners: owners)
+        try await commit(chain: chain, account: account.account, batch, newest: newest, owners: owners, lease: lease)
     }
 
     /// Transactions written per commit during a sync.
     static let transactionsPerCommit = 50
 
     /// Stores a batch (owners of the accounts it touches filled in from the transactions' token balances) and moves
-    /// the account's cursor to `newest`.
+    /// the account's cursor to `newest`, in one transaction.
     private func commit(chain: Int64, account: SolanaPublicKey, _ batch: [(transaction: FetchedSolanaTransaction, events: [TokenEvent])],
-                        newest: SolanaSignature?, owners: [SolanaPublicKey: SolanaPublicKey]) async throws {
+                        newest: SolanaSignature?, owners: [SolanaPublicKey: SolanaPublicKey], lease: Lease?) async throws {
         var eventOwners = owners
         for (transaction, _) in batch {
             for entry in transaction.preTokenBalances + transaction.postTokenBalances where entry.accountIndex < transaction.accountKeys.count {
@@ -171,14 +176,14 @@ public actor SolanaChainIndexer {
                 if eventOwners[key] == nil, let owner = entry.owner { eventOwners[key] = owner }
             }
         }
-        if !batch.isEmpty { try await store.commit(chain: chain, batch, owners: eventOwners) }
-        if let newest { try await store.setNewest(chain: chain, account: account, signature: newest) }
+        guard !batch.isEmpty || newest != nil else { return }
+        try await store.commit(chain: chain, batch, owners: eventOwners, removing: [], cursor: newest.map { (account, $0) }, lease: lease)
     }
 
     // MARK: - Finality
 
     /// Marks confirmed transactions finalized; drops the ones the cluster no longer has once their slot is final.
-    func settleFinality(chain: Int64, report: inout SolanaIndexReport) async throws {
+    func settleFinality(chain: Int64, lease: Lease?, report: inout SolanaIndexReport) async throws {
         let pending = try await store.unfinalized(chain: chain)
         guard !pending.isEmpty else { return }
         report.rpcCalls += 1
@@ -204,7 +209,7 @@ public actor SolanaChainIndexer {
                 "chain": "\(config.name)", "count": "\(dropped.count)",
             ])
         }
-        try await store.settle(chain: chain, finalized: finalized, dropped: dropped, finalizedSlot: finalizedSlot)
+        try await store.settle(chain: chain, finalized: finalized, dropped: dropped, finalizedSlot: finalizedSlot, lease: lease)
         report.finalized += finalized.count
         report.dropped += dropped.count
     }
@@ -212,7 +217,7 @@ public actor SolanaChainIndexer {
     // MARK: - State
 
     /// Reads every tracked account and checks delegate and delegated amount against the indexed events.
-    func refreshStates(chain: Int64, accounts: [TrackedTokenAccount], report: inout SolanaIndexReport) async throws {
+    func refreshStates(chain: Int64, accounts: [TrackedTokenAccount], lease: Lease?, report: inout SolanaIndexReport) async throws {
         guard !accounts.isEmpty else { return }
         report.rpcCalls += 2
         let slot = try await node.slot(.confirmed)
@@ -238,6 +243,6 @@ public actor SolanaChainIndexer {
                 ])
             }
         }
-        try await store.saveStates(chain: chain, states)
+        try await store.saveStates(chain: chain, states, lease: lease)
     }
 }

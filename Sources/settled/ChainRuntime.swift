@@ -65,7 +65,7 @@ struct ChainRuntime {
             let executor = SolanaExecutor(config: config, node: node, ledger: ledger, key: key, treasury: treasury, feePayer: feePayer, logger: logger)
             await executor.setRetrySeconds(config.retrySeconds)
             let delegate = SolanaPublicKey(key.publicKey)
-            let store = SolanaIndexStore(database: database)
+            let store = SQLiteSolanaIndexStore(database: database)
             try await store.migrate()
             let indexer = SolanaChainIndexer(config: config, node: node, store: store, delegates: [delegate], logger: logger)
             return ChainRuntime(name: config.name, family: "solana", executor: executor,

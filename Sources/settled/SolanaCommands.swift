@@ -21,7 +21,7 @@ enum SolanaCommands {
                 throw ValidationError("\(config.file): signer.key: \(error.message) (or pass --delegate BASE58 to index without the key)")
             }
         }
-        let store = SolanaIndexStore(database: try Database(path: options.database))
+        let store = SQLiteSolanaIndexStore(database: try Database(path: options.database))
         try await store.migrate()
         let http = HTTPClient()
         let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http)
@@ -58,7 +58,7 @@ enum SolanaCommands {
             }
             mint = found.mint
         }
-        let store = SolanaIndexStore(database: try Database(path: options.database))
+        let store = SQLiteSolanaIndexStore(database: try Database(path: options.database))
         try await store.migrate()
         guard let chain = try await store.chainID(named: config.name) else {
             throw ValidationError("\(config.name) has not been indexed into \(options.database) yet: run `settled index --chain \(config.name)`")

@@ -1,18 +1,22 @@
 @testable import API
 import Foundation
+import PostgresNIO
 import SettleCore
 import Solana
 @testable import SolanaIndexer
 import Store
+import TestSupport
 import Testing
 
 /// The Solana allowance history the API pages through (`SolanaChainView.allowances`): approvals to our delegate,
-/// revokes and pulls our delegate signed, oldest first, paged by an opaque position in SQL.
+/// revokes and pulls our delegate signed, oldest first, paged by an opaque position in SQL — on both index backends.
 @Suite("Solana allowance history pages")
 struct SolanaAllowancePagesTests {
-    @Test("pages hold every approval to our delegate, revoke and pull by our delegate once, oldest first; nothing else")
-    func history() async throws {
-        let world = try await SolanaHistoryWorld.make()
+    typealias Backend = SolanaIndexDatabase.Backend
+
+    @Test("pages hold every approval to our delegate, revoke and pull by our delegate once, oldest first; nothing else", arguments: Backend.allCases)
+    func history(_ backend: Backend) async throws {
+        let world = try await SolanaHistoryWorld.make(backend)
         defer { world.stop() }
         try await world.add(slot: 10, .approve(to: world.delegate, checked: true))
         try await world.add(slot: 11, .approve(to: world.stranger, checked: true))  // someone else's delegation
@@ -30,9 +34,9 @@ struct SolanaAllowancePagesTests {
         #expect(pages.map(\.count) == [2, 2, 1])
     }
 
-    @Test("a token filter keeps the token's plain Approve, Revoke and Transfer (which name no mint) and nothing of other tokens")
-    func tokenFilter() async throws {
-        let world = try await SolanaHistoryWorld.make()
+    @Test("a token filter keeps the token's plain Approve, Revoke and Transfer (which name no mint) and nothing of other tokens", arguments: Backend.allCases)
+    func tokenFilter(_ backend: Backend) async throws {
+        let world = try await SolanaHistoryWorld.make(backend)
         defer { world.stop() }
         try await world.add(slot: 10, .approve(to: world.delegate, checked: false))
         try await world.add(slot: 11, .approve(to: world.delegate, checked: true), account: world.eurcAccount)
@@ -46,9 +50,9 @@ struct SolanaAllowancePagesTests {
         #expect(eurc.map { $0["block"]?.uint64Value ?? 0 } == [11, 15])
     }
 
-    @Test("a confirmed transaction dropped between two pages skips no row of the next page")
-    func droppedBetweenPages() async throws {
-        let world = try await SolanaHistoryWorld.make()
+    @Test("a confirmed transaction dropped between two pages skips no row of the next page", arguments: Backend.allCases)
+    func droppedBetweenPages(_ backend: Backend) async throws {
+        let world = try await SolanaHistoryWorld.make(backend)
         defer { world.stop() }
         var signatures: [UInt64: SolanaSignature] = [:]
         for slot: UInt64 in [10, 20, 30, 40, 50, 60] { signatures[slot] = try await world.add(slot: slot, .transfer(by: world.delegate, checked: true)) }
@@ -60,9 +64,9 @@ struct SolanaAllowancePagesTests {
         #expect(second.history.map { $0["block"]?.uint64Value ?? 0 } == [30, 40])
     }
 
-    @Test("a transaction indexed late at an older slot (another account synced after) repeats no row of the next page")
-    func lateTransactionBetweenPages() async throws {
-        let world = try await SolanaHistoryWorld.make()
+    @Test("a transaction indexed late at an older slot (another account synced after) repeats no row of the next page", arguments: Backend.allCases)
+    func lateTransactionBetweenPages(_ backend: Backend) async throws {
+        let world = try await SolanaHistoryWorld.make(backend)
         defer { world.stop() }
         for slot: UInt64 in [10, 20, 30, 40, 50, 60] { try await world.add(slot: slot, .transfer(by: world.delegate, checked: true)) }
         let first = try await world.view.allowances(wallet: world.wallet.description, token: nil, cursor: nil, limit: 2)
@@ -72,15 +76,13 @@ struct SolanaAllowancePagesTests {
         #expect(second.history.map { $0["block"]?.uint64Value ?? 0 } == [30, 40])
     }
 
-    @Test("a page reads only its own rows: an unreadable row far past the first page does not fail it")
-    func pageReadsOnlyItsRows() async throws {
-        let world = try await SolanaHistoryWorld.make()
+    @Test("a page reads only its own rows: an unreadable row far past the first page does not fail it", arguments: Backend.allCases)
+    func pageReadsOnlyItsRows(_ backend: Backend) async throws {
+        let world = try await SolanaHistoryWorld.make(backend)
         defer { world.stop() }
         for slot in UInt64(1)...300 { try await world.add(slot: slot, .transfer(by: world.delegate, checked: true)) }
         // Slot 280's event names a program that is no token program: whoever decodes it fails (corruptValue).
-        try await world.database.write { db in
-            try db.statement("UPDATE sol_events SET program = owner WHERE slot = 280").run()
-        }
+        try await world.index.execute("UPDATE sol_events SET program = owner WHERE slot = 280")
         let first = try await world.view.allowances(wallet: world.wallet.description, token: nil, cursor: nil, limit: 50)
         #expect(first.history.count == 50)
         #expect(first.history.first?["block"]?.uint64Value == 1)
@@ -97,8 +99,8 @@ struct SolanaAllowancePagesTests {
         let middle = try await world.view.allowances(wallet: world.wallet.description, token: token, cursor: nil, limit: 4_000)
         for cursor in [nil, middle.nextCursor] {
             let after = try SolanaChainView.position(cursor)
-            let cost = try await world.database.read { db in
-                let query = try #require(try SolanaIndexStore.delegateHistoryQuery(db, chain: world.chain, owner: world.wallet, delegate: world.delegate,
+            let cost = try await #require(world.index.sqlite).read { db in
+                let query = try #require(try SQLiteSolanaIndexStore.delegateHistoryQuery(db, chain: world.chain, owner: world.wallet, delegate: world.delegate,
                                                                                    mint: mint, after: after, limit: 51))
                 var plan: [String] = []
                 let explain = try db.statement("EXPLAIN QUERY PLAN " + query.sql)
@@ -122,6 +124,48 @@ struct SolanaAllowancePagesTests {
             #expect(cost.steps < 25_000, "\(cost.steps) steps for 51 rows: \(cost.plan)")
         }
         // The same pages through the view: every row once, in order.
+        let pages = try await world.pages(limit: 500, token: token)
+        let positions = pages.flatMap { $0 }.map { ($0["block"]?.uint64Value ?? 0) }
+        #expect(positions == positions.sorted())
+        #expect(positions.count == (token == nil ? 12_000 : 6_000))
+    }
+
+    @Test("on PostgreSQL a page walks sol_events_by_party in order, one range per arm, reading about as many rows as it returns",
+          arguments: [nil, "USDC"])
+    func queryPlanPostgres(_ token: String?) async throws {
+        let world = try await SolanaHistoryWorld.make(.postgres)
+        defer { world.stop() }
+        try await world.addMany(20_000)
+        let pool = try #require(world.index.postgres)
+        let mint = token.map { _ in world.usdc }
+        let middle = try await world.view.allowances(wallet: world.wallet.description, token: token, cursor: nil, limit: 4_000)
+        for cursor in [nil, middle.nextCursor] {
+            let after = try SolanaChainView.position(cursor)
+            var query = PostgresSolanaIndexStore.delegateHistoryQuery(chain: world.chain, owner: world.wallet, delegate: world.delegate, mint: mint,
+                                                                      after: after, limit: 51)
+            query.sql = "EXPLAIN (ANALYZE, FORMAT JSON) " + query.sql
+            var text = ""
+            for try await line in try await pool.client.query(query, logger: pool.logger).decode(ByteBuffer.self) {
+                text += String(decoding: line.readableBytesView, as: UTF8.self)
+            }
+            var nodes: [[String: Any]] = []
+            func walk(_ node: [String: Any]) {
+                nodes.append(node)
+                for child in node["Plans"] as? [[String: Any]] ?? [] { walk(child) }
+            }
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
+            walk(try #require(document.first?["Plan"] as? [String: Any]))
+            func number(_ node: [String: Any], _ key: String) -> Double { (node[key] as? NSNumber)?.doubleValue ?? 0 }
+            let party = nodes.filter { $0["Index Name"] as? String == "sol_events_by_party" }
+            #expect(party.count == 2, "\(text)")
+            #expect(party.allSatisfy { $0["Node Type"] as? String == "Index Scan" }, "\(text)")
+            #expect(!nodes.contains { $0["Relation Name"] as? String == "sol_events" && $0["Node Type"] as? String != "Index Scan" }, "\(text)")
+            // The two ranges together read a few hundred of the history's 12,000 rows (the revoke range, with a token filter,
+            // passes over the other token's revokes: up to 1,000); only the page's 51 rows are ever sorted.
+            let read = party.reduce(0) { $0 + (number($1, "Actual Rows") + number($1, "Rows Removed by Filter")) * max(1, number($1, "Actual Loops")) }
+            #expect(read < 2_500, "\(read) rows read for 51: \(text)")
+            #expect(nodes.filter { $0["Node Type"] as? String == "Sort" }.allSatisfy { number($0, "Actual Rows") <= 51 }, "\(text)")
+        }
         let pages = try await world.pages(limit: 500, token: token)
         let positions = pages.flatMap { $0 }.map { ($0["block"]?.uint64Value ?? 0) }
         #expect(positions == positions.sorted())

@@ -9,11 +9,12 @@ import Store
 import TestSupport
 import Transport
 
-/// A Solana index in a fresh database with one wallet holding a USDC and a EURC token account, our delegate, and the
-/// API's chain view over it (its node is never asked: history and current delegations come from the index).
+/// A Solana index in a fresh database (SQLite or PostgreSQL) with one wallet holding a USDC and a EURC token account,
+/// our delegate, and the API's chain view over it (its node is never asked: history and current delegations come from
+/// the index).
 struct SolanaHistoryWorld: Sendable {
-    let database: Database
-    let store: SolanaIndexStore
+    let index: SolanaIndexDatabase
+    let store: any SolanaIndexStore
     let chain: Int64
     let view: SolanaChainView
     let http: HTTPClient
@@ -25,10 +26,9 @@ struct SolanaHistoryWorld: Sendable {
     let usdcAccount: SolanaPublicKey
     let eurcAccount: SolanaPublicKey
 
-    static func make() async throws -> SolanaHistoryWorld {
-        let database = try Database(path: try temporaryDirectory("settle-sol-history").appendingPathComponent("db.sqlite").path, durability: .normal)
-        let store = SolanaIndexStore(database: database)
-        try await store.migrate()
+    static func make(_ backend: SolanaIndexDatabase.Backend = .sqlite) async throws -> SolanaHistoryWorld {
+        let index = try await SolanaIndexDatabase.make(backend)
+        let store = index.store
         let chain = try await store.register(name: "solana")
         let wallet = SolanaPublicKey(Ed25519PrivateKey.generate().publicKey)
         let delegate = SolanaPublicKey(Ed25519PrivateKey.generate().publicKey)
@@ -55,11 +55,14 @@ struct SolanaHistoryWorld: Sendable {
         let http = HTTPClient()
         let node = SolanaNode(rpc: JSONRPCClient(endpoints: [RPCEndpoint(url: "http://127.0.0.1:9/", label: "unused")], http: http))
         let view = SolanaChainView(config: config, store: store, node: node, delegate: delegate)
-        return SolanaHistoryWorld(database: database, store: store, chain: chain, view: view, http: http, wallet: wallet, delegate: delegate,
+        return SolanaHistoryWorld(index: index, store: store, chain: chain, view: view, http: http, wallet: wallet, delegate: delegate,
                                   stranger: stranger, usdc: usdc, eurc: eurc, usdcAccount: usdcAccount, eurcAccount: eurcAccount)
     }
 
-    func stop() { http.shutdown() }
+    func stop() {
+        http.shutdown()
+        index.close()
+    }
 
     /// What happened in one transaction on one of the wallet's accounts.
     enum Move {

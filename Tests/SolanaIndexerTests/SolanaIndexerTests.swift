@@ -3,6 +3,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import Leases
 import Logging
 import SettleCore
 import Signing
@@ -23,20 +24,29 @@ struct SolanaFixture {
     let source: SolanaPublicKey
     let destination: SolanaPublicKey
     let program: TokenProgram
-    let databasePath: String
+    /// The index's database (SQLite unless a test asks for PostgreSQL).
+    let index: SolanaIndexDatabase
 
     var payerKey: SolanaPublicKey { SolanaPublicKey(payer.publicKey) }
     var delegateKey: SolanaPublicKey { SolanaPublicKey(delegate.publicKey) }
 
-    static func make(net: SolanaTestnet, program: TokenProgram = .token) async throws -> SolanaFixture {
+    static func make(net: SolanaTestnet, program: TokenProgram = .token, backend: SolanaIndexDatabase.Backend = .sqlite) async throws -> SolanaFixture {
         let keys = try await net.keypairs(3)
         let mint = try await net.createMint(decimals: 6, program: program)
         let source = try await net.createATA(owner: SolanaPublicKey(keys[0].publicKey), mint: mint)
         let destination = try await net.createATA(owner: SolanaPublicKey(keys[2].publicKey), mint: mint)
         try await net.mint(mint, to: source, amount: 1_000_000_000)
-        let path = try temporaryDirectory("settle-solana").appendingPathComponent("index.sqlite").path
         return SolanaFixture(net: net, payer: keys[0], delegate: keys[1], treasury: keys[2], mint: mint, source: source,
-                             destination: destination, program: program, databasePath: path)
+                             destination: destination, program: program, index: try await SolanaIndexDatabase.make(backend, durability: .full))
+    }
+
+    /// Ends the index's PostgreSQL connections, if any.
+    func close() { index.close() }
+
+    /// Leases in the index's database (where a write's fence reads them).
+    func leases() async throws -> any LeaseStore {
+        if let sqlite = index.sqlite { return try await SQLiteLeaseStore(database: sqlite) }
+        return try await PostgresLeaseStore(database: try #require(index.postgres))
     }
 
     /// An indexer (a new one each call, as after a restart) over the fixture's database, through `url`.
@@ -53,8 +63,7 @@ struct SolanaFixture {
             delegates = ["\(delegateKey)"]
             """
         let config = try SolanaChainConfig.parse(text, file: "litesvm.toml")
-        let store = SolanaIndexStore(database: try Database(path: databasePath))
-        try await store.migrate()
+        let store = try await index.reopened()
         let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: net.http, retry: retry,
                                 timeout: .seconds(2))
         var logger = Logger(label: "test")
@@ -128,10 +137,12 @@ struct SolanaIndexerTests {
         #expect(try await indexer.indexOnce().transactionsIndexed == 0)
     }
 
-    @Test("restart mid-backfill: a pass cut short (a transaction the node cannot return) resumes with no gap and no duplicate")
-    func restartMidBackfill() async throws {
+    @Test("restart mid-backfill: a pass cut short (a transaction the node cannot return) resumes with no gap and no duplicate",
+          arguments: SolanaIndexDatabase.Backend.allCases)
+    func restartMidBackfill(_ backend: SolanaIndexDatabase.Backend) async throws {
         let net = try sharedTestnet.get()
-        let f = try await SolanaFixture.make(net: net)
+        let f = try await SolanaFixture.make(net: net, backend: backend)
+        defer { f.close() }
         _ = try await f.approve(500_000_000)
         for i in 1...12 { _ = try await f.pull(UInt64(i) * 1_000) }
         let proxy = try SolanaFaultProxy(upstream: net.peer.url("/"))
@@ -200,9 +211,10 @@ struct SolanaFaultProxy {
 
 @Suite("Solana replay and the settled CLI on LiteSVM", .serialized)
 struct SolanaReplayTests {
-    @Test("replay over a slot range finds and repairs removed and invented transactions")
-    func replay() async throws {
-        let f = try await SolanaFixture.make(net: try sharedTestnet.get())
+    @Test("replay over a slot range finds and repairs removed and invented transactions", arguments: SolanaIndexDatabase.Backend.allCases)
+    func replay(_ backend: SolanaIndexDatabase.Backend) async throws {
+        let f = try await SolanaFixture.make(net: try sharedTestnet.get(), backend: backend)
+        defer { f.close() }
         _ = try await f.approve(9_000)
         _ = try await f.pull(1_000)
         _ = try await f.pull(2_000)
@@ -214,10 +226,10 @@ struct SolanaReplayTests {
         let events = try await indexer.store.events(chain: chain, owner: f.payerKey)
         let lost = try #require(events.last)
         try await indexer.store.remove(chain: chain, [lost.signature])
-        try await indexer.store.database.write { db in
-            try db.statement("UPDATE sol_events SET amount = ? WHERE chain = ? AND signature = ?")
-                .run([.blob(SolanaIndexStore.u64Bytes(1)), .integer(chain), .blob(events[0].signature.rawValue.bytes)])
-        }
+        try await f.index.execute("""
+            UPDATE sol_events SET amount = \(f.index.blob([0, 0, 0, 0, 0, 0, 0, 1]))
+            WHERE chain = \(chain) AND signature = \(f.index.blob(events[0].signature.rawValue.bytes))
+            """)
         let report = try await indexer.replay(fromSlot: 0, toSlot: slot)
         #expect(report.transactionsAdded == 1)
         #expect(report.transactionsChanged == 1)
@@ -265,9 +277,11 @@ struct SolanaReplayTests {
 
 @Suite("Solana finality and state checks", .serialized)
 struct SolanaFinalityTests {
-    @Test("a confirmed transaction the cluster never finalizes is dropped with its rows once its slot is final")
-    func dropsUnfinalized() async throws {
-        let f = try await SolanaFixture.make(net: try sharedTestnet.get())
+    @Test("a confirmed transaction the cluster never finalizes is dropped with its rows once its slot is final",
+          arguments: SolanaIndexDatabase.Backend.allCases)
+    func dropsUnfinalized(_ backend: SolanaIndexDatabase.Backend) async throws {
+        let f = try await SolanaFixture.make(net: try sharedTestnet.get(), backend: backend)
+        defer { f.close() }
         _ = try await f.approve(10)
         let indexer = try await f.indexer()
         try await indexer.indexOnce()
@@ -288,9 +302,11 @@ struct SolanaFinalityTests {
         #expect(report.stateMismatches == 0)
     }
 
-    @Test("state that disagrees with the indexed transactions is reported and repaired from the chain")
-    func mismatch() async throws {
-        let f = try await SolanaFixture.make(net: try sharedTestnet.get())
+    @Test("state that disagrees with the indexed transactions is reported and repaired from the chain",
+          arguments: SolanaIndexDatabase.Backend.allCases)
+    func mismatch(_ backend: SolanaIndexDatabase.Backend) async throws {
+        let f = try await SolanaFixture.make(net: try sharedTestnet.get(), backend: backend)
+        defer { f.close() }
         let approve = try await f.approve(123)
         let indexer = try await f.indexer()
         try await indexer.indexOnce()
@@ -301,6 +317,34 @@ struct SolanaFinalityTests {
         #expect(report.stateMismatches == 1)
         let state = try await indexer.store.states(chain: chain, owner: f.payerKey).first { $0.account == f.source }
         #expect(state?.delegate == f.delegateKey && state?.delegatedAmount == 120)
+    }
+}
+
+@Suite("Solana indexer under a lease", .serialized)
+struct SolanaFencedIndexerTests {
+    @Test("an indexer whose lease changed hands commits nothing of its pass; the new holder's pass indexes everything",
+          arguments: SolanaIndexDatabase.Backend.allCases)
+    func staleLease(_ backend: SolanaIndexDatabase.Backend) async throws {
+        let f = try await SolanaFixture.make(net: try sharedTestnet.get(), backend: backend)
+        defer { f.close() }
+        _ = try await f.approve(50_000)
+        _ = try await f.pull(5_000)
+        let leases = try await f.leases()
+        let a = try #require(try await leases.acquire("index litesvm", holder: "a", now: 1_000, ttl: 100))
+        let b = try #require(try await leases.acquire("index litesvm", holder: "b", now: 1_200, ttl: 100))
+        let paused = try await f.indexer()
+        let error = await #expect(throws: StoreError.self) { try await paused.indexOnce(lease: a) }
+        #expect(error?.code == .fenced)
+        let chain = try await paused.prepare()
+        #expect(try await paused.store.trackedAccounts(chain: chain).isEmpty)
+        #expect(try await paused.store.events(chain: chain).isEmpty)
+        #expect(try await paused.store.states(chain: chain, owner: f.payerKey).isEmpty)
+
+        let current = try await f.indexer()
+        let report = try await current.indexOnce(lease: b)
+        #expect(report.transactionsIndexed == 2)
+        #expect(try await current.store.events(chain: chain, owner: f.payerKey).map(\.event.amount) == [50_000, 5_000])
+        #expect(try await current.store.trackedAccounts(chain: chain).first { $0.account == f.source }?.newestSignature != nil)
     }
 }
 
@@ -336,7 +380,7 @@ struct SolanaCrashTests {
         print("solana indexer crash test: \(kills) kills in \(report.runs) runs")
         #expect(finished, "the indexer never completed between kills")
         #expect(kills >= 2, "the backfill finished too fast to be killed; make it longer")
-        let store = SolanaIndexStore(database: try Database(path: database))
+        let store = SQLiteSolanaIndexStore(database: try Database(path: database))
         let chain = try #require(try await store.chainID(named: "crash"))
         let events = try await store.events(chain: chain, owner: f.payerKey)
         #expect(events.count == 401)

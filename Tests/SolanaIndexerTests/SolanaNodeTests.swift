@@ -188,7 +188,7 @@ struct SolanaCPITests {
             [index]
             owners = ["\(walletKey)"]
             """, file: "cpi.toml")
-        let store = SolanaIndexStore(database: try Database(path: try temporaryDirectory("settle-cpi").appendingPathComponent("db").path))
+        let store = SQLiteSolanaIndexStore(database: try Database(path: try temporaryDirectory("settle-cpi").appendingPathComponent("db").path))
         try await store.migrate()
         let indexer = SolanaChainIndexer(config: config, node: net.node, store: store, delegates: [], logger: Logger(label: "cpi"))
         #expect(try await indexer.indexOnce().stateMismatches == 0)

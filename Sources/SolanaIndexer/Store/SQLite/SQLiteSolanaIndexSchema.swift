@@ -1,7 +1,7 @@
 /// The Solana index schema (module `solana_index`); derivable from the chain like the EVM index. Keys (public
 /// keys, mints, programs) are interned to integer ids; u64 amounts are 8-byte big-endian blobs (SQLite integers
 /// are signed), signatures 64-byte blobs.
-enum SolanaIndexSchema {
+enum SQLiteSolanaIndexSchema {
     static let module = "solana_index"
 
     /// The party expression of `sol_events_by_party` over events `e`: the index serves only queries that use this

@@ -1,9 +1,8 @@
 import Solana
 import Store
 
-extension SolanaIndexStore {
-    /// Indexed events, oldest first: of the token accounts of `owner` (optionally one mint), or all.
-    public func events(chain: Int64, owner: SolanaPublicKey? = nil, mint: SolanaPublicKey? = nil, kinds: Set<TokenEvent.Kind>? = nil) async throws -> [SolanaEventRecord] {
+extension SQLiteSolanaIndexStore {
+    public func events(chain: Int64, owner: SolanaPublicKey?, mint: SolanaPublicKey?, kinds: Set<TokenEvent.Kind>?) async throws -> [SolanaEventRecord] {
         try await database.read { db in
             let select = try db.statement("""
                 SELECT \(Self.eventColumns) \(Self.eventJoins)
@@ -39,25 +38,16 @@ extension SolanaIndexStore {
 
     /// The event in the current row of a statement selecting `eventColumns`.
     static func eventRecord(_ select: SQLiteStatement) throws -> SolanaEventRecord {
-        guard let kind = TokenEvent.Kind(rawValue: select.text(4)), let program = TokenProgram(programID: try key(select.blob(5))) else {
-            throw StoreError(.corruptValue, "event kind or program")
-        }
-        let inner = select.int(13)
-        let decimals = select.isNull(11) ? nil : select.int(11)
-        guard decimals.map({ UInt8(exactly: $0) != nil }) ?? true else { throw StoreError(.corruptValue, "event decimals \(decimals ?? 0)") }
-        let event = TokenEvent(
-            kind: kind, program: program, source: try key(select.blob(6)),
-            counterparty: select.isNull(7) ? nil : try key(select.blob(7)), authority: try key(select.blob(8)),
-            mint: select.isNull(9) ? nil : try key(select.blob(9)), amount: try u64(select.blob(10)),
-            decimals: decimals.flatMap { UInt8(exactly: $0) }, outerIndex: select.int(12), innerIndex: inner < 0 ? nil : inner)
-        return SolanaEventRecord(
-            signature: try signature(select.blob(0)), slot: try select.uint64(1),
-            blockTime: try select.optionalUInt64(2), owner: select.isNull(3) ? nil : try key(select.blob(3)),
-            event: event, final: select.text(14) == "finalized")
+        func optionalBlob(_ column: Int32) -> [UInt8]? { select.isNull(column) ? nil : select.blob(column) }
+        return try Value.EventRow(
+            signature: select.blob(0), slot: select.int64(1), blockTime: select.isNull(2) ? nil : select.int64(2), owner: optionalBlob(3),
+            kind: select.text(4), program: select.blob(5), source: select.blob(6), counterparty: optionalBlob(7), authority: select.blob(8),
+            mint: optionalBlob(9), amount: select.blob(10), decimals: select.isNull(11) ? nil : select.int64(11), outerIndex: select.int64(12),
+            innerIndex: select.int64(13), status: select.text(14)
+        ).record()
     }
 
-    /// Token account states of `owner` (optionally one mint) as last read from the chain.
-    public func states(chain: Int64, owner: SolanaPublicKey, mint: SolanaPublicKey? = nil) async throws -> [SolanaAccountState] {
+    public func states(chain: Int64, owner: SolanaPublicKey, mint: SolanaPublicKey?) async throws -> [SolanaAccountState] {
         try await database.read { db in
             let select = try db.statement("""
                 SELECT a.key, s.amount, d.key, s.delegated_amount, s.slot FROM sol_account_state s
@@ -72,18 +62,16 @@ extension SolanaIndexStore {
             var out: [SolanaAccountState] = []
             while try select.step() {
                 out.append(SolanaAccountState(
-                    account: try Self.key(select.blob(0)), amount: try Self.u64(select.blob(1)),
-                    delegate: select.isNull(2) ? nil : try Self.key(select.blob(2)), delegatedAmount: try Self.u64(select.blob(3)),
+                    account: try Value.key(select.blob(0)), amount: try Value.u64(select.blob(1)),
+                    delegate: select.isNull(2) ? nil : try Value.key(select.blob(2)), delegatedAmount: try Value.u64(select.blob(3)),
                     slot: try select.uint64(4)))
             }
             return out
         }
     }
 
-    /// The delegate and delegated amount the indexed events of `account` imply (SPL Token semantics: Approve sets
-    /// both, Revoke clears, a transfer signed by the delegate spends from the delegation, which clears at zero).
     public func impliedDelegation(chain: Int64, account: SolanaPublicKey) async throws -> (delegate: SolanaPublicKey?, amount: UInt64) {
-        let rows = try await database.read { db in
+        let moves = try await database.read { db in
             let select = try db.statement("""
                 SELECT e.kind, c.key, a.key, e.amount FROM sol_events e
                 JOIN sol_transactions t ON t.chain = e.chain AND t.signature = e.signature AND t.failed = 0
@@ -92,24 +80,14 @@ extension SolanaIndexStore {
                 """)
             select.bind(chain, at: 1)
             select.bind(account.bytes, at: 2)
-            var out: [(String, SolanaPublicKey?, SolanaPublicKey, UInt64)] = []
+            var out: [SolanaDelegationRule.Move] = []
             while try select.step() {
-                out.append((select.text(0), select.isNull(1) ? nil : try Self.key(select.blob(1)), try Self.key(select.blob(2)), try Self.u64(select.blob(3))))
+                guard let kind = TokenEvent.Kind(rawValue: select.text(0)) else { throw StoreError(.corruptValue, "event kind '\(select.text(0))'") }
+                out.append(SolanaDelegationRule.Move(kind: kind, counterparty: select.isNull(1) ? nil : try Value.key(select.blob(1)),
+                                                     authority: try Value.key(select.blob(2)), amount: try Value.u64(select.blob(3))))
             }
             return out
         }
-        var delegate: SolanaPublicKey?
-        var amount: UInt64 = 0
-        for (kind, counterparty, authority, value) in rows {
-            switch kind {
-            case "approve": delegate = counterparty; amount = value
-            case "revoke": delegate = nil; amount = 0
-            case "transfer" where delegate != nil && authority == delegate:
-                amount = amount >= value ? amount - value : 0
-                if amount == 0 { delegate = nil }
-            default: break
-            }
-        }
-        return (delegate, amount)
+        return SolanaDelegationRule.implied(moves)
     }
 }

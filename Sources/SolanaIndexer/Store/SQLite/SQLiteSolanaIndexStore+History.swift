@@ -1,27 +1,7 @@
 import Solana
 import Store
 
-/// A position in a wallet's allowance history, in the history's order: slot, transaction signature, instruction
-/// (outer index, then inner index; an outer instruction has none).
-public struct SolanaHistoryPosition: Hashable, Sendable {
-    public var slot: UInt64
-    public var signature: SolanaSignature
-    public var outerIndex: Int
-    public var innerIndex: Int?
-
-    public init(slot: UInt64, signature: SolanaSignature, outerIndex: Int, innerIndex: Int?) {
-        self.slot = slot
-        self.signature = signature
-        self.outerIndex = outerIndex
-        self.innerIndex = innerIndex
-    }
-}
-
-extension SolanaIndexStore {
-    /// A page of a wallet's allowance history to `delegate`: approvals to the delegate, transfers the delegate signed
-    /// (each spends from the delegation) and every revoke, on `owner`'s token accounts (only those of `mint` when
-    /// given), oldest first, starting after `after`; at most `limit` events.
-    ///
+extension SQLiteSolanaIndexStore {
     /// Read in SQL through `sol_events_by_party`: one range of the index for the delegate's events and one for
     /// revokes, merged in order, so a page reads about `limit` rows however long the wallet's history is.
     public func delegateHistory(chain: Int64, owner: SolanaPublicKey, delegate: SolanaPublicKey, mint: SolanaPublicKey?,
@@ -57,7 +37,7 @@ extension SolanaIndexStore {
         func arm(party: String) -> String {
             """
             SELECT \(eventColumns) \(eventJoins)
-            WHERE e.chain = ?1 AND e.owner = ?2 AND \(SolanaIndexSchema.delegateParty) = \(party)
+            WHERE e.chain = ?1 AND e.owner = ?2 AND \(SQLiteSolanaIndexSchema.delegateParty) = \(party)
               \(mintID == nil ? "" : "AND e.source IN (SELECT account FROM sol_token_accounts WHERE chain = ?1 AND owner = ?2 AND mint = ?4)")
               AND (e.slot, e.signature, e.outer_index, e.inner_index) > (?5, ?6, ?7, ?8)
             """

@@ -45,3 +45,19 @@ public struct SolanaAccountState: Hashable, Sendable {
         self.slot = slot
     }
 }
+
+/// A position in a wallet's allowance history, in the history's order: slot, transaction signature, instruction
+/// (outer index, then inner index; an outer instruction has none).
+public struct SolanaHistoryPosition: Hashable, Sendable {
+    public var slot: UInt64
+    public var signature: SolanaSignature
+    public var outerIndex: Int
+    public var innerIndex: Int?
+
+    public init(slot: UInt64, signature: SolanaSignature, outerIndex: Int, innerIndex: Int?) {
+        self.slot = slot
+        self.signature = signature
+        self.outerIndex = outerIndex
+        self.innerIndex = innerIndex
+    }
+}

@@ -1,10 +1,13 @@
+import Leases
 import SettleCore
 import Solana
 import Store
 
-/// The Solana index in SQLite: tracked token accounts with their signature cursors, transactions (confirmed or
-/// finalized), decoded token events, and token account state read from the chain.
-public final class SolanaIndexStore: Sendable {
+/// The Solana index in SQLite (`SolanaIndexStore`): tracked token accounts with their signature cursors,
+/// transactions (confirmed or finalized), decoded token events, and token account state read from the chain. A
+/// write under a lease checks it (`SQLiteLeaseStore.fence`) in its own transaction, so the `leases` table must be in
+/// the same database (`SQLiteLeaseStore` creates it).
+public final class SQLiteSolanaIndexStore: SolanaIndexStore {
     public let database: Database
 
     public init(database: Database) {
@@ -12,10 +15,12 @@ public final class SolanaIndexStore: Sendable {
     }
 
     public func migrate() async throws {
-        try await database.migrate(module: SolanaIndexSchema.module, SolanaIndexSchema.migrations)
+        try await database.migrate(module: SQLiteSolanaIndexSchema.module, SQLiteSolanaIndexSchema.migrations)
     }
 
-    /// The chain's id, registering it on first use.
+    /// The schema this build migrates to: module name and latest version (for `settled doctor`).
+    public static var schema: (module: String, version: Int) { (SQLiteSolanaIndexSchema.module, SQLiteSolanaIndexSchema.migrations.count) }
+
     public func register(name: String) async throws -> Int64 {
         try await database.write { db in
             try db.statement("INSERT INTO sol_chains(name) VALUES (?) ON CONFLICT(name) DO NOTHING").run([.text(name)])
@@ -26,7 +31,6 @@ public final class SolanaIndexStore: Sendable {
         }
     }
 
-    /// The id of an already registered chain, or nil.
     public func chainID(named name: String) async throws -> Int64? {
         try await database.read { db in
             let select = try db.statement("SELECT id FROM sol_chains WHERE name = ?")
@@ -35,9 +39,9 @@ public final class SolanaIndexStore: Sendable {
         }
     }
 
-    /// Starts following a token account (idempotent; its cursor is kept).
-    public func track(chain: Int64, _ account: TrackedTokenAccount) async throws {
+    public func track(chain: Int64, _ account: TrackedTokenAccount, lease: Lease?) async throws {
         try await database.write { db in
+            if let lease { try SQLiteLeaseStore.fence(db, lease) }
             var keys = KeyIDs(db: db)
             let insert = try db.statement("""
                 INSERT INTO sol_token_accounts(chain, account, owner, mint, program) VALUES (?, ?, ?, ?, ?)
@@ -48,7 +52,6 @@ public final class SolanaIndexStore: Sendable {
         }
     }
 
-    /// Every followed token account.
     public func trackedAccounts(chain: Int64) async throws -> [TrackedTokenAccount] {
         try await database.read { db in
             let select = try db.statement("""
@@ -60,18 +63,14 @@ public final class SolanaIndexStore: Sendable {
             select.bind(chain, at: 1)
             var out: [TrackedTokenAccount] = []
             while try select.step() {
-                guard let program = TokenProgram(programID: try Self.key(select.blob(3))) else {
-                    throw StoreError(.corruptValue, "tracked account with an unknown token program")
-                }
                 out.append(TrackedTokenAccount(
-                    account: try Self.key(select.blob(0)), owner: try Self.key(select.blob(1)), mint: try Self.key(select.blob(2)),
-                    program: program, newestSignature: select.isNull(4) ? nil : try Self.signature(select.blob(4))))
+                    account: try Value.key(select.blob(0)), owner: try Value.key(select.blob(1)), mint: try Value.key(select.blob(2)),
+                    program: try Value.program(select.blob(3)), newestSignature: select.isNull(4) ? nil : try Value.signature(select.blob(4))))
             }
             return out
         }
     }
 
-    /// Which of `signatures` are already indexed.
     public func known(chain: Int64, _ signatures: [SolanaSignature]) async throws -> Set<SolanaSignature> {
         try await database.read { db in
             let select = try db.statement("SELECT 1 FROM sol_transactions WHERE chain = ? AND signature = ?")
@@ -86,10 +85,15 @@ public final class SolanaIndexStore: Sendable {
         }
     }
 
-    /// Stores fetched transactions (confirmed) with their events, in one transaction; already known ones are skipped.
     public func commit(chain: Int64, _ transactions: [(transaction: FetchedSolanaTransaction, events: [TokenEvent])],
-                       owners: [SolanaPublicKey: SolanaPublicKey]) async throws {
+                       owners: [SolanaPublicKey: SolanaPublicKey], removing: [SolanaSignature],
+                       cursor: (account: SolanaPublicKey, newest: SolanaSignature)?, lease: Lease?) async throws {
         try await database.write { db in
+            if let lease { try SQLiteLeaseStore.fence(db, lease) }
+            if !removing.isEmpty {
+                let delete = try db.statement("DELETE FROM sol_transactions WHERE chain = ? AND signature = ?")
+                for signature in removing { try delete.run([.integer(chain), .blob(signature.rawValue.bytes)]) }
+            }
             var keys = KeyIDs(db: db)
             let insertTransaction = try db.statement("""
                 INSERT INTO sol_transactions(chain, signature, slot, block_time, failed, status) VALUES (?, ?, ?, ?, ?, 'confirmed')
@@ -101,62 +105,59 @@ public final class SolanaIndexStore: Sendable {
                 """)
             for (transaction, events) in transactions {
                 let signature = transaction.signature.rawValue.bytes
+                let slot = try Value.stored(transaction.slot, "slot")
+                let blockTime = try transaction.blockTime.map { time throws(StoreError) in try Value.stored(time, "block time") }
                 try insertTransaction.run([
-                    .integer(chain), .blob(signature), .integer(Int64(transaction.slot)),
-                    transaction.blockTime.map { .integer(Int64($0)) } ?? .null, .integer(transaction.failed ? 1 : 0),
+                    .integer(chain), .blob(signature), .integer(slot), blockTime.map { .integer($0) } ?? .null, .integer(transaction.failed ? 1 : 0),
                 ])
                 guard db.changes == 1 else { continue }  // indexed before
                 for event in events {
                     let owner = owners[event.source]
                     try insertEvent.run([
-                        .integer(chain), .blob(signature), .integer(Int64(event.outerIndex)), .integer(Int64(event.innerIndex ?? -1)),
-                        .integer(Int64(transaction.slot)), transaction.blockTime.map { .integer(Int64($0)) } ?? .null,
+                        .integer(chain), .blob(signature), .integer(Int64(event.outerIndex)), .integer(Value.inner(event.innerIndex)),
+                        .integer(slot), blockTime.map { .integer($0) } ?? .null,
                         .text(event.kind.rawValue), .integer(try keys.id(event.program.programID)), .integer(try keys.id(event.source)),
                         try event.counterparty.map { .integer(try keys.id($0)) } ?? .null, .integer(try keys.id(event.authority)),
                         try owner.map { .integer(try keys.id($0)) } ?? .null, try event.mint.map { .integer(try keys.id($0)) } ?? .null,
-                        .blob(Self.u64(event.amount)), event.decimals.map { .integer(Int64($0)) } ?? .null,
+                        .blob(Value.u64(event.amount)), event.decimals.map { .integer(Int64($0)) } ?? .null,
                     ])
                 }
+            }
+            if let cursor {
+                let update = try db.statement("""
+                    UPDATE sol_token_accounts SET newest_signature = ? WHERE chain = ? AND account = (SELECT id FROM sol_keys WHERE key = ?)
+                    """)
+                try update.run([.blob(cursor.newest.rawValue.bytes), .integer(chain), .blob(cursor.account.bytes)])
             }
         }
     }
 
-    /// Moves an account's cursor to the newest signature indexed for it.
-    public func setNewest(chain: Int64, account: SolanaPublicKey, signature: SolanaSignature) async throws {
-        try await database.write { db in
-            let update = try db.statement("""
-                UPDATE sol_token_accounts SET newest_signature = ? WHERE chain = ? AND account = (SELECT id FROM sol_keys WHERE key = ?)
-                """)
-            try update.run([.blob(signature.rawValue.bytes), .integer(chain), .blob(account.bytes)])
-        }
-    }
-
-    /// Confirmed (not yet finalized) transactions.
     public func unfinalized(chain: Int64) async throws -> [(signature: SolanaSignature, slot: UInt64)] {
         try await database.read { db in
             let select = try db.statement("SELECT signature, slot FROM sol_transactions WHERE chain = ? AND status = 'confirmed' ORDER BY slot")
             select.bind(chain, at: 1)
             var out: [(SolanaSignature, UInt64)] = []
-            while try select.step() { out.append((try Self.signature(select.blob(0)), try select.uint64(1))) }
+            while try select.step() { out.append((try Value.signature(select.blob(0)), try select.uint64(1))) }
             return out
         }
     }
 
-    /// Marks transactions finalized and deletes (with their events) confirmed ones that will never finalize.
-    public func settle(chain: Int64, finalized: [SolanaSignature], dropped: [SolanaSignature], finalizedSlot: UInt64) async throws {
+    public func settle(chain: Int64, finalized: [SolanaSignature], dropped: [SolanaSignature], finalizedSlot: UInt64, lease: Lease?) async throws {
+        let finalizedSlot = try Value.stored(finalizedSlot, "finalized slot")
         try await database.write { db in
+            if let lease { try SQLiteLeaseStore.fence(db, lease) }
             let mark = try db.statement("UPDATE sol_transactions SET status = 'finalized' WHERE chain = ? AND signature = ?")
             for signature in finalized { try mark.run([.integer(chain), .blob(signature.rawValue.bytes)]) }
             let drop = try db.statement("DELETE FROM sol_transactions WHERE chain = ? AND signature = ? AND status = 'confirmed'")
             for signature in dropped { try drop.run([.integer(chain), .blob(signature.rawValue.bytes)]) }
             let slot = try db.statement("UPDATE sol_chains SET finalized_slot = max(coalesce(finalized_slot, 0), ?) WHERE id = ?")
-            try slot.run([.integer(Int64(finalizedSlot)), .integer(chain)])
+            try slot.run([.integer(finalizedSlot), .integer(chain)])
         }
     }
 
-    /// Records token account state read from the chain.
-    public func saveStates(chain: Int64, _ states: [SolanaAccountState]) async throws {
+    public func saveStates(chain: Int64, _ states: [SolanaAccountState], lease: Lease?) async throws {
         try await database.write { db in
+            if let lease { try SQLiteLeaseStore.fence(db, lease) }
             var keys = KeyIDs(db: db)
             let upsert = try db.statement("""
                 INSERT INTO sol_account_state(chain, account, amount, delegate, delegated_amount, slot) VALUES (?, ?, ?, ?, ?, ?)
@@ -164,35 +165,14 @@ public final class SolanaIndexStore: Sendable {
                 delegated_amount = excluded.delegated_amount, slot = excluded.slot WHERE excluded.slot >= sol_account_state.slot
                 """)
             for state in states {
-                try upsert.run([.integer(chain), .integer(try keys.id(state.account)), .blob(Self.u64(state.amount)),
-                            try state.delegate.map { .integer(try keys.id($0)) } ?? .null, .blob(Self.u64(state.delegatedAmount)),
-                            .integer(Int64(state.slot))])
+                try upsert.run([.integer(chain), .integer(try keys.id(state.account)), .blob(Value.u64(state.amount)),
+                            try state.delegate.map { .integer(try keys.id($0)) } ?? .null, .blob(Value.u64(state.delegatedAmount)),
+                            .integer(try Value.stored(state.slot, "slot"))])
             }
         }
     }
 
-    // MARK: - Values
-
-    /// The stored form of a u64 amount (8 bytes, big-endian).
-    public static func u64Bytes(_ value: UInt64) -> [UInt8] { u64(value) }
-
-    static func u64(_ value: UInt64) -> [UInt8] {
-        withUnsafeBytes(of: value.bigEndian) { Array($0) }
-    }
-
-    static func u64(_ bytes: [UInt8]) throws -> UInt64 {
-        guard bytes.count == 8 else { throw StoreError(.corruptValue, "stored u64 is \(bytes.count) bytes") }
-        return bytes.reduce(0) { $0 << 8 | UInt64($1) }
-    }
-
-    static func key(_ bytes: [UInt8]) throws -> SolanaPublicKey {
-        do { return try SolanaPublicKey(bytes: bytes) } catch { throw StoreError(.corruptValue, "stored key is \(bytes.count) bytes") }
-    }
-
-    static func signature(_ bytes: [UInt8]) throws -> SolanaSignature {
-        guard let value = try? Bytes64(bytes) else { throw StoreError(.corruptValue, "stored signature is \(bytes.count) bytes") }
-        return SolanaSignature(rawValue: value)
-    }
+    typealias Value = SolanaStoredValue
 }
 
 /// Interns public keys to row ids inside one write transaction.
@@ -213,9 +193,4 @@ struct KeyIDs {
         cache[key] = id
         return id
     }
-}
-
-extension SolanaIndexStore {
-    /// The schema this build migrates to: module name and latest version (for `settled doctor`).
-    public static var schema: (module: String, version: Int) { (SolanaIndexSchema.module, SolanaIndexSchema.migrations.count) }
 }
