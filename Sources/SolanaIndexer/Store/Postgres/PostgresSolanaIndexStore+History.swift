@@ -4,7 +4,9 @@ import Solana
 extension PostgresSolanaIndexStore {
     /// Read in SQL through `sol_events_by_party` as in SQLite: one range of the index for the delegate's events and
     /// one for revokes, each read in index order up to `limit` rows (its own `ORDER BY … LIMIT`, so PostgreSQL walks
-    /// the index instead of sorting the wallet's whole history), merged, and only the page's rows joined to their keys.
+    /// the index instead of sorting the wallet's whole history), merged, and only the page's rows joined to their keys
+    /// (`page` first: with nine relations, past `join_collapse_limit`, PostgreSQL keeps the written join order, and
+    /// written the other way round it joined the wallet's whole history before the page).
     /// Keys are looked up inside the statement: an owner or a mint never indexed matches nothing (an empty page), a
     /// delegate never indexed matches no approval or transfer (revokes still show).
     public func delegateHistory(chain: Int64, owner: SolanaPublicKey, delegate: SolanaPublicKey, mint: SolanaPublicKey?,
@@ -43,8 +45,10 @@ extension PostgresSolanaIndexStore {
             UNION ALL
             \(arm(party: "0"))
             ORDER BY 2, 1, 3, 4 LIMIT $9)
-            SELECT \(eventColumns) \(eventJoins)
-            JOIN page ON e.chain = $1 AND e.signature = page.signature AND e.outer_index = page.outer_index AND e.inner_index = page.inner_index
+            SELECT \(eventColumns)
+            FROM page
+            JOIN sol_events e ON e.chain = $1 AND e.signature = page.signature AND e.outer_index = page.outer_index AND e.inner_index = page.inner_index
+            \(eventTableJoins)
             ORDER BY e.slot, e.signature, e.outer_index, e.inner_index
             """
         return PostgresQuery(unsafeSQL: sql, binds: binds)

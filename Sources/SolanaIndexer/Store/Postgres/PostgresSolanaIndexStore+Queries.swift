@@ -134,8 +134,10 @@ extension PostgresSolanaIndexStore {
         """
 
     /// `FROM` events `e` with the tables `eventColumns` read.
-    static let eventJoins = """
-        FROM sol_events e
+    static let eventJoins = "FROM sol_events e\n" + eventTableJoins
+
+    /// The joins from events `e` to the tables `eventColumns` read.
+    static let eventTableJoins = """
         JOIN sol_transactions t ON t.chain = e.chain AND t.signature = e.signature
         JOIN sol_keys p ON p.id = e.program JOIN sol_keys s ON s.id = e.source JOIN sol_keys a ON a.id = e.authority
         LEFT JOIN sol_keys c ON c.id = e.counterparty LEFT JOIN sol_keys o ON o.id = e.owner LEFT JOIN sol_keys m ON m.id = e.mint
