@@ -353,6 +353,39 @@ struct SolanaIndexStoreTests {
         #expect(try await world.store.unfinalized(chain: world.chain).map(\.signature) == [World.signature(2)])
     }
 
+    @Test("writers of several chains at once (several daemons) intern the same new keys without a conflict, a deadlock or a duplicate",
+          arguments: Backend.allCases)
+    func concurrentWriters(_ backend: Backend) async throws {
+        let world = try await World.make(backend)
+        defer { world.database.close() }
+        let keys = (0..<40).map { _ in World.key() }
+        var chains: [Int64] = []
+        for n in 0..<6 { chains.append(try await world.store.register(name: "cluster-\(n)")) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (n, chain) in chains.enumerated() {
+                group.addTask {
+                    // Each writer names the keys in its own order, in batches of several transactions.
+                    var generator = SeededGenerator(seed: UInt64(n + 1))
+                    let order = keys.shuffled(using: &generator)
+                    for round in 0..<4 {
+                        let batch = (0..<5).map { i -> (transaction: FetchedSolanaTransaction, events: [TokenEvent]) in
+                            let k = (round * 5 + i) * 2 % order.count
+                            let event = TokenEvent(kind: .transfer, program: .token, source: order[k], counterparty: order[k + 1],
+                                                   authority: order[(k + 7) % order.count], mint: order[(k + 13) % order.count], amount: UInt64(k),
+                                                   decimals: 6, outerIndex: 0, innerIndex: nil)
+                            return (world.transaction(UInt8(round * 5 + i + 1), slot: UInt64(round)), [event])
+                        }
+                        try await world.store.commit(chain: chain, batch, owners: [order[0]: order[1]])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for chain in chains { #expect(try await world.store.events(chain: chain).count == 20) }
+        // Every key once: the 40 above and the 7 of the world's accounts, mints and programs.
+        #expect(try await world.database.integer("SELECT count(*) FROM sol_keys") == 40 + 7)
+    }
+
     @Test("values read back are checked: a negative slot, time or index, odd decimals, a key that is no token program are corruptValue, never a trap",
           arguments: Backend.allCases)
     func corruptValues(_ backend: Backend) async throws {
