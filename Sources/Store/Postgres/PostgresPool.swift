@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PostgresNIO
 
@@ -56,7 +57,11 @@ public final class PostgresPool: Sendable {
                     throw StoreError(.migration, "database schema of \(module) is at version \(current); this program knows \(migrations.count): upgrade settled")
                 }
                 guard current < migrations.count else { return false }
-                try await connection.query(PostgresQuery(unsafeSQL: migrations[current]), logger: logger)
+                // One statement per query (the extended protocol takes no more): a migration is split at each `;`
+                // that ends a line.
+                for statement in Self.statements(migrations[current]) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
                 try await connection.query("""
                     INSERT INTO schema_migrations(module, version) VALUES (\(module), \(current + 1))
                     ON CONFLICT (module) DO UPDATE SET version = excluded.version
@@ -64,6 +69,26 @@ public final class PostgresPool: Sendable {
                 return true
             }
             if !more { return }
+        }
+    }
+
+    /// The statements of a migration: split where a `;` ends a line; empty pieces and comment-only pieces dropped.
+    static func statements(_ migration: String) -> [String] {
+        var out: [String] = []
+        var current = ""
+        for line in migration.split(separator: "\n", omittingEmptySubsequences: false) {
+            current += line + "\n"
+            if line.trimmingCharacters(in: .whitespaces).hasSuffix(";") {
+                out.append(current)
+                current = ""
+            }
+        }
+        out.append(current)
+        return out.filter { piece in
+            piece.split(separator: "\n").contains { line in
+                let text = line.trimmingCharacters(in: .whitespaces)
+                return !text.isEmpty && !text.hasPrefix("--")
+            }
         }
     }
 
