@@ -150,7 +150,7 @@ let package = Package(
         // Test helpers: locating generated reference vectors, seeded randomness, JSON access.
         .target(
             name: "TestSupport",
-            dependencies: ["SettleCore", "Signing", "EVM", "Solana", "SolanaIndexer", "Transport", "Store",
+            dependencies: ["SettleCore", "Signing", "EVM", "Solana", "SolanaIndexer", "Transport", "Store", "Settlement",
                            .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings

@@ -242,7 +242,7 @@ struct LedgerNumberTests {
           arguments: ["amount_minor", "rate_at", "due_at", "next_attempt_at"])
     func negativeStored(column: String) async throws {
         let (ledger, _) = try await charge()
-        try await ledger.database.write { db in
+        try await ledger.sqlite.write { db in
             try db.execute("PRAGMA ignore_check_constraints = ON")  // a damaged or hand-edited file; the schema's CHECKs are not there to help
             try db.execute("UPDATE charges SET \(column) = -1 WHERE invoice = 'in_n'")
             try db.execute("PRAGMA ignore_check_constraints = OFF")
