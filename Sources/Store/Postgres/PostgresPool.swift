@@ -10,6 +10,8 @@ import PostgresNIO
 public final class PostgresPool: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    /// Where the database is (without its password).
+    public let location: PostgresLocation
     private let runner: Task<Void, Never>
 
     public init(_ location: PostgresLocation, password: String?, logger: Logger) {
@@ -20,6 +22,7 @@ public final class PostgresPool: Sendable {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.logger = logger
+        self.location = location
         runner = Task { await client.run() }
     }
 
