@@ -52,7 +52,10 @@ let package = Package(
         // SQLite: connections, prepared statements, migrations, the index and ledger stores.
         .target(
             name: "Store",
-            dependencies: ["SettleCore", "CSQLite", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SettleCore", "CSQLite", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Leases with fencing epochs: one daemon at a time per chain's poller and executor (SQLite and PostgreSQL).
@@ -86,7 +89,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Charges ledger and (to come) scheduler, executor, confirmer, reconciler.
-        .target(name: "Settlement", dependencies: ["SettleCore", "Store"], swiftSettings: swiftSettings),
+        .target(name: "Settlement", dependencies: ["SettleCore", "Store", "Leases"], swiftSettings: swiftSettings),
         // The chains as the settlement layer sees them: capacity readers (and, to come, executors) per family.
         .target(
             name: "ChainAdapters",
@@ -148,7 +151,7 @@ let package = Package(
         // Test helpers: locating generated reference vectors, seeded randomness, JSON access.
         .target(
             name: "TestSupport",
-            dependencies: ["SettleCore", "Signing", "EVM", "Solana", "SolanaIndexer", "Transport", "Store",
+            dependencies: ["SettleCore", "Signing", "EVM", "Solana", "SolanaIndexer", "Transport", "Store", "Settlement",
                            .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings

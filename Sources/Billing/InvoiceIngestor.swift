@@ -189,11 +189,8 @@ public struct InvoiceIngestor: Sendable {
             "token_amount": .string(amount.baseUnits.description), "due_at": .number(String(invoice.dueAt)),
             "reason": .string(shortfall.reason), "reasons": .array(shortfall.reason.split(separator: "+").map { .string(String($0)) }),
         ]
-        try await ledger.database.write { db in
-            if try Outbox.noteOnce(db, invoice: invoice.id, kind: "at_risk", now: now) {
-                try Outbox.enqueue(db, eventID: "evt_settle_\(invoice.id)_at_risk", type: .allowanceAtRisk, invoice: invoice.id, data: data, now: now)
-            }
-        }
+        try await Outbox(database: ledger.database).enqueueOnce(kind: "at_risk", eventID: "evt_settle_\(invoice.id)_at_risk", type: .allowanceAtRisk,
+                                                              invoice: invoice.id, data: data, now: now)
         logger.info("upcoming invoice at risk", metadata: ["invoice.id": "\(invoice.id)", "reason": "\(shortfall.reason)"])
         return shortfall
     }

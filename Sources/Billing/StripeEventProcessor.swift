@@ -35,8 +35,9 @@ public struct StripeEventProcessor: Sendable {
     public func runOnce(now: UInt64) async throws -> Report {
         var report = Report()
         var blocked: Set<String> = []
-        for event in try await store.dueEvents(now: now) {
+        for event in try await store.claimEvents(now: now) {
             if let object = event.objectID, blocked.contains(object) {
+                try await store.release(event)  // after the earlier event of its object, at the next pass
                 report.deferred += 1
                 continue
             }
@@ -98,9 +99,8 @@ public struct StripeEventProcessor: Sendable {
                 data = .object(members)
                 let eventID = "evt_settle_\(id)_allowance_orphaned"
                 let stored = data
-                _ = try await ingestor.ledger.database.write { db in
-                    try Outbox.enqueue(db, eventID: eventID, type: .allowanceOrphaned, invoice: nil, data: stored, now: now)
-                }
+                try await Outbox(database: ingestor.ledger.database).enqueue(eventID: eventID, type: .allowanceOrphaned, invoice: nil,
+                                                                             data: stored, now: now)
             }
             return
         }

@@ -159,3 +159,19 @@ enum LeaseColumns {
         return milliseconds
     }
 }
+
+/// The fence on either backend, inside a `SQLStore` write transaction: the stored lease must still be `lease` (same
+/// holder and epoch). On PostgreSQL the lease row stays locked until the transaction ends, so a hand-over waits for
+/// the fenced write to commit; SQLite has one writer process, so nothing can hand over meanwhile.
+public enum LeaseFence {
+    /// Throws `StoreError(.fenced)` when `lease` is no longer current; the caller's transaction then rolls back.
+    public static func check(_ db: any SQLSession, _ lease: Lease) async throws {
+        let row = try await db.row("SELECT holder, epoch, expires_at FROM leases WHERE name = ?\(db.forUpdate)", [.text(lease.name)])
+        let stored = try row.map { row in
+            Lease(name: lease.name, holder: try row.text(0), epoch: try row.int64(1), expiresAt: try LeaseColumns.read(try row.int64(2)))
+        }
+        guard LeaseRule.isCurrent(lease, stored: stored) else {
+            throw StoreError(.fenced, "the lease \(lease) is no longer current: another daemon took the work over")
+        }
+    }
+}

@@ -4,15 +4,9 @@ import Store
 extension Ledger {
     /// Open alerts (every chain, or one), oldest first.
     public func openAlerts(chain: String? = nil) async throws -> [ChainAlert] {
-        try await database.read { db in
-            let select = try db.statement("""
-                SELECT id, chain, signer, kind, detail, ledger_next, chain_count, raised_at FROM chain_alerts
-                WHERE cleared_at IS NULL AND (? IS NULL OR chain = ?) ORDER BY id
-                """)
-            select.bind([chain.map { .text($0) } ?? .null, chain.map { .text($0) } ?? .null])
-            var out: [ChainAlert] = []
-            while try select.step() { out.append(try Self.alert(select)) }
-            return out
+        let (condition, values): (String, [SQLValue]) = chain.map { (" AND chain = ?", [.text($0)]) } ?? ("", [])
+        return try await database.read { db in
+            try await db.rows("SELECT \(Self.alertColumns) FROM chain_alerts WHERE cleared_at IS NULL\(condition) ORDER BY id", values).map(Self.alert)
         }
     }
 
@@ -24,17 +18,14 @@ extension Ledger {
                            now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> UInt64 {
         guard let value = Int64(exactly: next) else { throw LedgerError(.invalidInput, "nonce \(next) does not fit the ledger") }
         return try await database.write { db in
-            let before = try Self.nextNonce(db, chain: chain, signer: signer)
+            let before = try await Self.lockNonce(db, chain: chain, signer: signer)
             guard next >= before else {
                 throw LedgerError(.invalidInput, "the ledger's next nonce is \(before); adopting \(next) would sign a used nonce again")
             }
-            try db.statement("""
-                INSERT INTO nonces(chain, signer, next_nonce) VALUES (?, ?, ?)
-                ON CONFLICT(chain, signer) DO UPDATE SET next_nonce = excluded.next_nonce
-                """).run([.text(chain), .text(signer), .integer(value)])
-            try db.statement("""
+            try await db.run("UPDATE nonces SET next_nonce = ? WHERE chain = ? AND signer = ?", [.integer(value), .text(chain), .text(signer)])
+            try await db.run("""
                 UPDATE chain_alerts SET cleared_at = ?, cleared_by = ? WHERE chain = ? AND signer = ? AND kind = 'nonce_divergence' AND cleared_at IS NULL
-                """).run([.integer(Int64(clamping: now)), .text(operatorName), .text(chain), .text(signer)])
+                """, [.unsigned(now), .text(operatorName), .text(chain), .text(signer)])
             return before
         }
     }
@@ -44,7 +35,7 @@ extension Ledger {
     public func raiseAlert(chain: String, signer: String, kind: ChainAlert.Kind, detail: String,
                            now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> ChainAlert {
         try await database.write { db in
-            try Self.raiseAlert(db, chain: chain, signer: signer, kind: kind, ledgerNext: nil, chainCount: nil, detail: detail, now: now)
+            try await Self.raiseAlert(db, chain: chain, signer: signer, kind: kind, ledgerNext: nil, chainCount: nil, detail: detail, now: now)
         }
     }
 
@@ -54,38 +45,34 @@ extension Ledger {
     public func clearAlert(chain: String, signer: String, kind: ChainAlert.Kind, by operatorName: String,
                            now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Bool {
         try await database.write { db in
-            try db.statement("""
+            try await db.run("""
                 UPDATE chain_alerts SET cleared_at = ?, cleared_by = ? WHERE chain = ? AND signer = ? AND kind = ? AND cleared_at IS NULL
-                """).run([.integer(Int64(clamping: now)), .text(operatorName), .text(chain), .text(signer), .text(kind.rawValue)])
-            return db.changes > 0
+                """, [.unsigned(now), .text(operatorName), .text(chain), .text(signer), .text(kind.rawValue)]) > 0
         }
     }
 
-    static func openAlert(_ db: SQLiteConnection, chain: String, signer: String, kind: ChainAlert.Kind) throws -> ChainAlert? {
-        let select = try db.statement("""
-            SELECT id, chain, signer, kind, detail, ledger_next, chain_count, raised_at FROM chain_alerts
-            WHERE chain = ? AND signer = ? AND kind = ? AND cleared_at IS NULL
-            """)
-        select.bind([.text(chain), .text(signer), .text(kind.rawValue)])
-        defer { select.reset() }
-        return try select.step() ? try alert(select) : nil
+    static let alertColumns = "id, chain, signer, kind, detail, ledger_next, chain_count, raised_at"
+
+    static func openAlert(_ db: any SQLSession, chain: String, signer: String, kind: ChainAlert.Kind) async throws -> ChainAlert? {
+        try await db.row("SELECT \(alertColumns) FROM chain_alerts WHERE chain = ? AND signer = ? AND kind = ? AND cleared_at IS NULL",
+                         [.text(chain), .text(signer), .text(kind.rawValue)]).map(alert)
     }
 
-    static func raiseAlert(_ db: SQLiteConnection, chain: String, signer: String, kind: ChainAlert.Kind, ledgerNext: UInt64?, chainCount: UInt64?,
-                           detail: String, now: UInt64) throws -> ChainAlert {
-        if let open = try openAlert(db, chain: chain, signer: signer, kind: kind) { return open }
-        func integer(_ value: UInt64?) -> SQLiteValue { value.flatMap { Int64(exactly: $0) }.map { .integer($0) } ?? .null }
-        try db.statement("""
-            INSERT INTO chain_alerts(chain, signer, kind, detail, ledger_next, chain_count, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """).run([.text(chain), .text(signer), .text(kind.rawValue), .text(detail), integer(ledgerNext), integer(chainCount), integer(now)])
-        return ChainAlert(id: db.lastInsertRowID, chain: chain, signer: signer, kind: kind, detail: detail, ledgerNext: ledgerNext,
+    static func raiseAlert(_ db: any SQLSession, chain: String, signer: String, kind: ChainAlert.Kind, ledgerNext: UInt64?, chainCount: UInt64?,
+                           detail: String, now: UInt64) async throws -> ChainAlert {
+        if let open = try await openAlert(db, chain: chain, signer: signer, kind: kind) { return open }
+        guard let inserted = try await db.row("""
+            INSERT INTO chain_alerts(chain, signer, kind, detail, ledger_next, chain_count, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id
+            """, [.text(chain), .text(signer), .text(kind.rawValue), .text(detail), .unsigned(ledgerNext), .unsigned(chainCount), .unsigned(now)]) else {
+            throw StoreError(.corruptValue, "an inserted alert returned no id")
+        }
+        return ChainAlert(id: try inserted.int64(0), chain: chain, signer: signer, kind: kind, detail: detail, ledgerNext: ledgerNext,
                           chainCount: chainCount, raisedAt: now)
     }
 
-    private static func alert(_ row: SQLiteStatement) throws -> ChainAlert {
-        guard let kind = ChainAlert.Kind(rawValue: row.text(3)) else { throw StoreError(.corruptValue, "alert kind \(row.text(3))") }
-        return ChainAlert(id: row.int64(0), chain: row.text(1), signer: row.text(2), kind: kind, detail: row.text(4),
-                          ledgerNext: row.isNull(5) ? nil : UInt64(exactly: row.int64(5)),
-                          chainCount: row.isNull(6) ? nil : UInt64(exactly: row.int64(6)), raisedAt: UInt64(clamping: row.int64(7)))
+    private static func alert(_ row: SQLRow) throws -> ChainAlert {
+        guard let kind = ChainAlert.Kind(rawValue: try row.text(3)) else { throw StoreError(.corruptValue, "alert kind \(try row.text(3))") }
+        return ChainAlert(id: try row.int64(0), chain: try row.text(1), signer: try row.text(2), kind: kind, detail: try row.text(4),
+                          ledgerNext: try row.optionalUInt64(5), chainCount: try row.optionalUInt64(6), raisedAt: try row.uint64(7))
     }
 }

@@ -5,51 +5,36 @@ import Store
 extension Ledger {
     /// Up to `limit` charges with an id above `afterID`, in id order, optionally only in `states`.
     public func charges(states: Set<ChargeState>?, afterID: Int64?, limit: Int) async throws -> [Charge] {
-        try await database.read { db in
-            let list = (states ?? []).map(\.rawValue).sorted()
-            let select = try db.statement(Self.chargesPageQuery(states: states == nil ? nil : list.count))
-            var values: [SQLiteValue] = [.integer(afterID ?? 0)]
-            values += list.map { .text($0) }
-            values.append(.integer(Int64(limit)))
-            select.bind(values)
-            var out: [Charge] = []
-            while try select.step() { out.append(try Self.row(select)) }
-            return out
-        }
+        let list = (states ?? []).map(\.rawValue).sorted()
+        if states != nil, list.isEmpty { return [] }
+        let (sql, values) = Self.chargesPage(states: states == nil ? nil : list, afterID: afterID ?? 0, limit: limit)
+        return try await database.read { db in try await db.rows(sql, values).map(Self.charge) }
     }
 
-    /// A page of charges: parameters are the id to start after, then `states` state names (when filtered), then the limit.
+    /// A page of charges after `afterID`, in `states` (non-empty) or all.
     ///
     /// Filtered by state, each state is one range of `charges_by_state_id` and the ranges are merged in id order
     /// (`UNION ALL … ORDER BY id`), so a page reads about `limit` rows however rare the states are.
-    static func chargesPageQuery(states: Int?) -> String {
-        guard let states else { return "SELECT \(columns) FROM charges WHERE id > ?1 ORDER BY id LIMIT ?2" }
-        guard states > 0 else { return "SELECT \(columns) FROM charges WHERE 0 LIMIT ?\(states + 2)" }
-        let arms = (0..<states).map { "SELECT \(columns) FROM charges WHERE state = ?\($0 + 2) AND id > ?1" }
-        return arms.joined(separator: " UNION ALL ") + " ORDER BY id LIMIT ?\(states + 2)"
+    static func chargesPage(states: [String]?, afterID: Int64, limit: Int) -> (sql: String, values: [SQLValue]) {
+        guard let states else {
+            return ("SELECT \(columns) FROM charges WHERE id > ? ORDER BY id LIMIT ?", [.integer(afterID), .integer(Int64(limit))])
+        }
+        let arms = states.map { _ in "SELECT \(columns) FROM charges WHERE state = ? AND id > ?" }
+        let values: [SQLValue] = states.flatMap { [SQLValue.text($0), .integer(afterID)] } + [.integer(Int64(limit))]
+        return (arms.joined(separator: " UNION ALL ") + " ORDER BY id LIMIT ?", values)
     }
 
     /// Up to `limit` agreements with an id above `afterID`, in id order.
     public func agreements(afterID: Int64?, limit: Int) async throws -> [Agreement] {
         try await database.read { db in
-            let select = try db.statement("SELECT id, customer, subscription, chain, token, wallet FROM agreements WHERE id > ? ORDER BY id LIMIT ?")
-            select.bind([.integer(afterID ?? 0), .integer(Int64(limit))])
-            var out: [Agreement] = []
-            while try select.step() {
-                out.append(Agreement(id: select.int64(0), customer: select.text(1), subscription: select.isNull(2) ? nil : select.text(2),
-                                     chain: select.text(3), token: select.text(4), wallet: select.text(5)))
-            }
-            return out
+            try await db.rows("SELECT id, customer, subscription, chain, token, wallet FROM agreements WHERE id > ? ORDER BY id LIMIT ?",
+                              [.integer(afterID ?? 0), .integer(Int64(limit))]).map(Self.agreement)
         }
     }
 
     /// How many charges are in `state`: reads only those (`charges_by_state`), for `/healthz`, which anyone may ask.
     public func chargeCount(in state: ChargeState) async throws -> Int {
-        try await database.read { db in
-            let select = try db.statement(Self.chargeCountQuery)
-            select.bind(state.rawValue, at: 1)
-            return try select.step() ? select.int(0) : 0
-        }
+        try await database.read { db in try await db.row(Self.chargeCountQuery, [.text(state.rawValue)])?.int(0) ?? 0 }
     }
 
     static let chargeCountQuery = "SELECT count(*) FROM charges WHERE state = ?"
@@ -58,10 +43,9 @@ extension Ledger {
     public func chargeCounts() async throws -> [ChargeState: Int] {
         try await database.read { db in
             var counts = Dictionary(uniqueKeysWithValues: ChargeState.allCases.map { ($0, 0) })
-            let select = try db.statement("SELECT state, count(*) FROM charges GROUP BY state")
-            while try select.step() {
-                guard let state = ChargeState(rawValue: select.text(0)) else { throw StoreError(.corruptValue, "charge in an unknown state") }
-                counts[state] = select.int(1)
+            for row in try await db.rows("SELECT state, count(*) FROM charges GROUP BY state", []) {
+                guard let state = ChargeState(rawValue: try row.text(0)) else { throw StoreError(.corruptValue, "charge in an unknown state") }
+                counts[state] = try row.int(1)
             }
             return counts
         }

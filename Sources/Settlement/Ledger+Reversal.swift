@@ -5,15 +5,12 @@ extension Ledger {
     /// The transactions of settled and reported charges on `chain` that sit above `deepFinal` (not yet final by the
     /// deeper watch policy): each is checked every pass until its block is that deep.
     public func watchedAttempts(chain: String, above deepFinal: UInt64) async throws -> [(charge: Charge, attempt: Attempt)] {
-        let ids: [(Int64, Int64)] = try await database.read { db in
-            let select = try db.statement(Self.watchedQuery)
-            select.bind([.text(chain), .integer(Int64(clamping: deepFinal))])
-            var out: [(Int64, Int64)] = []
-            while try select.step() { out.append((select.int64(0), select.int64(1))) }
-            return out
+        let ids: [SQLRow] = try await database.read { db in
+            try await db.rows(Self.watchedQuery, [.text(chain), .unsigned(deepFinal)])
         }
         var result: [(Charge, Attempt)] = []
-        for (chargeID, attemptID) in ids {
+        for row in ids {
+            let (chargeID, attemptID) = (try row.int64(0), try row.int64(1))
             guard let charge = try await charge(id: chargeID),
                   let attempt = try await attempts(charge: chargeID).first(where: { $0.id == attemptID }) else { continue }
             result.append((charge, attempt))
@@ -36,16 +33,12 @@ extension Ledger {
     @discardableResult
     public func recollect(_ charge: Int64, by operatorName: String, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Bool {
         try await database.write { db in
-            let attempt = try db.statement("""
-                SELECT id FROM attempts WHERE charge = ? AND outcome = 'included' ORDER BY sequence DESC LIMIT 1
-                """)
-            attempt.bind(charge, at: 1)
-            guard try attempt.step() else { return false }
-            let id = attempt.int64(0)
-            attempt.reset()
-            guard try Self.move(db, charge, from: .reversed, to: .signed, reason: "recollect by \(operatorName): the same signed transaction again",
+            guard let attempt = try await db.row("SELECT id FROM attempts WHERE charge = ? AND outcome = 'included' ORDER BY sequence DESC LIMIT 1",
+                                                 [.integer(charge)]) else { return false }
+            let id = try attempt.int64(0)
+            guard try await Self.move(db, charge, from: .reversed, to: .signed, reason: "recollect by \(operatorName): the same signed transaction again",
                                 nextAttemptAt: nil, now: now) else { return false }
-            try db.statement("UPDATE attempts SET outcome = 'signed', block = NULL, sent_block = NULL WHERE id = ?").run([.integer(id)])
+            try await db.run("UPDATE attempts SET outcome = 'signed', block = NULL, sent_block = NULL WHERE id = ?", [.integer(id)])
             return true
         }
     }

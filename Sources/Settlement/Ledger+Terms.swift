@@ -20,21 +20,16 @@ extension Ledger {
         let note = "terms: \(charge.amount.minorUnits)→\(amount.minorUnits) \(amount.currency.code), due \(charge.dueAt)→\(dueAt)"
         return try await database.write { db in
             let states = Self.quiescentStates.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
-            try db.statement("""
+            guard let updated = try await db.row("""
                 UPDATE charges SET amount_minor = ?, currency = ?, token_amount = ?, token_decimals = ?, rate = ?, rate_at = ?, due_at = ?,
-                updated_at = ? WHERE id = ? AND state IN (\(states))
-                """).run([
+                updated_at = ? WHERE id = ? AND state IN (\(states)) RETURNING state
+                """, [
                     .integer(minorUnits), .text(amount.currency.code), .blob(tokenAmount.baseUnits.bigEndianBytes),
                     .integer(Int64(tokenDecimals)), .text(rate.description), .integer(storedRateAt), .integer(storedDueAt),
                     .integer(Int64(clamping: now)), .integer(charge.id),
-                ])
-            guard db.changes == 1 else { return false }
-            let state = try db.statement("SELECT state FROM charges WHERE id = ?")
-            state.bind(charge.id, at: 1)
-            _ = try state.step()
-            let current = state.text(0)
-            try db.statement("INSERT INTO charge_events(charge, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)")
-                .run([.integer(charge.id), .integer(Int64(now)), .text(current), .text(current), .text(note)])
+                ]) else { return false }
+            let current = try updated.text(0)
+            try await Self.event(db, charge.id, from: current, to: current, reason: note, now: now)
             return true
         }
     }
@@ -92,34 +87,29 @@ extension Ledger {
     public func upsertAgreement(customer: String, subscription: String?, chain: String, token: String, wallet: String,
                                 pricing: Pricing? = nil, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Agreement {
         try await database.write { db in
-            let select = try db.statement("SELECT id, token, wallet FROM agreements WHERE customer = ? AND subscription IS ? AND chain = ?")
-            select.bind([.text(customer), subscription.map { .text($0) } ?? .null, .text(chain)])
-            if try select.step() {
-                let id = select.int64(0)
-                let (oldToken, oldWallet) = (select.text(1), select.text(2))
-                select.reset()
-                guard oldToken != token || oldWallet != wallet else {
+            if let row = try await Self.agreementRow(db, customer: customer, subscription: subscription, chain: chain) {
+                let id = try row.int64(0)
+                guard try row.text(1) != token || row.text(2) != wallet else {
                     return Agreement(id: id, customer: customer, subscription: subscription, chain: chain, token: token, wallet: wallet)
                 }
-                try db.statement("UPDATE agreements SET token = ?, wallet = ? WHERE id = ?").run([.text(token), .text(wallet), .integer(id)])
-                try Self.repin(db, agreement: id, token: token, wallet: wallet, pricing: pricing, now: now)
+                try await db.run("UPDATE agreements SET token = ?, wallet = ? WHERE id = ?", [.text(token), .text(wallet), .integer(id)])
+                try await Self.repin(db, agreement: id, token: token, wallet: wallet, pricing: pricing, now: now)
                 return Agreement(id: id, customer: customer, subscription: subscription, chain: chain, token: token, wallet: wallet)
             }
-            select.reset()
-            try db.statement("INSERT INTO agreements(customer, subscription, chain, token, wallet, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-                .run([.text(customer), subscription.map { .text($0) } ?? .null, .text(chain), .text(token), .text(wallet), .integer(Int64(now))])
-            return Agreement(id: db.lastInsertRowID, customer: customer, subscription: subscription, chain: chain, token: token, wallet: wallet)
+            guard let inserted = try await db.row("""
+                INSERT INTO agreements(customer, subscription, chain, token, wallet, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id
+                """, [.text(customer), subscription.sqlValue, .text(chain), .text(token), .text(wallet), .unsigned(now)]) else {
+                throw StoreError(.corruptValue, "an inserted agreement returned no id")
+            }
+            return Agreement(id: try inserted.int64(0), customer: customer, subscription: subscription, chain: chain, token: token, wallet: wallet)
         }
     }
 
     /// Re-pins (and re-prices) the agreement's charges with no live transaction, inside the caller's transaction.
-    private static func repin(_ db: SQLiteConnection, agreement: Int64, token: String, wallet: String, pricing: Pricing?, now: UInt64) throws {
+    private static func repin(_ db: any SQLSession, agreement: Int64, token: String, wallet: String, pricing: Pricing?, now: UInt64) async throws {
         let states = quiescentStates.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
-        let select = try db.statement("SELECT \(columns) FROM charges WHERE agreement = ? AND state IN (\(states)) ORDER BY id")
-        select.bind(agreement, at: 1)
-        var charges: [Charge] = []
-        while try select.step() { charges.append(try row(select)) }
-        select.reset()
+        let charges = try await db.rows("SELECT \(columns) FROM charges WHERE agreement = ? AND state IN (\(states)) ORDER BY id\(db.forUpdate)",
+                                        [.integer(agreement)]).map(charge)
         for charge in charges {
             var newToken = charge.terms.token
             var asset = charge.terms.asset
@@ -137,28 +127,21 @@ extension Ledger {
                     note += "; token kept \(charge.terms.token) (the new token \(token) could not be priced here)"
                 }
             }
-            try db.statement("""
+            try await db.run("""
                 UPDATE charges SET pay_token = ?, pay_wallet = ?, pay_asset = ?, token_amount = ?, token_decimals = ?, rate = ?, rate_at = ?,
                 updated_at = ? WHERE id = ? AND state IN (\(states))
-                """).run([
+                """, [
                     .text(newToken), .text(wallet), asset.map { .text($0) } ?? .null, .blob(amount.baseUnits.bigEndianBytes), .integer(Int64(amount.decimals)), .text(rate.description),
                     .integer(Int64(clamping: rateAt)), .integer(Int64(clamping: now)), .integer(charge.id),
                 ])
-            try db.statement("INSERT INTO charge_events(charge, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)")
-                .run([.integer(charge.id), .integer(Int64(clamping: now)), .text(charge.state.rawValue), .text(charge.state.rawValue), .text(note)])
+            try await event(db, charge.id, from: charge.state.rawValue, to: charge.state.rawValue, reason: note, now: now)
         }
     }
 
     /// Every agreement, oldest first.
     public func agreements() async throws -> [Agreement] {
         try await database.read { db in
-            let select = try db.statement("SELECT id, customer, subscription, chain, token, wallet FROM agreements ORDER BY id")
-            var out: [Agreement] = []
-            while try select.step() {
-                out.append(Agreement(id: select.int64(0), customer: select.text(1), subscription: select.isNull(2) ? nil : select.text(2),
-                                     chain: select.text(3), token: select.text(4), wallet: select.text(5)))
-            }
-            return out
+            try await db.rows("SELECT id, customer, subscription, chain, token, wallet FROM agreements ORDER BY id", []).map(Self.agreement)
         }
     }
 }
@@ -168,9 +151,8 @@ extension Ledger {
     /// built from it are the same on every retry.
     public func lastMove(_ charge: Int64, to state: ChargeState) async throws -> UInt64? {
         try await database.read { db in
-            let select = try db.statement("SELECT max(at) FROM charge_events WHERE charge = ? AND to_state = ? AND from_state != to_state")
-            select.bind([.integer(charge), .text(state.rawValue)])
-            return try select.step() ? try select.optionalUInt64(0) : nil
+            try await db.row("SELECT max(at) FROM charge_events WHERE charge = ? AND to_state = ? AND from_state != to_state",
+                             [.integer(charge), .text(state.rawValue)])?.optionalUInt64(0)
         }
     }
 }

@@ -2,12 +2,13 @@ import Foundation
 import SettleCore
 import Store
 
-/// The charges ledger in SQLite. Every change is a compare-and-set on the charge's state inside one transaction,
-/// with the move recorded in `charge_events`: two executors racing on one charge cannot both move it.
+/// The charges ledger, on SQLite or PostgreSQL (`SQLStore`). Every change is a compare-and-set on the charge's state
+/// inside one transaction, with the move recorded in `charge_events`: two executors racing on one charge (in one
+/// daemon or in two) cannot both move it.
 public final class Ledger: Sendable {
-    public let database: Database
+    public let database: any SQLStore
 
-    public init(database: Database) {
+    public init(database: any SQLStore) {
         self.database = database
     }
 
@@ -20,22 +21,29 @@ public final class Ledger: Sendable {
     public func agreement(customer: String, subscription: String?, chain: String, token: String, wallet: String,
                           now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Agreement {
         try await database.write { db in
-            try db.statement("""
+            try await db.run("""
                 INSERT INTO agreements(customer, subscription, chain, token, wallet, created_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(customer, subscription, chain) DO NOTHING
-                """).run([.text(customer), subscription.map { .text($0) } ?? .null, .text(chain), .text(token), .text(wallet), .integer(Int64(now))])
-            let select = try db.statement("""
-                SELECT id, token, wallet FROM agreements WHERE customer = ? AND subscription IS ? AND chain = ?
-                """)
-            select.bind(customer, at: 1)
-            if let subscription { select.bind(subscription, at: 2) } else { select.bindNull(at: 2) }
-            select.bind(chain, at: 3)
-            guard try select.step() else { throw LedgerError(.notFound, "agreement vanished") }
-            guard select.text(1) == token, select.text(2) == wallet else {
-                throw LedgerError(.conflict, "customer \(customer) already pays on \(chain) with \(select.text(1)) from \(select.text(2))")
+                """, [.text(customer), subscription.sqlValue, .text(chain), .text(token), .text(wallet), .integer(Int64(clamping: now))])
+            guard let row = try await Self.agreementRow(db, customer: customer, subscription: subscription, chain: chain) else {
+                throw LedgerError(.notFound, "agreement vanished")
             }
-            return Agreement(id: select.int64(0), customer: customer, subscription: subscription, chain: chain, token: token, wallet: wallet)
+            guard try row.text(1) == token, try row.text(2) == wallet else {
+                throw LedgerError(.conflict, "customer \(customer) already pays on \(chain) with \(try row.text(1)) from \(try row.text(2))")
+            }
+            return Agreement(id: try row.int64(0), customer: customer, subscription: subscription, chain: chain, token: token, wallet: wallet)
         }
+    }
+
+    /// `id, token, wallet` of the agreement of a customer (and subscription, or none) on a chain, locked for the
+    /// transaction on PostgreSQL.
+    static func agreementRow(_ db: any SQLSession, customer: String, subscription: String?, chain: String) async throws -> SQLRow? {
+        if let subscription {
+            return try await db.row("SELECT id, token, wallet FROM agreements WHERE customer = ? AND subscription = ? AND chain = ?\(db.forUpdate)",
+                                    [.text(customer), .text(subscription), .text(chain)])
+        }
+        return try await db.row("SELECT id, token, wallet FROM agreements WHERE customer = ? AND subscription IS NULL AND chain = ?\(db.forUpdate)",
+                                [.text(customer), .text(chain)])
     }
 
     /// Creates the charge for an invoice, or returns the existing one when the same invoice arrives again (duplicate
@@ -49,19 +57,19 @@ public final class Ledger: Sendable {
         let tokenAmount = try amount.tokenAmount(decimals: tokenDecimals, rate: rate)
         return try await database.write { db in
             // The agreement's chain, token and wallet are pinned with the charge (copied in the same statement).
-            try db.statement("""
+            let inserted = try await db.run("""
                 INSERT INTO charges(invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at, due_at,
                                     state, created_at, updated_at, pay_chain, pay_token, pay_wallet, pay_asset, pay_treasury)
                 SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ?, 'ingested', ?, ?, a.chain, a.token, a.wallet, ?, ? FROM agreements a WHERE a.id = ?
                 ON CONFLICT(invoice) DO NOTHING
-                """).run([
+                """, [
                     .text(invoice), .integer(minorUnits), .text(amount.currency.code),
                     .blob(tokenAmount.baseUnits.bigEndianBytes), .integer(Int64(tokenDecimals)), .text(rate.description),
                     .integer(rateAt), .integer(dueAt), .integer(Int64(clamping: now)), .integer(Int64(clamping: now)),
-                    asset.map { .text($0) } ?? .null, treasury.map { .text($0) } ?? .null, .integer(agreement),
+                    asset.sqlValue, treasury.sqlValue, .integer(agreement),
                 ])
-            let created = db.changes == 1
-            guard let charge = try Self.charge(db, invoice: invoice) else { throw LedgerError(.notFound, "no agreement \(agreement) for invoice \(invoice)") }
+            let created = inserted == 1
+            guard let charge = try await Self.charge(db, invoice: invoice) else { throw LedgerError(.notFound, "no agreement \(agreement) for invoice \(invoice)") }
             if !created, charge.agreement != agreement || charge.amount != amount {
                 throw LedgerError(.conflict, "invoice \(invoice) is already charged as \(charge.amount) on agreement \(charge.agreement)")
             }
@@ -76,7 +84,7 @@ public final class Ledger: Sendable {
     public func transition(_ charge: Int64, from: ChargeState, to: ChargeState, reason: String? = nil, nextAttemptAt: UInt64? = nil,
                            now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Bool {
         try await database.write { db in
-            try Self.move(db, charge, from: from, to: to, reason: reason, nextAttemptAt: nextAttemptAt, now: now)
+            try await Self.move(db, charge, from: from, to: to, reason: reason, nextAttemptAt: nextAttemptAt, now: now)
         }
     }
 
@@ -87,88 +95,75 @@ public final class Ledger: Sendable {
                        moves: [(from: ChargeState, to: ChargeState)], reason: String? = nil, nextAttemptAt: UInt64? = nil,
                        now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws {
         try await database.write { db in  // a forbidden move throws, and the whole transaction rolls back
-            for item in outcomes { try Self.setOutcome(db, item.attempt, item.outcome, block: item.block) }
+            for item in outcomes { try await Self.setOutcome(db, item.attempt, item.outcome, block: item.block) }
             for move in moves {
-                try Self.move(db, charge, from: move.from, to: move.to, reason: reason, nextAttemptAt: nextAttemptAt, now: now)
+                try await Self.move(db, charge, from: move.from, to: move.to, reason: reason, nextAttemptAt: nextAttemptAt, now: now)
             }
         }
     }
 
     /// The compare-and-set move with its event row, inside the caller's transaction.
     @discardableResult
-    static func move(_ db: SQLiteConnection, _ charge: Int64, from: ChargeState, to: ChargeState, reason: String?,
-                             nextAttemptAt: UInt64?, now: UInt64) throws -> Bool {
+    static func move(_ db: any SQLSession, _ charge: Int64, from: ChargeState, to: ChargeState, reason: String?,
+                     nextAttemptAt: UInt64?, now: UInt64) async throws -> Bool {
         guard from.successors.contains(to) else {
             throw LedgerError(.invalidTransition, "a charge cannot go from \(from.rawValue) to \(to.rawValue)")
         }
-        try db.statement("""
+        let moved = try await db.run("""
             UPDATE charges SET state = ?, reason = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = ?
-            """).run([.text(to.rawValue), reason.map { .text($0) } ?? .null, nextAttemptAt.map { .integer(Int64($0)) } ?? .null,
-                      .integer(Int64(now)), .integer(charge), .text(from.rawValue)])
-        guard db.changes == 1 else { return false }
-        try db.statement("INSERT INTO charge_events(charge, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)")
-            .run([.integer(charge), .integer(Int64(now)), .text(from.rawValue), .text(to.rawValue), reason.map { .text($0) } ?? .null])
+            """, [.text(to.rawValue), reason.sqlValue, .unsigned(nextAttemptAt), .integer(Int64(clamping: now)), .integer(charge), .text(from.rawValue)])
+        guard moved == 1 else { return false }
+        try await event(db, charge, from: from.rawValue, to: to.rawValue, reason: reason, now: now)
         return true
+    }
+
+    /// A row of the charge's history, inside the caller's transaction.
+    static func event(_ db: any SQLSession, _ charge: Int64, from: String, to: String, reason: String?, now: UInt64) async throws {
+        try await db.run("INSERT INTO charge_events(charge, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)",
+                         [.integer(charge), .integer(Int64(clamping: now)), .text(from), .text(to), reason.sqlValue])
     }
 
     /// The charge with this id, or nil.
     public func charge(id: Int64) async throws -> Charge? {
-        try await database.read { db in
-            let select = try db.statement("SELECT \(Self.columns) FROM charges WHERE id = ?")
-            select.bind(id, at: 1)
-            return try select.step() ? try Self.row(select) : nil
-        }
+        try await database.read { db in try await db.row("SELECT \(Self.columns) FROM charges WHERE id = ?", [.integer(id)]).map(Self.charge) }
     }
 
     /// The agreement with this id, or nil.
     public func agreement(id: Int64) async throws -> Agreement? {
         try await database.read { db in
-            let select = try db.statement("SELECT customer, subscription, chain, token, wallet FROM agreements WHERE id = ?")
-            select.bind(id, at: 1)
-            guard try select.step() else { return nil }
-            return Agreement(id: id, customer: select.text(0), subscription: select.isNull(1) ? nil : select.text(1),
-                             chain: select.text(2), token: select.text(3), wallet: select.text(4))
+            try await db.row("SELECT id, customer, subscription, chain, token, wallet FROM agreements WHERE id = ?", [.integer(id)]).map(Self.agreement)
         }
     }
 
     /// The charge of an invoice, or nil.
     public func charge(invoice: String) async throws -> Charge? {
-        try await database.read { db in try Self.charge(db, invoice: invoice) }
+        try await database.read { db in try await Self.charge(db, invoice: invoice) }
     }
 
     /// Charges in `states`, oldest due first; `dueBy` keeps those due (or retrying) at or before it.
     public func charges(in states: Set<ChargeState>, dueBy: UInt64? = nil) async throws -> [Charge] {
-        try await database.read { db in
-            let list = states.map(\.rawValue).sorted()
-            let select = try db.statement("""
-                SELECT \(Self.columns) FROM charges WHERE state IN (\(list.map { _ in "?" }.joined(separator: ", ")))
-                AND (? IS NULL OR coalesce(next_attempt_at, due_at) <= ?) ORDER BY due_at, id
-                """)
-            for (i, state) in list.enumerated() { select.bind(state, at: Int32(i + 1)) }
-            let n = Int32(list.count)
-            if let dueBy { select.bind(Int64(dueBy), at: n + 1); select.bind(Int64(dueBy), at: n + 2) } else {
-                select.bindNull(at: n + 1)
-                select.bindNull(at: n + 2)
-            }
-            var out: [Charge] = []
-            while try select.step() { out.append(try Self.row(select)) }
-            return out
+        let list = states.map(\.rawValue).sorted()
+        guard !list.isEmpty else { return [] }
+        var values: [SQLValue] = list.map { .text($0) }
+        var condition = "state IN (\(list.map { _ in "?" }.joined(separator: ", ")))"
+        if let dueBy {
+            condition += " AND coalesce(next_attempt_at, due_at) <= ?"
+            values.append(.integer(Int64(clamping: dueBy)))
+        }
+        return try await database.read { [values, condition] db in
+            try await db.rows("SELECT \(Self.columns) FROM charges WHERE \(condition) ORDER BY due_at, id", values).map(Self.charge)
         }
     }
 
     /// The state moves of a charge, oldest first.
     public func history(_ charge: Int64) async throws -> [(from: ChargeState, to: ChargeState, reason: String?)] {
         try await database.read { db in
-            let select = try db.statement("SELECT from_state, to_state, reason FROM charge_events WHERE charge = ? ORDER BY rowid")
-            select.bind(charge, at: 1)
-            var out: [(ChargeState, ChargeState, String?)] = []
-            while try select.step() {
-                guard let from = ChargeState(rawValue: select.text(0)), let to = ChargeState(rawValue: select.text(1)) else {
+            try await db.rows("SELECT from_state, to_state, reason FROM charge_events WHERE charge = ? ORDER BY id", [.integer(charge)]).map { row in
+                guard let from = ChargeState(rawValue: try row.text(0)), let to = ChargeState(rawValue: try row.text(1)) else {
                     throw StoreError(.corruptValue, "charge event with an unknown state")
                 }
-                out.append((from, to, select.isNull(2) ? nil : select.text(2)))
+                return (from, to, try row.optionalText(2))
             }
-            return out
         }
     }
 
@@ -191,30 +186,37 @@ public final class Ledger: Sendable {
         pay_chain, pay_token, pay_wallet, pay_asset, pay_treasury
         """
 
-    static func charge(_ db: SQLiteConnection, invoice: String) throws -> Charge? {
-        let select = try db.statement("SELECT \(columns) FROM charges WHERE invoice = ?")
-        select.bind(invoice, at: 1)
-        return try select.step() ? try row(select) : nil
+    static func charge(_ db: any SQLSession, invoice: String) async throws -> Charge? {
+        try await db.row("SELECT \(columns) FROM charges WHERE invoice = ?", [.text(invoice)]).map(charge)
     }
 
-    static func row(_ select: SQLiteStatement) throws -> Charge {
-        guard let state = ChargeState(rawValue: select.text(10)) else { throw StoreError(.corruptValue, "charge state \(select.text(10))") }
-        // A damaged or hand-edited file is a corrupt value, never a trap (negative numbers, decimals past the schema's).
-        let decimals = select.int(6)
+    /// A charge from a row of `columns`. A damaged or hand-edited database is a corrupt value, never a trap
+    /// (negative numbers, decimals past the schema's).
+    static func charge(_ row: SQLRow) throws -> Charge {
+        guard let state = ChargeState(rawValue: try row.text(10)) else { throw StoreError(.corruptValue, "charge state \(try row.text(10))") }
+        let decimals = try row.int(6)
         guard (0...77).contains(decimals) else { throw StoreError(.corruptValue, "charge token decimals \(decimals)") }
         return Charge(
-            id: select.int64(0), invoice: select.text(1), agreement: select.int64(2),
-            amount: Money(minorUnits: try select.uint64(3), currency: try Currency(code: select.text(4))),
-            tokenAmount: TokenAmount(baseUnits: try UInt256(bigEndian: select.blob(5)), decimals: decimals),
-            rate: try ExchangeRate(decimal: select.text(7)), rateAt: try select.uint64(8), dueAt: try select.uint64(9),
-            state: state, reason: select.isNull(11) ? nil : select.text(11),
-            nextAttemptAt: try select.optionalUInt64(12),
-            terms: ChargeTerms(chain: select.text(13), token: select.text(14), wallet: select.text(15),
-                               asset: select.isNull(16) ? nil : select.text(16), treasury: select.isNull(17) ? nil : select.text(17)))
+            id: try row.int64(0), invoice: try row.text(1), agreement: try row.int64(2),
+            amount: Money(minorUnits: try row.uint64(3), currency: try Currency(code: try row.text(4))),
+            tokenAmount: TokenAmount(baseUnits: try UInt256(bigEndian: try row.blob(5)), decimals: decimals),
+            rate: try ExchangeRate(decimal: try row.text(7)), rateAt: try row.uint64(8), dueAt: try row.uint64(9),
+            state: state, reason: try row.optionalText(11),
+            nextAttemptAt: try row.optionalUInt64(12),
+            terms: ChargeTerms(chain: try row.text(13), token: try row.text(14), wallet: try row.text(15),
+                               asset: try row.optionalText(16), treasury: try row.optionalText(17)))
+    }
+
+    /// An agreement from `id, customer, subscription, chain, token, wallet`.
+    static func agreement(_ row: SQLRow) throws -> Agreement {
+        Agreement(id: try row.int64(0), customer: try row.text(1), subscription: try row.optionalText(2),
+                  chain: try row.text(3), token: try row.text(4), wallet: try row.text(5))
     }
 }
 
 extension Ledger {
     /// The schema this build migrates to: module name and latest version (for `settled doctor`).
-    public static var schema: (module: String, version: Int) { (LedgerSchema.module, LedgerSchema.migrations.count) }
+    public static func schema(_ backend: SQLBackend) -> (module: String, version: Int) {
+        (LedgerSchema.module, LedgerSchema.migrations.list(backend).count)
+    }
 }

@@ -12,11 +12,14 @@ import Dispatch
 ///
 /// `@unchecked Sendable` is safe: the writer connection is touched only on `writerQueue`; the reader pools are
 /// `Sendable` themselves.
-public final class Database: @unchecked Sendable {
+public final class Database: SQLStore, @unchecked Sendable {
+    public let backend = SQLBackend.sqlite
     /// The database file.
     public let path: String
     private let writer: SQLiteConnection
     private let writerQueue = DispatchQueue(label: "settle.store.writer")
+    /// Held by each write for its whole duration (a `SQLSession` transaction spans suspension points).
+    private let writerGate = WriterGate()
     private let internalReaders: ReaderPool
     private let apiReaders: ReaderPool
 
@@ -37,6 +40,11 @@ public final class Database: @unchecked Sendable {
             """)
         internalReaders = ReaderPool(lane: .internal, path: path, capacity: readers)
         self.apiReaders = ReaderPool(lane: .api, path: path, capacity: apiReaders)
+    }
+
+    /// Applies this backend's list of `migrations`.
+    public func migrate(module: String, _ migrations: SQLMigrations) async throws {
+        try await migrate(module: module, migrations.sqlite)
     }
 
     /// Applies `migrations[version...]` for `module` in order, each in its own transaction with the version bump.
@@ -111,12 +119,27 @@ public final class Database: @unchecked Sendable {
 
     /// Runs `body` on the writer connection without opening a transaction (for migrations and pragmas).
     public func writeRaw<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        await writerGate.lock()
+        defer { writerGate.unlock() }
         let result: Result<T, any Error> = await withCheckedContinuation { continuation in
             writerQueue.async { [self] in
                 continuation.resume(returning: Result { try body(writer) })
             }
         }
         return try result.get()
+    }
+
+    /// `SQLStore`: runs `body` in one `BEGIN IMMEDIATE … COMMIT` on the writer connection, which it holds across
+    /// its suspension points (other writes wait).
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) async throws -> T) async throws -> T {
+        await writerGate.lock()
+        defer { writerGate.unlock() }
+        return try await SQLiteSession(writer, queue: writerQueue).transaction(begin: "BEGIN IMMEDIATE", body)
+    }
+
+    /// `SQLStore`: runs `body` in one read transaction on a connection of the current task's lane.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) async throws -> T) async throws -> T {
+        try await pool(ReadLane.current).session(body)
     }
 
     /// Runs `body` on a read-only connection of the current task's lane (`ReadLane.current`: `.internal` unless the

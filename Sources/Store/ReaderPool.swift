@@ -39,6 +39,15 @@ final class ReaderPool: Sendable {
         return try result.get()
     }
 
+    /// Runs `body` with a `SQLSession` on one of the lane's connections, inside one read transaction, holding the
+    /// connection across `body`'s suspension points.
+    func session<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) async throws -> T) async throws -> T {
+        let slot = await checkOut()
+        defer { checkIn(slot) }
+        let session = try await slot.onQueue { [self] in SQLiteSession(try slot.open(opened: opened), queue: slot.queue) }
+        return try await session.transaction(begin: "BEGIN DEFERRED", body)
+    }
+
     var status: ReaderLaneStatus {
         let (busy, waiting) = state.withLock { ($0.busy, $0.waiters.count) }
         return ReaderLaneStatus(capacity: capacity, busy: busy, waiting: waiting, opened: opened.load(ordering: .relaxed))
@@ -85,16 +94,26 @@ final class ReaderSlot: @unchecked Sendable {
         queue = DispatchQueue(label: label)
     }
 
+    /// On `queue`: the slot's connection, opened on first use.
+    func open(opened: borrowing Atomic<Int>) throws -> SQLiteConnection {
+        if let open = self.connection { return open }
+        let connection = try SQLiteConnection(path: path, readOnly: true)
+        self.connection = connection
+        opened.add(1, ordering: .relaxed)
+        return connection
+    }
+
+    /// Runs `body` on `queue`.
+    func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: Result { try body() }) }
+        }
+        return try result.get()
+    }
+
     /// On `queue`: opens the connection if needed, then runs `body` in one `BEGIN DEFERRED … COMMIT`.
     func run<T>(_ body: (SQLiteConnection) throws -> T, opened: borrowing Atomic<Int>) throws -> T {
-        let connection: SQLiteConnection
-        if let open = self.connection {
-            connection = open
-        } else {
-            connection = try SQLiteConnection(path: path, readOnly: true)
-            self.connection = connection
-            opened.add(1, ordering: .relaxed)
-        }
+        let connection = try open(opened: opened)
         try connection.execute("BEGIN DEFERRED")
         defer {
             connection.resetStatements()

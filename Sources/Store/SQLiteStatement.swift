@@ -120,6 +120,10 @@ public final class SQLiteStatement {
     }
     public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(raw, column)) }
     public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
+    /// Columns in the statement's result.
+    var columnCount: Int32 { sqlite3_column_count(raw) }
+    /// The storage class of the current row's column.
+    func columnType(_ column: Int32) -> SQLiteColumnType { SQLiteColumnType(rawValue: sqlite3_column_type(raw, column)) ?? .text }
 
     public func text(_ column: Int32) -> String {
         guard let pointer = sqlite3_column_text(raw, column) else { return "" }
@@ -139,4 +143,9 @@ public enum SQLiteValue: Hashable, Sendable {
     case integer(Int64)
     case text(String)
     case blob([UInt8])
+}
+
+/// SQLite's storage classes.
+enum SQLiteColumnType: Int32 {
+    case integer = 1, float = 2, text = 3, blob = 4, null = 5
 }

@@ -21,6 +21,10 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidLocation = Code("invalidLocation")
         /// A write under a lease whose epoch is no longer current: another daemon took the work over.
         public static let fenced = Code("fenced")
+        /// A statement the store built wrongly (placeholders and values disagree): a bug.
+        public static let invalidQuery = Code("invalidQuery")
+        /// Any other PostgreSQL failure (the server's SQLSTATE and message are in the text).
+        public static let database = Code("database")
         /// Any other SQLite failure.
         public static let sqlite = Code("sqlite")
 

@@ -158,7 +158,7 @@ struct DoctorCommand: AsyncParsableCommand {
             let database = try Database(path: config.database)
             var pending: [String] = []
             var current: [String] = []
-            for (module, latest) in [Ledger.schema, Outbox.schema, BillingStore.schema, EVMIndexStore.schema, SQLiteSolanaIndexStore.schema] {
+            for (module, latest) in [Ledger.schema(.sqlite), Outbox.schema(.sqlite), BillingStore.schema(.sqlite), EVMIndexStore.schema, SQLiteSolanaIndexStore.schema] {
                 let version = try await database.schemaVersion(module: module)
                 if version > latest {
                     report.fail("database", "\(module) is at version \(version), newer than this build's \(latest)",
@@ -168,7 +168,7 @@ struct DoctorCommand: AsyncParsableCommand {
             if pending.isEmpty { report.ok("database", "\(config.database): up to date (\(current.joined(separator: ", ")))") } else {
                 report.ok("database", "\(config.database): migrations pending, applied at the next start: \(pending.joined(separator: ", "))")
             }
-            if try await database.schemaVersion(module: Ledger.schema.module) == Ledger.schema.version {
+            if try await database.schemaVersion(module: Ledger.schema(.sqlite).module) == Ledger.schema(.sqlite).version {
                 let ledger = Ledger(database: database)
                 for alert in try await ledger.openAlerts() {
                     report.fail("chain \(alert.chain)", "signing stopped since \(alert.raisedAt): \(alert.kind.rawValue): \(alert.detail)",

@@ -123,11 +123,11 @@ struct APITests {
     func healthzHidesDatabaseErrors() async throws {
         let api = try await APIFixture.make()
         defer { api.stop() }
-        try await api.world.ledger.database.writeRaw { db in try db.execute("DROP TABLE charge_events; DROP TABLE charges") }
+        try await api.world.ledger.sqlite.writeRaw { db in try db.execute("DROP TABLE charge_events; DROP TABLE charges") }
         let health = try await api.call(.get, "/healthz", template: "/healthz", token: nil)
         #expect(health.status == 503)
         #expect(health.json["database"]?.stringValue == "unavailable", "\(health.text)")
-        for leak in ["no such table", "from charges", api.world.ledger.database.path, "SELECT", "sqlite"] {
+        for leak in ["no such table", "from charges", try api.world.ledger.sqlite.path, "SELECT", "sqlite"] {
             #expect(!health.text.lowercased().contains(leak.lowercased()), "healthz leaks '\(leak)': \(health.text)")
         }
     }

@@ -45,7 +45,7 @@ struct BillingWorld: Sendable {
 
     private init(devnet: Devnet, payer: Devnet.Account, spender: Devnet.Account, treasury: EVMAddress, token: EVMAddress, stripePeer: Peer,
                  stripe: StripeClient, ledger: Ledger, outbox: Outbox, store: BillingStore, ingestor: InvoiceIngestor, reporter: StripeReporter,
-                 dunning: Dunning, deliverer: OutboxDeliverer, loop: SettlementLoop, server: TestServer, config: ChainConfig) {
+                 dunning: Dunning, deliverer: OutboxDeliverer, loop: SettlementLoop, server: TestServer, config: ChainConfig) throws {
         self.devnet = devnet
         self.payer = payer
         self.spender = spender
@@ -58,7 +58,7 @@ struct BillingWorld: Sendable {
         self.store = store
         self.ingestor = ingestor
         self.processor = StripeEventProcessor(store: store, ingestor: ingestor, allowances: ViewAllowanceWatch(chains: [
-            EVMChainView(config: config, store: EVMIndexStore(database: ledger.database), node: EVMNode(rpc: devnet.rpc), spender: spender.address),
+            EVMChainView(config: config, store: EVMIndexStore(database: try ledger.sqlite), node: EVMNode(rpc: devnet.rpc), spender: spender.address),
         ]))
         self.poller = StripePoller(ingestor: ingestor)
         self.reporter = reporter
@@ -106,7 +106,7 @@ struct BillingWorld: Sendable {
                                                           headers: [("Content-Type", "application/json")],
                                                           body: Array(#"{"url": "\#(server.url("/webhooks/stripe"))", "secret": "\#(webhookSecret)"}"#.utf8)))
         }
-        return BillingWorld(
+        return try BillingWorld(
             devnet: devnet, payer: accounts[1], spender: accounts[7], treasury: accounts[8].address, token: token, stripePeer: stripePeer,
             stripe: stripe, ledger: ledger, outbox: outbox, store: store, ingestor: ingestor,
             reporter: StripeReporter(ledger: ledger, store: store, stripe: stripe, policy: policy, logger: logger),

@@ -352,7 +352,7 @@ struct HostileNodeEVMTests {
         let charge = try await f.dueCharge("in_h7b", cents: 3000)
 
         // The disk as it is right before execute; then execute broadcasts (automine: mined) and the power goes.
-        let copy = try Hostile.copyDatabase(f.ledger.database.path, into: try temporaryDirectory("settle-powerloss"))
+        let copy = try Hostile.copyDatabase(try f.ledger.sqlite.path, into: try temporaryDirectory("settle-powerloss"))
         let now = Hostile.future()
         #expect(try await f.executor().execute(charge, agreement: f.agreement, now: now) == .broadcast)
         let sent = try #require(try await f.ledger.attempts(charge: charge.id).first)
@@ -372,7 +372,7 @@ struct HostileNodeEVMTests {
         #expect(transfers.filter { $0 == 30_000_000 }.count == 1, "treasury transfers: \(transfers)")
         let nonces7B = try await HostileEVM.nonces(restored, invoice: "in_h7b")
         #expect(nonces7B.isSubset(of: [nonce]))
-        let alerts = try await restored.database.read { db in
+        let alerts = try await restored.sqlite.read { db in
             let select = try db.statement("SELECT count(*) FROM chain_alerts WHERE kind = 'nonce_divergence' AND cleared_at IS NULL")
             return try select.step() ? select.int64(0) : 0
         }
@@ -386,7 +386,7 @@ struct HostileNodeEVMTests {
         let loopA = SettlementLoop(ledger: f.ledger, chain: "devnet", executor: f.executor())
         try await HostileEVM.settleFirst(f, loop: loopA, invoice: "in_h8a", cents: 1000)
         // A second operator starts a daemon from a copy of the database, with the same key.
-        let copy = try Hostile.copyDatabase(f.ledger.database.path, into: try temporaryDirectory("settle-twin"))
+        let copy = try Hostile.copyDatabase(try f.ledger.sqlite.path, into: try temporaryDirectory("settle-twin"))
         let ledgerB = Ledger(database: try Database(path: copy))
         try await ledgerB.migrate()
         let b = ExecutorFixture(devnet: f.devnet, customer: f.customer, spender: f.spender, treasury: f.treasury, token: f.token,

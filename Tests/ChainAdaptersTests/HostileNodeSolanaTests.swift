@@ -137,7 +137,7 @@ struct HostileNodeSolanaTests {
     func powerLoss() async throws {
         let f = try await HostileSolana.Fixture.make()
         let charge = try await f.dueCharge("in_s7", cents: 3000)
-        let copy = try Hostile.copyDatabase(f.ledger.database.path, into: try temporaryDirectory("settle-sol-powerloss"))
+        let copy = try Hostile.copyDatabase(try f.ledger.sqlite.path, into: try temporaryDirectory("settle-sol-powerloss"))
         let now = Hostile.future()
         #expect(try await f.executor().execute(charge, agreement: f.agreement, now: now) == .broadcast)
         #expect(try await f.treasuryBalance() == 30_000_000, "precondition: the transfer landed")

@@ -25,7 +25,7 @@ struct NonceDivergenceTests {
         try f.devnet.chainConfig(tokens: [("USDC", f.token, 6)], spenders: [f.spender.address], confirmations: 2,
                                  signerKey: "env:\(variable)", treasury: f.treasury)
             .write(to: chains.appendingPathComponent("devnet.toml"), atomically: true, encoding: .utf8)
-        let database = f.ledger.database.path
+        let database = try f.ledger.sqlite.path
         let common = ["--chain", "devnet", "--chains-directory", chains.path, "--database", database]
 
         // The key pulls 12.34 USDC for invoice in_1 outside this ledger (a lost attempt), then the invoice is due here.

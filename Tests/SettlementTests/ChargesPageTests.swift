@@ -12,7 +12,7 @@ struct ChargesPageTests {
         let ledger = Ledger(database: try Database(path: try temporaryDirectory("settle-charges-page").appendingPathComponent("db").path, durability: .normal))
         try await ledger.migrate()
         let agreement = try await ledger.agreement(customer: "cus_1", subscription: nil, chain: "base", token: "USDC", wallet: "0xabc")
-        try await ledger.database.write { db in
+        try await ledger.sqlite.write { db in
             try db.statement("""
                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
                 INSERT INTO charges(invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at, due_at, state,
@@ -26,9 +26,8 @@ struct ChargesPageTests {
     }
 
     static func cost(_ ledger: Ledger, states: [ChargeState]?, after: Int64, limit: Int) async throws -> (rows: [Int64], steps: Int, sorts: Int, plan: [String]) {
-        let sql = Ledger.chargesPageQuery(states: states?.count)
-        let values: [SQLiteValue] = [.integer(after)] + (states ?? []).map(\.rawValue).sorted().map { .text($0) } + [.integer(Int64(limit))]
-        return try await ledger.database.read { db in
+        let (sql, values) = Ledger.chargesPage(states: states.map { $0.map(\.rawValue).sorted() }, afterID: after, limit: limit)
+        return try await ledger.sqlite.read { db in
             var plan: [String] = []
             let explain = try db.statement("EXPLAIN QUERY PLAN " + sql)
             explain.bind(values)
@@ -77,7 +76,7 @@ struct ChargesPageTests {
         let ledger = try await Self.ledger()
         #expect(try await ledger.chargeCount(in: .mismatch) == 20)
         #expect(try await ledger.chargeCount(in: .unknown) == 0)
-        let plan = try await ledger.database.read { db in
+        let plan = try await ledger.sqlite.read { db in
             let explain = try db.statement("EXPLAIN QUERY PLAN " + Ledger.chargeCountQuery)
             explain.bind("unknown", at: 1)
             var plan: [String] = []

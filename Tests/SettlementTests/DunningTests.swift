@@ -12,8 +12,8 @@ struct NotifyFixture {
     let outbox: Outbox
     let agreement: Agreement
 
-    static func make() async throws -> NotifyFixture {
-        let database = try Database(path: try temporaryDirectory("settle-notify").appendingPathComponent("db").path)
+    static func make(_ backend: SQLBackend = .sqlite) async throws -> NotifyFixture {
+        let database = try await TestDatabases.fresh(backend, "notify")
         let ledger = Ledger(database: database)
         try await ledger.migrate()
         let outbox = Outbox(database: database)
@@ -38,9 +38,9 @@ struct NotifyFixture {
 
 @Suite("Dunning: missed at due + 5 min, late at + 10 min, uncollectible after the window, each notice once")
 struct DunningTests {
-    @Test("notices follow the injected clock to the second, say why, and are never repeated")
-    func missedAndLate() async throws {
-        let f = try await NotifyFixture.make()
+    @Test("notices follow the injected clock to the second, say why, and are never repeated", arguments: SQLBackend.allCases)
+    func missedAndLate(backend: SQLBackend) async throws {
+        let f = try await NotifyFixture.make(backend)
         let due: UInt64 = 1_800_000_000
         _ = try await f.shortCharge("in_short", dueAt: due, reason: "low_balance+low_allowance")
         let dunning = Dunning(ledger: f.ledger)
@@ -60,9 +60,9 @@ struct DunningTests {
         #expect(missed["data"]?["invoice"] == "in_short" && missed["data"]?["token_amount"] == "25000000")
     }
 
-    @Test("past the auto-cancel window the charge becomes uncollectible and the merchant hears it once")
-    func uncollectible() async throws {
-        let f = try await NotifyFixture.make()
+    @Test("past the auto-cancel window the charge becomes uncollectible and the merchant hears it once", arguments: SQLBackend.allCases)
+    func uncollectible(backend: SQLBackend) async throws {
+        let f = try await NotifyFixture.make(backend)
         let due: UInt64 = 1_800_000_000
         let charge = try await f.shortCharge("in_gone", dueAt: due, reason: "low_allowance")
         let dunning = Dunning(ledger: f.ledger, policy: DunningPolicy(uncollectibleAfter: 7 * 86_400))
@@ -75,9 +75,9 @@ struct DunningTests {
         #expect(try await f.types() == ["payment.missed", "payment.late", "invoice.uncollectible"])
     }
 
-    @Test("settled and reverted moves in the ledger's history become payment.succeeded (with the tx hash) and payment.failed")
-    func fromHistory() async throws {
-        let f = try await NotifyFixture.make()
+    @Test("settled and reverted moves in the ledger's history become payment.succeeded (with the tx hash) and payment.failed", arguments: SQLBackend.allCases)
+    func fromHistory(backend: SQLBackend) async throws {
+        let f = try await NotifyFixture.make(backend)
         let charge = try await f.ledger.createCharge(invoice: "in_ok", agreement: f.agreement.id, amount: Money(minorUnits: 100, currency: try Currency(code: "usd")),
                                                      tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 10, now: 10).charge
         try await f.ledger.transition(charge.id, from: .ingested, to: .due, now: 10)
@@ -103,9 +103,9 @@ struct DunningTests {
 
 @Suite("Dunning: what needs a person becomes action.required, once")
 struct ActionRequiredTests {
-    @Test("unknown, paid after a cancellation request, and a nonce divergence each tell the merchant once; a revert from any in-flight state is payment.failed")
-    func actionRequired() async throws {
-        let f = try await NotifyFixture.make()
+    @Test("unknown, paid after a cancellation request, and a nonce divergence each tell the merchant once; a revert from any in-flight state is payment.failed", arguments: SQLBackend.allCases)
+    func actionRequired(backend: SQLBackend) async throws {
+        let f = try await NotifyFixture.make(backend)
         let usd = try Currency(code: "usd")
         func signed(_ invoice: String, _ tx: String) async throws -> (Charge, Attempt) {
             let charge = try await f.ledger.createCharge(invoice: invoice, agreement: f.agreement.id, amount: Money(minorUnits: 100, currency: usd),
@@ -162,9 +162,9 @@ final class ScriptedPoster: WebhookPoster {
 
 @Suite("Outbox: durable, retried with backoff for up to 3 days, redelivered by hand")
 struct OutboxTests {
-    @Test("backoff follows the schedule, gives up after the window, and a manual redelivery sends it again")
-    func backoff() async throws {
-        let f = try await NotifyFixture.make()
+    @Test("backoff follows the schedule, gives up after the window, and a manual redelivery sends it again", arguments: SQLBackend.allCases)
+    func backoff(backend: SQLBackend) async throws {
+        let f = try await NotifyFixture.make(backend)
         let t0: UInt64 = 1_000_000
         #expect(try await f.outbox.enqueue(eventID: "evt_1", type: .paymentMissed, invoice: "in_1", data: ["x": 1], now: t0))
         #expect(try await !f.outbox.enqueue(eventID: "evt_1", type: .paymentMissed, invoice: "in_1", data: ["x": 1], now: t0))
@@ -191,9 +191,9 @@ struct OutboxTests {
         #expect(try await f.outbox.message("evt_1")?.status == "delivered")
     }
 
-    @Test("a network failure is retried like a 5xx and recorded with its reason")
-    func networkFailure() async throws {
-        let f = try await NotifyFixture.make()
+    @Test("a network failure is retried like a 5xx and recorded with its reason", arguments: SQLBackend.allCases)
+    func networkFailure(backend: SQLBackend) async throws {
+        let f = try await NotifyFixture.make(backend)
         try await f.outbox.enqueue(eventID: "evt_2", type: .paymentLate, invoice: nil, data: [:], now: 0)
         let deliverer = OutboxDeliverer(outbox: f.outbox, poster: ScriptedPoster([nil, 503]))
         #expect(try await deliverer.runOnce(now: 0).failed == 1)

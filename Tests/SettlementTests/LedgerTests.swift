@@ -7,15 +7,15 @@ import Testing
 
 @Suite("Charges ledger: one row per invoice, compare-and-set state moves")
 struct LedgerTests {
-    func ledger() async throws -> Ledger {
-        let ledger = Ledger(database: try Database(path: try temporaryDirectory("settle-ledger").appendingPathComponent("db").path))
+    func ledger(_ backend: SQLBackend) async throws -> Ledger {
+        let ledger = Ledger(database: try await TestDatabases.fresh(backend, "ledger"))
         try await ledger.migrate()
         return ledger
     }
 
-    @Test("the same invoice twice (or from two racing creators) is one charge; other terms are a conflict")
-    func oneChargePerInvoice() async throws {
-        let ledger = try await ledger()
+    @Test("the same invoice twice (or from two racing creators) is one charge; other terms are a conflict", arguments: SQLBackend.allCases)
+    func oneChargePerInvoice(backend: SQLBackend) async throws {
+        let ledger = try await ledger(backend)
         let agreement = try await ledger.agreement(customer: "cus_1", subscription: "sub_1", chain: "base", token: "USDC", wallet: "0xabc")
         #expect(try await ledger.agreement(customer: "cus_1", subscription: "sub_1", chain: "base", token: "USDC", wallet: "0xabc").id == agreement.id)
         await #expect(throws: LedgerError.self) {
@@ -46,9 +46,9 @@ struct LedgerTests {
         }
     }
 
-    @Test("two executors racing to sign one due charge: exactly one wins")
-    func racingTransitions() async throws {
-        let ledger = try await ledger()
+    @Test("two executors racing to sign one due charge: exactly one wins", arguments: SQLBackend.allCases)
+    func racingTransitions(backend: SQLBackend) async throws {
+        let ledger = try await ledger(backend)
         let agreement = try await ledger.agreement(customer: "cus_2", subscription: nil, chain: "solana", token: "USDC", wallet: "So1")
         let charge = try await ledger.createCharge(invoice: "in_2", agreement: agreement.id, amount: Money(minorUnits: 999, currency: try Currency(code: "USD")),
                                                    tokenDecimals: 6, rate: .parity, rateAt: 1, dueAt: 100).charge
@@ -67,14 +67,14 @@ struct LedgerTests {
         (.cancelled, .due), (.included, .cancelled), (.awaitingFunds, .signed),
     ])
     func forbidden(from: ChargeState, to: ChargeState) async throws {
-        let ledger = try await ledger()
+        let ledger = try await ledger(.sqlite)
         let error = await #expect(throws: LedgerError.self) { try await ledger.transition(1, from: from, to: to) }
         #expect(error?.code == .invalidTransition)
     }
 
-    @Test("awaiting funds records why and when to retry; due charges are listed by time")
-    func awaitingFunds() async throws {
-        let ledger = try await ledger()
+    @Test("awaiting funds records why and when to retry; due charges are listed by time", arguments: SQLBackend.allCases)
+    func awaitingFunds(backend: SQLBackend) async throws {
+        let ledger = try await ledger(backend)
         let agreement = try await ledger.agreement(customer: "cus_3", subscription: nil, chain: "base", token: "USDC", wallet: "0x3")
         let usd = try Currency(code: "USD")
         let a = try await ledger.createCharge(invoice: "in_a", agreement: agreement.id, amount: Money(minorUnits: 100, currency: usd),
@@ -92,9 +92,9 @@ struct LedgerTests {
         #expect(!(try await ledger.transition(a.id, from: .due, to: .signed)))  // no longer due: nothing changes
     }
 
-    @Test("an attempt's outcome and its charge's move are written together, or not at all")
-    func recordIsAtomic() async throws {
-        let ledger = try await ledger()
+    @Test("an attempt's outcome and its charge's move are written together, or not at all", arguments: SQLBackend.allCases)
+    func recordIsAtomic(backend: SQLBackend) async throws {
+        let ledger = try await ledger(backend)
         let agreement = try await ledger.agreement(customer: "cus_4", subscription: nil, chain: "solana", token: "USDC", wallet: "So4")
         let charge = try await ledger.createCharge(invoice: "in_4", agreement: agreement.id, amount: Money(minorUnits: 100, currency: try Currency(code: "USD")),
                                                    tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0).charge
@@ -119,9 +119,9 @@ struct LedgerTests {
 
 @Suite("Ledger terms and cancellation: only while no transaction of the charge could land")
 struct LedgerTermsTests {
-    @Test("terms change and cancel while quiescent; a signed charge keeps its terms and is only asked to cancel")
-    func quiescentOnly() async throws {
-        let f = try await NotifyFixture.make()
+    @Test("terms change and cancel while quiescent; a signed charge keeps its terms and is only asked to cancel", arguments: SQLBackend.allCases)
+    func quiescentOnly(backend: SQLBackend) async throws {
+        let f = try await NotifyFixture.make(backend)
         let usd = try Currency(code: "usd")
         let charge = try await f.ledger.createCharge(invoice: "in_t", agreement: f.agreement.id, amount: Money(minorUnits: 1000, currency: usd),
                                                      tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 100).charge
@@ -152,9 +152,9 @@ struct LedgerTermsTests {
 
 @Suite("Pinned terms: an agreement change re-prices only charges with no live transaction")
 struct PinnedTermsTests {
-    @Test("a 6-decimal token switched to an 18-decimal one: waiting charges re-priced (recorded), a signed one keeps its pins")
-    func switchToken() async throws {
-        let f = try await NotifyFixture.make()
+    @Test("a 6-decimal token switched to an 18-decimal one: waiting charges re-priced (recorded), a signed one keeps its pins", arguments: SQLBackend.allCases)
+    func switchToken(backend: SQLBackend) async throws {
+        let f = try await NotifyFixture.make(backend)
         let usd = try Currency(code: "usd")
         func charge(_ invoice: String) async throws -> Charge {
             try await f.ledger.createCharge(invoice: invoice, agreement: f.agreement.id, amount: Money(minorUnits: 2500, currency: usd),
@@ -186,9 +186,9 @@ struct PinnedTermsTests {
         #expect(try await charge("in_new").terms.token == "DAI")
     }
 
-    @Test("without pricing, a token change keeps waiting charges on the token they were priced in; the wallet still moves")
-    func noPricing() async throws {
-        let f = try await NotifyFixture.make()
+    @Test("without pricing, a token change keeps waiting charges on the token they were priced in; the wallet still moves", arguments: SQLBackend.allCases)
+    func noPricing(backend: SQLBackend) async throws {
+        let f = try await NotifyFixture.make(backend)
         let waiting = try await f.ledger.createCharge(invoice: "in_w", agreement: f.agreement.id, amount: Money(minorUnits: 100, currency: try Currency(code: "usd")),
                                                       tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0).charge
         _ = try await f.ledger.upsertAgreement(customer: "cus_1", subscription: "sub_1", chain: "base", token: "DAI", wallet: "0xdef", now: 5)
@@ -242,7 +242,7 @@ struct LedgerNumberTests {
           arguments: ["amount_minor", "rate_at", "due_at", "next_attempt_at"])
     func negativeStored(column: String) async throws {
         let (ledger, _) = try await charge()
-        try await ledger.database.write { db in
+        try await ledger.sqlite.write { db in
             try db.execute("PRAGMA ignore_check_constraints = ON")  // a damaged or hand-edited file; the schema's CHECKs are not there to help
             try db.execute("UPDATE charges SET \(column) = -1 WHERE invoice = 'in_n'")
             try db.execute("PRAGMA ignore_check_constraints = OFF")

@@ -15,7 +15,7 @@ struct UnresolvedAttemptsTests {
         // 5,000 settled or reported charges whose attempts landed (outcome `included`, as they stay), and one charge in
         // each state the executors follow, with a live attempt.
         let followed: [ChargeState] = [.signed, .broadcast, .included, .unknown, .cancelRequested]
-        try await ledger.database.write { db in
+        try await ledger.sqlite.write { db in
             try db.statement("""
                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5005)
                 INSERT INTO charges(id, invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at, due_at, state,
@@ -39,14 +39,14 @@ struct UnresolvedAttemptsTests {
         #expect(try await ledger.unresolvedAttempts(chain: "solana").isEmpty)
         #expect(try await ledger.unresolvedAttempts().count == 5)
         // Read from the charges in flight, not from every `included` attempt.
-        let (plan, steps) = try await ledger.database.read { db in
-            let sql = Ledger.attemptsQuery(where: Ledger.unresolvedCondition)
+        let (plan, steps) = try await ledger.sqlite.read { db in
+            let sql = Ledger.attemptsQuery(where: Ledger.unresolvedCondition + " AND chain = ?")
             let explain = try db.statement("EXPLAIN QUERY PLAN " + sql)
-            explain.bind([.text("base"), .text("base")])
+            explain.bind([.text("base")])
             var plan: [String] = []
             while try explain.step() { plan.append(explain.text(3)) }
             let select = try db.statement(sql)
-            select.bind([.text("base"), .text("base")])
+            select.bind([.text("base")])
             let before = select.virtualMachineSteps
             while try select.step() {}
             return (plan, select.virtualMachineSteps - before)
@@ -60,7 +60,7 @@ struct UnresolvedAttemptsTests {
         let ledger = Ledger(database: try Database(path: try temporaryDirectory("settle-watched").appendingPathComponent("db").path, durability: .normal))
         try await ledger.migrate()
         let agreement = try await ledger.agreement(customer: "cus_1", subscription: nil, chain: "base", token: "USDC", wallet: "0xabc")
-        try await ledger.database.write { db in
+        try await ledger.sqlite.write { db in
             try db.statement("""
                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
                 INSERT INTO charges(id, invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at, due_at, state,
@@ -73,7 +73,7 @@ struct UnresolvedAttemptsTests {
                 """).run()
         }
         #expect(try await ledger.watchedAttempts(chain: "base", above: 49_970).map(\.charge.id) == [4998, 4999, 5000])
-        let (plan, steps) = try await ledger.database.read { db in
+        let (plan, steps) = try await ledger.sqlite.read { db in
             let explain = try db.statement("EXPLAIN QUERY PLAN " + Ledger.watchedQuery)
             explain.bind([.text("base"), .integer(49_970)])
             var plan: [String] = []

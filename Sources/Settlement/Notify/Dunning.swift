@@ -22,7 +22,7 @@ public struct DunningPolicy: Hashable, Sendable {
 }
 
 /// Turns what happens to charges into merchant webhooks in the outbox, each exactly once:
-/// - from the ledger's history (read with a durable cursor, in the same transaction as the rows it writes):
+/// - from the ledger's history (each row marked noticed in the same transaction as the rows it writes):
 ///   `payment.succeeded` when a charge settles, `payment.failed` when a pull reverts, `invoice.uncollectible`,
 ///   `action.required` when a charge becomes `unknown` or lands after its cancellation was requested,
 ///   `payment.mismatch` when the final transfer delivered something else than the charge's amount;
@@ -54,12 +54,16 @@ public struct Dunning: Sendable {
         report.enqueued += try await ledger.database.write { db in
             var enqueued = 0
             for (kind, after, event) in [("missed", policy.missedAfter, MerchantEvent.paymentMissed), ("late", policy.lateAfter, .paymentLate)] {
-                let select = try db.statement("SELECT \(Self.columns) FROM charges c JOIN agreements a ON a.id = c.agreement WHERE c.state = 'awaiting_funds' AND c.due_at + ? <= ? ORDER BY c.id")
-                select.bind([.integer(Int64(after)), .integer(Int64(now))])
-                var due: [(String, JSON)] = []
-                while try select.step() { due.append((select.text(0), Self.data(select, reason: select.isNull(10) ? nil : select.text(10)))) }
-                for (invoice, data) in due where try Outbox.noteOnce(db, invoice: invoice, kind: kind, now: now) {
-                    if try Outbox.enqueue(db, eventID: "evt_settle_\(invoice)_\(kind)", type: event, invoice: invoice, data: data, now: now) { enqueued += 1 }
+                // A notice is decided once per invoice and kind (`notices`' key): a second daemon's insert finds it.
+                let due = try await db.rows("""
+                    SELECT \(Self.columns) FROM charges c JOIN agreements a ON a.id = c.agreement
+                    WHERE c.state = 'awaiting_funds' AND c.due_at <= ? ORDER BY c.id
+                    """, [.integer(Int64(clamping: now) - Int64(clamping: after))])
+                for row in due {
+                    let invoice = try row.text(0)
+                    guard try await Outbox.noteOnce(db, invoice: invoice, kind: kind, now: now) else { continue }
+                    if try await Outbox.enqueue(db, eventID: "evt_settle_\(invoice)_\(kind)", type: event, invoice: invoice,
+                                                data: try Self.data(row, reason: try row.optionalText(10)), now: now) { enqueued += 1 }
                 }
             }
             return enqueued
@@ -72,12 +76,12 @@ public struct Dunning: Sendable {
                 }
             }
         }
-        report.enqueued += try await ledger.database.write { db in try Self.fromHistory(db, now: now) }
+        report.enqueued += try await ledger.database.write { db in try await Self.fromHistory(db, now: now) }
         for alert in try await ledger.openAlerts() {
             let data: JSON = ["chain": .string(alert.chain), "signer": .string(alert.signer), "reason": .string(alert.kind.rawValue),
                               "detail": .string(alert.detail)]
             if try await ledger.database.write({ db in
-                try Outbox.enqueue(db, eventID: "evt_settle_alert_\(alert.id)", type: .actionRequired, invoice: nil, data: data, now: now)
+                try await Outbox.enqueue(db, eventID: "evt_settle_alert_\(alert.id)", type: .actionRequired, invoice: nil, data: data, now: now)
             }) {
                 report.enqueued += 1
             }
@@ -91,14 +95,14 @@ public struct Dunning: Sendable {
         """
 
     /// The `data` of a merchant event about a charge, from a row of `columns`.
-    static func data(_ row: SQLiteStatement, reason: String?, txHash: String? = nil) -> JSON {
-        let tokenAmount = (try? UInt256(bigEndian: row.blob(8)))?.description ?? "0"
+    static func data(_ row: SQLRow, reason: String?, txHash: String? = nil) throws -> JSON {
+        let tokenAmount = (try? UInt256(bigEndian: try row.blob(8)))?.description ?? "0"
         var members: [(key: String, value: JSON)] = [
-            ("invoice", .string(row.text(0))), ("customer", .string(row.text(1))),
-            ("subscription", row.isNull(2) ? .null : .string(row.text(2))), ("chain", .string(row.text(3))),
-            ("token", .string(row.text(4))), ("wallet", .string(row.text(5))), ("amount", .number(String(row.int64(6)))),
-            ("currency", .string(row.text(7).lowercased())), ("token_amount", .string(tokenAmount)),
-            ("token_decimals", .number(String(row.int(9)))), ("due_at", .number(String(row.int64(11)))),
+            ("invoice", .string(try row.text(0))), ("customer", .string(try row.text(1))),
+            ("subscription", try row.optionalText(2).map { .string($0) } ?? .null), ("chain", .string(try row.text(3))),
+            ("token", .string(try row.text(4))), ("wallet", .string(try row.text(5))), ("amount", .number(String(try row.int64(6)))),
+            ("currency", .string(try row.text(7).lowercased())), ("token_amount", .string(tokenAmount)),
+            ("token_decimals", .number(String(try row.int64(9)))), ("due_at", .number(String(try row.int64(11)))),
         ]
         if let reason {
             members.append(("reason", .string(reason)))
@@ -108,65 +112,59 @@ public struct Dunning: Sendable {
         return .object(members)
     }
 
-    /// Reads the ledger's history past the cursor and enqueues what it means, moving the cursor in the same
-    /// transaction.
-    private static func fromHistory(_ db: SQLiteConnection, now: UInt64) throws -> Int {
-        let cursor = try db.statement("SELECT last_event FROM notifier_cursor WHERE id = 1")
-        let after = try cursor.step() ? cursor.int64(0) : 0
-        cursor.reset()
-        let select = try db.statement("""
-            SELECT \(columns), e.rowid, e.from_state, e.to_state, e.reason FROM charge_events e
+    /// Reads the ledger's history rows not yet noticed and enqueues what they mean, marking them noticed in the same
+    /// transaction. On PostgreSQL the rows are claimed (`SKIP LOCKED`): two daemons never read the same row, and a
+    /// row committed late (ids are not committed in order) is still read, unlike with a cursor over ids.
+    private static func fromHistory(_ db: any SQLSession, now: UInt64) async throws -> Int {
+        let lock = db.backend == .postgres ? " FOR UPDATE OF e SKIP LOCKED" : ""
+        let rows = try await db.rows("""
+            SELECT \(columns), e.id, e.from_state, e.to_state, e.reason FROM charge_events e
             JOIN charges c ON c.id = e.charge JOIN agreements a ON a.id = c.agreement
-            WHERE e.rowid > ? ORDER BY e.rowid LIMIT 1000
-            """)
-        select.bind(after, at: 1)
-        var last = after
+            WHERE e.noticed IS NULL ORDER BY e.id LIMIT 1000\(lock)
+            """, [])
         var pending: [(eventID: String, type: MerchantEvent, invoice: String, data: JSON)] = []
-        let txHash = try db.statement("SELECT tx_id FROM attempts WHERE charge = ? AND outcome = 'included' ORDER BY sequence DESC LIMIT 1")
-        while try select.step() {
-            last = select.int64(13)
-            let invoice = select.text(0)
-            let from = select.text(14), to = select.text(15)
-            let reason = select.isNull(16) ? nil : select.text(16)
+        func settlingHash(_ charge: Int64) async throws -> String? {
+            try await db.row("SELECT tx_id FROM attempts WHERE charge = ? AND outcome = 'included' ORDER BY sequence DESC LIMIT 1",
+                             [.integer(charge)])?.text(0)
+        }
+        for row in rows {
+            let last = try row.int64(13)
+            let invoice = try row.text(0)
+            let from = try row.text(14), to = try row.text(15)
+            let reason = try row.optionalText(16)
             switch (from, to) {
             case (_, ChargeState.settled.rawValue) where from != to:
-                txHash.bind(select.int64(12), at: 1)
-                let hash = try txHash.step() ? txHash.text(0) : nil
-                txHash.reset()
-                pending.append(("evt_settle_\(invoice)_succeeded", .paymentSucceeded, invoice, data(select, reason: nil, txHash: hash)))
+                let hash = try await settlingHash(try row.int64(12))
+                pending.append(("evt_settle_\(invoice)_succeeded", .paymentSucceeded, invoice, try data(row, reason: nil, txHash: hash)))
                 if from == ChargeState.cancelRequested.rawValue {
                     pending.append(("evt_settle_\(invoice)_paid_after_cancel", .actionRequired, invoice,
-                                    data(select, reason: "paid_after_cancel: the payment landed after the invoice was closed; refund or re-open it",
-                                         txHash: hash)))
+                                    try data(row, reason: "paid_after_cancel: the payment landed after the invoice was closed; refund or re-open it",
+                                             txHash: hash)))
                 }
             case (let from, ChargeState.awaitingFunds.rawValue) where ChargeState(rawValue: from)?.hasLiveAttempt == true:
-                pending.append(("evt_settle_\(invoice)_failed_\(last)", .paymentFailed, invoice, data(select, reason: reason)))
+                pending.append(("evt_settle_\(invoice)_failed_\(last)", .paymentFailed, invoice, try data(row, reason: reason)))
             case (_, ChargeState.reversed.rawValue) where from != to:
-                txHash.bind(select.int64(12), at: 1)
-                let hash = try txHash.step() ? txHash.text(0) : nil
-                txHash.reset()
-                pending.append(("evt_settle_\(invoice)_reversed_\(last)", .paymentReversed, invoice, data(select, reason: reason, txHash: hash)))
+                let hash = try await settlingHash(try row.int64(12))
+                pending.append(("evt_settle_\(invoice)_reversed_\(last)", .paymentReversed, invoice, try data(row, reason: reason, txHash: hash)))
             case (_, ChargeState.mismatch.rawValue) where from != to:
-                txHash.bind(select.int64(12), at: 1)
-                let hash = try txHash.step() ? txHash.text(0) : nil
-                txHash.reset()
-                pending.append(("evt_settle_\(invoice)_mismatch", .paymentMismatch, invoice, data(select, reason: reason, txHash: hash)))
+                let hash = try await settlingHash(try row.int64(12))
+                pending.append(("evt_settle_\(invoice)_mismatch", .paymentMismatch, invoice, try data(row, reason: reason, txHash: hash)))
             case (_, ChargeState.unknown.rawValue) where from != to:
                 pending.append(("evt_settle_\(invoice)_unknown_\(last)", .actionRequired, invoice,
-                                data(select, reason: "unknown: no node proves whether the payment transaction landed; inspect the chain")))
+                                try data(row, reason: "unknown: no node proves whether the payment transaction landed; inspect the chain")))
             case (_, ChargeState.uncollectible.rawValue) where from != to:
-                pending.append(("evt_settle_\(invoice)_uncollectible", .invoiceUncollectible, invoice, data(select, reason: reason)))
+                pending.append(("evt_settle_\(invoice)_uncollectible", .invoiceUncollectible, invoice, try data(row, reason: reason)))
             default:
-                continue
+                break
             }
         }
-        select.reset()
         var enqueued = 0
-        for item in pending where try Outbox.enqueue(db, eventID: item.eventID, type: item.type, invoice: item.invoice, data: item.data, now: now) {
+        for item in pending where try await Outbox.enqueue(db, eventID: item.eventID, type: item.type, invoice: item.invoice, data: item.data, now: now) {
             enqueued += 1
         }
-        try db.statement("INSERT INTO notifier_cursor(id, last_event) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET last_event = excluded.last_event")
-            .run([.integer(last)])
+        for row in rows {
+            try await db.run("UPDATE charge_events SET noticed = ? WHERE id = ?", [.unsigned(now), .integer(try row.int64(13))])
+        }
         return enqueued
     }
 }

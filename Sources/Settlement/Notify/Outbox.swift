@@ -48,9 +48,9 @@ public struct DeliveryPolicy: Hashable, Sendable {
 /// The durable outbox of merchant webhooks: rows are written in the same transaction as the decision that caused
 /// them, delivered at least once (the merchant deduplicates by `id`), retried with backoff, and kept forever.
 public final class Outbox: Sendable {
-    public let database: Database
+    public let database: any SQLStore
 
-    public init(database: Database) {
+    public init(database: any SQLStore) {
         self.database = database
     }
 
@@ -61,36 +61,60 @@ public final class Outbox: Sendable {
     /// Adds a message inside the caller's transaction. The same `eventID` again adds nothing.
     /// - Returns: true when the message is new.
     @discardableResult
-    public static func enqueue(_ db: SQLiteConnection, eventID: String, type: MerchantEvent, invoice: String?, data: JSON,
-                               now: UInt64) throws -> Bool {
+    public static func enqueue(_ db: any SQLSession, eventID: String, type: MerchantEvent, invoice: String?, data: JSON,
+                               now: UInt64) async throws -> Bool {
         let body: JSON = [
             "id": .string(eventID), "object": "event", "type": .string(type.rawValue), "created": .number(String(now)), "data": data,
         ]
-        try db.statement("""
+        return try await db.run("""
             INSERT INTO outbox(event_id, type, invoice, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT(event_id) DO NOTHING
-            """).run([.text(eventID), .text(type.rawValue), invoice.map { .text($0) } ?? .null, .blob(body.serialized),
-                      .integer(Int64(now)), .integer(Int64(now))])
-        return db.changes == 1
+            """, [.text(eventID), .text(type.rawValue), invoice.sqlValue, .blob(body.serialized), .unsigned(now), .unsigned(now)]) == 1
     }
 
     /// Adds a message in its own transaction (see `enqueue(_:eventID:…)`).
     @discardableResult
     public func enqueue(eventID: String, type: MerchantEvent, invoice: String?, data: JSON, now: UInt64) async throws -> Bool {
-        try await database.write { db in try Self.enqueue(db, eventID: eventID, type: type, invoice: invoice, data: data, now: now) }
+        try await database.write { db in try await Self.enqueue(db, eventID: eventID, type: type, invoice: invoice, data: data, now: now) }
+    }
+
+    /// Adds a message once per `kind` of `invoice` (`noteOnce`), in one transaction.
+    /// - Returns: true when the message is new.
+    @discardableResult
+    public func enqueueOnce(kind: String, eventID: String, type: MerchantEvent, invoice: String, data: JSON, now: UInt64) async throws -> Bool {
+        try await database.write { db in
+            guard try await Self.noteOnce(db, invoice: invoice, kind: kind, now: now) else { return false }
+            return try await Self.enqueue(db, eventID: eventID, type: type, invoice: invoice, data: data, now: now)
+        }
     }
 
     /// Records that `kind` was decided for `invoice`, inside the caller's transaction.
     /// - Returns: false when it already was (so the caller sends nothing again).
-    public static func noteOnce(_ db: SQLiteConnection, invoice: String, kind: String, now: UInt64) throws -> Bool {
-        try db.statement("INSERT INTO notices(invoice, kind, at) VALUES (?, ?, ?) ON CONFLICT(invoice, kind) DO NOTHING")
-            .run([.text(invoice), .text(kind), .integer(Int64(now))])
-        return db.changes == 1
+    public static func noteOnce(_ db: any SQLSession, invoice: String, kind: String, now: UInt64) async throws -> Bool {
+        try await db.run("INSERT INTO notices(invoice, kind, at) VALUES (?, ?, ?) ON CONFLICT(invoice, kind) DO NOTHING",
+                         [.text(invoice), .text(kind), .unsigned(now)]) == 1
     }
 
-    /// Messages due for delivery at `now`, oldest first.
+    /// Messages due for delivery at `now`, oldest first (a look, claiming nothing).
     public func pending(now: UInt64, limit: Int = 100) async throws -> [OutboxMessage] {
-        try await messages(where: "delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?", [.integer(Int64(now))], limit: limit)
+        try await messages(where: Self.dueCondition, [.unsigned(now)], limit: limit)
+    }
+
+    static let dueCondition = "delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?"
+
+    /// Claims up to `limit` messages due at `now` for delivery by this daemon: in one transaction the rows are locked
+    /// (rows another daemon holds are passed over) and their next attempt moved to `now + hold`, so no other daemon
+    /// picks them while this one posts. The delivery's `record` replaces the hold; after a crash it lapses and the
+    /// message is sent again (at least once; the merchant deduplicates by event id).
+    public func claim(now: UInt64, hold: UInt64 = 120, limit: Int = 100) async throws -> [OutboxMessage] {
+        try await database.write { db in
+            let due = try await db.rows("\(Self.messageQuery(where: Self.dueCondition, limit: limit))\(db.skipLocked)", [.unsigned(now)])
+                .map(Self.message)
+            for message in due {
+                try await db.run("UPDATE outbox SET next_attempt_at = ? WHERE id = ?", [.unsigned(now &+ hold), .integer(message.id)])
+            }
+            return due
+        }
     }
 
     /// Every message, or those of one invoice, oldest first.
@@ -110,13 +134,13 @@ public final class Outbox: Sendable {
         let attempts = message.attempts + 1
         let next = delivered ? nil : policy.nextAttempt(after: attempts, createdAt: message.createdAt, now: now)
         try await database.write { db in
-            try db.statement("""
+            try await db.run("""
                 UPDATE outbox SET attempts = ?, last_status = ?, last_error = ?, delivered_at = ?, gave_up_at = ?,
                 next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ? AND delivered_at IS NULL
-                """).run([
-                    .integer(Int64(attempts)), status.map { .integer(Int64($0)) } ?? .null, error.map { .text($0) } ?? .null,
-                    delivered ? .integer(Int64(now)) : .null, !delivered && next == nil ? .integer(Int64(now)) : .null,
-                    next.map { .integer(Int64($0)) } ?? .null, .integer(message.id),
+                """, [
+                    .integer(Int64(attempts)), status.map { .integer(Int64($0)) } ?? .null, error.sqlValue,
+                    delivered ? .unsigned(now) : .null, !delivered && next == nil ? .unsigned(now) : .null,
+                    .unsigned(next), .integer(message.id),
                 ])
         }
     }
@@ -127,45 +151,44 @@ public final class Outbox: Sendable {
     @discardableResult
     public func redeliver(_ idOrEvent: String, now: UInt64) async throws -> Bool {
         try await database.write { db in
-            try db.statement("""
+            try await db.run("""
                 UPDATE outbox SET delivered_at = NULL, gave_up_at = NULL, next_attempt_at = ?, created_at = ?, attempts = 0
                 WHERE event_id = ? OR CAST(id AS TEXT) = ?
-                """).run([.integer(Int64(now)), .integer(Int64(now)), .text(idOrEvent), .text(idOrEvent)])
-            return db.changes > 0
+                """, [.unsigned(now), .unsigned(now), .text(idOrEvent), .text(idOrEvent)]) > 0
         }
     }
 
     /// Messages not yet delivered nor given up (the backlog).
     public func backlog() async throws -> Int {
         try await database.read { db in
-            let select = try db.statement("SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL")
-            _ = try select.step()
-            return select.int(0)
+            try await db.row("SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL", [])?.int(0) ?? 0
         }
     }
 
-    private func messages(where condition: String, _ values: [SQLiteValue], limit: Int) async throws -> [OutboxMessage] {
-        try await database.read { db in
-            let select = try db.statement("""
-                SELECT id, event_id, type, invoice, payload, created_at, attempts, next_attempt_at, delivered_at, gave_up_at, last_status,
-                       last_error FROM outbox WHERE \(condition) ORDER BY id LIMIT \(limit)
-                """)
-            select.bind(values)
-            var out: [OutboxMessage] = []
-            while try select.step() {
-                out.append(OutboxMessage(
-                    id: select.int64(0), eventID: select.text(1), type: select.text(2), invoice: select.isNull(3) ? nil : select.text(3),
-                    payload: select.blob(4), createdAt: try select.uint64(5), attempts: select.int(6),
-                    nextAttemptAt: try select.uint64(7), deliveredAt: try select.optionalUInt64(8),
-                    gaveUpAt: try select.optionalUInt64(9), lastStatus: select.isNull(10) ? nil : select.int(10),
-                    lastError: select.isNull(11) ? nil : select.text(11)))
-            }
-            return out
-        }
+    private func messages(where condition: String, _ values: [SQLValue], limit: Int) async throws -> [OutboxMessage] {
+        try await database.read { db in try await db.rows(Self.messageQuery(where: condition, limit: limit), values).map(Self.message) }
+    }
+
+    static func messageQuery(where condition: String, limit: Int) -> String {
+        """
+        SELECT id, event_id, type, invoice, payload, created_at, attempts, next_attempt_at, delivered_at, gave_up_at, last_status,
+               last_error FROM outbox WHERE \(condition) ORDER BY id LIMIT \(max(1, min(limit, 10_000)))
+        """
+    }
+
+    static func message(_ row: SQLRow) throws -> OutboxMessage {
+        OutboxMessage(
+            id: try row.int64(0), eventID: try row.text(1), type: try row.text(2), invoice: try row.optionalText(3),
+            payload: try row.blob(4), createdAt: try row.uint64(5), attempts: try row.int(6),
+            nextAttemptAt: try row.uint64(7), deliveredAt: try row.optionalUInt64(8),
+            gaveUpAt: try row.optionalUInt64(9), lastStatus: try row.isNull(10) ? nil : row.int(10),
+            lastError: try row.optionalText(11))
     }
 }
 
 extension Outbox {
     /// The schema this build migrates to: module name and latest version (for `settled doctor`).
-    public static var schema: (module: String, version: Int) { (NotifySchema.module, NotifySchema.migrations.count) }
+    public static func schema(_ backend: SQLBackend) -> (module: String, version: Int) {
+        (NotifySchema.module, NotifySchema.migrations.list(backend).count)
+    }
 }

@@ -25,11 +25,11 @@ public struct OutboxDeliverer: Sendable {
         public var failed = 0
     }
 
-    /// Delivers every message due at `now`.
+    /// Delivers the messages due at `now` that this daemon claims (`Outbox.claim`: one daemon per message).
     @discardableResult
     public func runOnce(now: UInt64) async throws -> Report {
         var report = Report()
-        for message in try await outbox.pending(now: now) {
+        for message in try await outbox.claim(now: now) {
             let (status, error) = await poster.post(body: message.payload, eventID: message.eventID, timestamp: now)
             let delivered = status.map { (200..<300).contains($0) } ?? false
             try await outbox.record(message, status: status, error: delivered ? nil : error ?? status.map { "HTTP \($0)" },

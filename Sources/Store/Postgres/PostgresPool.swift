@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PostgresNIO
 
@@ -9,6 +10,8 @@ import PostgresNIO
 public final class PostgresPool: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    /// Where the database is (without its password).
+    public let location: PostgresLocation
     private let runner: Task<Void, Never>
 
     public init(_ location: PostgresLocation, password: String?, logger: Logger) {
@@ -19,6 +22,7 @@ public final class PostgresPool: Sendable {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.logger = logger
+        self.location = location
         runner = Task { await client.run() }
     }
 
@@ -56,7 +60,11 @@ public final class PostgresPool: Sendable {
                     throw StoreError(.migration, "database schema of \(module) is at version \(current); this program knows \(migrations.count): upgrade settled")
                 }
                 guard current < migrations.count else { return false }
-                try await connection.query(PostgresQuery(unsafeSQL: migrations[current]), logger: logger)
+                // One statement per query (the extended protocol takes no more): a migration is split at each `;`
+                // that ends a line.
+                for statement in Self.statements(migrations[current]) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
                 try await connection.query("""
                     INSERT INTO schema_migrations(module, version) VALUES (\(module), \(current + 1))
                     ON CONFLICT (module) DO UPDATE SET version = excluded.version
@@ -64,6 +72,26 @@ public final class PostgresPool: Sendable {
                 return true
             }
             if !more { return }
+        }
+    }
+
+    /// The statements of a migration: split where a `;` ends a line; empty pieces and comment-only pieces dropped.
+    static func statements(_ migration: String) -> [String] {
+        var out: [String] = []
+        var current = ""
+        for line in migration.split(separator: "\n", omittingEmptySubsequences: false) {
+            current += line + "\n"
+            if line.trimmingCharacters(in: .whitespaces).hasSuffix(";") {
+                out.append(current)
+                current = ""
+            }
+        }
+        out.append(current)
+        return out.filter { piece in
+            piece.split(separator: "\n").contains { line in
+                let text = line.trimmingCharacters(in: .whitespaces)
+                return !text.isEmpty && !text.hasPrefix("--")
+            }
         }
     }
 
