@@ -8,11 +8,7 @@ import Store
 /// server (`PostgresServer`). Raw SQL is here only for tests that damage rows on purpose or read what a store hides.
 public struct SolanaIndexDatabase: Sendable {
     /// The two places the index can live; tests of the store run on both (`@Test(arguments: Backend.allCases)`).
-    public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
-        case sqlite, postgres
-
-        public var description: String { rawValue }
-    }
+    public typealias Backend = SQLBackend
 
     public let backend: Backend
     /// The SQLite database (nil on PostgreSQL).

@@ -3,9 +3,6 @@
 /// same keyset pagination), BIGINT for integers and BYTEA for blobs. Keys are interned to integer ids (identity
 /// columns, from 1: 0 is never a key, which `sol_events_by_party` uses for revokes); u64 amounts are 8-byte
 /// big-endian blobs, signatures 64-byte blobs.
-///
-/// A migration is one statement (postgres-nio sends each through the extended protocol, which takes one), so the
-/// schema is one `DO` block.
 enum PostgresSolanaIndexSchema {
     static let module = "solana_index"
 
@@ -15,16 +12,17 @@ enum PostgresSolanaIndexSchema {
 
     static let migrations: [String] = [
         """
-        DO $migration$ BEGIN
         CREATE TABLE sol_keys (
             id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             key BYTEA NOT NULL UNIQUE CHECK (length(key) = 32)
         );
+
         CREATE TABLE sol_chains (
             id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             name TEXT NOT NULL UNIQUE,
             finalized_slot BIGINT
         );
+
         CREATE TABLE sol_token_accounts (
             chain BIGINT NOT NULL REFERENCES sol_chains(id),
             account BIGINT NOT NULL REFERENCES sol_keys(id),
@@ -34,6 +32,8 @@ enum PostgresSolanaIndexSchema {
             newest_signature BYTEA CHECK (newest_signature IS NULL OR length(newest_signature) = 64),
             PRIMARY KEY (chain, account)
         );
+        CREATE INDEX sol_token_accounts_by_owner ON sol_token_accounts (chain, owner, mint);
+
         CREATE TABLE sol_transactions (
             chain BIGINT NOT NULL REFERENCES sol_chains(id),
             signature BYTEA NOT NULL CHECK (length(signature) = 64),
@@ -43,6 +43,7 @@ enum PostgresSolanaIndexSchema {
             status TEXT NOT NULL CHECK (status IN ('confirmed', 'finalized')),
             PRIMARY KEY (chain, signature)
         );
+
         CREATE TABLE sol_events (
             chain BIGINT NOT NULL,
             signature BYTEA NOT NULL,
@@ -63,6 +64,13 @@ enum PostgresSolanaIndexSchema {
             FOREIGN KEY (chain, signature) REFERENCES sol_transactions(chain, signature) ON DELETE CASCADE
         );
         CREATE INDEX sol_events_by_owner ON sol_events (chain, owner, mint, slot);
+        -- The allowance history (`delegateHistory`): a wallet's events by the party that matters to a delegate (the
+        -- delegate of an Approve, the signer of a Transfer; 0 for a Revoke, which concerns every delegate), in history
+        -- order, with the source account for the token filter.
+        CREATE INDEX sol_events_by_party ON sol_events (chain, owner,
+            (CASE kind WHEN 'approve' THEN counterparty WHEN 'transfer' THEN authority ELSE 0 END),
+            slot, signature, outer_index, inner_index, source);
+
         CREATE TABLE sol_account_state (
             chain BIGINT NOT NULL REFERENCES sol_chains(id),
             account BIGINT NOT NULL REFERENCES sol_keys(id),
@@ -72,11 +80,6 @@ enum PostgresSolanaIndexSchema {
             slot BIGINT NOT NULL,
             PRIMARY KEY (chain, account)
         );
-        CREATE INDEX sol_events_by_party ON sol_events (chain, owner,
-            (CASE kind WHEN 'approve' THEN counterparty WHEN 'transfer' THEN authority ELSE 0 END),
-            slot, signature, outer_index, inner_index, source);
-        CREATE INDEX sol_token_accounts_by_owner ON sol_token_accounts (chain, owner, mint);
-        END $migration$
         """,
     ]
 }
