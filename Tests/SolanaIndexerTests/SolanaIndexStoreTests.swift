@@ -361,8 +361,13 @@ struct SolanaIndexStoreTests {
         let keys = (0..<40).map { _ in World.key() }
         var chains: [Int64] = []
         for n in 0..<6 { chains.append(try await world.store.register(name: "cluster-\(n)")) }
+        // On PostgreSQL every other writer is another daemon: a pool of its own on the same database.
+        let second = world.database.postgres.map { PostgresPool($0.location, password: nil, logger: $0.logger) }
+        defer { second?.close() }
+        let stores: [any SolanaIndexStore] = [world.store, second.map { PostgresSolanaIndexStore(database: $0) } ?? world.store]
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (n, chain) in chains.enumerated() {
+                let store = stores[n % 2]
                 group.addTask {
                     // Each writer names the keys in its own order, in batches of several transactions.
                     var generator = SeededGenerator(seed: UInt64(n + 1))
@@ -375,7 +380,7 @@ struct SolanaIndexStoreTests {
                                                    decimals: 6, outerIndex: 0, innerIndex: nil)
                             return (world.transaction(UInt8(round * 5 + i + 1), slot: UInt64(round)), [event])
                         }
-                        try await world.store.commit(chain: chain, batch, owners: [order[0]: order[1]])
+                        try await store.commit(chain: chain, batch, owners: [order[0]: order[1]])
                     }
                 }
             }
