@@ -177,7 +177,7 @@ let package = Package(
             name: "SolanaIndexerTests",
             dependencies: [
                 "SolanaIndexer", "Solana", "Signing", "Transport", "Store", "Leases", "SettleConfiguration", "TestSupport",
-                .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
