@@ -147,6 +147,21 @@ struct SolanaIndexStoreTests {
         #expect(try await world.cursor(world.usdcAccount) == nil)
     }
 
+    @Test("a batch the schema refuses (two events at one instruction) is .constraint on both backends and writes nothing, cursor included",
+          arguments: Backend.allCases)
+    func refusedBatch(_ backend: Backend) async throws {
+        let world = try await World.make(backend)
+        defer { world.database.close() }
+        let error = await #expect(throws: StoreError.self) {
+            try await world.store.commit(chain: world.chain, [(world.transaction(1, slot: 5), [world.approve(1), world.approve(2)])],
+                                         owners: world.owners, removing: [], cursor: (world.usdcAccount, World.signature(1)), lease: nil)
+        }
+        #expect(error?.code == .constraint, "\(String(describing: error))")
+        #expect(try await world.store.events(chain: world.chain).isEmpty)
+        #expect(try await world.store.known(chain: world.chain, [World.signature(1)]).isEmpty)
+        #expect(try await world.cursor(world.usdcAccount) == nil)
+    }
+
     @Test("events by owner, mint and kind, in history order: slot, signature, instruction", arguments: Backend.allCases)
     func eventFilters(_ backend: Backend) async throws {
         let world = try await World.make(backend)

@@ -11,9 +11,11 @@ extension PostgresSolanaIndexStore {
     /// delegate never indexed matches no approval or transfer (revokes still show).
     public func delegateHistory(chain: Int64, owner: SolanaPublicKey, delegate: SolanaPublicKey, mint: SolanaPublicKey?,
                                 after: SolanaHistoryPosition?, limit: Int) async throws -> [SolanaEventRecord] {
-        guard limit > 0 else { return [] }
-        let query = Self.delegateHistoryQuery(chain: chain, owner: owner, delegate: delegate, mint: mint, after: after, limit: limit)
-        return try await Self.eventRecords(database.client.query(query, logger: logger))
+        try await Self.mapped {
+            guard limit > 0 else { return [] }
+            let query = Self.delegateHistoryQuery(chain: chain, owner: owner, delegate: delegate, mint: mint, after: after, limit: limit)
+            return try await Self.eventRecords(database.client.query(query, logger: logger))
+        }
     }
 
     /// The statement of a `delegateHistory` page.

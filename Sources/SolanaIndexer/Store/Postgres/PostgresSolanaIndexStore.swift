@@ -28,7 +28,7 @@ public struct PostgresSolanaIndexStore: SolanaIndexStore {
 
     public func register(name: String) async throws -> Int64 {
         let logger = self.logger
-        return try await database.transaction { connection in
+        return try await transaction { connection in
             try await connection.query("INSERT INTO sol_chains(name) VALUES (\(name)) ON CONFLICT (name) DO NOTHING", logger: logger)
             for try await id in try await connection.query("SELECT id FROM sol_chains WHERE name = \(name)", logger: logger).decode(Int64.self) {
                 return id
@@ -38,15 +38,17 @@ public struct PostgresSolanaIndexStore: SolanaIndexStore {
     }
 
     public func chainID(named name: String) async throws -> Int64? {
-        for try await id in try await database.client.query("SELECT id FROM sol_chains WHERE name = \(name)", logger: logger).decode(Int64.self) {
-            return id
+        try await Self.mapped {
+            for try await id in try await database.client.query("SELECT id FROM sol_chains WHERE name = \(name)", logger: logger).decode(Int64.self) {
+                return id
+            }
+            return nil
         }
-        return nil
     }
 
     public func track(chain: Int64, _ account: TrackedTokenAccount, lease: Lease?) async throws {
         let logger = self.logger
-        try await database.transaction { connection in
+        try await transaction { connection in
             if let lease { try await PostgresLeaseStore.fence(connection, lease, logger: logger) }
             let ids = try await Self.keyIDs(connection, [account.account, account.owner, account.mint, account.program.programID], logger: logger)
             try await connection.query("""
@@ -69,7 +71,7 @@ public struct PostgresSolanaIndexStore: SolanaIndexStore {
             batch.append((transaction, events, try Value.stored(transaction.slot, "slot"), blockTime ?? -1))
         }
         let logger = self.logger
-        try await database.transaction { connection in
+        try await transaction { connection in
             if let lease { try await PostgresLeaseStore.fence(connection, lease, logger: logger) }
             if !removing.isEmpty {
                 try await connection.query("""
@@ -159,7 +161,7 @@ public struct PostgresSolanaIndexStore: SolanaIndexStore {
     public func settle(chain: Int64, finalized: [SolanaSignature], dropped: [SolanaSignature], finalizedSlot: UInt64, lease: Lease?) async throws {
         let finalizedSlot = try Value.stored(finalizedSlot, "finalized slot")
         let logger = self.logger
-        try await database.transaction { connection in
+        try await transaction { connection in
             if let lease { try await PostgresLeaseStore.fence(connection, lease, logger: logger) }
             if !finalized.isEmpty {
                 try await connection.query("""
@@ -187,7 +189,7 @@ public struct PostgresSolanaIndexStore: SolanaIndexStore {
         let rows = newest.values.sorted { $0.account < $1.account }
         let slots = try rows.map { state throws(StoreError) in try Value.stored(state.slot, "slot") }
         let logger = self.logger
-        try await database.transaction { connection in
+        try await transaction { connection in
             if let lease { try await PostgresLeaseStore.fence(connection, lease, logger: logger) }
             guard !rows.isEmpty else { return }
             let ids = try await Self.keyIDs(connection, Set(rows.map(\.account) + rows.compactMap(\.delegate)), logger: logger)
@@ -203,6 +205,32 @@ public struct PostgresSolanaIndexStore: SolanaIndexStore {
                 WHERE excluded.slot >= sol_account_state.slot
                 """, logger: logger)
         }
+    }
+
+    // MARK: - Errors
+
+    /// Runs `body` in one transaction (`PostgresPool.transaction`), with PostgreSQL's errors as `StoreError`s.
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await Self.mapped { try await database.transaction(body) }
+    }
+
+    /// Runs `body` with PostgreSQL's errors as `StoreError`s (`storeError`); other errors (a fence, a checked value)
+    /// pass as they are.
+    static func mapped<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError {
+            throw storeError(error)
+        }
+    }
+
+    /// A refusal of the server in the store's terms, with its SQLSTATE and message (a `PSQLError` prints neither): a
+    /// broken UNIQUE, CHECK or foreign key is `.constraint` as in SQLite; a serialization failure, a deadlock or a lock
+    /// not granted `.busy` (retryable); anything else `.database`.
+    static func storeError(_ error: PSQLError) -> StoreError {
+        let state = error.serverInfo?[.sqlState] ?? ""
+        let code: StoreError.Code = if state.hasPrefix("23") { .constraint } else if ["40001", "40P01", "55P03"].contains(state) { .busy } else { .database }
+        return StoreError(code, "PostgreSQL \(state.isEmpty ? "\(error.code)" : state): \(error.serverInfo?[.message] ?? "no server message")")
     }
 
     // MARK: - Keys and bytes
