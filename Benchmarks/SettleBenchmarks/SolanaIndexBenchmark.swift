@@ -8,15 +8,24 @@ import SolanaIndexer
 import Store
 import Transport
 
-/// `settle-bench solana-index --url URL [--transactions N]` against the LiteSVM peer (Tests/Peers/solana_rpc.py):
-/// (a) decode-and-index throughput of recorded getTransaction responses (the fixture: N real responses, decoded with
-/// Settle's decoders and written to a fresh SQLite index), and (b) a whole indexing pass over the same history
-/// through the RPC, with the RPC calls it spent per indexed transaction.
+/// `settle-bench solana-index --url URL [--transactions N] [--postgres URL]` against the LiteSVM peer
+/// (Tests/Peers/solana_rpc.py): (a) decode-and-index throughput of recorded getTransaction responses (the fixture: N
+/// real responses, decoded with Settle's decoders and written to a fresh SQLite index), and (b) a whole indexing pass
+/// over the same history through the RPC, with the RPC calls it spent per indexed transaction. With `--postgres`
+/// (a PostgreSQL database URL, no password), (a) also writes the same transactions into both backends in one commit
+/// and in the indexer's commits of 50, and (b) runs once more into PostgreSQL.
 enum SolanaIndexBenchmark {
     static func run(arguments: [String]) async throws {
         guard let urlIndex = arguments.firstIndex(of: "--url"), urlIndex + 1 < arguments.count else {
-            throw BenchError("usage: settle-bench solana-index --url URL [--transactions 2000]")
+            throw BenchError("usage: settle-bench solana-index --url URL [--transactions 2000] [--postgres postgres://USER@HOST:PORT/DB?sslmode=disable]")
         }
+        var postgres: PostgresPool?
+        if let i = arguments.firstIndex(of: "--postgres"), i + 1 < arguments.count {
+            var logger = Logger(label: "bench.postgres")
+            logger.logLevel = .error
+            postgres = PostgresPool(try PostgresLocation(url: arguments[i + 1]), password: nil, logger: logger)
+        }
+        defer { postgres?.close() }
         let url = arguments[urlIndex + 1]
         var count = 2000
         if let i = arguments.firstIndex(of: "--transactions"), i + 1 < arguments.count { count = Int(arguments[i + 1]) ?? count }
@@ -78,6 +87,26 @@ enum SolanaIndexBenchmark {
         let writeSeconds = writeStarted.secondsUntilNow
         print(String(format: "(a) fixture of %d getTransaction responses (%.1f MB): decode %.0f tx/s, decode+index %.0f tx/s (%d events)",
                      bodies.count, megabytes, Double(bodies.count) / decodeSeconds, Double(bodies.count) / (decodeSeconds + writeSeconds), events))
+        if let postgres {
+            let pg = PostgresSolanaIndexStore(database: postgres)
+            try await pg.migrate()
+            let owners = [source: SolanaPublicKey(payer.publicKey)]
+            /// Seconds to write `batch` into `store` on a new chain, `per` transactions a commit.
+            func write(_ store: any SolanaIndexStore, per: Int) async throws -> Double {
+                let chain = try await store.register(name: "bench-writes-\(getpid())-\(per)")
+                let started = ContinuousClock.now
+                var offset = 0
+                while offset < batch.count {
+                    let chunk = Array(batch[offset..<min(offset + per, batch.count)])
+                    try await store.commit(chain: chain, chunk, owners: owners, removing: [], cursor: (source, chunk[chunk.count - 1].transaction.signature), lease: nil)
+                    offset += chunk.count
+                }
+                return started.secondsUntilNow
+            }
+            let rates = [try await write(pg, per: batch.count), try await write(pg, per: 50), try await write(store, per: 50)].map { Double(batch.count) / $0 }
+            print(String(format: "(a') index writes of %d transactions (%d events): SQLite one commit %.0f tx/s, 50 a commit %.0f tx/s; PostgreSQL one commit %.0f tx/s, 50 a commit %.0f tx/s",
+                         batch.count, events, Double(batch.count) / writeSeconds, rates[2], rates[0], rates[1]))
+        }
 
         // (b) A whole pass through the RPC: discovery, signatures, transactions, finality, state.
         let config = try SolanaChainConfig.parse("""
@@ -99,6 +128,25 @@ enum SolanaIndexBenchmark {
         print(String(format: "(b) indexing pass over RPC: %d transactions in %.2f s = %.0f tx/s, %d RPC calls = %.2f per indexed transaction",
                      report.transactionsIndexed, passSeconds, Double(report.transactionsIndexed) / passSeconds, report.rpcCalls,
                      Double(report.rpcCalls) / Double(max(1, report.transactionsIndexed))))
+        if let postgres {
+            let pgStore = PostgresSolanaIndexStore(database: postgres)
+            try await pgStore.migrate()
+            let pgConfig = try SolanaChainConfig.parse("""
+                family = "solana"
+                rpc_urls = ["\(url)"]
+                [[tokens]]
+                symbol = "BENCH"
+                mint = "\(mint)"
+                decimals = 6
+                """, file: "bench-\(getpid()).toml")
+            let pgIndexer = SolanaChainIndexer(config: pgConfig, node: node, store: pgStore, delegates: [SolanaPublicKey(delegate.publicKey)], logger: logger)
+            let pgStarted = ContinuousClock.now
+            let pgReport = try await pgIndexer.indexOnce()
+            let pgSeconds = pgStarted.secondsUntilNow
+            print(String(format: "(b') the same pass into PostgreSQL: %d transactions in %.2f s = %.0f tx/s (SQLite: %.0f tx/s)",
+                         pgReport.transactionsIndexed, pgSeconds, Double(pgReport.transactionsIndexed) / pgSeconds,
+                         Double(report.transactionsIndexed) / passSeconds))
+        }
     }
 }
 
