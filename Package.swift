@@ -67,7 +67,7 @@ let package = Package(
         // Chain and daemon configuration (chains/*.toml), validated with errors naming file, key and problem.
         .target(
             name: "SettleConfiguration",
-            dependencies: ["SettleCore", "EVM", "Solana", "Signing", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["SettleCore", "EVM", "Solana", "Signing", "Store", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: swiftSettings
         ),
         // EVM chain poller: typed JSON-RPC, reorg-safe log indexing into the store, replay.
@@ -156,7 +156,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SettleConfigurationTests", dependencies: ["SettleConfiguration"], swiftSettings: swiftSettings),
+        .testTarget(name: "SettleConfigurationTests", dependencies: ["SettleConfiguration", "Store", "Signing"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EVMIndexerTests",
             dependencies: [
