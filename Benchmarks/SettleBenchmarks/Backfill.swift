@@ -51,7 +51,7 @@ enum BackfillBenchmark {
             """
         let config = try ChainConfig.parse(text, file: "bench.toml")
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
-        let store = EVMIndexStore(database: try Database(path: database))
+        let store = SQLiteEVMIndexStore(database: try Database(path: database))
         try await store.migrate()
         let http = HTTPClient()
         defer { http.shutdown() }

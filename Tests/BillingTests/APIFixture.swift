@@ -38,7 +38,7 @@ struct APIFixture: Sendable {
     }
 
     private static func serve(_ world: BillingWorld) async throws -> APIFixture {
-        let store = EVMIndexStore(database: world.ledger.database)
+        let store = SQLiteEVMIndexStore(database: world.ledger.database)
         try await store.migrate()
         var logger = Logger(label: "api")
         logger.logLevel = ProcessInfo.processInfo.environment["SETTLE_TEST_LOG"] == nil ? .critical : .debug
