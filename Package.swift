@@ -139,6 +139,7 @@ let package = Package(
                 "SettleCore", "Signing", "EVM", "Solana", "CSecp256k1", "CSodium", "SettleConfiguration", "Store", "Transport",
                 "EVMIndexer", "SolanaIndexer", "Settlement", "ChainAdapters", "API", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Benchmarks/SettleBenchmarks",
             swiftSettings: swiftSettings
