@@ -127,6 +127,33 @@ struct EVMIndexStoreTests {
         await #expect(throws: EVMIndexError.self) { try await store.cursor(chain: chain + 1_000) }
     }
 
+    @Test("writers racing on one chain (real concurrent transactions): one commit of a range lands, the others are refused",
+          arguments: IndexBackend.allCases)
+    func racingWriters(_ backend: IndexBackend) async throws {
+        let index = try await backend.open()
+        defer { index.close() }
+        let store = index.store
+        let chain = try await store.register(name: "base", chainID: 8453, mode: "full", startBlock: 0).id
+        let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    do {
+                        try await store.commit(Self.batch(0, 4), chain: chain)
+                        return true
+                    } catch let error as EVMIndexError where error.code == .cursorMismatch {
+                        return false
+                    }
+                }
+            }
+            var out: [Bool] = []
+            for try await landed in group { out.append(landed) }
+            return out
+        }
+        #expect(outcomes.filter { $0 }.count == 1)
+        #expect(try await store.cursor(chain: chain).nextBlock == 5)
+        #expect(try await store.approvals(chain: chain, from: 0, to: .max) == Self.batch(0, 4).approvals)
+    }
+
     @Test("states: a read at an older block never replaces a newer one; the last of one key in a write wins", arguments: IndexBackend.allCases)
     func states(_ backend: IndexBackend) async throws {
         let index = try await backend.open()
