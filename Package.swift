@@ -70,12 +70,12 @@ let package = Package(
             dependencies: ["SettleCore", "EVM", "Solana", "Signing", "Store", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: swiftSettings
         ),
-        // EVM chain poller: typed JSON-RPC, reorg-safe log indexing into the store, replay.
+        // EVM chain poller: typed JSON-RPC, reorg-safe log indexing into the index store (SQLite or PostgreSQL), replay.
         .target(
             name: "EVMIndexer",
             dependencies: [
-                "SettleCore", "EVM", "Transport", "Store", "SettleConfiguration",
-                .product(name: "Logging", package: "swift-log"),
+                "SettleCore", "EVM", "Transport", "Store", "Leases", "SettleConfiguration",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -142,6 +142,7 @@ let package = Package(
                 "SettleCore", "Signing", "EVM", "Solana", "CSecp256k1", "CSodium", "SettleConfiguration", "Store", "Transport",
                 "EVMIndexer", "SolanaIndexer", "Settlement", "ChainAdapters", "API", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Benchmarks/SettleBenchmarks",
             swiftSettings: swiftSettings
@@ -160,8 +161,8 @@ let package = Package(
         .testTarget(
             name: "EVMIndexerTests",
             dependencies: [
-                "EVMIndexer", "EVM", "Store", "SettleConfiguration", "Transport", "TestSupport",
-                .product(name: "Logging", package: "swift-log"),
+                "EVMIndexer", "EVM", "Store", "Leases", "SettleConfiguration", "Transport", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -33,12 +33,12 @@ public actor EVMExecutor: ChargeExecutor {
     /// Cap on `maxFeePerGas`, in wei.
     public var feeCap: UInt256 = UInt256(UInt64(500_000_000_000))
     /// The index to cross-check preflight against (optional): the chain's id in it and the store.
-    var index: (store: EVMIndexStore, chain: Int64)?
+    var index: (store: any EVMIndexStore, chain: Int64)?
     /// Preflights whose live reading disagreed with the index (the live value is used; the index catches up).
     public private(set) var indexMismatches = 0
 
     /// Cross-checks preflight against this index.
-    public func crossCheck(with store: EVMIndexStore, chain: Int64) { index = (store, chain) }
+    public func crossCheck(with store: any EVMIndexStore, chain: Int64) { index = (store, chain) }
 
     /// Blocks after which a sent, unmined attempt is replaced.
     public var replaceAfterBlocks: UInt64 = 12
