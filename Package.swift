@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "ChainAdapters",
             dependencies: [
-                "SettleCore", "Settlement", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer", "Signing", "Transport",
+                "SettleCore", "Settlement", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer", "Signing", "Transport", "Leases",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
