@@ -67,15 +67,15 @@ let package = Package(
         // Chain and daemon configuration (chains/*.toml), validated with errors naming file, key and problem.
         .target(
             name: "SettleConfiguration",
-            dependencies: ["SettleCore", "EVM", "Solana", "Signing", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["SettleCore", "EVM", "Solana", "Signing", "Store", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: swiftSettings
         ),
-        // EVM chain poller: typed JSON-RPC, reorg-safe log indexing into the store, replay.
+        // EVM chain poller: typed JSON-RPC, reorg-safe log indexing into the index store (SQLite or PostgreSQL), replay.
         .target(
             name: "EVMIndexer",
             dependencies: [
-                "SettleCore", "EVM", "Transport", "Store", "SettleConfiguration",
-                .product(name: "Logging", package: "swift-log"),
+                "SettleCore", "EVM", "Transport", "Store", "Leases", "SettleConfiguration",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "ChainAdapters",
             dependencies: [
-                "SettleCore", "Settlement", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer", "Signing", "Transport",
+                "SettleCore", "Settlement", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer", "Signing", "Transport", "Leases",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -143,6 +143,7 @@ let package = Package(
                 "SettleCore", "Signing", "EVM", "Solana", "CSecp256k1", "CSodium", "SettleConfiguration", "Store", "Transport",
                 "EVMIndexer", "SolanaIndexer", "Settlement", "ChainAdapters", "API", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Benchmarks/SettleBenchmarks",
             swiftSettings: swiftSettings
@@ -157,12 +158,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SettleConfigurationTests", dependencies: ["SettleConfiguration"], swiftSettings: swiftSettings),
+        .testTarget(name: "SettleConfigurationTests", dependencies: ["SettleConfiguration", "Store", "Signing"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EVMIndexerTests",
             dependencies: [
-                "EVMIndexer", "EVM", "Store", "SettleConfiguration", "Transport", "TestSupport",
-                .product(name: "Logging", package: "swift-log"),
+                "EVMIndexer", "EVM", "Store", "Leases", "SettleConfiguration", "Transport", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # EVM backfill benchmark: Settle against the indexers a user would pick instead, on one synthetic chain, in one run.
 #
-#   Benchmarks/evm-backfill/run.sh [--blocks 10000] [--logs-per-block 100] [--etl-blocks 1000]
+#   Benchmarks/evm-backfill/run.sh [--blocks 10000] [--logs-per-block 100] [--etl-blocks 1000] [--postgres URL | --no-postgres]
 #
 # 1. Starts the fixture chain (Tests/Peers/chain_fixture.py: 1,000,000 ERC-20 Transfer/Approval logs by default,
 #    real ABI encoding, 5 tokens, 50,000 owners, chained headers, the 10,000-result cap of real providers).
 # 2. Measures the fixture alone (bodies fetched, not decoded), so it is shown not to be the bottleneck.
-# 3. Settle: `settle-bench evm-backfill` (release): full mode into a fresh SQLite index with its secondary indexes.
+# 3. Settle: `settle-bench evm-backfill` (release): full mode into a fresh SQLite index with its secondary indexes,
+#    then the same into PostgreSQL: a fresh database made (and dropped) on the server of --postgres URL
+#    (postgres://USER@HOST:PORT/DB?sslmode=disable, password from PGPASSWORD), or by default on a throwaway
+#    PostgreSQL 15 cluster on 127.0.0.1 (Tests/Peers/postgres_peer.py, fsync off as in the tests), with the ratio.
 # 4. Peers against the same server: a naive Python indexer (requests + sqlite3), cryo 0.3.2 with one-block and
 #    100-block requests (parquet, no database), and ethereum-etl 2.4.2 `export_token_transfers` (Python 3.10; run
 #    on the first --etl-blocks blocks only, it is slow) — then prints the ratios.
@@ -16,11 +19,15 @@ cd "$(dirname "$0")/../.."
 BLOCKS=10000
 PER_BLOCK=100
 ETL_BLOCKS=1000
+PG_URL=""
+PG=yes
 while [ $# -gt 0 ]; do
     case "$1" in
         --blocks) BLOCKS=$2; shift 2 ;;
         --logs-per-block) PER_BLOCK=$2; shift 2 ;;
         --etl-blocks) ETL_BLOCKS=$2; shift 2 ;;
+        --postgres) PG_URL=$2; shift 2 ;;
+        --no-postgres) PG=no; shift ;;
         *) echo "unknown argument $1 (see the header of $0)" >&2; exit 2 ;;
     esac
 done
@@ -51,7 +58,18 @@ swift build -c release --product settle-bench >/dev/null
 BENCH=$(swift build -c release --show-bin-path)/settle-bench
 
 WORK=$(mktemp -d)
-trap 'kill $FIXTURE_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+PG_PID=""
+trap 'kill $FIXTURE_PID 2>/dev/null || true; [ -z "$PG_PID" ] || kill $PG_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+POSTGRES_ARGS=()
+if [ "$PG" = yes ] && [ -z "$PG_URL" ]; then
+    log "Starting a throwaway PostgreSQL 15 cluster"
+    .venv/bin/python -u Tests/Peers/postgres_peer.py > "$WORK/pg-port" 2> "$WORK/pg.log" &
+    PG_PID=$!
+    for _ in $(seq 1 600); do grep -q PORT "$WORK/pg-port" 2>/dev/null && break; sleep 0.1; done
+    grep -q PORT "$WORK/pg-port" || { cat "$WORK/pg.log" >&2; exit 1; }
+    PG_URL="postgres://settle@127.0.0.1:$(awk '/PORT/ {print $2}' "$WORK/pg-port")/postgres?sslmode=disable"
+fi
+[ "$PG" = no ] || POSTGRES_ARGS=(--postgres "$PG_URL")
 log "Starting the fixture chain: $BLOCKS blocks x $PER_BLOCK logs"
 .venv/bin/python -u Tests/Peers/chain_fixture.py --blocks "$BLOCKS" --logs-per-block "$PER_BLOCK" \
     --tokens-out "$WORK/tokens.txt" > "$WORK/port" 2> "$WORK/fixture.log" &
@@ -70,7 +88,7 @@ run() {
 log "Fixture alone"
 run "$BENCH" fixture-rate --url "$URL" --parallel 1
 log "Settle"
-run "$BENCH" evm-backfill --url "$URL" --tokens "$WORK/tokens.txt" --database "$WORK/settle.sqlite"
+run "$BENCH" evm-backfill --url "$URL" --tokens "$WORK/tokens.txt" --database "$WORK/settle.sqlite" "${POSTGRES_ARGS[@]}"
 log "Naive Python indexer"
 run .venv-bench/bin/python Benchmarks/evm-backfill/naive_indexer.py --url "$URL" --blocks "$BLOCKS" --database "$WORK/naive.sqlite"
 log "cryo, one block per request"

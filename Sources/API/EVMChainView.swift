@@ -10,14 +10,14 @@ import Transport
 /// and unsigned EIP-1559 `approve(spender, amount)` transactions for the customer's wallet to sign.
 public struct EVMChainView: ChainView {
     public let config: ChainConfig
-    public let store: EVMIndexStore
+    public let store: any EVMIndexStore
     public let node: EVMNode
     public let spender: EVMAddress
     public let capacity: any CapacityReader
     /// The largest max fee per gas an approval is offered with.
     public var feeCap = UInt256(UInt64(500_000_000_000))
 
-    public init(config: ChainConfig, store: EVMIndexStore, node: EVMNode, spender: EVMAddress) {
+    public init(config: ChainConfig, store: any EVMIndexStore, node: EVMNode, spender: EVMAddress) {
         self.config = config
         self.store = store
         self.node = node

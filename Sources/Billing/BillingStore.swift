@@ -72,6 +72,9 @@ public final class BillingStore: Sendable {
     /// crash it lapses and the event is processed again (processing is idempotent: one charge per invoice).
     public func claimEvents(now: UInt64, hold: UInt64 = 300, limit: Int = 500) async throws -> [StoredEvent] {
         try await database.write { db in
+            // Claims run one at a time: a claim must see the holds committed before it, or two daemons could take
+            // an object's earlier and later events at once (row locks alone only keep them from taking the same one).
+            try await db.serialize("stripe_events claim")
             let events = try await db.rows("\(Self.eventQuery) WHERE \(Self.dueCondition(limit: limit))\(db.skipLocked)", Self.dueValues(now))
                 .map(Self.event)
             for event in events {

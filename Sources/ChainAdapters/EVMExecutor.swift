@@ -2,6 +2,7 @@ import SettleConfiguration
 import EVM
 import EVMIndexer
 import Foundation
+import Leases
 import Logging
 import SettleCore
 import Settlement
@@ -25,6 +26,14 @@ public actor EVMExecutor: ChargeExecutor {
     /// (from the chain file's `[settlement] retry_seconds`).
     public var retrySeconds: [UInt64] = [600]
 
+    /// The lease this executor signs under (`settled serve`: "settle CHAIN"); nil signs unfenced (one daemon on SQLite,
+    /// the CLI). Every signature is stored only while the lease is current (`LeaseFence`): an executor that was
+    /// paused past its lease and lost it cannot sign when it wakes.
+    public private(set) var lease: Lease?
+
+    /// Signs under `lease` from now on.
+    public func hold(_ lease: Lease?) { self.lease = lease }
+
     /// Sets the retry schedule.
     public func setRetrySeconds(_ schedule: [UInt64]) { if !schedule.isEmpty { retrySeconds = schedule } }
 
@@ -33,12 +42,12 @@ public actor EVMExecutor: ChargeExecutor {
     /// Cap on `maxFeePerGas`, in wei.
     public var feeCap: UInt256 = UInt256(UInt64(500_000_000_000))
     /// The index to cross-check preflight against (optional): the chain's id in it and the store.
-    var index: (store: EVMIndexStore, chain: Int64)?
+    var index: (store: any EVMIndexStore, chain: Int64)?
     /// Preflights whose live reading disagreed with the index (the live value is used; the index catches up).
     public private(set) var indexMismatches = 0
 
     /// Cross-checks preflight against this index.
-    public func crossCheck(with store: EVMIndexStore, chain: Int64) { index = (store, chain) }
+    public func crossCheck(with store: any EVMIndexStore, chain: Int64) { index = (store, chain) }
 
     /// Blocks after which a sent, unmined attempt is replaced.
     public var replaceAfterBlocks: UInt64 = 12
@@ -123,7 +132,7 @@ public actor EVMExecutor: ChargeExecutor {
         let key = self.key
         let to = token.address
         let signing = try await ledger.signEVMAttempt(
-            charge: charge.id, chain: config.name, signer: spender.checksummed, chainPending: chainPending, head: head, now: now,
+            charge: charge.id, chain: config.name, signer: spender.checksummed, chainPending: chainPending, head: head, fence: lease, now: now,
             sign: { nonce in
                 let signed = EIP1559Transaction(chainID: chainID, nonce: nonce, maxPriorityFeePerGas: priority, maxFeePerGas: maxFee,
                                                 gasLimit: gas, to: to, data: data).signed(with: key)
@@ -357,7 +366,7 @@ public actor EVMExecutor: ChargeExecutor {
         let signed = transaction.signed(with: key)
         let replacement = try await ledger.replaceEVMAttempt(stuck, payload: SignedPayload(
             transactionID: signed.hash.description, raw: signed.rawBytes, maxFee: maxFee.description, priorityFee: transaction.maxPriorityFeePerGas.description),
-            now: now)
+            fence: lease, now: now)
         CrashPoint.reach(.afterPersist)
         logger.warning("payment transaction re-priced at the same nonce", metadata: [
             "tx.hash": "\(stuck.transactionID)", "replacement": "\(replacement.transactionID)",

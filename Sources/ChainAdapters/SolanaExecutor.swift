@@ -1,5 +1,6 @@
 import SettleConfiguration
 import Foundation
+import Leases
 import Logging
 import SettleCore
 import Settlement
@@ -26,6 +27,14 @@ public actor SolanaExecutor: ChargeExecutor {
     /// Waits before re-checking a charge short of funds: the i-th wait of a charge uses entry i, the last repeats
     /// (from the chain file's `[settlement] retry_seconds`).
     public var retrySeconds: [UInt64] = [600]
+
+    /// The lease this executor signs under (`settled serve`: "settle CHAIN"); nil signs unfenced (one daemon on SQLite,
+    /// the CLI). Every signature is stored only while the lease is current (`LeaseFence`): an executor that was
+    /// paused past its lease and lost it cannot sign when it wakes.
+    public private(set) var lease: Lease?
+
+    /// Signs under `lease` from now on.
+    public func hold(_ lease: Lease?) { self.lease = lease }
 
     /// Sets the retry schedule.
     public func setRetrySeconds(_ schedule: [UInt64]) { if !schedule.isEmpty { retrySeconds = schedule } }
@@ -127,7 +136,7 @@ public actor SolanaExecutor: ChargeExecutor {
             throw LedgerError(.conflict, alert.detail)
         }
         let signing = try await ledger.signSolanaAttempt(charge: charge.id, chain: config.name, signer: delegate.description,
-                                                         slotBefore: earliest, now: now, sign: {
+                                                         slotBefore: earliest, fence: lease, now: now, sign: {
             let message = try LegacyMessage(instructions: instructions, payer: payer, recentBlockhash: blockhash)
             let transaction = try SolanaTransaction(message: .legacy(message), signers: signers)
             return (SignedPayload(transactionID: transaction.id?.description ?? "", raw: transaction.serialized(), priorityFee: String(price)),

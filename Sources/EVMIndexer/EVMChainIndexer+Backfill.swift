@@ -31,17 +31,15 @@ extension EVMChainIndexer {
         }
         let limit = finalized - 1  // leave the finalized block itself to `step`, which keeps its header for the tip check
         let start = cursor.nextBlock
-        let existing = try await store.eventCount(chain: cursor.id)
-        let deferIndexes = limit - start > Self.deferIndexesBeyond && existing < 100_000
+        let deferIndexes = limit - start > Self.deferIndexesBeyond ? try await store.beginBulkLoad(chain: cursor.id) : false
         if deferIndexes {
             logger.info("initial backfill: building secondary indexes after inserting", metadata: ["chain": "\(config.name)"])
-            try await store.dropSecondaryIndexes()
-            try await store.bulkMode(true)
         }
         var stepCursor = cursor
         stepCursor.finalizedBlock = finalized
         var owners: [EVMAddress: UInt64] = [:]  // owners found in ranges not yet committed
         let store = self.store
+        let lease = self.lease
         let chain = cursor.id
         let prefetching = config.indexMode == .full
         do {
@@ -104,7 +102,7 @@ extension EVMChainIndexer {
                 let committing = batch
                 group.addTask {
                     let started = ContinuousClock.now
-                    try await store.commit(committing, chain: chain)
+                    try await store.commit(committing, chain: chain, lease: lease)
                     return started.secondsUntilNow
                 }
                 inFlight = true
@@ -122,13 +120,12 @@ extension EVMChainIndexer {
             }
         }
         } catch {
-            if deferIndexes { try? await store.bulkMode(false) }
+            if deferIndexes { try? await store.endBulkLoad(completed: false) }
             throw error
         }
         if deferIndexes {
             let started = ContinuousClock.now
-            try await store.bulkMode(false)
-            try await store.ensureSecondaryIndexes()
+            try await store.endBulkLoad(completed: true)
             logger.info("secondary indexes built", metadata: ["chain": "\(config.name)", "seconds": "\(started.secondsUntilNow)"])
         }
     }

@@ -219,7 +219,7 @@ extension EVMChainIndexer {
     /// Refreshes every tracked state at `block` without moving the cursor.
     func refreshAllStates(cursor: ChainCursor, at block: UInt64) async throws {
         let (allowances, balances) = try await readStates(keys: nil, newOwners: [], cursor: cursor, at: block)
-        try await store.saveStates(chain: cursor.id, allowances: allowances, balances: balances)
+        try await store.saveStates(chain: cursor.id, allowances: allowances, balances: balances, lease: lease)
         markRefreshed()
     }
 

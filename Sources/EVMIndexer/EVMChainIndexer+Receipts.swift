@@ -6,7 +6,7 @@ import Transport
 extension EVMChainIndexer {
     /// Starts following a transaction this daemon sent.
     public func watch(_ hash: Hash32) async throws {
-        try await store.watch(chain: try await prepare().id, hash: hash)
+        try await store.watch(chain: try await prepare().id, hash: hash, now: UInt64(Date().timeIntervalSince1970), lease: lease)
     }
 
     /// Checks every watched transaction whose fate can still change, against the canonical chain:
@@ -45,7 +45,7 @@ extension EVMChainIndexer {
                 }
             }
             if transaction != before {
-                try await store.update(chain: chain, transaction, now: now)
+                try await store.update(chain: chain, transaction, now: now, lease: lease)
                 changed.append(transaction)
             }
         }

@@ -56,7 +56,7 @@ extension EVMChainIndexer {
             if approvalDiff.total + transferDiff.total > 0 || !fetched.newOwners.isEmpty {
                 try await store.replaceRange(chain: cursor.id, from: start, to: end, approvals: fetched.approvals,
                                              transfers: fetched.transfers, headers: Array(fetched.headers.values),
-                                             newOwners: fetched.newOwners)
+                                             newOwners: fetched.newOwners, lease: lease)
             }
             report.blocksChecked += end - start + 1
             progress?(report)

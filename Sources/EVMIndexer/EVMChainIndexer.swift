@@ -1,5 +1,6 @@
 import SettleConfiguration
 import EVM
+import Leases
 import Logging
 import SettleCore
 import Transport
@@ -12,8 +13,10 @@ import Transport
 public actor EVMChainIndexer {
     public nonisolated let config: ChainConfig
     public nonisolated let node: EVMNode
-    public nonisolated let store: EVMIndexStore
+    public nonisolated let store: any EVMIndexStore
     let logger: Logger
+    /// The lease this indexer works under (nil: no fencing): every index write commits only while it is current.
+    private(set) var lease: Lease?
     private var chain: ChainCursor?
     let spenders: [EVMAddress]
     private(set) var rangeSize: UInt64
@@ -24,13 +27,20 @@ public actor EVMChainIndexer {
     /// Owners per `eth_getLogs` topic list (providers cap OR-lists; chunks stay well under common limits).
     static let ownerChunk = 500
 
-    public init(config: ChainConfig, node: EVMNode, store: EVMIndexStore, spenders: [EVMAddress], logger: Logger) {
+    public init(config: ChainConfig, node: EVMNode, store: any EVMIndexStore, spenders: [EVMAddress], logger: Logger, lease: Lease? = nil) {
         self.config = config
         self.node = node
         self.store = store
+        self.lease = lease
         self.spenders = Array(Set(spenders + config.spenders)).sorted()
         self.logger = logger
         self.rangeSize = min(config.maxLogRange, 100)
+    }
+
+    /// Works under `lease` from now on (after it was taken again with a new epoch), or unfenced with nil. A write
+    /// under a lease that is no longer current throws `StoreError(.fenced)` and changes nothing.
+    public func hold(_ lease: Lease?) {
+        self.lease = lease
     }
 
     /// Checks the node's chain id and registers the chain in the store.
@@ -135,7 +145,7 @@ public actor EVMChainIndexer {
             needsFullRefresh = needsFullRefresh || !fetched.affected.isEmpty
         }
         let storeStarted = ContinuousClock.now
-        try await store.commit(batch, chain: cursor.id)
+        try await store.commit(batch, chain: cursor.id, lease: lease)
         if to == head { needsFullRefresh = false }
         var timings = fetched.timings
         timings.store = storeStarted.secondsUntilNow
@@ -182,7 +192,7 @@ public actor EVMChainIndexer {
         guard let ancestor = stored.first(where: { currentByNumber[$0.number] == $0.hash }) else {
             throw EVMIndexError(.reorgTooDeep, "no common ancestor among the last \(stored.count) stored headers of \(config.name); run `settled replay` from an earlier block")
         }
-        let summary = try await store.rollback(chain: cursor.id, above: ancestor.number)
+        let summary = try await store.rollback(chain: cursor.id, above: ancestor.number, lease: lease)
         needsFullRefresh = true
         logger.warning("reorg: rolled back to common ancestor", metadata: [
             "chain": "\(config.name)", "block.number": "\(ancestor.number)",

@@ -56,6 +56,14 @@ public struct AllowanceState: Hashable, Sendable {
     public var spender: EVMAddress
     public var value: UInt256
     public var asOfBlock: UInt64
+
+    public init(token: EVMAddress, owner: EVMAddress, spender: EVMAddress, value: UInt256, asOfBlock: UInt64) {
+        self.token = token
+        self.owner = owner
+        self.spender = spender
+        self.value = value
+        self.asOfBlock = asOfBlock
+    }
 }
 
 /// A current balance read from the chain (`balanceOf()` at `asOfBlock`).
@@ -64,6 +72,13 @@ public struct BalanceState: Hashable, Sendable {
     public var owner: EVMAddress
     public var value: UInt256
     public var asOfBlock: UInt64
+
+    public init(token: EVMAddress, owner: EVMAddress, value: UInt256, asOfBlock: UInt64) {
+        self.token = token
+        self.owner = owner
+        self.value = value
+        self.asOfBlock = asOfBlock
+    }
 }
 
 /// Where a chain's index stands.
@@ -111,4 +126,10 @@ public struct RollbackSummary: Hashable, Sendable {
     public var approvalsRemoved: Int
     public var transfersRemoved: Int
     public var headersRemoved: Int
+
+    public init(approvalsRemoved: Int, transfersRemoved: Int, headersRemoved: Int) {
+        self.approvalsRemoved = approvalsRemoved
+        self.transfersRemoved = transfersRemoved
+        self.headersRemoved = headersRemoved
+    }
 }

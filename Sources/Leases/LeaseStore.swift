@@ -1,3 +1,4 @@
+import Foundation
 import PostgresNIO
 import Store
 
@@ -173,5 +174,53 @@ public enum LeaseFence {
         guard LeaseRule.isCurrent(lease, stored: stored) else {
             throw StoreError(.fenced, "the lease \(lease) is no longer current: another daemon took the work over")
         }
+    }
+}
+
+/// Keeps one lease for this daemon ("index base", "settle base"): takes it when it is free, renews it well before it
+/// lapses, and says when another daemon holds it. The work it guards runs only with a lease in hand, and passes it to
+/// every write it fences; a lease returned here may still be lost a moment later, which the fence then catches.
+public actor LeaseKeeper {
+    public let name: String
+    public let holder: String
+    /// How long a taken or renewed lease runs (ms).
+    public let ttl: UInt64
+    private let store: any LeaseStore
+    private let clock: @Sendable () -> UInt64
+    private var current: Lease?
+
+    /// - Parameters:
+    ///   - holder: this daemon, unique among the daemons on the database (host, process and a random part).
+    ///   - clock: milliseconds since the Unix epoch.
+    public init(store: any LeaseStore, name: String, holder: String, ttl: UInt64, clock: @escaping @Sendable () -> UInt64) {
+        self.store = store
+        self.name = name
+        self.holder = holder
+        self.ttl = ttl
+        self.clock = clock
+    }
+
+    /// The lease to work under now, or nil while another daemon holds it. Renewed once less than half its time is left.
+    public func hold() async throws -> Lease? {
+        let now = clock()
+        if let lease = current, lease.expiresAt > now, lease.expiresAt - now > ttl / 2 { return lease }
+        if let lease = current, let renewed = try await store.renew(lease, now: now, ttl: ttl) {
+            current = renewed
+            return renewed
+        }
+        current = try await store.acquire(name, holder: holder, now: now, ttl: ttl)
+        return current
+    }
+
+    /// Gives the lease up (at shutdown), so another daemon takes over at once rather than after it lapses.
+    public func release() async {
+        guard let lease = current else { return }
+        current = nil
+        try? await store.release(lease)
+    }
+
+    /// A holder name for this process: host, process id and a random part.
+    public static func processHolder() -> String {
+        "\(ProcessInfo.processInfo.hostName)#\(ProcessInfo.processInfo.processIdentifier)#\(UInt32.random(in: 0...UInt32.max))"
     }
 }

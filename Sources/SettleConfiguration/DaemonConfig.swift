@@ -1,12 +1,17 @@
 import Foundation
 import SettleCore
 import Signing
+import Store
 
 /// The main configuration (`settle.toml`): the database, which chains to run, Stripe, dunning and the merchant's
 /// webhook. Secrets are references (`env:NAME` or `file:PATH`), never inline.
 ///
 /// ```toml
-/// database = "settle.sqlite"          # default
+/// database = "settle.sqlite"          # default: a SQLite file (embedded, one daemon)
+/// # or several daemons on one PostgreSQL database:
+/// # [database]
+/// # url = "postgres://settle@db.internal:5432/settle?sslmode=verify-full&pool=10"
+/// # password = "env:SETTLE_DATABASE_PASSWORD"   # secret; never in the URL
 /// chains_directory = "chains"         # default
 /// chains = ["base", "solana"]         # chain files to run
 ///
@@ -61,12 +66,16 @@ import Signing
 /// year = 3
 /// ```
 ///
-/// Environment overrides (for secrets and per-host settings; each wins over the file): `SETTLE_DATABASE`,
+/// Environment overrides (for secrets and per-host settings; each wins over the file): `SETTLE_DATABASE` (a path or a
+/// `postgres://` URL), `SETTLE_DATABASE_PASSWORD`,
 /// `SETTLE_LISTEN`, `SETTLE_LOG_FORMAT`, and secrets given as values: `SETTLE_STRIPE_API_KEY`,
 /// `SETTLE_STRIPE_WEBHOOK_SECRET`, `SETTLE_MERCHANT_WEBHOOK_SECRET`, `SETTLE_API_TOKEN_READ`, `SETTLE_API_TOKEN_ADMIN`.
 public struct DaemonConfig: Sendable {
     public var file: String
+    /// A SQLite file's path, or a `postgres://` URL (`databaseLocation` says which).
     public var database: String
+    /// The PostgreSQL password (a secret reference), when the database is PostgreSQL and needs one.
+    public var databasePassword: KeyReference?
     public var chainsDirectory: String
     public var chains: [String]
 
@@ -158,7 +167,11 @@ public struct DaemonConfig: Sendable {
     /// other secret and never copied into the configuration.
     mutating func apply(environment: [String: String]) throws(ConfigError) {
         func present(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        if let database = present("SETTLE_DATABASE") { self.database = database }
+        if let database = present("SETTLE_DATABASE") {
+            self.database = database
+            _ = try Self.location(database, file: "environment", key: "SETTLE_DATABASE")
+        }
+        if present("SETTLE_DATABASE_PASSWORD") != nil { databasePassword = .environment(name: "SETTLE_DATABASE_PASSWORD") }
         if let listen = present("SETTLE_LISTEN") { self.listen = try Self.parseListen(listen, file: "$SETTLE_LISTEN", key: "SETTLE_LISTEN") }
         if let format = present("SETTLE_LOG_FORMAT") {
             guard let parsed = LogFormat(rawValue: format) else {
@@ -195,6 +208,19 @@ public struct DaemonConfig: Sendable {
             throw ConfigError(file: file, key: key, problem: "must be HOST:PORT")
         }
         return (String(text[..<colon]), port)
+    }
+
+    /// Where the database is: a `postgres://` (or `postgresql://`) URL, anything else a SQLite path.
+    public var databaseLocation: DatabaseLocation {
+        get throws(ConfigError) { try Self.location(database, file: file, key: "database") }
+    }
+
+    static func location(_ text: String, file: String, key: String) throws(ConfigError) -> DatabaseLocation {
+        guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") else {
+            guard !text.isEmpty else { throw ConfigError(file: file, key: key, problem: "must name a SQLite file or a postgres:// URL") }
+            return .sqlite(path: text)
+        }
+        do { return .postgres(try PostgresLocation(url: text)) } catch { throw ConfigError(file: file, key: key, problem: error.message) }
     }
 
     static func parseFile(_ text: String, file: String) throws(ConfigError) -> DaemonConfig {
@@ -290,13 +316,25 @@ public struct DaemonConfig: Sendable {
             guard value > 0 else { throw ConfigError(file: file, key: "allowance.\(key)", problem: "must be at least 1 payment") }
             payments[key] = value
         }
-        var config = DaemonConfig(file: file, database: try root.string("database", default: "settle.sqlite"),
+        var database = "settle.sqlite"
+        var databasePassword: KeyReference?
+        if let text = try root.optionalString("database", allowingTable: true) {
+            database = text
+        } else {
+            let table = try root.table("database")
+            try table.rejectUnknown(["url", "password"])
+            database = try table.string("url", default: database)
+            if let password = try table.optionalString("password") { databasePassword = try reference(table, "database.password", password) }
+        }
+        _ = try Self.location(database, file: file, key: "database")
+        var config = DaemonConfig(file: file, database: database,
                             chainsDirectory: try root.string("chains_directory", default: "chains"), chains: try root.strings("chains", default: []),
                             stripe: stripe, dunning: dunning, merchant: merchant, listen: listen,
                             shutdownSeconds: max(1, try serverTable.unsigned("shutdown_seconds", default: 30)),
                             maxHeadLag: try serverTable.unsigned("max_head_lag", default: 20),
                             logFormat: logFormat, logLevel: logLevel, apiTokens: tokens, allowancePayments: payments)
         config.serverLimits = limits
+        config.databasePassword = databasePassword
         return config
     }
 }
@@ -319,4 +357,12 @@ extension TOMLReader {
         }
         return out
     }
+}
+
+/// The database a daemon runs on.
+public enum DatabaseLocation: Sendable, Equatable {
+    /// A SQLite file: embedded, one daemon at a time (`DatabaseLock`).
+    case sqlite(path: String)
+    /// A PostgreSQL database: several daemons at once.
+    case postgres(PostgresLocation)
 }

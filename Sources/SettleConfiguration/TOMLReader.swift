@@ -104,6 +104,14 @@ struct TOMLReader {
         return string
     }
 
+    /// A string, or nil when the key is absent or (with `allowingTable`) a table.
+    func optionalString(_ key: String, allowingTable: Bool) throws(ConfigError) -> String? {
+        guard let node = table[key] else { return nil }
+        if allowingTable, node.table != nil { return nil }
+        guard let string = node.string else { throw wrongType(key, allowingTable ? "a string or a table" : "a string") }
+        return string
+    }
+
     func unsigned(_ key: String, default value: UInt64? = nil) throws(ConfigError) -> UInt64 {
         guard let node = table[key] else {
             if let value { return value }

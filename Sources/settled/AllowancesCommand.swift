@@ -48,7 +48,7 @@ struct AllowancesCommand: AsyncParsableCommand {
         if let spender {
             do { spenderAddress = try EVMAddress(hex: spender) } catch { throw ValidationError("--spender \(spender): \(error.message)") }
         }
-        let store = EVMIndexStore(database: try Database(path: options.database))
+        let store = SQLiteEVMIndexStore(database: try Database(path: options.database))
         try await store.migrate()
         guard let chain = try await store.chainID(named: config.name) else {
             throw ValidationError("\(config.name) has not been indexed into \(options.database) yet: run `settled index --chain \(config.name)`")

@@ -62,7 +62,7 @@ struct ChainOptions: ParsableArguments {
             }
         }
         let database = try Database(path: database)
-        let store = EVMIndexStore(database: database)
+        let store = SQLiteEVMIndexStore(database: database)
         try await store.migrate()
         let http = HTTPClient()
         let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http)

@@ -39,7 +39,7 @@ struct ChainRuntime {
             let executor = EVMExecutor(config: config, node: node, ledger: ledger, key: key, treasury: treasury, logger: logger)
             await executor.setRetrySeconds(config.retrySeconds)
             let spender = EVMAddress(publicKey: key.publicKey)
-            let store = EVMIndexStore(database: database)
+            let store = SQLiteEVMIndexStore(database: database)
             try await store.migrate()
             let indexer = EVMChainIndexer(config: config, node: node, store: store, spenders: [spender], logger: logger)
             return ChainRuntime(name: config.name, family: "evm", executor: executor,

@@ -158,7 +158,7 @@ struct DoctorCommand: AsyncParsableCommand {
             let database = try Database(path: config.database)
             var pending: [String] = []
             var current: [String] = []
-            for (module, latest) in [Ledger.schema(.sqlite), Outbox.schema(.sqlite), BillingStore.schema(.sqlite), EVMIndexStore.schema, SQLiteSolanaIndexStore.schema] {
+            for (module, latest) in [Ledger.schema(.sqlite), Outbox.schema(.sqlite), BillingStore.schema(.sqlite), SQLiteEVMIndexStore.schema, SQLiteSolanaIndexStore.schema] {
                 let version = try await database.schemaVersion(module: module)
                 if version > latest {
                     report.fail("database", "\(module) is at version \(version), newer than this build's \(latest)",

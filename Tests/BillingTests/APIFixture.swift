@@ -38,7 +38,7 @@ struct APIFixture: Sendable {
     }
 
     private static func serve(_ world: BillingWorld) async throws -> APIFixture {
-        let store = EVMIndexStore(database: try world.ledger.sqlite)
+        let store = SQLiteEVMIndexStore(database: try world.ledger.sqlite)
         try await store.migrate()
         var logger = Logger(label: "api")
         logger.logLevel = ProcessInfo.processInfo.environment["SETTLE_TEST_LOG"] == nil ? .critical : .debug

@@ -58,7 +58,7 @@ struct BillingWorld: Sendable {
         self.store = store
         self.ingestor = ingestor
         self.processor = StripeEventProcessor(store: store, ingestor: ingestor, allowances: ViewAllowanceWatch(chains: [
-            EVMChainView(config: config, store: EVMIndexStore(database: try ledger.sqlite), node: EVMNode(rpc: devnet.rpc), spender: spender.address),
+            EVMChainView(config: config, store: SQLiteEVMIndexStore(database: try ledger.sqlite), node: EVMNode(rpc: devnet.rpc), spender: spender.address),
         ]))
         self.poller = StripePoller(ingestor: ingestor)
         self.reporter = reporter

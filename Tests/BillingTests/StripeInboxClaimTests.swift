@@ -26,6 +26,7 @@ struct StripeInboxClaimTests {
             return (out[0] ?? [], out[1] ?? [])
         }
         #expect(Set(left.map(\.id)).isDisjoint(with: right.map(\.id)))
+        #expect(Set(left.compactMap(\.objectID)).isDisjoint(with: right.compactMap(\.objectID)), "an object's events were split between daemons")
         // Nothing more is due while both claims hold, except objects neither side touched (none here: 60 events, 12 objects).
         let claimedObjects = Set((left + right).compactMap(\.objectID))
         let more = try await a.claimEvents(now: 101)

@@ -280,7 +280,7 @@ struct EVMExecutorIndexTests {
     @Test("an index that agrees raises nothing; one that disagrees is reported and the chain's values are used")
     func crossCheck() async throws {
         let f = try await ExecutorFixture.make()
-        let store = EVMIndexStore(database: try Database(path: try temporaryDirectory("settle-xcheck").appendingPathComponent("idx").path))
+        let store = SQLiteEVMIndexStore(database: try Database(path: try temporaryDirectory("settle-xcheck").appendingPathComponent("idx").path))
         try await store.migrate()
         var logger = Logger(label: "indexer")
         logger.logLevel = .critical

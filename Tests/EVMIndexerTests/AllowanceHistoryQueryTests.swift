@@ -1,6 +1,7 @@
 import EVM
 @testable import EVMIndexer
 import Foundation
+import PostgresNIO
 import SettleCore
 import Store
 import TestSupport
@@ -28,98 +29,140 @@ struct QueryCost {
     }
 }
 
+/// A PostgreSQL plan: the lines of EXPLAIN ANALYZE (run, with actual row counts) for `query` with its values.
+func postgresPlan(_ store: PostgresEVMIndexStore, _ query: PostgresQuery) async throws -> [String] {
+    var lines: [String] = []
+    let rows = try await store.database.client.query(PostgresQuery(unsafeSQL: "EXPLAIN ANALYZE " + query.sql, binds: query.binds),
+                                                     logger: store.database.logger)
+    for try await line in rows.decode(String.self) { lines.append(line) }
+    return lines
+}
+
+/// A test address: 12 bytes 0x11, then `n` big-endian.
+func testAddress(_ n: Int64) -> EVMAddress {
+    // 20 bytes by construction.
+    try! EVMAddress(bytes: Array(repeating: 0x11, count: 12) + withUnsafeBytes(of: n.bigEndian, Array.init))
+}
+
 @Suite("EVM allowance history: pages in SQL")
 struct AllowanceHistoryQueryTests {
-    /// A chain with `others` approvals by other wallets and 40 by `owner` (to our spender, in two tokens), spread out.
-    static func world(others: Int) async throws -> (store: EVMIndexStore, chain: Int64, owner: EVMAddress, token: EVMAddress, spender: EVMAddress) {
-        let store = EVMIndexStore(database: try Database(path: try temporaryDirectory("settle-evm-history").appendingPathComponent("db.sqlite").path,
-                                                         durability: .normal))
-        try await store.migrate()
+    /// A chain with `others` approvals by 500 other wallets and 40 by `owner` (to our spender, in two tokens), spread
+    /// out, written through the store.
+    static func world(_ index: IndexUnderTest, others: Int) async throws -> (chain: Int64, owner: EVMAddress, token: EVMAddress, spender: EVMAddress) {
+        let store = index.store
         let chain = try await store.register(name: "base", chainID: 8453, mode: "full", startBlock: 0).id
         let owner = try EVMAddress(hex: "0x00000000000000000000000000000000000000aa")
         let token = try EVMAddress(hex: "0x00000000000000000000000000000000000000bb")
         let other = try EVMAddress(hex: "0x00000000000000000000000000000000000000cc")
         let spender = try EVMAddress(hex: "0x00000000000000000000000000000000000000dd")
-        try await store.database.write { db in
-            let address = try db.statement("INSERT INTO evm_addresses(id, address) VALUES (?, ?)")
-            for (id, value) in [(1, owner), (2, token), (3, other), (4, spender)] { try address.run([.integer(Int64(id)), .blob(Array(value.bytes))]) }
-            for id in 5..<(5 + 500) { try address.run([.integer(Int64(id)), .blob(Array(repeating: 0x11, count: 12) + withUnsafeBytes(of: Int64(id).bigEndian, Array.init))]) }
-            let approval = try db.statement("INSERT INTO evm_approvals VALUES (?, ?, 0, 0, ?, ?, ?, ?, ?)")
-            let ours = max(1, others / 40)
-            for block in 0..<(others + 40) {
-                let mine = block % (ours + 1) == 0
-                try approval.run([.integer(chain), .integer(Int64(block)), .blob(Array(repeating: 1, count: 32)),
-                                  .integer(mine && block % 2 == 1 ? 3 : 2), .integer(mine ? 1 : Int64(5 + block % 500)), .integer(4),
-                                  .blob(Array(repeating: 0, count: 32))])
-            }
+        var batch = IndexBatch(fromBlock: 0, toBlock: UInt64(others + 39))
+        let ours = max(1, others / 40)
+        let hash = try Hash32(bytes: Array(repeating: 1, count: 32))
+        for block in 0..<(others + 40) {
+            let mine = block % (ours + 1) == 0
+            batch.approvals.append(ApprovalRecord(block: UInt64(block), logIndex: 0, blockTime: 0, transactionHash: hash,
+                                                  token: mine && block % 2 == 1 ? other : token,
+                                                  owner: mine ? owner : testAddress(Int64(5 + block % 500)), spender: spender, value: 0))
         }
-        return (store, chain, owner, token, spender)
+        try await store.commit(batch, chain: chain)
+        if index.postgres != nil { try await index.execute("ANALYZE") }
+        return (chain, owner, token, spender)
     }
 
-    @Test("a page of a wallet's approvals to our spender reads that page through an index, not every approval of the chain; no sort")
-    func pageReadsItsRows() async throws {
-        let (store, chain, owner, token, spender) = try await Self.world(others: 20_000)
+    @Test("a page of a wallet's approvals to our spender reads that page through an index, not every approval of the chain; no sort",
+          arguments: IndexBackend.allCases)
+    func pageReadsItsRows(_ backend: IndexBackend) async throws {
+        let index = try await backend.open()
+        defer { index.close() }
+        let (chain, owner, token, spender) = try await Self.world(index, others: 20_000)
         for token in [nil, token] {
-            let cost = try await store.database.read { db in
-                let query = try #require(try EVMIndexStore.allowanceHistoryKeys(db, chain: chain, owner: owner, token: token, spender: spender,
-                                                                                after: (3, 0), limit: 11))
-                return try QueryCost.measure(db, query.sql, query.values)
+            if let sqlite = index.sqlite {
+                let cost = try await sqlite.database.read { db in
+                    let query = try #require(try SQLiteEVMIndexStore.allowanceHistoryKeys(db, chain: chain, owner: owner, token: token, spender: spender,
+                                                                                        after: (3, 0), limit: 11))
+                    return try QueryCost.measure(db, query.sql, query.values)
+                }
+                #expect(cost.rows == 11, "\(cost.plan)")
+                #expect(cost.sorts == 0, "\(cost.plan)")
+                #expect(!cost.plan.contains { $0.contains("TEMP B-TREE") || $0.hasPrefix("SCAN") }, "\(cost.plan)")
+                #expect(cost.plan.contains { $0.contains("evm_approvals_by_owner_spender") }, "\(cost.plan)")
+                #expect(cost.steps < 2_000, "a page of 11 rows took \(cost.steps) steps: \(cost.plan)")
             }
-            #expect(cost.rows == 11, "\(cost.plan)")
-            #expect(cost.sorts == 0, "\(cost.plan)")
-            #expect(!cost.plan.contains { $0.contains("TEMP B-TREE") || $0.hasPrefix("SCAN") }, "\(cost.plan)")
-            #expect(cost.plan.contains { $0.contains("evm_approvals_by_owner_spender") }, "\(cost.plan)")
-            #expect(cost.steps < 2_000, "a page of 11 rows took \(cost.steps) steps: \(cost.plan)")
+            if let postgres = index.postgres {
+                let plan = try await postgresPlan(postgres, PostgresEVMIndexStore.allowanceHistoryQuery(
+                    chain: chain, owner: owner, token: token, spender: spender, after: (3, 0), limit: 11))
+                #expect(!plan.contains { $0.contains("Seq Scan") || $0.contains("Sort") }, "\(plan)")
+                // The page's rows, read in the index's order and no more.
+                let scan = plan.first { $0.contains("Index Scan using evm_approvals_by_owner_spender") }
+                #expect(scan?.hasSuffix("rows=11 loops=1)") == true, "\(plan)")
+            }
         }
-        // And the page is right: the owner's approvals, oldest first.
-        let page = try await store.allowanceHistory(chain: chain, owner: owner, spender: spender, limit: 11)
+        // And the pages are right: the owner's approvals, oldest first, each page after the last.
+        let page = try await index.store.allowanceHistory(chain: chain, owner: owner, token: nil, spender: spender, after: nil, limit: 11)
         #expect(page.count == 11)
         #expect(page.allSatisfy { $0.owner == owner && $0.spender == spender })
         #expect(page.map(\.block) == page.map(\.block).sorted())
+        let last = try #require(page.last)
+        let next = try await index.store.allowanceHistory(chain: chain, owner: owner, token: nil, spender: spender,
+                                                          after: (last.block, last.logIndex), limit: 11)
+        #expect(next.count == 11 && next.allSatisfy { $0.block > last.block && $0.owner == owner })
+        let all = try await index.store.allowanceHistory(chain: chain, owner: owner, spender: spender)
+        #expect(all.count >= 40 && all.prefix(22).map(\.block) == (page + next).map(\.block))
+        let inToken = try await index.store.allowanceHistory(chain: chain, owner: owner, token: token, spender: spender)
+        #expect(!inToken.isEmpty && inToken.count < all.count && inToken.allSatisfy { $0.token == token })
+        #expect(try await index.store.allowanceHistory(chain: chain, owner: testAddress(999_999)).isEmpty)
     }
 }
 
 @Suite("EVM current allowances and balances: a wallet's rows, not the chain's")
 struct CurrentStateQueryTests {
-    @Test("a wallet's current allowances and balances read its own rows through an index, not every tracked wallet's")
-    func ownRows() async throws {
-        let store = EVMIndexStore(database: try Database(path: try temporaryDirectory("settle-evm-state").appendingPathComponent("db.sqlite").path,
-                                                         durability: .normal))
-        try await store.migrate()
+    @Test("a wallet's current allowances and balances read its own rows through an index, not every tracked wallet's",
+          arguments: IndexBackend.allCases)
+    func ownRows(_ backend: IndexBackend) async throws {
+        let index = try await backend.open()
+        defer { index.close() }
+        let store = index.store
         let chain = try await store.register(name: "base", chainID: 8453, mode: "scoped", startBlock: 0).id
         let owner = try EVMAddress(hex: "0x00000000000000000000000000000000000000aa")
         let usdc = try EVMAddress(hex: "0x00000000000000000000000000000000000000bb")
         let eurc = try EVMAddress(hex: "0x00000000000000000000000000000000000000cc")
         let spender = try EVMAddress(hex: "0x00000000000000000000000000000000000000dd")
         // 10,000 other wallets with an allowance and a balance in each token, and ours.
-        try await store.database.write { db in
-            let address = try db.statement("INSERT INTO evm_addresses(id, address) VALUES (?, ?)")
-            for (id, value) in [(1, owner), (2, usdc), (3, eurc), (4, spender)] { try address.run([.integer(Int64(id)), .blob(value.bytes)]) }
-            let allowance = try db.statement("INSERT INTO evm_allowances VALUES (?, ?, ?, 4, zeroblob(32), 7)")
-            let balance = try db.statement("INSERT INTO evm_balances VALUES (?, ?, ?, zeroblob(32), 7)")
-            for id in Int64(5)..<10_005 {
-                try address.run([.integer(id), .blob(Array(repeating: 0x11, count: 12) + withUnsafeBytes(of: id.bigEndian, Array.init))])
+        var allowances: [AllowanceState] = []
+        var balances: [BalanceState] = []
+        for wallet in [owner] + (Int64(5)..<10_005).map(testAddress) {
+            for token in [usdc, eurc] {
+                allowances.append(AllowanceState(token: token, owner: wallet, spender: spender, value: 0, asOfBlock: 7))
+                balances.append(BalanceState(token: token, owner: wallet, value: 0, asOfBlock: 7))
             }
-            for id in [Int64(1)] + Array(Int64(5)..<10_005) {
-                for token in [Int64(2), 3] {
-                    try allowance.run([.integer(chain), .integer(token), .integer(id)])
-                    try balance.run([.integer(chain), .integer(token), .integer(id)])
+        }
+        try await store.saveStates(chain: chain, allowances: allowances, balances: balances)
+        if index.postgres != nil { try await index.execute("ANALYZE") }
+        for token in [nil, usdc] {
+            if let sqlite = index.sqlite {
+                let costs = try await sqlite.database.read { db in
+                    let allowances = try #require(try SQLiteEVMIndexStore.currentAllowancesQuery(db, chain: chain, owner: owner, token: token, spender: spender))
+                    let balances = try #require(try SQLiteEVMIndexStore.balancesQuery(db, chain: chain, owner: owner, token: token))
+                    return [try QueryCost.measure(db, allowances.sql, allowances.values), try QueryCost.measure(db, balances.sql, balances.values)]
+                }
+                for cost in costs {
+                    #expect(cost.rows == (token == nil ? 2 : 1), "\(cost.plan)")
+                    #expect(!cost.plan.contains { $0.contains("USING PRIMARY KEY (chain=?)") || $0.hasPrefix("SCAN") }, "\(cost.plan)")
+                    #expect(cost.steps < 500, "\(cost.rows) rows took \(cost.steps) steps: \(cost.plan)")
                 }
             }
-        }
-        for token in [nil, usdc] {
-            let costs = try await store.database.read { db in
-                let allowances = try #require(try EVMIndexStore.currentAllowancesQuery(db, chain: chain, owner: owner, token: token, spender: spender))
-                let balances = try #require(try EVMIndexStore.balancesQuery(db, chain: chain, owner: owner, token: token))
-                return [try QueryCost.measure(db, allowances.sql, allowances.values), try QueryCost.measure(db, balances.sql, balances.values)]
-            }
-            for cost in costs {
-                #expect(cost.rows == (token == nil ? 2 : 1), "\(cost.plan)")
-                #expect(!cost.plan.contains { $0.contains("USING PRIMARY KEY (chain=?)") || $0.hasPrefix("SCAN") }, "\(cost.plan)")
-                #expect(cost.steps < 500, "\(cost.rows) rows took \(cost.steps) steps: \(cost.plan)")
+            if let postgres = index.postgres {
+                let allowancePlan = try await postgresPlan(postgres, PostgresEVMIndexStore.currentAllowancesQuery(
+                    chain: chain, owner: owner, token: token, spender: spender))
+                let balancePlan = try await postgresPlan(postgres, PostgresEVMIndexStore.balancesQuery(chain: chain, owner: owner, token: token))
+                #expect(!allowancePlan.contains { $0.contains("Seq Scan on evm_allowances") }, "\(allowancePlan)")
+                #expect(allowancePlan.contains { $0.contains("evm_allowances_by_owner") }, "\(allowancePlan)")
+                #expect(!balancePlan.contains { $0.contains("Seq Scan on evm_balances") }, "\(balancePlan)")
+                #expect(balancePlan.contains { $0.contains("evm_balances_by_owner") }, "\(balancePlan)")
             }
         }
-        #expect(try await store.currentAllowances(chain: chain, owner: owner, spender: spender).map(\.token) == [usdc, eurc])
+        #expect(try await store.currentAllowances(chain: chain, owner: owner, token: nil, spender: spender).map(\.token) == [usdc, eurc])
         #expect(try await store.balances(chain: chain, owner: owner, token: eurc).map(\.token) == [eurc])
+        #expect(try await store.balances(chain: chain, owner: testAddress(6)).count == 2)
     }
 }

@@ -10,7 +10,7 @@ struct BulkModeTests {
     @Test("during bulk mode, another module's write that breaks a foreign key is still refused")
     func foreignKeysStayOn() async throws {
         let database = try Database(path: try temporaryDirectory("settle-bulk").appendingPathComponent("db").path)
-        let store = EVMIndexStore(database: database)
+        let store = SQLiteEVMIndexStore(database: database)
         try await store.migrate()
         try await database.writeRaw { db in
             try db.execute("CREATE TABLE parents (id INTEGER PRIMARY KEY) STRICT; CREATE TABLE children (parent INTEGER NOT NULL REFERENCES parents(id)) STRICT")

@@ -1,8 +1,10 @@
 import SettleConfiguration
 import EVM
 import EVMIndexer
+import Leases
 import Foundation
 import Logging
+import PostgresNIO
 import SettleCore
 import Store
 import TestSupport
@@ -11,9 +13,9 @@ import Transport
 
 @Suite("Initial backfill of a long finalized history (synthetic chain fixture)", .serialized)
 struct EVMBackfillTests {
-    @Test("full mode: every log indexed once, secondary indexes rebuilt, cursor at the head; same result without log timestamps",
-          arguments: [true, false])
-    func fullBackfill(logTimestamps: Bool) async throws {
+    @Test("full mode: every log indexed once, secondary indexes in place, cursor at the head; same result without log timestamps",
+          arguments: [(IndexBackend.sqlite, true), (.sqlite, false), (.postgres, true)])
+    func fullBackfill(backend: IndexBackend, logTimestamps: Bool) async throws {
         let fixture = try Peer(script: "chain_fixture.py", arguments: [
             "--blocks", "2500", "--logs-per-block", "6", "--tokens", "3", "--owners", "500", "--max-results", "400",
         ] + (logTimestamps ? [] : ["--no-log-timestamps"]))
@@ -39,26 +41,43 @@ struct EVMBackfillTests {
             text += "[[tokens]]\nsymbol = \"T\(i)\"\naddress = \"\(token.checksummed)\"\ndecimals = 6\n"
         }
         let config = try ChainConfig.parse(text, file: "fixture.toml")
-        let directory = try temporaryDirectory("settle-backfill")
-        let database = try Database(path: directory.appendingPathComponent("index.sqlite").path)
-        let store = EVMIndexStore(database: database)
-        try await store.migrate()
-        let indexer = EVMChainIndexer(config: config, node: EVMNode(rpc: rpc), store: store, spenders: [], logger: Logger(label: "test"))
+        let index = try await backend.open()
+        defer { index.close() }
+        let store = index.store
+        // The indexer starts under a lease another daemon has since taken over: its first commit is fenced, nothing
+        // is written; under the current lease it indexes everything.
+        let stale = try #require(try await index.leases.acquire("index fixture", holder: "a", now: 1_000, ttl: 10))
+        let current = try #require(try await index.leases.acquire("index fixture", holder: "b", now: 2_000, ttl: 1_000_000))
+        let indexer = EVMChainIndexer(config: config, node: EVMNode(rpc: rpc), store: store, spenders: [], logger: Logger(label: "test"), lease: stale)
+        let fenced = await #expect(throws: StoreError.self) { try await indexer.indexToHead() }
+        #expect(fenced?.code == .fenced)
+        let chain = try await indexer.prepare().id
+        #expect(try await store.cursor(chain: chain).nextBlock == 0)
+        #expect(try await store.approvals(chain: chain, from: 0, to: 2499).isEmpty)
+        await indexer.hold(current)
         try await indexer.indexToHead()
 
-        let chain = try await indexer.prepare().id
         #expect(try await store.cursor(chain: chain).nextBlock == 2500)
         let approvals = try await store.approvals(chain: chain, from: 0, to: 2499)
         let transfers = try await store.transfers(chain: chain, from: 0, to: 2499)
         #expect(approvals.count == Int(summary["approvals"]?.int64Value ?? -1))
         #expect(transfers.count == Int(summary["transfers"]?.int64Value ?? -1))
         #expect(transfers.allSatisfy { $0.blockTime == 1_700_000_000 + 12 * $0.block })
-        let indexes = try await database.read { db in
-            // The event tables' secondary indexes (dropped for the bulk backfill, then rebuilt).
-            let s = try db.statement("""
-                SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('evm_approvals', 'evm_transfers') AND name LIKE 'evm_%_by_%'
-                """)
-            return try s.step() ? s.int(0) : 0
+        // The event tables' secondary indexes (SQLite drops them for the bulk backfill, then rebuilds them).
+        var indexes = 0
+        if let sqlite = index.sqlite {
+            indexes = try await sqlite.database.read { db in
+                let s = try db.statement("""
+                    SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('evm_approvals', 'evm_transfers') AND name LIKE 'evm_%_by_%'
+                    """)
+                return try s.step() ? s.int(0) : 0
+            }
+        }
+        if let postgres = index.postgres {
+            let rows = try await postgres.database.client.query("""
+                SELECT count(*) FROM pg_indexes WHERE tablename IN ('evm_approvals', 'evm_transfers') AND indexname LIKE 'evm_%_by_%'
+                """, logger: postgres.database.logger)
+            for try await count in rows.decode(Int64.self) { indexes = Int(count) }
         }
         #expect(indexes == 1)
         // A replay over the whole range finds nothing to repair.

@@ -46,7 +46,7 @@ struct EVMIndexerCrashTests {
 
         // Truth: the same chain indexed in one clean run.
         try await f.indexer.indexToHead()
-        let crashed = EVMIndexStore(database: try Database(path: database))
+        let crashed = SQLiteEVMIndexStore(database: try Database(path: database))
         let crashedChain = try #require(try await crashed.chainID(named: "crashnet"))
         let cleanChain = try await f.chain
         #expect(try await crashed.cursor(chain: crashedChain).nextBlock == head + 1)

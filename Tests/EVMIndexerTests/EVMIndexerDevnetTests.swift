@@ -157,7 +157,7 @@ struct EVMIndexerDevnetTests {
             .replacingOccurrences(of: "chain_id = 1337", with: "chain_id = 8453")
         let config = try ChainConfig.parse(text, file: "wrong.toml")
         let directory = try temporaryDirectory("settle-wrong")
-        let store = EVMIndexStore(database: try Database(path: directory.appendingPathComponent("db").path))
+        let store = SQLiteEVMIndexStore(database: try Database(path: directory.appendingPathComponent("db").path))
         try await store.migrate()
         let indexer = EVMChainIndexer(config: config, node: EVMNode(rpc: devnet.rpc), store: store, spenders: [], logger: .init(label: "t"))
         let error = await #expect(throws: EVMIndexError.self) { try await indexer.indexToHead() }

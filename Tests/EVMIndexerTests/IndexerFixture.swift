@@ -21,7 +21,7 @@ struct IndexerFixture {
     let token: EVMAddress
     let directory: URL
     let config: ChainConfig
-    let store: EVMIndexStore
+    let store: SQLiteEVMIndexStore
     let indexer: EVMChainIndexer
     let http: HTTPClient
 
@@ -45,7 +45,7 @@ struct IndexerFixture {
         let config = try ChainConfig.parse(
             devnet.chainConfig(tokens: [("USDC", token, 6)], spenders: [accounts[7].address], mode: mode, maxLogRange: maxLogRange, rpcURL: rpcURL),
             file: directory.appendingPathComponent("devnet.toml").path)
-        let store = EVMIndexStore(database: try Database(path: directory.appendingPathComponent("index.sqlite").path))
+        let store = SQLiteEVMIndexStore(database: try Database(path: directory.appendingPathComponent("index.sqlite").path))
         try await store.migrate()
         let http = HTTPClient()
         let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http, retry: retry,

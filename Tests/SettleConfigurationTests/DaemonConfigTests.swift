@@ -1,4 +1,6 @@
 import SettleConfiguration
+import Signing
+import Store
 import Testing
 
 @Suite("Main config (settle.toml): defaults, references for secrets, errors naming file and key")
@@ -11,6 +13,37 @@ struct DaemonConfigTests {
         #expect(config.merchant.giveUpAfter == 259_200 && config.listen.host == "127.0.0.1" && config.listen.port == 8080)
         #expect(config.serverLimits == ServerLimits())
         #expect(config.serverLimits.headerTimeout == .seconds(10) && config.serverLimits.maxConnections == 1_024)
+    }
+
+    @Test("the database: a SQLite path by default, or a [database] table with a postgres:// URL and a password reference")
+    func databaseLocation() throws {
+        #expect(try DaemonConfig.parse("database = \"/var/lib/settle/settle.sqlite\"", file: "settle.toml").databaseLocation
+                == .sqlite(path: "/var/lib/settle/settle.sqlite"))
+        let config = try DaemonConfig.parse("""
+            [database]
+            url = "postgres://settle@db.internal:6543/billing?sslmode=verify-full&pool=20"
+            password = "file:/run/secrets/pg"
+            """, file: "settle.toml")
+        #expect(try config.databaseLocation == .postgres(PostgresLocation(host: "db.internal", port: 6543, user: "settle", database: "billing",
+                                                                          requireTLS: true, maximumConnections: 20)))
+        #expect(config.databasePassword == .file(path: "/run/secrets/pg"))
+        let overridden = try DaemonConfig.parse("database = \"settle.sqlite\"", file: "settle.toml", environment: [
+            "SETTLE_DATABASE": "postgres://settle@127.0.0.1/settle?sslmode=disable", "SETTLE_DATABASE_PASSWORD": "hunter2",
+        ])
+        #expect(try overridden.databaseLocation == .postgres(PostgresLocation(host: "127.0.0.1", user: "settle", database: "settle", requireTLS: false)))
+        #expect(overridden.databasePassword == .environment(name: "SETTLE_DATABASE_PASSWORD"))
+    }
+
+    @Test("a database URL with a password, a bad option or an inline password is refused, naming the key", arguments: [
+        ("[database]\nurl = \"postgres://settle:hunter2@db/settle\"", "database"),
+        ("database = \"postgres://settle@db/settle?sslmode=prefer\"", "database"),
+        ("[database]\nurl = \"postgres://settle@db/settle\"\npassword = \"hunter2\"", "database.password"),
+        ("[database]\nurl = \"postgres://settle@db/settle\"\nuser = \"x\"", "database.user"),
+        ("database = 5", "database"),
+    ])
+    func databaseMistakes(text: String, key: String) {
+        let error = #expect(throws: ConfigError.self) { try DaemonConfig.parse(text, file: "settle.toml") }
+        #expect(error?.key == key, "\(String(describing: error))")
     }
 
     @Test("a full file is read as written")

@@ -75,13 +75,16 @@ public final class PostgresPool: Sendable {
         }
     }
 
-    /// The statements of a migration: split where a `;` ends a line; empty pieces and comment-only pieces dropped.
+    /// The statements of a migration: split where a `;` ends a line outside a dollar-quoted body (`DO $$ … $$`);
+    /// empty pieces and comment-only pieces dropped.
     static func statements(_ migration: String) -> [String] {
         var out: [String] = []
         var current = ""
+        var inBody = false
         for line in migration.split(separator: "\n", omittingEmptySubsequences: false) {
             current += line + "\n"
-            if line.trimmingCharacters(in: .whitespaces).hasSuffix(";") {
+            if line.components(separatedBy: "$$").count % 2 == 0 { inBody.toggle() }
+            if !inBody, line.trimmingCharacters(in: .whitespaces).hasSuffix(";") {
                 out.append(current)
                 current = ""
             }

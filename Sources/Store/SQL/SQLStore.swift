@@ -64,6 +64,13 @@ extension SQLSession {
     /// PostgreSQL waits for this one (SQLite has a single writer: nothing to add).
     public var forUpdate: String { backend == .postgres ? " FOR UPDATE" : "" }
 
+    /// Makes the transactions that call this with the same `key` run one after another from here to their end
+    /// (PostgreSQL: a transaction-scoped advisory lock; SQLite's single writer already does).
+    public func serialize(_ key: String) async throws {
+        guard backend == .postgres else { return }
+        _ = try await rows("SELECT pg_advisory_xact_lock(hashtext(?))::text", [.text(key)])
+    }
+
     /// Appended to a `SELECT` that claims work: rows another daemon has locked are passed over rather than waited for.
     public var skipLocked: String { backend == .postgres ? " FOR UPDATE SKIP LOCKED" : "" }
 }

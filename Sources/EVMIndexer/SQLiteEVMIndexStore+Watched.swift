@@ -1,48 +1,46 @@
 import EVM
-import Foundation
+import Leases
 import Store
 
-extension EVMIndexStore {
-    /// Starts following a transaction the daemon sent (idempotent).
-    public func watch(chain: Int64, hash: Hash32, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws {
+extension SQLiteEVMIndexStore {
+    public func watch(chain: Int64, hash: Hash32, now: UInt64, lease: Lease?) async throws {
         try await database.write { db in
+            if let lease { try SQLiteLeaseStore.fence(db, lease) }
             let insert = try db.statement("""
                 INSERT INTO evm_watched_transactions(chain, hash, status, first_seen, last_checked)
                 VALUES (?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING
                 """)
             insert.bind(chain, at: 1)
             hash.bytes32.withUnsafeBytes { insert.bind(bytes: $0, at: 2) }
-            insert.bind(Int64(now), at: 3)
-            insert.bind(Int64(now), at: 4)
+            let seen = try StoredEVMValue.signed(now, "time")
+            insert.bind(seen, at: 3)
+            insert.bind(seen, at: 4)
             try insert.step()
         }
     }
 
-    /// One watched transaction, or nil.
     public func watched(chain: Int64, hash: Hash32) async throws -> WatchedTransaction? {
         try await watchedTransactions(chain: chain, where: "hash = ?", hash: hash).first
     }
 
-    /// Watched transactions whose fate can still change: pending ones, and mined or reverted ones in blocks above
-    /// `finalized`.
     public func unsettledTransactions(chain: Int64, finalized: UInt64) async throws -> [WatchedTransaction] {
         try await watchedTransactions(chain: chain, where: "status = 'pending' OR (status IN ('mined', 'reverted') AND block > ?)",
                                       block: finalized)
     }
 
-    /// Records what the chain says about a watched transaction.
-    public func update(chain: Int64, _ transaction: WatchedTransaction, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws {
+    public func update(chain: Int64, _ transaction: WatchedTransaction, now: UInt64, lease: Lease?) async throws {
         try await database.write { db in
+            if let lease { try SQLiteLeaseStore.fence(db, lease) }
             let update = try db.statement("""
                 UPDATE evm_watched_transactions SET status = ?, block = ?, block_hash = ?, gas_used = ?, reorg_count = ?,
                 last_checked = ? WHERE chain = ? AND hash = ?
                 """)
             update.bind(transaction.status.rawValue, at: 1)
-            if let block = transaction.block { update.bind(Int64(block), at: 2) } else { update.bindNull(at: 2) }
+            if let block = transaction.block { update.bind(try StoredEVMValue.signed(block, "block"), at: 2) } else { update.bindNull(at: 2) }
             if let blockHash = transaction.blockHash { blockHash.bytes32.withUnsafeBytes { update.bind(bytes: $0, at: 3) } } else { update.bindNull(at: 3) }
-            if let gas = transaction.gasUsed { update.bind(Int64(gas), at: 4) } else { update.bindNull(at: 4) }
+            if let gas = transaction.gasUsed { update.bind(try StoredEVMValue.signed(gas, "gas used"), at: 4) } else { update.bindNull(at: 4) }
             update.bind(transaction.reorgCount, at: 5)
-            update.bind(Int64(now), at: 6)
+            update.bind(try StoredEVMValue.signed(now, "time"), at: 6)
             update.bind(chain, at: 7)
             transaction.hash.bytes32.withUnsafeBytes { update.bind(bytes: $0, at: 8) }
             try update.step()
@@ -57,7 +55,7 @@ extension EVMIndexStore {
                 """)
             select.bind(chain, at: 1)
             if let hash { hash.bytes32.withUnsafeBytes { select.bind(bytes: $0, at: 2) } }
-            if let block { select.bind(Int64(block), at: 2) }
+            if let block { select.bind(Int64(clamping: block), at: 2) }
             var out: [WatchedTransaction] = []
             while try select.step() {
                 guard let status = WatchedTransaction.Status(rawValue: select.text(1)) else {

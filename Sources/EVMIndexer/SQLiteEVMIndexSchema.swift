@@ -1,7 +1,7 @@
-/// The EVM index schema (module `evm_index`). Every table here is derivable from the chain: `settled replay`
+/// The EVM index schema in SQLite (module `evm_index`). Every table here is derivable from the chain: `settled replay`
 /// may rebuild any of it. Addresses are interned to small integer ids (`evm_addresses`) so event rows stay
 /// small and their keys append in order; amounts are 32-byte big-endian blobs.
-enum EVMIndexSchema {
+enum SQLiteEVMIndexSchema {
     static let module = "evm_index"
 
     /// Secondary indexes of the event tables: created after the initial backfill (or at once when there is none),

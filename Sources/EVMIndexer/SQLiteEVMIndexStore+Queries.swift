@@ -2,8 +2,7 @@ import EVM
 import SettleCore
 import Store
 
-extension EVMIndexStore {
-    /// The store's id of the chain named `name`, or nil when it was never indexed.
+extension SQLiteEVMIndexStore {
     public func chainID(named name: String) async throws -> Int64? {
         try await database.read { db in
             let select = try db.statement("SELECT id FROM evm_chains WHERE name = ?")
@@ -12,13 +11,10 @@ extension EVMIndexStore {
         }
     }
 
-    /// Indexed `Approval`s by `owner`, oldest first, optionally for one token and/or spender; a page of at most
-    /// `limit` of them after the event at (`block`, `logIndex`) when `after` is given.
-    ///
     /// A page reads about `limit` rows: the positions come from `evm_approvals_by_owner_spender` in order (with a
     /// spender, as the API always asks), then each row by its key.
-    public func allowanceHistory(chain: Int64, owner: EVMAddress, token: EVMAddress? = nil, spender: EVMAddress? = nil,
-                                 after: (block: UInt64, logIndex: UInt64)? = nil, limit: Int? = nil) async throws -> [ApprovalRecord] {
+    public func allowanceHistory(chain: Int64, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?,
+                                 after: (block: UInt64, logIndex: UInt64)?, limit: Int?) async throws -> [ApprovalRecord] {
         try await database.read { db in
             guard let query = try Self.allowanceHistoryKeys(db, chain: chain, owner: owner, token: token, spender: spender, after: after, limit: limit)
             else { return [] }
@@ -76,18 +72,16 @@ extension EVMIndexStore {
         return try select.step() ? select.int64(0) : nil
     }
 
-    /// Indexed approvals in `from...to`, in chain order (for replay and tests).
     public func approvals(chain: Int64, from: UInt64, to: UInt64) async throws -> [ApprovalRecord] {
         try await database.read { db in
             let select = try db.statement(Self.approvalColumns + "WHERE e.chain = ? AND e.block BETWEEN ? AND ? ORDER BY e.block, e.log_index")
             select.bind(chain, at: 1)
-            select.bind(Int64(from), at: 2)
-            select.bind(Int64(to), at: 3)
+            select.bind(Int64(clamping: from), at: 2)
+            select.bind(Int64(clamping: to), at: 3)
             return try Self.eventRows(select, ApprovalRecord.init)
         }
     }
 
-    /// Indexed transfers in `from...to`, in chain order (for replay and tests).
     public func transfers(chain: Int64, from: UInt64, to: UInt64) async throws -> [TransferRecord] {
         try await database.read { db in
             let select = try db.statement("""
@@ -100,8 +94,8 @@ extension EVMIndexStore {
                 ORDER BY e.block, e.log_index
                 """)
             select.bind(chain, at: 1)
-            select.bind(Int64(from), at: 2)
-            select.bind(Int64(to), at: 3)
+            select.bind(Int64(clamping: from), at: 2)
+            select.bind(Int64(clamping: to), at: 3)
             return try Self.eventRows(select, TransferRecord.init)
         }
     }
@@ -129,8 +123,7 @@ extension EVMIndexStore {
         return out
     }
 
-    /// Current allowances of `owner` as last read from the chain.
-    public func currentAllowances(chain: Int64, owner: EVMAddress, token: EVMAddress? = nil, spender: EVMAddress? = nil) async throws -> [AllowanceState] {
+    public func currentAllowances(chain: Int64, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?) async throws -> [AllowanceState] {
         try await database.read { db in
             guard let query = try Self.currentAllowancesQuery(db, chain: chain, owner: owner, token: token, spender: spender) else { return [] }
             let select = try db.statement(query.sql)
@@ -146,8 +139,7 @@ extension EVMIndexStore {
         }
     }
 
-    /// Current balances of `owner` as last read from the chain.
-    public func balances(chain: Int64, owner: EVMAddress, token: EVMAddress? = nil) async throws -> [BalanceState] {
+    public func balances(chain: Int64, owner: EVMAddress, token: EVMAddress?) async throws -> [BalanceState] {
         try await database.read { db in
             guard let query = try Self.balancesQuery(db, chain: chain, owner: owner, token: token) else { return [] }
             let select = try db.statement(query.sql)

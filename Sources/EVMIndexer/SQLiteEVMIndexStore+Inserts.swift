@@ -1,0 +1,187 @@
+import EVM
+import SettleCore
+import Store
+import Synchronization
+
+extension SQLiteEVMIndexStore {
+    static func insertHeaders(_ db: SQLiteConnection, chain: Int64, _ headers: [BlockHeader]) throws {
+        guard !headers.isEmpty else { return }
+        let insert = try db.statement("INSERT OR REPLACE INTO evm_blocks(chain, number, hash, parent_hash, timestamp) VALUES (?, ?, ?, ?, ?)")
+        for header in headers {
+            insert.reset()
+            insert.bind(chain, at: 1)
+            insert.bind(try StoredEVMValue.signed(header.number, "block number"), at: 2)
+            header.hash.bytes32.withUnsafeBytes { insert.bind(bytes: $0, at: 3) }
+            header.parentHash.bytes32.withUnsafeBytes { insert.bind(bytes: $0, at: 4) }
+            insert.bind(try StoredEVMValue.signed(header.timestamp, "block timestamp"), at: 5)
+            try insert.step()
+        }
+    }
+
+    static func insertApprovals(_ db: SQLiteConnection, chain: Int64, _ rows: [ApprovalRecord], interner: inout AddressInterner) throws {
+        try insertEvents(db, table: "evm_approvals", columns: "token, owner, spender", chain: chain, rows, interner: &interner) {
+            ($0.block, $0.logIndex, $0.blockTime, $0.transactionHash, $0.token, $0.owner, $0.spender, $0.value)
+        }
+    }
+
+    static func insertTransfers(_ db: SQLiteConnection, chain: Int64, _ rows: [TransferRecord], interner: inout AddressInterner) throws {
+        try insertEvents(db, table: "evm_transfers", columns: "token, sender, recipient", chain: chain, rows, interner: &interner) {
+            ($0.block, $0.logIndex, $0.blockTime, $0.transactionHash, $0.token, $0.from, $0.to, $0.value)
+        }
+    }
+
+    /// Rows per multi-row INSERT: one statement step inserts this many rows (much less per-row overhead).
+    static let rowsPerInsert = 64
+
+    /// Inserts event rows of either table: (block, log index, time, tx hash, token, address, address, value), in
+    /// multi-row INSERT statements of `rowsPerInsert` rows, then single-row ones for the rest.
+    private static func insertEvents<Row>(
+        _ db: SQLiteConnection, table: String, columns: String, chain: Int64, _ rows: [Row], interner: inout AddressInterner,
+        _ fields: (Row) -> (UInt64, UInt64, UInt64, Hash32, EVMAddress, EVMAddress, EVMAddress, UInt256)
+    ) throws {
+        guard !rows.isEmpty else { return }
+        func statement(rows count: Int) throws -> SQLiteStatement {
+            let tuple = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            return try db.statement("""
+                INSERT INTO \(table)(chain, block, log_index, block_time, tx_hash, \(columns), value) VALUES \(
+                Array(repeating: tuple, count: count).joined(separator: ", "))
+                """)
+        }
+        let many = try statement(rows: rowsPerInsert)
+        let one = try statement(rows: 1)
+        // Hashes and values are bound without copies: they must stay alive until the step, so they are kept here.
+        var hashes = [Bytes32](repeating: .zero, count: rowsPerInsert)
+        var values = [[UInt8]](repeating: [], count: rowsPerInsert)
+        var start = 0
+        while start < rows.count {
+            let count = rows.count - start >= rowsPerInsert ? rowsPerInsert : 1
+            let insert = count == rowsPerInsert ? many : one
+            insert.reset()
+            for i in 0..<count {
+                let (block, logIndex, blockTime, transactionHash, token, first, second, value) = fields(rows[start + i])
+                let base = Int32(i * 9)
+                insert.bind(chain, at: base + 1)
+                insert.bind(try StoredEVMValue.signed(block, "block number"), at: base + 2)
+                insert.bind(try StoredEVMValue.signed(logIndex, "log index"), at: base + 3)
+                insert.bind(try StoredEVMValue.signed(blockTime, "block time"), at: base + 4)
+                hashes[i] = transactionHash.bytes32
+                values[i] = value.bigEndianBytes
+                insert.bind(try interner.id(token), at: base + 6)
+                insert.bind(try interner.id(first), at: base + 7)
+                insert.bind(try interner.id(second), at: base + 8)
+            }
+            try hashes.withUnsafeBytes { hashBytes in
+                for i in 0..<count {
+                    insert.bind(borrowing: UnsafeRawBufferPointer(rebasing: hashBytes[(i * 32)..<(i * 32 + 32)]), at: Int32(i * 9 + 5))
+                    try values[i].withUnsafeBytes { insert.bind(bytes: $0, at: Int32(i * 9 + 9)) }
+                }
+                try insert.step()
+            }
+            start += count
+        }
+    }
+
+    /// Binds the transaction hash (parameter 5) and value (parameter 9) from stack memory without copies, then steps.
+    static func stepBindingHashAndValue(_ insert: SQLiteStatement, hash: Hash32, value: UInt256) throws {
+        try hash.bytes32.withUnsafeBytes { hashBytes in
+            try value.withBigEndianBytes { (valueBytes) throws(StoreError) in
+                insert.bind(borrowing: hashBytes, at: 5)
+                insert.bind(borrowing: valueBytes, at: 9)
+                try insert.step()
+            }
+        }
+    }
+
+    static func upsertStates(_ db: SQLiteConnection, chain: Int64, allowances: [AllowanceState], balances: [BalanceState], interner: inout AddressInterner) throws {
+        if !allowances.isEmpty {
+            let upsert = try db.statement("""
+                INSERT INTO evm_allowances(chain, token, owner, spender, value, as_of_block) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(chain, token, owner, spender) DO UPDATE SET value = excluded.value, as_of_block = excluded.as_of_block
+                WHERE excluded.as_of_block >= evm_allowances.as_of_block
+                """)
+            for state in allowances {
+                upsert.reset()
+                upsert.bind(chain, at: 1)
+                upsert.bind(try interner.id(state.token), at: 2)
+                upsert.bind(try interner.id(state.owner), at: 3)
+                upsert.bind(try interner.id(state.spender), at: 4)
+                upsert.bind(state.value.bigEndianBytes, at: 5)
+                upsert.bind(try StoredEVMValue.signed(state.asOfBlock, "state block"), at: 6)
+                try upsert.step()
+            }
+        }
+        if !balances.isEmpty {
+            let upsert = try db.statement("""
+                INSERT INTO evm_balances(chain, token, owner, value, as_of_block) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(chain, token, owner) DO UPDATE SET value = excluded.value, as_of_block = excluded.as_of_block
+                WHERE excluded.as_of_block >= evm_balances.as_of_block
+                """)
+            for state in balances {
+                upsert.reset()
+                upsert.bind(chain, at: 1)
+                upsert.bind(try interner.id(state.token), at: 2)
+                upsert.bind(try interner.id(state.owner), at: 3)
+                upsert.bind(state.value.bigEndianBytes, at: 4)
+                upsert.bind(try StoredEVMValue.signed(state.asOfBlock, "state block"), at: 5)
+                try upsert.step()
+            }
+        }
+    }
+
+    // MARK: - Decoding stored values
+
+    static func hash(_ bytes: [UInt8]) throws -> Hash32 { try StoredEVMValue.hash(bytes) }
+
+    static func address(_ bytes: [UInt8]) throws -> EVMAddress { try StoredEVMValue.address(bytes) }
+
+    static func amount(_ bytes: [UInt8]) throws -> UInt256 { try StoredEVMValue.amount(bytes) }
+}
+
+/// Interns addresses to row ids inside one write transaction: the store's committed cache first, then the table.
+/// Ids it creates reach the shared cache only through `publish()`, after the transaction committed.
+struct AddressInterner: @unchecked Sendable {
+    // @unchecked Sendable: it carries the writer connection out of `Database.write` only to publish its new ids,
+    // never to use the connection again.
+    let db: SQLiteConnection
+    let shared: AddressCache
+    /// The committed ids as of the transaction's start (a copy-on-write snapshot: taking it copies nothing, and
+    /// lookups need no lock). Only this transaction's writer adds ids, so it cannot go stale meanwhile.
+    let committed: [EVMAddress: Int64]
+    var created: [EVMAddress: Int64] = [:]
+
+    init(db: SQLiteConnection, shared: AddressCache) {
+        self.db = db
+        self.shared = shared
+        self.committed = shared.ids.withLock { $0 }
+    }
+
+    mutating func id(_ address: EVMAddress) throws -> Int64 {
+        if let id = committed[address] { return id }
+        if !created.isEmpty, let id = created[address] { return id }
+        let select = try db.statement("SELECT id FROM evm_addresses WHERE address = ?")
+        address.withUnsafeBytes { select.bind(bytes: $0, at: 1) }
+        let id: Int64
+        if try select.step() {
+            id = select.int64(0)
+        } else {
+            let insert = try db.statement("INSERT INTO evm_addresses(address) VALUES (?)")
+            address.withUnsafeBytes { insert.bind(bytes: $0, at: 1) }
+            try insert.step()
+            id = db.lastInsertRowID
+        }
+        select.reset()
+        created[address] = id
+        return id
+    }
+
+    /// Adds the ids of this (committed) transaction to the shared cache.
+    func publish() {
+        guard !created.isEmpty else { return }
+        shared.ids.withLock { cache in cache.merge(created) { old, _ in old } }
+    }
+}
+
+/// Committed address ids, shared by every write of one store (either backend).
+final class AddressCache: Sendable {
+    let ids = Mutex<[EVMAddress: Int64]>([:])
+}
