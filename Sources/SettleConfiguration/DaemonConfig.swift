@@ -40,6 +40,7 @@ import Store
 /// [server]
 /// listen = "127.0.0.1:8080"    # POST /webhooks/stripe, the /v1 API, /healthz, /metrics
 /// shutdown_seconds = 30        # SIGTERM: how long in-flight work may take to finish before it is cancelled
+/// lease_seconds = 15           # several daemons on PostgreSQL: how long a daemon that stops renewing keeps a chain's work
 /// max_head_lag = 20            # /healthz says "degraded" when a chain's index is further behind its head
 /// header_timeout_seconds = 10  # from a request's first byte to its complete head; then the connection is closed
 /// body_timeout_seconds = 30    # from the head to the last byte of the body
@@ -130,6 +131,9 @@ public struct DaemonConfig: Sendable {
     public var listen: (host: String, port: Int)
     /// Seconds SIGTERM waits for in-flight work before cancelling it.
     public var shutdownSeconds: UInt64
+    /// How long a lease on a chain's indexing or signing runs without renewal (several daemons on PostgreSQL): the
+    /// longest a dead daemon's work waits before another takes it over.
+    public var leaseSeconds: UInt64 = 15
     /// Blocks (or slots) behind the head beyond which `/healthz` reports a chain degraded.
     public var maxHeadLag: UInt64
     /// The HTTP server's deadlines, connection cap and body limits (`[server]`).
@@ -269,7 +273,7 @@ public struct DaemonConfig: Sendable {
                                 retrySeconds: try merchantTable.unsignedList("retry_seconds", default: [60, 300, 1_800, 7_200, 21_600, 43_200]),
                                 giveUpAfter: try merchantTable.unsigned("give_up_after", default: 259_200))
         let serverTable = try root.table("server")
-        try serverTable.rejectUnknown(["listen", "shutdown_seconds", "max_head_lag", "header_timeout_seconds", "body_timeout_seconds",
+        try serverTable.rejectUnknown(["listen", "shutdown_seconds", "lease_seconds", "max_head_lag", "header_timeout_seconds", "body_timeout_seconds",
                                        "idle_timeout_seconds", "max_connections", "max_body_bytes", "webhook_max_body_bytes"])
         func bounded(_ key: String, default value: Int, _ range: ClosedRange<Int>, _ unit: String) throws(ConfigError) -> Int {
             let number = try serverTable.unsigned(key, default: UInt64(value))
@@ -335,6 +339,10 @@ public struct DaemonConfig: Sendable {
                             logFormat: logFormat, logLevel: logLevel, apiTokens: tokens, allowancePayments: payments)
         config.serverLimits = limits
         config.databasePassword = databasePassword
+        config.leaseSeconds = try serverTable.unsigned("lease_seconds", default: 15)
+        guard (2...3_600).contains(config.leaseSeconds) else {
+            throw ConfigError(file: file, key: "server.lease_seconds", problem: "must be 2…3600 seconds")
+        }
         return config
     }
 }

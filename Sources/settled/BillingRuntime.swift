@@ -2,6 +2,7 @@ import API
 import ArgumentParser
 import Billing
 import Foundation
+import Leases
 import Logging
 import SettleConfiguration
 import SettleCore
@@ -57,9 +58,31 @@ struct BillingRuntime {
     let webhookSecrets: [String]
     let http: HTTPClient
     let logger: Logger
+    /// The database everything above is on (SQLite or PostgreSQL), and its leases.
+    let database: any SQLStore
+    let leases: any LeaseStore
+
+    /// Opens the configured database: a SQLite file, or a PostgreSQL pool (the password read from its reference).
+    static func openDatabase(_ config: DaemonConfig, logger: Logger) async throws -> (any SQLStore, any LeaseStore) {
+        let location: DatabaseLocation
+        do { location = try config.databaseLocation } catch { throw ValidationError(error.description) }
+        switch location {
+        case .sqlite(let path):
+            let database = try Database(path: path)
+            return (database, try await SQLiteLeaseStore(database: database))
+        case .postgres(let place):
+            var password: String?
+            if let reference = config.databasePassword {
+                do { password = try KeyLoader.secretText(from: reference) } catch { throw ValidationError("\(config.file): database.password: \(error.message)") }
+            }
+            let pool = PostgresPool(place, password: password, logger: logger)
+            return (pool, try await PostgresLeaseStore(database: pool))
+        }
+    }
 
     static func make(_ config: DaemonConfig, logger: Logger) async throws -> BillingRuntime {
-        let database = try Database(path: config.database)
+        let (database, leases) = try await openDatabase(config, logger: logger)
+        // Migrations in this order: the notifier's migration reads the ledger's history table.
         let ledger = Ledger(database: database)
         try await ledger.migrate()
         let outbox = Outbox(database: database)
@@ -113,7 +136,8 @@ struct BillingRuntime {
             reporter: StripeReporter(ledger: ledger, store: store, stripe: stripe, policy: policy, logger: logger),
             dunning: Dunning(ledger: ledger, policy: DunningPolicy(missedAfter: config.dunning.missedAfter, lateAfter: config.dunning.lateAfter,
                                                                   uncollectibleAfter: config.dunning.uncollectibleAfter)),
-            deliverer: deliverer, loops: loops, chains: chains, chainConfigs: chainConfigs, webhookSecrets: secrets, http: http, logger: logger)
+            deliverer: deliverer, loops: loops, chains: chains, chainConfigs: chainConfigs, webhookSecrets: secrets, http: http, logger: logger,
+            database: database, leases: leases)
     }
 
     /// An operator's retry of one invoice (`settled retry`, `POST /v1/charges/{invoice}/retry`).

@@ -4,6 +4,7 @@ import Billing
 import ChainAdapters
 import EVM
 import EVMIndexer
+import Leases
 import Logging
 import SettleConfiguration
 import SettleCore
@@ -24,10 +25,21 @@ struct ChainRuntime {
     let rates: [(token: String, currency: String, rate: ExchangeRate)]
     let view: any ChainView
     let pollInterval: Duration
-    /// Indexes to the head once; returns the head and the last indexed block (or slot).
-    let indexPass: @Sendable () async throws -> (head: UInt64, indexed: UInt64)
+    /// Indexes to the head once, under the chain's index lease (`lead`), or only reads where the index stands
+    /// (`standby`: another daemon holds the lease); returns the head and the last indexed block (or slot).
+    let indexPass: @Sendable (IndexTurn) async throws -> (head: UInt64, indexed: UInt64)
+    /// The executor signs under this lease from now on (`settled serve` takes one per chain).
+    let holdExecutor: @Sendable (Lease?) async -> Void
 
-    static func make(_ any: AnyChainConfig, ledger: Ledger, database: Database, http: HTTPClient, logger: Logger) async throws -> ChainRuntime {
+    /// Whether this daemon indexes the chain in a pass.
+    enum IndexTurn: Sendable {
+        /// Index, with every commit fenced by the lease (nil: unfenced, a single daemon).
+        case lead(Lease?)
+        /// Another daemon indexes: read the position only.
+        case standby
+    }
+
+    static func make(_ any: AnyChainConfig, ledger: Ledger, database: any SQLStore, http: HTTPClient, logger: Logger) async throws -> ChainRuntime {
         switch any {
         case .evm(let config):
             guard let reference = config.signerKey, let treasury = config.treasury else {
@@ -39,18 +51,25 @@ struct ChainRuntime {
             let executor = EVMExecutor(config: config, node: node, ledger: ledger, key: key, treasury: treasury, logger: logger)
             await executor.setRetrySeconds(config.retrySeconds)
             let spender = EVMAddress(publicKey: key.publicKey)
-            let store = SQLiteEVMIndexStore(database: database)
+            let store: any EVMIndexStore = switch database {
+            case let sqlite as Database: SQLiteEVMIndexStore(database: sqlite)
+            case let pool as PostgresPool: PostgresEVMIndexStore(database: pool)
+            default: throw ValidationError("\(config.file): no EVM index store for this database")
+            }
             try await store.migrate()
             let indexer = EVMChainIndexer(config: config, node: node, store: store, spenders: [spender], logger: logger)
             return ChainRuntime(name: config.name, family: "evm", executor: executor,
                                 capacity: EVMCapacityReader(config: config, node: node, spender: spender),
                                 rates: config.rates, view: EVMChainView(config: config, store: store, node: node, spender: spender),
-                                pollInterval: config.pollInterval) {
+                                pollInterval: config.pollInterval, indexPass: { turn in
                 let chain = try await indexer.prepare()
-                try await indexer.indexToHead()
+                if case .lead(let lease) = turn {
+                    await indexer.hold(lease)
+                    try await indexer.indexToHead()
+                }
                 let cursor = try await store.cursor(chain: chain.id)
                 return (cursor.headBlock ?? cursor.lastIndexedBlock, cursor.lastIndexedBlock)
-            }
+            }, holdExecutor: { await executor.hold($0) })
         case .solana(let config):
             guard let reference = config.signerKey, let treasury = config.treasury else {
                 throw ValidationError("\(config.file): [signer] key and treasury are needed to execute charges")
@@ -65,18 +84,24 @@ struct ChainRuntime {
             let executor = SolanaExecutor(config: config, node: node, ledger: ledger, key: key, treasury: treasury, feePayer: feePayer, logger: logger)
             await executor.setRetrySeconds(config.retrySeconds)
             let delegate = SolanaPublicKey(key.publicKey)
-            let store = SQLiteSolanaIndexStore(database: database)
+            let store: any SolanaIndexStore = switch database {
+            case let sqlite as Database: SQLiteSolanaIndexStore(database: sqlite)
+            case let pool as PostgresPool: PostgresSolanaIndexStore(database: pool)
+            default: throw ValidationError("\(config.file): no Solana index store for this database")
+            }
             try await store.migrate()
             let indexer = SolanaChainIndexer(config: config, node: node, store: store, delegates: [delegate], logger: logger)
             return ChainRuntime(name: config.name, family: "solana", executor: executor,
                                 capacity: SolanaCapacityReader(config: config, node: node, delegate: delegate),
                                 rates: config.rates, view: SolanaChainView(config: config, store: store, node: node, delegate: delegate),
-                                pollInterval: config.pollInterval) {
-                // A pass indexes every signature up to its start: the slot before it is what the index covers.
+                                pollInterval: config.pollInterval, indexPass: { turn in
+                // A pass indexes every signature up to its start: the slot before it is what the index covers. A
+                // daemon standing by reports the node's slot for both (the lead daemon's /healthz shows the lag).
                 let start = try await node.slot(.confirmed)
-                _ = try await indexer.indexOnce()
+                guard case .lead(let lease) = turn else { return (start, start) }
+                _ = try await indexer.indexOnce(lease: lease)
                 return (try await node.slot(.confirmed), start)
-            }
+            }, holdExecutor: { await executor.hold($0) })
         }
     }
 

@@ -3,6 +3,7 @@ import ArgumentParser
 import Billing
 import Foundation
 import Hummingbird
+import Leases
 import Logging
 import Metrics
 import Prometheus
@@ -44,9 +45,12 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try options.load()
         let logger = options.makeLogger(config)
-        // One daemon owns a database: a second `serve` on it is refused here, before anything is signed. A second
-        // daemon with the same key on ANOTHER database is caught by the nonce check (`nonce_divergence`).
-        let lock = try DatabaseLock(databasePath: config.database)
+        // One daemon owns a SQLite file: a second `serve` on it is refused here, before anything is signed. On
+        // PostgreSQL several daemons share the database and each chain's indexing and signing go to one of them at a
+        // time (leases, below). A second daemon with the same key on ANOTHER database is caught by the nonce check
+        // (`nonce_divergence`).
+        var lock: DatabaseLock?
+        if case .sqlite(let path) = try databaseLocation(config) { lock = try DatabaseLock(databasePath: path) }
         defer { withExtendedLifetime(lock) {} }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -69,11 +73,25 @@ struct ServeCommand: AsyncParsableCommand {
         func add(_ service: PeriodicService) {
             services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: service.name))
         }
+        // Each chain's indexer and executor run in one daemon at a time, under a lease it renews while alive; the
+        // others stand by (serving the API, taking webhooks, claiming Stripe events, dunning notices and outbox
+        // deliveries one by one) and take over when a lease lapses. The lease goes with every index commit and every
+        // signature, checked in their transactions.
+        let holder = LeaseKeeper.processHolder()
+        let leaseTTL = config.leaseSeconds * 1_000
+        let clock: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1_000) }
+        func keeper(_ name: String) -> LeaseKeeper {
+            LeaseKeeper(store: runtime.leases, name: name, holder: holder, ttl: leaseTTL, clock: clock)
+        }
+        var keepers: [LeaseKeeper] = []
         for chain in runtime.chains {
             let pass = chain.indexPass
+            let indexKeeper = keeper("index \(chain.name)")
+            keepers.append(indexKeeper)
             add(PeriodicService(name: "index \(chain.name)", interval: chain.pollInterval, drains: false, logger: logger) {
                 do {
-                    let (head, indexed) = try await pass()
+                    let lease = try await indexKeeper.hold()
+                    let (head, indexed) = try await pass(lease.map { .lead($0) } ?? .standby)
                     health.succeeded(chain.name, head: head, indexed: indexed, now: unixNow())
                 } catch {
                     health.failed(chain.name, error: "\(error)")
@@ -84,19 +102,34 @@ struct ServeCommand: AsyncParsableCommand {
         for (name, loop) in runtime.loops.sorted(by: { $0.key < $1.key }) {
             let waker = Waker()
             wakers[name] = waker
+            let settleKeeper = keeper("settle \(name)")
+            keepers.append(settleKeeper)
+            let chain = runtime.chains.first { $0.name == name }
             add(PeriodicService(name: "settle \(name)", interval: every, drains: true, waker: waker, logger: logger) {
+                guard let lease = try await settleKeeper.hold() else { return }  // another daemon signs on this chain
+                await chain?.holdExecutor(lease)
                 _ = try await loop.runOnce(now: unixNow())
             })
         }
+        let stripeKeeper = keeper("stripe")
+        keepers.append(stripeKeeper)
+        let allKeepers = keepers
+        // Leases are renewed on their own clock too, so a long pass (a backfill) keeps its lease; a stopped process
+        // renews nothing and loses it.
+        add(PeriodicService(name: "leases", interval: .milliseconds(Int64(clamping: max(leaseTTL / 3, 100))), drains: false, logger: logger) {
+            for keeper in allKeepers { _ = try? await keeper.hold() }
+        })
         let lastPoll = Mutex<UInt64>(0)
         add(PeriodicService(name: "billing", interval: every, drains: true, logger: logger) {
             let now = unixNow()
             await runtime.step("inbox") { _ = try await runtime.processor.runOnce(now: now) }
-            if lastPoll.withLock({ now >= $0 + config.stripe.pollSeconds }) {
+            // The safety-net listing and the reports to Stripe go from one daemon (the others would repeat its calls).
+            let stripeLease = try? await stripeKeeper.hold()
+            if stripeLease != nil, lastPoll.withLock({ now >= $0 + config.stripe.pollSeconds }) {
                 await runtime.step("stripe poll") { _ = try await runtime.poller.runOnce(now: now) }
                 lastPoll.withLock { $0 = now }
             }
-            await runtime.step("stripe reports") { _ = try await runtime.reporter.runOnce(now: now) }
+            if stripeLease != nil { await runtime.step("stripe reports") { _ = try await runtime.reporter.runOnce(now: now) } }
             await runtime.step("dunning") { _ = try await runtime.dunning.runOnce(now: now) }
         })
         if let deliverer = runtime.deliverer {
@@ -142,8 +175,14 @@ struct ServeCommand: AsyncParsableCommand {
             "api.tokens": "\(tokens.map { "\($0.name)(\($0.scope.rawValue))" }.joined(separator: ","))",
         ])
         try await group.run()
+        for keeper in allKeepers { await keeper.release() }  // hand the work over now rather than when the leases lapse
         logger.notice("settled serve stopped: in-flight work finished, nothing pending is lost (it waits in the database)")
     }
+}
+
+/// The configured database's location, as a command-line error when it cannot be used.
+func databaseLocation(_ config: DaemonConfig) throws -> DatabaseLocation {
+    do { return try config.databaseLocation } catch { throw ValidationError(error.description) }
 }
 
 /// `POST /v1/charges/{invoice}/retry`: `ManualRetry`, then the charge's chain executor is woken to try at once.

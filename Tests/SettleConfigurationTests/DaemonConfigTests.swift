@@ -40,6 +40,7 @@ struct DaemonConfigTests {
         ("[database]\nurl = \"postgres://settle@db/settle\"\npassword = \"hunter2\"", "database.password"),
         ("[database]\nurl = \"postgres://settle@db/settle\"\nuser = \"x\"", "database.user"),
         ("database = 5", "database"),
+        ("[server]\nlease_seconds = 1", "server.lease_seconds"),
     ])
     func databaseMistakes(text: String, key: String) {
         let error = #expect(throws: ConfigError.self) { try DaemonConfig.parse(text, file: "settle.toml") }
