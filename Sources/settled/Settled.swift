@@ -16,6 +16,6 @@ struct Settled: AsyncParsableCommand {
             Start with `settled demo`, then `settled index --chain devnet --once` against a local node.
             """,
         subcommands: [DemoCommand.self, IndexCommand.self, AllowancesCommand.self, ReplayCommand.self, ChargeCommand.self, ExecuteCommand.self,
-                      ServeCommand.self, DoctorCommand.self, InitCommand.self, NonceCommand.self, RetryCommand.self, CollectNowCommand.self, AuditCommand.self, WebhooksCommand.self]
+                      ServeCommand.self, DoctorCommand.self, InitCommand.self, NonceCommand.self, RetryCommand.self, CollectNowCommand.self, AuditCommand.self, WebhooksCommand.self, DbCommand.self]
     )
 }
