@@ -3,6 +3,7 @@ import Billing
 import EVM
 import EVMIndexer
 import Foundation
+import Logging
 import SettleConfiguration
 import SettleCore
 import Settlement
@@ -147,28 +148,50 @@ struct DoctorCommand: AsyncParsableCommand {
     }
 
     func checkDatabase(_ config: DaemonConfig, report: inout DoctorReport) async {
-        guard FileManager.default.fileExists(atPath: config.database) else {
-            let directory = (config.database as NSString).deletingLastPathComponent
-            if FileManager.default.isWritableFile(atPath: directory.isEmpty ? "." : directory) {
-                return report.ok("database", "\(config.database) does not exist yet; `settled serve` creates and migrates it")
-            }
-            return report.fail("database", "\(config.database) does not exist and its directory is not writable", fix: "create the directory, writable by settled")
-        }
+        let database: any SQLStore
+        let name: String
+        let backend: SQLBackend
         do {
-            let database = try Database(path: config.database)
+            switch try config.databaseLocation {
+            case .sqlite(let path):
+                guard FileManager.default.fileExists(atPath: path) else {
+                    let directory = (path as NSString).deletingLastPathComponent
+                    if FileManager.default.isWritableFile(atPath: directory.isEmpty ? "." : directory) {
+                        return report.ok("database", "\(path) does not exist yet; `settled serve` creates and migrates it")
+                    }
+                    return report.fail("database", "\(path) does not exist and its directory is not writable", fix: "create the directory, writable by settled")
+                }
+                (database, name, backend) = (try Database(path: path), path, .sqlite)
+            case .postgres(let location):
+                var password: String?
+                if let reference = config.databasePassword { password = try KeyLoader.secretText(from: reference) }
+                var logger = Logger(label: "settled.doctor")
+                logger.logLevel = .critical
+                (database, name, backend) = (PostgresPool(location, password: password, logger: logger), location.description, .postgres)
+            }
+        } catch {
+            return report.fail("database", "\(config.database): \(error)", fix: "check [database] (url, password) in \(config.file)")
+        }
+        defer { (database as? PostgresPool)?.close() }
+        await checkSchemas(database, name: name, backend: backend, report: &report)
+    }
+
+    func checkSchemas(_ database: any SQLStore, name: String, backend: SQLBackend, report: inout DoctorReport) async {
+        let indexes = backend == .sqlite ? [SQLiteEVMIndexStore.schema, SQLiteSolanaIndexStore.schema] : [PostgresEVMIndexStore.schema, PostgresSolanaIndexStore.schema]
+        do {
             var pending: [String] = []
             var current: [String] = []
-            for (module, latest) in [Ledger.schema(.sqlite), Outbox.schema(.sqlite), BillingStore.schema(.sqlite), SQLiteEVMIndexStore.schema, SQLiteSolanaIndexStore.schema] {
+            for (module, latest) in [Ledger.schema(backend), Outbox.schema(backend), BillingStore.schema(backend)] + indexes {
                 let version = try await database.schemaVersion(module: module)
                 if version > latest {
                     report.fail("database", "\(module) is at version \(version), newer than this build's \(latest)",
                                 fix: "run the settled version that wrote it (downgrades are not supported)")
                 } else if version < latest { pending.append("\(module) \(version)→\(latest)") } else { current.append("\(module) v\(version)") }
             }
-            if pending.isEmpty { report.ok("database", "\(config.database): up to date (\(current.joined(separator: ", ")))") } else {
-                report.ok("database", "\(config.database): migrations pending, applied at the next start: \(pending.joined(separator: ", "))")
+            if pending.isEmpty { report.ok("database", "\(name): up to date (\(current.joined(separator: ", ")))") } else {
+                report.ok("database", "\(name): migrations pending, applied at the next start: \(pending.joined(separator: ", "))")
             }
-            if try await database.schemaVersion(module: Ledger.schema(.sqlite).module) == Ledger.schema(.sqlite).version {
+            if try await database.schemaVersion(module: Ledger.schema(backend).module) == Ledger.schema(backend).version {
                 let ledger = Ledger(database: database)
                 for alert in try await ledger.openAlerts() {
                     report.fail("chain \(alert.chain)", "signing stopped since \(alert.raisedAt): \(alert.kind.rawValue): \(alert.detail)",
@@ -181,7 +204,8 @@ struct DoctorCommand: AsyncParsableCommand {
                 }
             }
         } catch {
-            report.fail("database", "\(config.database): \(error)", fix: "check the file is a Settle SQLite database and readable")
+            report.fail("database", "\(name): \(error)", fix: backend == .sqlite ? "check the file is a Settle SQLite database and readable"
+                                                                            : "check the server is reachable, the user and password, and TLS (sslmode)")
         }
     }
 }

@@ -65,6 +65,11 @@ struct DatabaseCopyTests {
         let next = try await copiedLedger.createCharge(invoice: "in_new", agreement: agreement.id, amount: Money(minorUnits: 1, currency: usd),
                                                        tokenDecimals: 6, rate: .parity, rateAt: 0, dueAt: 0).charge
         #expect(next.id == charges.last!.id + 1)  // swiftlint:disable:this force_unwrapping
+        // `settled doctor` on a configuration that points at the copy sees every schema current.
+        let config = try temporaryDirectory("settle-copy-doctor").appendingPathComponent("settle.toml")
+        try "chains = []\n[database]\nurl = \"\(url)\"\n".write(to: config, atomically: true, encoding: .utf8)
+        let doctor = try SettledBinary.run(["doctor", "--config", config.path])
+        #expect(doctor.output.contains("✓ database: postgres://") && doctor.output.contains("up to date"), "\(doctor.output)")
         // Into a database that is not empty: refused.
         let again = try SettledBinary.run(["db", "copy", "--from", path, "--to", url])
         #expect(again.status != 0 && again.output.contains("already holds"), "\(again.output)")
