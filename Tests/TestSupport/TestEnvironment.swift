@@ -25,8 +25,12 @@ public enum TestEnvironment {
         lock.withLock { ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SETTLE_") } }
     }
 
-    /// `process.run()` with the environment held still.
+    /// `process.run()` with the environment held still. A child given no environment of its own gets a copy of
+    /// this process's, taken here under the lock, so `run()` never walks `environ` itself.
     public static func run(_ process: Process) throws {
-        try lock.withLock { try process.run() }
+        try lock.withLock {
+            if process.environment == nil { process.environment = ProcessInfo.processInfo.environment }
+            try process.run()
+        }
     }
 }
