@@ -22,6 +22,17 @@ extension LeaseStore {
         try await change(lease.name) { LeaseRule.renew(current: $0, lease: lease, now: now, ttl: ttl) }
     }
 
+    /// Ends whatever lease `name` has (it lapses now, holder and epoch kept: the next taker gets the next epoch). For a
+    /// daemon that knows no other can be running (SQLite's `DatabaseLock`): a lease left by a killed predecessor
+    /// would otherwise hold the work back until it lapsed.
+    public func lapse(_ name: String) async throws {
+        _ = try await change(name) { current in
+            guard var lapsed = current, lapsed.expiresAt > 0 else { return nil }
+            lapsed.expiresAt = 0
+            return lapsed
+        }
+    }
+
     /// Gives `lease` up (it lapses now), if still held.
     public func release(_ lease: Lease) async throws {
         _ = try await change(lease.name) { current in

@@ -83,6 +83,9 @@ struct ServeCommand: AsyncParsableCommand {
         func keeper(_ name: String) -> LeaseKeeper {
             LeaseKeeper(store: runtime.leases, name: name, holder: holder, ttl: leaseTTL, clock: clock)
         }
+        // On SQLite this process holds the database lock: any lease in the file was left by a daemon that died.
+        let names = runtime.chains.map { "index \($0.name)" } + runtime.loops.keys.map { "settle \($0)" } + ["stripe"]
+        if lock != nil { for name in names { try await runtime.leases.lapse(name) } }
         var keepers: [LeaseKeeper] = []
         for chain in runtime.chains {
             let pass = chain.indexPass

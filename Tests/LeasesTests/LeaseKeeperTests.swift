@@ -30,5 +30,12 @@ struct LeaseKeeperTests {
         #expect(try await a.hold() == nil, "the paused daemon must not think it still holds the work")
         await b.release()
         #expect(try await a.hold()?.epoch == first.epoch + 2)
+        // A successor that knows the holder is dead (SQLite's database lock) ends its lease at once.
+        let successor = LeaseKeeper(store: store, name: "settle base", holder: "c", ttl: 1_000, clock: now)
+        #expect(try await successor.hold() == nil)
+        try await store.lapse("settle base")
+        #expect(try await successor.hold()?.epoch == first.epoch + 3)
+        // a still has its lease in hand until it is due for renewal; the fence refuses it meanwhile.
+        if let stale = try await a.hold() { #expect(!LeaseRule.isCurrent(stale, stored: try await store.current("settle base"))) }
     }
 }
