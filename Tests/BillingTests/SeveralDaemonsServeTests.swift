@@ -466,7 +466,7 @@ struct IdleTransactionTimeoutTests {
                 try await pool.transaction { connection in
                     try await connection.query("SELECT 1", logger: pool.logger)
                     try await Task.sleep(for: .seconds(2))  // paused past the timeout, between two statements
-                    steps.withLock { $0.append("second statement sent") }
+                    steps.withLock { $0.append("second statement sent (connection closed: \(connection.isClosed))") }
                     do {
                         try await connection.query("SELECT 2", logger: pool.logger)
                     } catch {
@@ -481,13 +481,16 @@ struct IdleTransactionTimeoutTests {
         }
         defer { work.cancel() }
         // Known: with postgres-nio 1.33.2 the statement sent after the server ended the session never completes (seen here:
-        // steps ["second statement sent"], nothing after it), so a daemon paused inside a transaction has that pass hung
-        // for good once it wakes. When this starts passing, drop `withKnownIssue`.
+        // steps ["second statement sent (connection closed: true)"], nothing after it; `PostgresConnection.query` writes its
+        // task with `promise: nil`, and on a closed channel that write fails before the handler could fail the query's
+        // promise). So a daemon paused inside a transaction has that pass hung for good once it wakes. When this starts
+        // passing, drop `withKnownIssue`.
         await withKnownIssue("postgres-nio 1.33.2: a statement on a session the server ended never completes") {
             try await waitUntil(seconds: 15) { outcome.withLock { $0 } != nil }
             let result = try #require(outcome.withLock { $0 })
             #expect(result.hasPrefix("failed"), "\(result); steps \(steps.withLock { $0 })")
         }
+        print("a transaction whose session the server ended: \(outcome.withLock { $0 } ?? "still waiting"); steps \(steps.withLock { $0 })")
         // The pool replaces the ended connection.
         var value = 0
         for try await number in try await pool.client.query("SELECT 3", logger: pool.logger).decode(Int.self) { value = number }
