@@ -75,7 +75,9 @@ struct BillingRuntime {
             if let reference = config.databasePassword {
                 do { password = try KeyLoader.secretText(from: reference) } catch { throw ValidationError("\(config.file): database.password: \(error.message)") }
             }
-            let pool = PostgresPool(place, password: password, logger: logger)
+            // A transaction left idle as long as a lease belongs to a paused or cut-off daemon: the server rolls it back, so
+            // its locks (lease rows, the inbox's advisory lock) do not stop the other daemons from taking its work over.
+            let pool = PostgresPool(place, password: password, logger: logger, idleInTransactionTimeout: .seconds(Int64(clamping: config.leaseSeconds)))
             return (pool, try await PostgresLeaseStore(database: pool))
         }
     }

@@ -142,10 +142,12 @@ final class ServeProcess: @unchecked Sendable {
     // @unchecked Sendable: `process` is set in init and only read afterwards.
     let process: Process
 
-    init(arguments: [String], log: URL) throws {
+    /// With `environment`, the child sees only that (e.g. `TestEnvironment.withoutSettleVariables()` plus its own).
+    init(arguments: [String], log: URL, environment: [String: String]? = nil) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: try SettledBinary.require())
         process.arguments = arguments
+        if let environment { process.environment = environment }
         let handle = try FileHandle(forWritingTo: log)
         try handle.seekToEnd()
         process.standardError = handle

@@ -14,11 +14,20 @@ public final class PostgresPool: Sendable {
     public let location: PostgresLocation
     private let runner: Task<Void, Never>
 
-    public init(_ location: PostgresLocation, password: String?, logger: Logger) {
+    /// - Parameter idleInTransactionTimeout: the server ends a session that sits inside a transaction, between
+    ///   statements, this long (`idle_in_transaction_session_timeout`), rolling it back and releasing its locks. Several
+    ///   daemons on one database need it: a daemon paused (SIGSTOP, a frozen VM) or cut off from the database in the
+    ///   middle of a transaction otherwise keeps its row and advisory locks, and every other daemon waits on them, so
+    ///   no lease can be taken over until it comes back. Nil: the server's setting (by default, wait forever).
+    public init(_ location: PostgresLocation, password: String?, logger: Logger, idleInTransactionTimeout: Duration? = nil) {
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: password, database: location.database,
             tls: location.requireTLS ? .require(.makeClientConfiguration()) : .disable)
         configuration.options.maximumConnections = location.maximumConnections
+        if let idleInTransactionTimeout {
+            let milliseconds = max(1, idleInTransactionTimeout / .milliseconds(1))
+            configuration.options.additionalStartupParameters.append(("idle_in_transaction_session_timeout", "\(milliseconds)ms"))
+        }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.logger = logger
