@@ -121,12 +121,7 @@ public final class Database: SQLStore, @unchecked Sendable {
     public func writeRaw<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         await writerGate.lock()
         defer { writerGate.unlock() }
-        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
-            writerQueue.async { [self] in
-                continuation.resume(returning: Result { try body(writer) })
-            }
-        }
-        return try result.get()
+        return try await writerQueue.run { [self] in try body(writer) }
     }
 
     /// `SQLStore`: runs `body` in one `BEGIN IMMEDIATE … COMMIT` on the writer connection, which it holds across

@@ -44,7 +44,7 @@ final class ReaderPool: Sendable {
     func session<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) async throws -> T) async throws -> T {
         let slot = await checkOut()
         defer { checkIn(slot) }
-        let session = try await slot.onQueue { [self] in SQLiteSession(try slot.open(opened: opened), queue: slot.queue) }
+        let session = try await slot.queue.run { [self] in SQLiteSession(try slot.open(opened: opened), queue: slot.queue) }
         return try await session.transaction(begin: "BEGIN DEFERRED", body)
     }
 
@@ -101,14 +101,6 @@ final class ReaderSlot: @unchecked Sendable {
         self.connection = connection
         opened.add(1, ordering: .relaxed)
         return connection
-    }
-
-    /// Runs `body` on `queue`.
-    func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: Result { try body() }) }
-        }
-        return try result.get()
     }
 
     /// On `queue`: opens the connection if needed, then runs `body` in one `BEGIN DEFERRED … COMMIT`.

@@ -83,9 +83,6 @@ struct ServeCommand: AsyncParsableCommand {
         func keeper(_ name: String) -> LeaseKeeper {
             LeaseKeeper(store: runtime.leases, name: name, holder: holder, ttl: leaseTTL, clock: clock)
         }
-        // On SQLite this process holds the database lock: any lease in the file was left by a daemon that died.
-        let names = runtime.chains.map { "index \($0.name)" } + runtime.loops.keys.map { "settle \($0)" } + ["stripe"]
-        if lock != nil { for name in names { try await runtime.leases.lapse(name) } }
         var keepers: [LeaseKeeper] = []
         for chain in runtime.chains {
             let pass = chain.indexPass
@@ -117,6 +114,8 @@ struct ServeCommand: AsyncParsableCommand {
         let stripeKeeper = keeper("stripe")
         keepers.append(stripeKeeper)
         let allKeepers = keepers
+        // On SQLite this process holds the database lock: any lease in the file was left by a daemon that died.
+        if lock != nil { for keeper in allKeepers { try await runtime.leases.lapse(keeper.name) } }
         // Leases are renewed on their own clock too, so a long pass (a backfill) keeps its lease; a stopped process
         // renews nothing and loses it.
         add(PeriodicService(name: "leases", interval: .milliseconds(Int64(clamping: max(leaseTTL / 3, 100))), drains: false, logger: logger) {

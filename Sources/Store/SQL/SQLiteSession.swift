@@ -36,10 +36,7 @@ final class SQLiteSession: SQLSession, @unchecked Sendable {
 
     /// Runs `body` with the connection on its queue.
     func onQueue<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
-            queue.async { [self] in continuation.resume(returning: Result { try body(connection) }) }
-        }
-        return try result.get()
+        try await queue.run { [self] in try body(connection) }
     }
 
     /// Runs `body` in one transaction opened with `begin` (committed, or rolled back if `body` throws).
@@ -73,6 +70,16 @@ extension SQLiteStatement {
             default: .text(text(column))
             }
         })
+    }
+}
+
+extension DispatchQueue {
+    /// Runs `body` on this queue and waits for it without holding a thread of the cooperative pool.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
+            async { continuation.resume(returning: Result { try body() }) }
+        }
+        return try result.get()
     }
 }
 
