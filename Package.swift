@@ -167,7 +167,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "SettleCore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LeasesTests",
             dependencies: ["Leases", "Store", "TestSupport", .product(name: "Logging", package: "swift-log"),

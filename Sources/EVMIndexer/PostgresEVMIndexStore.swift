@@ -49,7 +49,7 @@ public final class PostgresEVMIndexStore: EVMIndexStore {
 
     /// Runs `body` in one transaction, fenced by `lease` when given; a broken constraint comes back as
     /// `StoreError(.constraint)`.
-    func write<T: Sendable>(lease: Lease?, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func write<T: Sendable>(lease: Lease?, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let logger = self.logger
         do {
             return try await database.transaction { connection in

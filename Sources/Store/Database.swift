@@ -1,4 +1,5 @@
 import Dispatch
+import SettleCore
 
 /// A SQLite database in WAL mode with one writer connection and two bounded pools of readers.
 ///
@@ -35,9 +36,15 @@ public final class Database: SQLStore, @unchecked Sendable {
         try writer.execute("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 module TEXT NOT NULL PRIMARY KEY,
-                version INTEGER NOT NULL CHECK (version >= 0)
+                version INTEGER NOT NULL CHECK (version >= 0),
+                written_by TEXT
             ) STRICT
             """)
+        // Databases from before 0.15 have no writer column.
+        let columns = try writer.statement("SELECT count(*) FROM pragma_table_info('schema_migrations') WHERE name = 'written_by'")
+        let hasWriter = try columns.step() && columns.int(0) == 1
+        writer.resetStatements()
+        if !hasWriter { try writer.execute("ALTER TABLE schema_migrations ADD COLUMN written_by TEXT") }
         internalReaders = ReaderPool(lane: .internal, path: path, capacity: readers)
         self.apiReaders = ReaderPool(lane: .api, path: path, capacity: apiReaders)
     }
@@ -51,12 +58,14 @@ public final class Database: SQLStore, @unchecked Sendable {
     /// - Throws: `StoreError.migration` when the database is newer than this program.
     public func migrate(module: String, _ migrations: [String]) async throws {
         try await writeRaw { db in
-            let select = try db.statement("SELECT version FROM schema_migrations WHERE module = ?")
+            let select = try db.statement("SELECT version, written_by FROM schema_migrations WHERE module = ?")
             select.bind(module, at: 1)
-            let current = try select.step() ? select.int(0) : 0
+            let found = try select.step()
+            let current = found ? select.int(0) : 0
+            let writer = found && !select.isNull(1) ? select.text(1) : nil
             db.resetStatements()
             guard current <= migrations.count else {
-                throw StoreError(.migration, "database schema of \(module) is at version \(current); this program knows \(migrations.count): upgrade settled")
+                throw StoreError.newerSchema(module: module, version: current, writtenBy: writer, known: migrations.count)
             }
             for version in current..<migrations.count {
                 // A table rebuild (SQLite cannot alter a constraint) needs foreign keys off, which SQLite allows only
@@ -73,9 +82,13 @@ public final class Database: SQLStore, @unchecked Sendable {
                             throw StoreError(.migration, "the rebuilt tables break a foreign key (table \(check.text(0)))")
                         }
                     }
-                    let bump = try db.statement("INSERT INTO schema_migrations(module, version) VALUES (?, ?) ON CONFLICT(module) DO UPDATE SET version = excluded.version")
+                    let bump = try db.statement("""
+                        INSERT INTO schema_migrations(module, version, written_by) VALUES (?, ?, ?)
+                        ON CONFLICT(module) DO UPDATE SET version = excluded.version, written_by = excluded.written_by
+                        """)
                     bump.bind(module, at: 1)
                     bump.bind(version + 1, at: 2)
+                    bump.bind(SettleVersion.current, at: 3)
                     try bump.step()
                     db.resetStatements()
                     try db.execute("COMMIT")

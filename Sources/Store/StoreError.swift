@@ -1,3 +1,5 @@
+import SettleCore
+
 /// The error the SQLite store throws: SQLite's result code, its message, and the statement that failed.
 public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
@@ -45,5 +47,15 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         if let resultCode { return "\(code) (SQLite \(resultCode)): \(message)" }
         return "\(code): \(message)"
+    }
+}
+
+extension StoreError {
+    /// A database whose `module` schema is at `version`, beyond the `known` versions of this build: refused, naming the
+    /// release that wrote it (none recorded before 0.15).
+    public static func newerSchema(module: String, version: Int, writtenBy: String?, known: Int) -> StoreError {
+        let writer = writtenBy.map { "settled \($0)" } ?? "a newer settled"
+        return StoreError(.migration, "the database's \(module) schema is at version \(version), written by \(writer); this settled \(SettleVersion.current) "
+            + "knows versions up to \(known). Run \(writtenBy.map { "settled \($0) or newer" } ?? "a newer settled") (downgrades are not supported)")
     }
 }

@@ -290,19 +290,12 @@ struct SeveralDaemonsServeTests {
         let shared = try await Self.rows(pool, "SELECT nonce::text FROM attempts GROUP BY nonce HAVING count(DISTINCT charge) > 1")
         #expect(shared.isEmpty, "nonces signed for two charges: \(shared)")
 
-        // Every daemon stops cleanly (SIGTERM). Known exception: the one paused inside a transaction. The server ended
-        // that session (idle_in_transaction_session_timeout) and, with postgres-nio 1.33.2, the statement it sent on waking
-        // never completes (IdleTransactionTimeoutTests), so that pass hangs and the shutdown runs into its cancellation
-        // deadline (ServiceLifecycle's fatal error, signal 4).
+        // Every daemon stops cleanly (SIGTERM), also the one paused inside a transaction: the server ended that session
+        // (idle_in_transaction_session_timeout), and its transaction failed when it woke instead of hanging
+        // (IdleTransactionTimeoutTests).
         for daemon in daemons {
             let stopped = try daemon.serve.terminate(within: 60)
-            if pausedInTransaction.contains(daemon.pid) {
-                withKnownIssue("postgres-nio 1.33.2 hangs a statement on a session the server ended", isIntermittent: true) {
-                    #expect(stopped.status == 0, "paused daemon \(daemon.slot): exit \(stopped.status) after \(stopped.seconds) s")
-                }
-            } else {
-                #expect(stopped.status == 0, "daemon \(daemon.slot): exit \(stopped.status) after \(stopped.seconds) s\n\(daemon.logTail())")
-            }
+            #expect(stopped.status == 0, "daemon \(daemon.slot)\(pausedInTransaction.contains(daemon.pid) ? " (paused in a transaction)" : ""): exit \(stopped.status) after \(stopped.seconds) s\n\(daemon.logTail())")
         }
     }
 
@@ -452,10 +445,16 @@ struct SeveralDaemonsServeTests {
 /// What a paused daemon meets when it wakes: the server ended its session for sitting idle in a transaction
 /// (`idle_in_transaction_session_timeout`, which `settled serve` sets to the lease time so a paused daemon's locks do
 /// not stop the others). Its transaction must fail, and the pool must serve the next one, rather than hang.
+///
+/// postgres-nio 1.33.2 never completes a statement sent on a session the server has ended (`PostgresConnection.query`
+/// writes its task with `promise: nil`; on a closed channel that write fails before anything could fail the query), and
+/// its `withTransaction` then hangs the same way in ROLLBACK. `PostgresPool.transaction` watches the connection instead.
 @Suite("PostgreSQL: a session ended for idling in a transaction")
 struct IdleTransactionTimeoutTests {
-    @Test("the transaction fails with an error, and the next one runs")
-    func idleTransactionEnded() async throws {
+    enum Path: String, CaseIterable { case connection, session }
+
+    @Test("the transaction fails with an error, and the next one runs", arguments: Path.allCases)
+    func idleTransactionEnded(path: Path) async throws {
         let fresh = try await PostgresServer.freshDatabase("idle", pool: 2)
         fresh.close()
         let pool = PostgresPool(fresh.location, password: nil, logger: fresh.logger, idleInTransactionTimeout: .milliseconds(500))
@@ -463,15 +462,20 @@ struct IdleTransactionTimeoutTests {
         let outcome = Mutex<String?>(nil), steps = Mutex<[String]>([])
         let work = Task {
             do {
-                try await pool.transaction { connection in
-                    try await connection.query("SELECT 1", logger: pool.logger)
-                    try await Task.sleep(for: .seconds(2))  // paused past the timeout, between two statements
-                    steps.withLock { $0.append("second statement sent (connection closed: \(connection.isClosed))") }
-                    do {
+                switch path {
+                case .connection:
+                    try await pool.transaction { connection in
+                        try await connection.query("SELECT 1", logger: pool.logger)
+                        try await Task.sleep(for: .seconds(2))  // paused past the timeout, between two statements
+                        steps.withLock { $0.append("second statement sent (connection closed: \(connection.isClosed))") }
                         try await connection.query("SELECT 2", logger: pool.logger)
-                    } catch {
-                        steps.withLock { $0.append("second statement failed: \(String(reflecting: error).prefix(200))") }
-                        throw error
+                    }
+                case .session:
+                    _ = try await pool.write { session in
+                        _ = try await session.rows("SELECT 1", [])
+                        try await Task.sleep(for: .seconds(2))
+                        steps.withLock { $0.append("second statement sent") }
+                        return try await session.rows("SELECT 2", [])
                     }
                 }
                 outcome.withLock { $0 = "committed" }
@@ -480,20 +484,15 @@ struct IdleTransactionTimeoutTests {
             }
         }
         defer { work.cancel() }
-        // Known: with postgres-nio 1.33.2 the statement sent after the server ended the session never completes (seen here:
-        // steps ["second statement sent (connection closed: true)"], nothing after it; `PostgresConnection.query` writes its
-        // task with `promise: nil`, and on a closed channel that write fails before the handler could fail the query's
-        // promise). So a daemon paused inside a transaction has that pass hung for good once it wakes. When this starts
-        // passing, drop `withKnownIssue`.
-        await withKnownIssue("postgres-nio 1.33.2: a statement on a session the server ended never completes") {
-            try await waitUntil(seconds: 15) { outcome.withLock { $0 } != nil }
-            let result = try #require(outcome.withLock { $0 })
-            #expect(result.hasPrefix("failed"), "\(result); steps \(steps.withLock { $0 })")
-        }
-        print("a transaction whose session the server ended: \(outcome.withLock { $0 } ?? "still waiting"); steps \(steps.withLock { $0 })")
+        try await waitUntil(seconds: 15) { outcome.withLock { $0 } != nil }
+        let result = try #require(outcome.withLock { $0 })
+        #expect(result.hasPrefix("failed") && result.contains("closed"), "\(result); steps \(steps.withLock { $0 })")
+        print("a transaction whose session the server ended (\(path)): \(result); steps \(steps.withLock { $0 })")
         // The pool replaces the ended connection.
         var value = 0
         for try await number in try await pool.client.query("SELECT 3", logger: pool.logger).decode(Int.self) { value = number }
         #expect(value == 3)
+        let next = try await pool.write { session in try await session.row("SELECT 4", [])?.int64(0) }
+        #expect(next == 4)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SettleCore
 import Store
 import TestSupport
 import Testing
@@ -51,6 +52,26 @@ struct DatabaseTests {
         let broken = await #expect(throws: StoreError.self) { try await db.migrate(module: "n", ["CREATE TABLE ok (x)", "NOT SQL"]) }
         #expect(broken?.code == .migration)
         #expect(try await db.schemaVersion(module: "n") == 1)
+    }
+
+    @Test("a database made before schema_migrations had a writer column gains it at open and records the writer")
+    func writerColumnAdded() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("settle-old-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {  // the 0.14 layout
+            let old = try SQLiteConnection(path: path)
+            try old.execute("CREATE TABLE schema_migrations (module TEXT NOT NULL PRIMARY KEY, version INTEGER NOT NULL CHECK (version >= 0)) STRICT")
+            try old.execute("INSERT INTO schema_migrations VALUES ('m', 1)")
+            try old.execute("CREATE TABLE a (x INTEGER)")
+        }
+        let db = try Database(path: path)
+        #expect(try await db.schemaVersion(module: "m") == 1)
+        try await db.migrate(module: "m", ["CREATE TABLE a (x INTEGER)", "CREATE TABLE b (y INTEGER)"])
+        let writer = try await db.read { c in
+            let s = try c.statement("SELECT written_by FROM schema_migrations WHERE module = 'm'")
+            return try s.step() ? s.text(0) : nil
+        }
+        #expect(writer == SettleVersion.current)
     }
 
     @Test("constraint violations are typed")

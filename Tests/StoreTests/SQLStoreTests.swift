@@ -1,4 +1,5 @@
 import Foundation
+import SettleCore
 @testable import Store
 import TestSupport
 import Testing
@@ -61,6 +62,25 @@ struct SQLStoreTests {
             let wrong = await #expect(throws: StoreError.self) { try await store.read { db in try await db.rows("SELECT ?", []) } }
             #expect(wrong?.code == .invalidQuery)
         }
+    }
+
+    @Test("a schema newer than this build is refused, naming the settled version that wrote it; a database from before the writer column gets it", arguments: SQLBackend.allCases)
+    func newerSchema(backend: SQLBackend) async throws {
+        let store = try await TestDatabases.fresh(backend, "seam")
+        defer { (store as? PostgresPool)?.close() }
+        let two = SQLMigrations(sqlite: ["CREATE TABLE a (x INTEGER)", "CREATE TABLE b (y INTEGER)"], postgres: ["CREATE TABLE a (x BIGINT)", "CREATE TABLE b (y BIGINT)"])
+        try await store.migrate(module: "m", two)
+        #expect(try await store.read { db in try await db.row("SELECT written_by FROM schema_migrations WHERE module = ?", [.text("m")])?.text(0) } == SettleVersion.current)
+        // What a release after this one leaves behind: version 3, written by 9.9.9.
+        _ = try await store.write { db in try await db.run("UPDATE schema_migrations SET version = 3, written_by = '9.9.9' WHERE module = ?", [.text("m")]) }
+        let refused = await #expect(throws: StoreError.self) { try await store.migrate(module: "m", two) }
+        #expect(refused?.code == .migration)
+        #expect(refused?.message.contains("at version 3, written by settled 9.9.9; this settled \(SettleVersion.current) knows versions up to 2") == true, "\(String(describing: refused))")
+        #expect(refused?.message.contains("Run settled 9.9.9 or newer") == true)
+        // A database written before the column existed: no writer recorded, the refusal still says what to do.
+        _ = try await store.write { db in try await db.run("UPDATE schema_migrations SET written_by = NULL WHERE module = ?", [.text("m")]) }
+        let older = await #expect(throws: StoreError.self) { try await store.migrate(module: "m", two) }
+        #expect(older?.message.contains("written by a newer settled") == true, "\(String(describing: older))")
     }
 
     @Test("migration text is split into statements at line-ending semicolons, never inside a $$ body")

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import SettleCore
 import PostgresNIO
+import Synchronization
 
 /// A PostgreSQL database through postgres-nio's pooled `PostgresClient`, for several daemons on one database.
 ///
@@ -41,14 +43,79 @@ public final class PostgresPool: Sendable {
     }
 
     /// Runs `body` in one transaction (BEGIN … COMMIT; rolled back if it throws). The error `body` threw comes back
-    /// as it was (postgres-nio wraps it).
-    public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
-        } catch let error as PostgresTransactionError {
-            if let cause = error.closureError { throw cause }
-            throw error
+    /// as it was.
+    ///
+    /// The transaction ends when its connection closes, whatever `body` is waiting for. The server closes a session
+    /// that idled in a transaction past `idle_in_transaction_session_timeout` (a daemon paused, or cut off), and
+    /// postgres-nio 1.33.2 never completes a statement sent on such a session, nor its own ROLLBACK: without this
+    /// watch the transaction would hang for good. `body` runs in a task of its own, left behind if the connection
+    /// closes under it; whatever it still sends goes nowhere, since the server has already rolled back.
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = logger
+        return try await client.withConnection { connection in
+            let committing = Atomic<Bool>(false)
+            do {
+                return try await Self.untilClosed(connection) {
+                    try await connection.query("BEGIN", logger: logger)
+                    let value: T
+                    do {
+                        value = try await body(connection)
+                    } catch {
+                        if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                        throw error
+                    }
+                    committing.store(true, ordering: .sequentiallyConsistent)
+                    try await connection.query("COMMIT", logger: logger)
+                    return value
+                }
+            } catch is ConnectionClosed {
+                throw StoreError(.database, committing.load(ordering: .sequentiallyConsistent)
+                    ? "the connection to PostgreSQL closed during COMMIT: the transaction's outcome is unknown"
+                    : "the connection to PostgreSQL closed in the middle of a transaction (the server rolled it back)")
+            } catch let error as PSQLError {
+                throw PostgresSession.storeError(error, sql: committing.load(ordering: .sequentiallyConsistent) ? "COMMIT" : "BEGIN")
+            }
         }
+    }
+
+    private struct ConnectionClosed: Error {}
+
+    /// `work`'s result, or `ConnectionClosed` as soon as `connection` is closed while `work` has not finished (looked at
+    /// every 100 ms). Cancelling the caller cancels `work`.
+    private static func untilClosed<T: Sendable>(_ connection: PostgresConnection, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let race = Race<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                race.start(continuation, work: work, connection: connection)
+                if Task.isCancelled { race.cancel() }
+            }
+        } onCancel: {
+            race.cancel()
+        }
+    }
+
+    /// Whichever ends first, the work or its connection, resumes the one waiter.
+    private final class Race<T: Sendable>: Sendable {
+        private let waiter = Mutex<CheckedContinuation<T, any Error>?>(nil)
+        private let worker = Mutex<Task<Void, Never>?>(nil)
+
+        func start(_ continuation: CheckedContinuation<T, any Error>, work: @escaping @Sendable () async throws -> T, connection: PostgresConnection) {
+            waiter.withLock { $0 = continuation }
+            let task = Task {
+                do { self.finish(.success(try await work())) } catch { self.finish(.failure(error)) }
+            }
+            worker.withLock { $0 = task }
+            Task {
+                while self.waiting, !connection.isClosed { try? await Task.sleep(for: .milliseconds(100)) }
+                if connection.isClosed { self.finish(.failure(ConnectionClosed())) }
+            }
+        }
+
+        var waiting: Bool { waiter.withLock { $0 != nil } }
+
+        func finish(_ result: Result<T, any Error>) { waiter.withLock { $0.take() }?.resume(with: result) }
+
+        func cancel() { worker.withLock { $0 }?.cancel() }
     }
 
     /// Applies `migrations[version...]` of `module`, each in its own transaction with the version bump, under a
@@ -59,14 +126,17 @@ public final class PostgresPool: Sendable {
                 module TEXT NOT NULL PRIMARY KEY,
                 version INTEGER NOT NULL CHECK (version >= 0))
             """, logger: logger)
+        try await client.query("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS written_by TEXT", logger: logger)
+        let logger = logger
         for _ in migrations.indices {
             let more: Bool = try await transaction { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
                 var current = 0
-                for try await version in try await connection.query("SELECT version FROM schema_migrations WHERE module = \(module)", logger: logger)
-                    .decode(Int.self) { current = version }
+                var writer: String?
+                for try await (version, by) in try await connection.query("SELECT version, written_by FROM schema_migrations WHERE module = \(module)", logger: logger)
+                    .decode((Int, String?).self) { (current, writer) = (version, by) }
                 guard current <= migrations.count else {
-                    throw StoreError(.migration, "database schema of \(module) is at version \(current); this program knows \(migrations.count): upgrade settled")
+                    throw StoreError.newerSchema(module: module, version: current, writtenBy: writer, known: migrations.count)
                 }
                 guard current < migrations.count else { return false }
                 // One statement per query (the extended protocol takes no more): a migration is split at each `;`
@@ -75,8 +145,8 @@ public final class PostgresPool: Sendable {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
                 try await connection.query("""
-                    INSERT INTO schema_migrations(module, version) VALUES (\(module), \(current + 1))
-                    ON CONFLICT (module) DO UPDATE SET version = excluded.version
+                    INSERT INTO schema_migrations(module, version, written_by) VALUES (\(module), \(current + 1), \(SettleVersion.current))
+                    ON CONFLICT (module) DO UPDATE SET version = excluded.version, written_by = excluded.written_by
                     """, logger: logger)
                 return true
             }

@@ -103,11 +103,11 @@ extension PostgresPool: SQLStore {
     public var backend: SQLBackend { .postgres }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) async throws -> T) async throws -> T {
-        try await transaction { connection in try await body(PostgresSession(connection: connection, logger: logger)) }
+        try await transaction { connection in try await body(PostgresSession(connection: connection, logger: self.logger)) }
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) async throws -> T) async throws -> T {
-        try await transaction { connection in try await body(PostgresSession(connection: connection, logger: logger)) }
+        try await transaction { connection in try await body(PostgresSession(connection: connection, logger: self.logger)) }
     }
 
     public func migrate(module: String, _ migrations: SQLMigrations) async throws {

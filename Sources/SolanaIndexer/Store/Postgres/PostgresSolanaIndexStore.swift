@@ -71,7 +71,7 @@ public struct PostgresSolanaIndexStore: SolanaIndexStore {
             batch.append((transaction, events, try Value.stored(transaction.slot, "slot"), blockTime ?? -1))
         }
         let logger = self.logger
-        try await transaction { connection in
+        try await transaction { [batch] connection in
             if let lease { try await PostgresLeaseStore.fence(connection, lease, logger: logger) }
             if !removing.isEmpty {
                 try await connection.query("""
@@ -210,7 +210,7 @@ public struct PostgresSolanaIndexStore: SolanaIndexStore {
     // MARK: - Errors
 
     /// Runs `body` in one transaction (`PostgresPool.transaction`), with PostgreSQL's errors as `StoreError`s.
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await Self.mapped { try await database.transaction(body) }
     }
 
