@@ -124,11 +124,20 @@ let package = Package(
         // Solana codecs: base58, public keys, PDAs, messages, transactions, SPL Token.
         .target(name: "Solana", dependencies: ["SettleCore", "Signing"], swiftSettings: swiftSettings),
 
+        // The daemon's wiring: every part built from the configuration, for `settled` and the tests alike.
+        .target(
+            name: "SettleRuntime",
+            dependencies: [
+                "SettleCore", "Signing", "EVM", "Solana", "Transport", "Store", "Leases", "SettleConfiguration", "EVMIndexer", "SolanaIndexer",
+                "Settlement", "ChainAdapters", "Billing", "API", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "settled",
             dependencies: [
                 "SettleCore", "Signing", "EVM", "Solana", "Transport", "Store", "SettleConfiguration", "EVMIndexer", "SolanaIndexer", "Settlement", "ChainAdapters",
-                "Billing", "API",
+                "Billing", "API", "SettleRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -184,7 +193,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BillingTests",
-            dependencies: ["Billing", "API", "Settlement", "ChainAdapters", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer",
+            dependencies: ["Billing", "API", "Settlement", "SettleRuntime", "Leases", "ChainAdapters", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer",
                            "Signing", "Store", "Transport", "TestSupport", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings

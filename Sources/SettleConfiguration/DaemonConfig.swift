@@ -219,7 +219,8 @@ public struct DaemonConfig: Sendable {
         get throws(ConfigError) { try Self.location(database, file: file, key: "database") }
     }
 
-    static func location(_ text: String, file: String, key: String) throws(ConfigError) -> DatabaseLocation {
+    /// Where `text` (a SQLite path or a `postgres://` URL) points; a problem names `file` and `key` (e.g. "--database").
+    public static func location(_ text: String, file: String, key: String) throws(ConfigError) -> DatabaseLocation {
         guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") else {
             guard !text.isEmpty else { throw ConfigError(file: file, key: key, problem: "must name a SQLite file or a postgres:// URL") }
             return .sqlite(path: text)

@@ -69,11 +69,11 @@ public actor SolanaChainIndexer {
         return report
     }
 
-    /// Follows forever (until cancelled), one pass every `pollInterval`.
-    public func run(report: (@Sendable (SolanaIndexReport) -> Void)? = nil) async throws {
+    /// Follows forever (until cancelled), one pass every `pollInterval`, every commit fenced by `lease` when given.
+    public func run(lease: Lease? = nil, report: (@Sendable (SolanaIndexReport) -> Void)? = nil) async throws {
         while !Task.isCancelled {
             do {
-                report?(try await indexOnce())
+                report?(try await indexOnce(lease: lease))
             } catch let error as RPCError {
                 logger.warning("Solana pass failed; will retry", metadata: ["chain": "\(config.name)", "error": "\(error)"])
             }

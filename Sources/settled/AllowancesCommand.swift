@@ -2,6 +2,7 @@ import ArgumentParser
 import EVM
 import EVMIndexer
 import Foundation
+import SettleRuntime
 import SettleCore
 import Store
 
@@ -48,7 +49,7 @@ struct AllowancesCommand: AsyncParsableCommand {
         if let spender {
             do { spenderAddress = try EVMAddress(hex: spender) } catch { throw ValidationError("--spender \(spender): \(error.message)") }
         }
-        let store = SQLiteEVMIndexStore(database: try Database(path: options.database))
+        let store = try SettleDatabase.evmIndex(try options.openDatabase(logger: options.makeLogger()))
         try await store.migrate()
         guard let chain = try await store.chainID(named: config.name) else {
             throw ValidationError("\(config.name) has not been indexed into \(options.database) yet: run `settled index --chain \(config.name)`")

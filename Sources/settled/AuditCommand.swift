@@ -1,6 +1,7 @@
 import ArgumentParser
 import Billing
 import Foundation
+import SettleRuntime
 import Settlement
 
 struct AuditCommand: AsyncParsableCommand {

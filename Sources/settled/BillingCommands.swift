@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SettleRuntime
 
 struct RetryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

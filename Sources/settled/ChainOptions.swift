@@ -3,6 +3,7 @@ import SettleConfiguration
 import EVM
 import EVMIndexer
 import Foundation
+import SettleRuntime
 import Logging
 import Signing
 import Store
@@ -17,8 +18,11 @@ struct ChainOptions: ParsableArguments {
     @Option(name: .long, help: "Directory of chain files.")
     var chainsDirectory: String = "chains"
 
-    @Option(name: .long, help: ArgumentHelp("SQLite database file (created if missing).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("SQLite database file (created if missing), or a postgres://USER@HOST:PORT/DB URL (default: $SETTLE_DATABASE, else settle.sqlite).", valueName: "path-or-url"))
     var database: String = ProcessInfo.processInfo.environment["SETTLE_DATABASE"] ?? "settle.sqlite"
+
+    @Option(name: .long, help: ArgumentHelp("The PostgreSQL password as a reference, env:NAME or file:PATH (default: $SETTLE_DATABASE_PASSWORD).", valueName: "reference"))
+    var databasePassword: String? = ProcessInfo.processInfo.environment["SETTLE_DATABASE_PASSWORD"]
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
@@ -38,6 +42,13 @@ struct ChainOptions: ParsableArguments {
         }
     }
 
+    /// The database `--database` names (SQLite or PostgreSQL).
+    func openDatabase(logger: Logger) throws -> any SQLStore {
+        do { return try SettleDatabase.open(argument: database, password: databasePassword, logger: logger) } catch let error as RuntimeError {
+            throw ValidationError(error.message)
+        }
+    }
+
     func makeLogger() -> Logger {
         LoggingBootstrap.once(level: logLevel)
         var logger = Logger(label: "settled")
@@ -46,7 +57,7 @@ struct ChainOptions: ParsableArguments {
     }
 
     /// Opens the store, migrates it, and builds an indexer for the chain.
-    func makeIndexer(extraSpenders: [String], logger: Logger) async throws -> (EVMChainIndexer, HTTPClient) {
+    func makeIndexer(extraSpenders: [String], logger: Logger) async throws -> (EVMChainIndexer, HTTPClient, any SQLStore) {
         let config = try loadChain()
         var spenders: [EVMAddress] = []
         for text in extraSpenders {
@@ -61,13 +72,13 @@ struct ChainOptions: ParsableArguments {
                 throw ValidationError("\(config.file): signer.key: \(error.message) (or pass --spender ADDRESS to index without the key)")
             }
         }
-        let database = try Database(path: database)
-        let store = SQLiteEVMIndexStore(database: database)
+        let database = try openDatabase(logger: logger)
+        let store = try SettleDatabase.evmIndex(database)
         try await store.migrate()
         let http = HTTPClient()
         let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http)
         let indexer = EVMChainIndexer(config: config, node: EVMNode(rpc: rpc), store: store, spenders: spenders, logger: logger)
-        return (indexer, http)
+        return (indexer, http, database)
     }
 }
 

@@ -1,6 +1,8 @@
 import ArgumentParser
 import SettleConfiguration
 import Foundation
+import Logging
+import SettleRuntime
 import SettleCore
 import Settlement
 import Store
@@ -12,11 +14,20 @@ struct ChargeCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Recollect.self])
 
     struct LedgerOptions: ParsableArguments {
-        @Option(name: .long, help: ArgumentHelp("SQLite database file (created if missing).", valueName: "path"))
+        @Option(name: .long, help: ArgumentHelp("SQLite database file (created if missing), or a postgres://USER@HOST:PORT/DB URL (default: $SETTLE_DATABASE, else settle.sqlite).", valueName: "path-or-url"))
         var database: String = ProcessInfo.processInfo.environment["SETTLE_DATABASE"] ?? "settle.sqlite"
 
+        @Option(name: .long, help: ArgumentHelp("The PostgreSQL password as a reference, env:NAME or file:PATH (default: $SETTLE_DATABASE_PASSWORD).", valueName: "reference"))
+        var databasePassword: String? = ProcessInfo.processInfo.environment["SETTLE_DATABASE_PASSWORD"]
+
         func ledger() async throws -> Ledger {
-            let ledger = Ledger(database: try Database(path: database))
+            var logger = Logger(label: "settled")
+            logger.logLevel = .warning
+            let store: any SQLStore
+            do { store = try SettleDatabase.open(argument: database, password: databasePassword, logger: logger) } catch let error as RuntimeError {
+                throw ValidationError(error.message)
+            }
+            let ledger = Ledger(database: store)
             try await ledger.migrate()
             return ledger
         }

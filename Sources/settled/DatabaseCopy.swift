@@ -1,4 +1,5 @@
 import Foundation
+import SettleRuntime
 import Signing
 import Store
 

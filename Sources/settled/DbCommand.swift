@@ -2,6 +2,7 @@ import ArgumentParser
 import Billing
 import EVMIndexer
 import Foundation
+import SettleRuntime
 import Leases
 import Logging
 import SettleConfiguration

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EVM
 import SettleCore
+import SettleRuntime
 import Signing
 import Solana
 

@@ -3,6 +3,7 @@ import Billing
 import EVM
 import EVMIndexer
 import Foundation
+import SettleRuntime
 import Logging
 import SettleConfiguration
 import SettleCore
@@ -161,27 +162,25 @@ struct DoctorCommand: AsyncParsableCommand {
                     }
                     return report.fail("database", "\(path) does not exist and its directory is not writable", fix: "create the directory, writable by settled")
                 }
-                (database, name, backend) = (try Database(path: path), path, .sqlite)
+                (name, backend) = (path, .sqlite)
             case .postgres(let location):
-                var password: String?
-                if let reference = config.databasePassword { password = try KeyLoader.secretText(from: reference) }
-                var logger = Logger(label: "settled.doctor")
-                logger.logLevel = .critical
-                (database, name, backend) = (PostgresPool(location, password: password, logger: logger), location.description, .postgres)
+                (name, backend) = (location.description, .postgres)
             }
+            var logger = Logger(label: "settled.doctor")
+            logger.logLevel = .critical
+            database = try SettleDatabase.open(try config.databaseLocation, password: config.databasePassword, logger: logger)
         } catch {
             return report.fail("database", "\(config.database): \(error)", fix: "check [database] (url, password) in \(config.file)")
         }
-        defer { (database as? PostgresPool)?.close() }
+        defer { SettleDatabase.close(database) }
         await checkSchemas(database, name: name, backend: backend, report: &report)
     }
 
     func checkSchemas(_ database: any SQLStore, name: String, backend: SQLBackend, report: inout DoctorReport) async {
-        let indexes = backend == .sqlite ? [SQLiteEVMIndexStore.schema, SQLiteSolanaIndexStore.schema] : [PostgresEVMIndexStore.schema, PostgresSolanaIndexStore.schema]
         do {
             var pending: [String] = []
             var current: [String] = []
-            for (module, latest) in [Ledger.schema(backend), Outbox.schema(backend), BillingStore.schema(backend)] + indexes {
+            for (module, latest) in SettleDatabase.schemas(backend) {
                 let version = try await database.schemaVersion(module: module)
                 if version > latest {
                     report.fail("database", "\(module) is at version \(version), newer than this build's \(latest)",

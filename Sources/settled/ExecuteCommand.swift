@@ -4,6 +4,7 @@ import SettleConfiguration
 import EVM
 import EVMIndexer
 import Foundation
+import SettleRuntime
 import Logging
 import Settlement
 import Signing
@@ -34,9 +35,10 @@ struct ExecuteCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = options.makeLogger()
-        let lock = try DatabaseLock(databasePath: options.database)  // one signer per database
+        let database = try options.openDatabase(logger: logger)
+        // One signer per chain: on SQLite the file's lock, on PostgreSQL the chain's signing lease (as `serve` takes it).
+        let lock = database.backend == .sqlite ? try DatabaseLock(databasePath: options.database) : nil
         defer { withExtendedLifetime(lock) {} }
-        let database = try Database(path: options.database)
         let ledger = Ledger(database: database)
         try await ledger.migrate()
         let http = HTTPClient()
@@ -49,6 +51,8 @@ struct ExecuteCommand: AsyncParsableCommand {
         case .solana(let c): SecretEnvironment.scrub(Set(c.secretEnvironment))
         }
         let name = chain.name
+        let lease = try await CommandLease.take("settle \(name)", on: database)
+        await chain.holdExecutor(lease?.lease)
         let loop = SettlementLoop(ledger: ledger, chain: name, executor: chain.executor)
         repeat {
             let report = try await loop.runOnce()
@@ -56,5 +60,6 @@ struct ExecuteCommand: AsyncParsableCommand {
             if once { break }
             try await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
         } while !Task.isCancelled
+        await lease?.release()
     }
 }

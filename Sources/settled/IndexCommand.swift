@@ -1,6 +1,7 @@
 import ArgumentParser
 import EVMIndexer
 import Foundation
+import SettleRuntime
 
 struct IndexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,8 +39,11 @@ struct IndexCommand: AsyncParsableCommand {
             return
         }
         let logger = options.makeLogger()
-        let (indexer, http) = try await options.makeIndexer(extraSpenders: spender, logger: logger)
+        let (indexer, http, database) = try await options.makeIndexer(extraSpenders: spender, logger: logger)
         defer { http.shutdown() }
+        // On PostgreSQL a daemon may index this chain: work under its lease, or not at all.
+        let lease = try await CommandLease.take("index \(indexer.config.name)", on: database)
+        await indexer.hold(lease?.lease)
         let cursor = try await indexer.prepare()
         let progress = ProgressLine()
         let report: @Sendable (IndexProgress) -> Void = { step in
@@ -58,6 +62,7 @@ struct IndexCommand: AsyncParsableCommand {
             try await indexer.run(progress: report)
         }
         progress.finish()
+        await lease?.release()
         let final = try await indexer.store.cursor(chain: cursor.id)
         print("\(indexer.config.name): indexed through block \(final.lastIndexedBlock)")
     }

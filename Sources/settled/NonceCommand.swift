@@ -2,6 +2,7 @@ import ArgumentParser
 import EVM
 import EVMIndexer
 import Foundation
+import SettleRuntime
 import SettleConfiguration
 import SettleCore
 import Settlement
@@ -92,7 +93,7 @@ struct NonceReport {
         let key: Secp256k1PrivateKey
         do { key = try KeyLoader.secp256k1(from: reference) } catch { throw ValidationError("\(config.file): signer.key: \(error.message)") }
         let spender = EVMAddress(publicKey: key.publicKey)
-        let ledger = Ledger(database: try Database(path: options.database))
+        let ledger = Ledger(database: try options.openDatabase(logger: options.makeLogger()))
         try await ledger.migrate()
         let http = HTTPClient()
         defer { http.shutdown() }
@@ -153,7 +154,7 @@ struct NonceReport {
         let key: Ed25519PrivateKey
         do { key = try KeyLoader.ed25519(from: reference) } catch { throw ValidationError("\(config.file): signer.key: \(error.message)") }
         let delegate = SolanaPublicKey(key.publicKey)
-        let ledger = Ledger(database: try Database(path: options.database))
+        let ledger = Ledger(database: try options.openDatabase(logger: options.makeLogger()))
         try await ledger.migrate()
         let http = HTTPClient()
         defer { http.shutdown() }

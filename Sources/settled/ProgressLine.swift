@@ -1,4 +1,5 @@
 import Foundation
+import SettleRuntime
 
 /// A one-line progress display on standard error: redrawn in place on a terminal, a plain line every few
 /// seconds otherwise (so logs of a long replay in CI still show it moving).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EVMIndexer
 import Foundation
+import SettleRuntime
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,8 +38,10 @@ struct ReplayCommand: AsyncParsableCommand {
             return
         }
         let logger = options.makeLogger()
-        let (indexer, http) = try await options.makeIndexer(extraSpenders: spender, logger: logger)
+        let (indexer, http, database) = try await options.makeIndexer(extraSpenders: spender, logger: logger)
         defer { http.shutdown() }
+        let lease = try await CommandLease.take("index \(indexer.config.name)", on: database)
+        await indexer.hold(lease?.lease)
         let progress = ProgressLine()
         let total = to - from + 1
         let report = try await indexer.replay(from: from, to: to) { partial in
@@ -46,6 +49,7 @@ struct ReplayCommand: AsyncParsableCommand {
                             "checked \(partial.blocksChecked)/\(total) blocks")
         }
         progress.finish()
+        await lease?.release()
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

@@ -2,6 +2,7 @@ import API
 import ArgumentParser
 import Billing
 import Foundation
+import SettleRuntime
 import Hummingbird
 import Leases
 import Logging

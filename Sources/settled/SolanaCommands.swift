@@ -1,6 +1,7 @@
 import ArgumentParser
 import SettleConfiguration
 import Foundation
+import SettleRuntime
 import Logging
 import SettleCore
 import Signing
@@ -11,7 +12,7 @@ import Transport
 
 /// The Solana halves of `index`, `allowances` and `replay` (chosen by the chain file's `family`).
 enum SolanaCommands {
-    static func indexer(_ config: SolanaChainConfig, options: ChainOptions, delegates: [String], logger: Logger) async throws -> (SolanaChainIndexer, HTTPClient) {
+    static func indexer(_ config: SolanaChainConfig, options: ChainOptions, delegates: [String], logger: Logger) async throws -> (SolanaChainIndexer, HTTPClient, any SQLStore) {
         var keys: [SolanaPublicKey] = []
         for text in delegates {
             do { keys.append(try SolanaPublicKey(base58: text)) } catch { throw ValidationError("--delegate \(text): \(error.message)") }
@@ -21,17 +22,20 @@ enum SolanaCommands {
                 throw ValidationError("\(config.file): signer.key: \(error.message) (or pass --delegate BASE58 to index without the key)")
             }
         }
-        let store = SQLiteSolanaIndexStore(database: try Database(path: options.database))
+        let database = try options.openDatabase(logger: logger)
+        let store = try SettleDatabase.solanaIndex(database)
         try await store.migrate()
         let http = HTTPClient()
         let rpc = JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http)
-        return (SolanaChainIndexer(config: config, node: SolanaNode(rpc: rpc), store: store, delegates: keys, logger: logger), http)
+        return (SolanaChainIndexer(config: config, node: SolanaNode(rpc: rpc), store: store, delegates: keys, logger: logger), http, database)
     }
 
     static func index(_ config: SolanaChainConfig, options: ChainOptions, once: Bool, delegates: [String]) async throws {
         let logger = options.makeLogger()
-        let (indexer, http) = try await indexer(config, options: options, delegates: delegates, logger: logger)
+        let (indexer, http, database) = try await indexer(config, options: options, delegates: delegates, logger: logger)
         defer { http.shutdown() }
+        // On PostgreSQL a daemon may index this chain: work under its lease, or not at all.
+        let lease = try await CommandLease.take("index \(config.name)", on: database)
         let print: @Sendable (SolanaIndexReport) -> Void = { report in
             logger.info("pass", metadata: [
                 "chain": "\(config.name)", "accounts": "\(report.accountsTracked)", "transactions": "\(report.transactionsIndexed)",
@@ -40,11 +44,12 @@ enum SolanaCommands {
             ])
         }
         if once {
-            let report = try await indexer.indexOnce()
+            let report = try await indexer.indexOnce(lease: lease?.lease)
+            await lease?.release()
             print(report)
             Swift.print("\(config.name): \(report.accountsTracked) token accounts, \(report.transactionsIndexed) new transactions, \(report.eventsIndexed) events")
         } else {
-            try await indexer.run(report: print)
+            try await indexer.run(lease: lease?.lease, report: print)
         }
     }
 
@@ -58,7 +63,7 @@ enum SolanaCommands {
             }
             mint = found.mint
         }
-        let store = SQLiteSolanaIndexStore(database: try Database(path: options.database))
+        let store = try SettleDatabase.solanaIndex(try options.openDatabase(logger: options.makeLogger()))
         try await store.migrate()
         guard let chain = try await store.chainID(named: config.name) else {
             throw ValidationError("\(config.name) has not been indexed into \(options.database) yet: run `settled index --chain \(config.name)`")
@@ -105,9 +110,11 @@ enum SolanaCommands {
 
     static func replay(_ config: SolanaChainConfig, options: ChainOptions, from: UInt64, to: UInt64, json: Bool) async throws {
         let logger = options.makeLogger()
-        let (indexer, http) = try await indexer(config, options: options, delegates: [], logger: logger)
+        let (indexer, http, database) = try await indexer(config, options: options, delegates: [], logger: logger)
         defer { http.shutdown() }
-        let report = try await indexer.replay(fromSlot: from, toSlot: to)
+        let lease = try await CommandLease.take("index \(config.name)", on: database)
+        let report = try await indexer.replay(fromSlot: from, toSlot: to, lease: lease?.lease)
+        await lease?.release()
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

@@ -9,6 +9,8 @@ import Logging
 import SettleConfiguration
 import SettleCore
 import Settlement
+import SettleRuntime
+import Leases
 import Store
 import Synchronization
 import TestSupport
@@ -17,8 +19,9 @@ import Transport
 
 /// A whole billing world on 127.0.0.1: the py-evm devnet with a token and a payer who approved the merchant's
 /// spender, localstripe (with Settle's test extension) delivering signed webhooks to a real Hummingbird server that
-/// runs Settle's `/webhooks/stripe` route, a merchant endpoint on the same server, and every billing part wired to
-/// one SQLite database. Time for dunning and settlement is passed explicitly (`now`), so days run in seconds.
+/// runs Settle's `/webhooks/stripe` route, a merchant endpoint on the same server, and every billing part built by the
+/// daemon's own wiring (`BillingRuntime`, from a settle.toml and a chain file written here) on one SQLite database.
+/// Time for dunning and settlement is passed explicitly (`now`), so days run in seconds.
 struct BillingWorld: Sendable {
     static let webhookSecret = "whsec_settle_test"
     static let merchantSecret = "msec_settle_test"
@@ -29,45 +32,23 @@ struct BillingWorld: Sendable {
     let treasury: EVMAddress
     let token: EVMAddress
     let stripePeer: Peer
+    /// The test's own Stripe client (the merchant's side: customers, invoices).
     let stripe: StripeClient
-    let ledger: Ledger
-    let outbox: Outbox
-    let store: BillingStore
-    let ingestor: InvoiceIngestor
-    let processor: StripeEventProcessor
-    let poller: StripePoller
-    let reporter: StripeReporter
-    let dunning: Dunning
-    let deliverer: OutboxDeliverer
-    let loop: SettlementLoop
+    /// What `settled serve` would run.
+    let runtime: BillingRuntime
     let server: TestServer
     let config: ChainConfig
 
-    private init(devnet: Devnet, payer: Devnet.Account, spender: Devnet.Account, treasury: EVMAddress, token: EVMAddress, stripePeer: Peer,
-                 stripe: StripeClient, ledger: Ledger, outbox: Outbox, store: BillingStore, ingestor: InvoiceIngestor, reporter: StripeReporter,
-                 dunning: Dunning, deliverer: OutboxDeliverer, loop: SettlementLoop, server: TestServer, config: ChainConfig) throws {
-        self.devnet = devnet
-        self.payer = payer
-        self.spender = spender
-        self.treasury = treasury
-        self.token = token
-        self.stripePeer = stripePeer
-        self.stripe = stripe
-        self.ledger = ledger
-        self.outbox = outbox
-        self.store = store
-        self.ingestor = ingestor
-        self.processor = StripeEventProcessor(store: store, ingestor: ingestor, allowances: ViewAllowanceWatch(chains: [
-            EVMChainView(config: config, store: SQLiteEVMIndexStore(database: try ledger.sqlite), node: EVMNode(rpc: devnet.rpc), spender: spender.address),
-        ]))
-        self.poller = StripePoller(ingestor: ingestor)
-        self.reporter = reporter
-        self.dunning = dunning
-        self.deliverer = deliverer
-        self.loop = loop
-        self.server = server
-        self.config = config
-    }
+    var ledger: Ledger { runtime.ledger }
+    var outbox: Outbox { runtime.outbox }
+    var store: BillingStore { runtime.store }
+    var ingestor: InvoiceIngestor { runtime.ingestor }
+    var processor: StripeEventProcessor { runtime.processor }
+    var poller: StripePoller { runtime.poller }
+    var reporter: StripeReporter { runtime.reporter }
+    var dunning: Dunning { runtime.dunning }
+    var deliverer: OutboxDeliverer { runtime.deliverer! }  // the settle.toml below names a merchant endpoint
+    var loop: SettlementLoop { runtime.loops["devnet"]! }
 
     static func make(policy: BillingPolicy = BillingPolicy(), balance: UInt256 = 1_000_000_000, allowance: UInt256 = 100_000_000, tokenKind: String = "standard",
                      webhooks: Bool = true) async throws -> BillingWorld {
@@ -76,44 +57,61 @@ struct BillingWorld: Sendable {
         let token = try await devnet.deployToken(owner: accounts[0].address, kind: tokenKind)
         if balance > .zero { try await devnet.mint(token: token, to: accounts[1].address, amount: balance) }
         try await devnet.approve(token: token, owner: accounts[1], spender: accounts[7].address, amount: allowance)
-        let config = try ChainConfig.parse(devnet.chainConfig(tokens: [("USDC", token, 6)], spenders: [accounts[7].address], confirmations: 2,
-                                                              signerKey: "env:SETTLE_TEST_KEY_UNUSED", treasury: accounts[8].address),
-                                           file: "devnet.toml")
-        let database = try Database(path: try temporaryDirectory("settle-billing").appendingPathComponent("db").path)
-        let ledger = Ledger(database: database)
-        try await ledger.migrate()
-        let outbox = Outbox(database: database)
-        try await outbox.migrate()
-        let store = BillingStore(database: database)
-        try await store.migrate()
         var logger = Logger(label: "billing")
         logger.logLevel = ProcessInfo.processInfo.environment["SETTLE_TEST_LOG"] == nil ? .critical : .debug
-        let stripePeer = try Peer(script: "stripe_peer.py")
-        let stripe = StripeClient(baseURL: stripePeer.url(""), apiKey: "sk_test_settle", http: devnet.http,
-                                  retry: RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(5)))
-        let rpc = JSONRPCClient(endpoints: [RPCEndpoint(url: devnet.url, label: "devnet")], http: devnet.http, retry: RetryPolicy(maximumAttempts: 1))
-        let node = EVMNode(rpc: rpc)
-        let executor = EVMExecutor(config: config, node: node, ledger: ledger, key: accounts[7].key, treasury: accounts[8].address, logger: logger)
-        let catalog = ChainCatalog(tokens: ["devnet": ["USDC": 6]]) { chain, wallet in
-            chain == "devnet" ? (try? EVMAddress(hex: wallet))?.checksummed : nil
+
+        // The files a merchant writes: a chain file and settle.toml, secrets as file: references.
+        let directory = try temporaryDirectory("settle-billing")
+        func secret(_ name: String, _ text: String) throws -> String {
+            let path = directory.appendingPathComponent(name).path
+            guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw PeerError("cannot write \(path)")
+            }
+            return "file:\(path)"
         }
-        let ingestor = InvoiceIngestor(ledger: ledger, store: store, stripe: stripe, catalog: catalog, rates: StaticRateProvider(rates: []),
-                                       capacity: ["devnet": EVMCapacityReader(config: config, node: node, spender: accounts[7].address)],
-                                       policy: policy, logger: logger)
-        let server = try await TestServer.start(inbox: StripeInbox(store: store, secrets: [webhookSecret]), logger: logger)
+        let chains = directory.appendingPathComponent("chains")
+        try FileManager.default.createDirectory(at: chains, withIntermediateDirectories: true)
+        try devnet.chainConfig(tokens: [("USDC", token, 6)], spenders: [accounts[7].address], confirmations: 2,
+                               signerKey: try secret("spender.key", try await devnet.privateKeyHex(7)), treasury: accounts[8].address)
+            .write(to: chains.appendingPathComponent("devnet.toml"), atomically: true, encoding: .utf8)
+
+        let databasePath = directory.appendingPathComponent("db").path
+        let database = try Database(path: databasePath)
+        let stripePeer = try Peer(script: "stripe_peer.py")
+        let server = try await TestServer.start(inbox: StripeInbox(store: BillingStore(database: database), secrets: [webhookSecret]), logger: logger)
+        let settle = directory.appendingPathComponent("settle.toml")
+        try """
+            database = "\(databasePath)"
+            chains_directory = "\(chains.path)"
+            chains = ["devnet"]
+            [stripe]
+            api_key = "\(try secret("stripe.key", "sk_test_settle"))"
+            webhook_secrets = ["\(try secret("stripe.whsec", webhookSecret))"]
+            base_url = "\(stripePeer.url(""))"
+            mark_paid = "\(policy.markPaid.rawValue)"
+            minimum_amount = \(policy.minimumAmount)
+            mark_uncollectible = \(policy.markUncollectible)
+            warn_ahead = \(policy.warnAhead)
+            [merchant]
+            webhook_url = "\(server.url("/merchant"))"
+            webhook_secret = "\(try secret("merchant.secret", merchantSecret))"
+            """.write(to: settle, atomically: true, encoding: .utf8)
+        let daemonConfig = try DaemonConfig.load(path: settle.path)
+        // Peers on 127.0.0.1 answer at once: retrying for seconds would only slow the tests that inject failures.
+        let runtime = try await BillingRuntime.make(
+            daemonConfig, database: database, leases: try await SQLiteLeaseStore(database: database), logger: logger,
+            options: RuntimeOptions(stripeRetry: RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(5)), rpcRetry: RetryPolicy(maximumAttempts: 1),
+                                    http: devnet.http))
+        guard case .evm(let config) = try #require(runtime.chainConfigs.first) else { throw PeerError("devnet.toml is not an EVM chain") }
         if webhooks {
             _ = try await devnet.http.execute(Transport.HTTPRequest(url: stripePeer.url("/_config/webhooks/settle"), method: .post,
                                                           headers: [("Content-Type", "application/json")],
                                                           body: Array(#"{"url": "\#(server.url("/webhooks/stripe"))", "secret": "\#(webhookSecret)"}"#.utf8)))
         }
-        return try BillingWorld(
-            devnet: devnet, payer: accounts[1], spender: accounts[7], treasury: accounts[8].address, token: token, stripePeer: stripePeer,
-            stripe: stripe, ledger: ledger, outbox: outbox, store: store, ingestor: ingestor,
-            reporter: StripeReporter(ledger: ledger, store: store, stripe: stripe, policy: policy, logger: logger),
-            dunning: Dunning(ledger: ledger), deliverer: OutboxDeliverer(outbox: outbox, poster: MerchantWebhookPoster(
-                url: server.url("/merchant"), secret: merchantSecret, http: devnet.http)),
-            loop: SettlementLoop(ledger: ledger, chain: "devnet", executor: executor, gate: StripeGate(ingestor: ingestor, logger: logger)),
-            server: server, config: config)
+        let stripe = StripeClient(baseURL: stripePeer.url(""), apiKey: "sk_test_settle", http: devnet.http,
+                                  retry: RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(5)))
+        return BillingWorld(devnet: devnet, payer: accounts[1], spender: accounts[7], treasury: accounts[8].address, token: token,
+                            stripePeer: stripePeer, stripe: stripe, runtime: runtime, server: server, config: config)
     }
 
     // MARK: - Stripe side

@@ -19,7 +19,9 @@ import Glibc
 /// gap. The time from losing the signer to the next charge settled by another daemon is printed.
 @Suite("settled serve: several daemons on one PostgreSQL database (the binary)", .serialized)
 struct SeveralDaemonsServeTests {
-    /// How much of it: the short form fits a few minutes on a loaded 2-core machine; `SETTLE_LONG_TESTS=1` runs more.
+    /// How much of it: the short form fits a minute beside the rest of the suite; `SETTLE_LONG_TESTS=1` is issue 15's
+    /// proof at full scale (three daemons, 60 SIGKILLs, 3 SIGSTOPs, 323 invoices), which `scripts/test.sh` runs on its own
+    /// after the suite.
     struct Scale: CustomStringConvertible {
         var daemons: Int
         var kills: Int
@@ -42,7 +44,7 @@ struct SeveralDaemonsServeTests {
     }
 
     static let scale = ProcessInfo.processInfo.environment["SETTLE_LONG_TESTS"] == "1"
-        ? Scale(daemons: 4, kills: 20, pauses: 3, before: 3, after: 1, opening: 4, closing: 4)
+        ? Scale(daemons: 3, kills: 60, pauses: 3, before: 4, after: 1, opening: 4, closing: 4)
         : Scale(daemons: 3, kills: 7, pauses: 1, before: 2, after: 1, opening: 3, closing: 3)
     static let leaseSeconds = 2
 
@@ -257,7 +259,7 @@ struct SeveralDaemonsServeTests {
             print(String(format: "  signer lost → next charge by another daemon: min %.2f s, median %.2f s, max %.2f s (%d times)",
                          sorted[0], sorted[sorted.count / 2], sorted[sorted.count - 1], sorted.count))
         }
-        #expect(kills >= min(scale.kills, 6) && pauses == scale.pauses)
+        #expect(kills == scale.kills && pauses == scale.pauses)
         #expect(failovers.contains { $0.signer && $0.signal == "SIGKILL" } && failovers.contains { $0.signal == "SIGSTOP" })
         for failover in failovers where failover.signer {
             #expect(failover.settled < Double(Self.leaseSeconds + 120), "round \(failover.round): \(failover)")

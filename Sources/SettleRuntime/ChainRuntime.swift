@@ -1,5 +1,4 @@
 import API
-import ArgumentParser
 import Billing
 import ChainAdapters
 import EVM
@@ -17,45 +16,43 @@ import Transport
 
 /// One configured chain, ready to execute charges: its executor (with the key loaded), a live capacity reader and
 /// its rates; and for `settled serve`, its poller (one pass to the head) and the API's view of it.
-struct ChainRuntime {
-    let name: String
-    let family: String
-    let executor: any ChargeExecutor
-    let capacity: any CapacityReader
-    let rates: [(token: String, currency: String, rate: ExchangeRate)]
-    let view: any ChainView
-    let pollInterval: Duration
+public struct ChainRuntime: Sendable {
+    public let name: String
+    public let family: String
+    public let executor: any ChargeExecutor
+    public let capacity: any CapacityReader
+    public let rates: [(token: String, currency: String, rate: ExchangeRate)]
+    public let view: any ChainView
+    public let pollInterval: Duration
     /// Indexes to the head once, under the chain's index lease (`lead`), or only reads where the index stands
     /// (`standby`: another daemon holds the lease); returns the head and the last indexed block (or slot).
-    let indexPass: @Sendable (IndexTurn) async throws -> (head: UInt64, indexed: UInt64)
+    public let indexPass: @Sendable (IndexTurn) async throws -> (head: UInt64, indexed: UInt64)
     /// The executor signs under this lease from now on (`settled serve` takes one per chain).
-    let holdExecutor: @Sendable (Lease?) async -> Void
+    public let holdExecutor: @Sendable (Lease?) async -> Void
 
     /// Whether this daemon indexes the chain in a pass.
-    enum IndexTurn: Sendable {
+    public enum IndexTurn: Sendable {
         /// Index, with every commit fenced by the lease (nil: unfenced, a single daemon).
         case lead(Lease?)
         /// Another daemon indexes: read the position only.
         case standby
     }
 
-    static func make(_ any: AnyChainConfig, ledger: Ledger, database: any SQLStore, http: HTTPClient, logger: Logger) async throws -> ChainRuntime {
+    public static func make(_ any: AnyChainConfig, ledger: Ledger, database: any SQLStore, http: HTTPClient, logger: Logger,
+                            options: RuntimeOptions = RuntimeOptions()) async throws -> ChainRuntime {
         switch any {
         case .evm(let config):
             guard let reference = config.signerKey, let treasury = config.treasury else {
-                throw ValidationError("\(config.file): [signer] key and treasury are needed to execute charges")
+                throw RuntimeError("\(config.file): [signer] key and treasury are needed to execute charges")
             }
             let key: Secp256k1PrivateKey
-            do { key = try KeyLoader.secp256k1(from: reference) } catch { throw ValidationError("\(config.file): signer.key: \(error.message)") }
-            let node = EVMNode(rpc: JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http))
+            do { key = try KeyLoader.secp256k1(from: reference) } catch { throw RuntimeError("\(config.file): signer.key: \(error.message)") }
+            let node = EVMNode(rpc: JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http,
+                                                   retry: options.rpcRetry ?? RetryPolicy()))
             let executor = EVMExecutor(config: config, node: node, ledger: ledger, key: key, treasury: treasury, logger: logger)
             await executor.setRetrySeconds(config.retrySeconds)
             let spender = EVMAddress(publicKey: key.publicKey)
-            let store: any EVMIndexStore = switch database {
-            case let sqlite as Database: SQLiteEVMIndexStore(database: sqlite)
-            case let pool as PostgresPool: PostgresEVMIndexStore(database: pool)
-            default: throw ValidationError("\(config.file): no EVM index store for this database")
-            }
+            let store = try SettleDatabase.evmIndex(database)
             try await store.migrate()
             let indexer = EVMChainIndexer(config: config, node: node, store: store, spenders: [spender], logger: logger)
             return ChainRuntime(name: config.name, family: "evm", executor: executor,
@@ -72,23 +69,20 @@ struct ChainRuntime {
             }, holdExecutor: { await executor.hold($0) })
         case .solana(let config):
             guard let reference = config.signerKey, let treasury = config.treasury else {
-                throw ValidationError("\(config.file): [signer] key and treasury are needed to execute charges")
+                throw RuntimeError("\(config.file): [signer] key and treasury are needed to execute charges")
             }
             let key: Ed25519PrivateKey
-            do { key = try KeyLoader.ed25519(from: reference) } catch { throw ValidationError("\(config.file): signer.key: \(error.message)") }
+            do { key = try KeyLoader.ed25519(from: reference) } catch { throw RuntimeError("\(config.file): signer.key: \(error.message)") }
             var feePayer: Ed25519PrivateKey?
             if let reference = config.feePayerKey {
-                do { feePayer = try KeyLoader.ed25519(from: reference) } catch { throw ValidationError("\(config.file): signer.fee_payer: \(error.message)") }
+                do { feePayer = try KeyLoader.ed25519(from: reference) } catch { throw RuntimeError("\(config.file): signer.fee_payer: \(error.message)") }
             }
-            let node = SolanaNode(rpc: JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http))
+            let node = SolanaNode(rpc: JSONRPCClient(endpoints: config.rpc.map { RPCEndpoint(url: $0.url, label: $0.label) }, http: http,
+                                                   retry: options.rpcRetry ?? RetryPolicy()))
             let executor = SolanaExecutor(config: config, node: node, ledger: ledger, key: key, treasury: treasury, feePayer: feePayer, logger: logger)
             await executor.setRetrySeconds(config.retrySeconds)
             let delegate = SolanaPublicKey(key.publicKey)
-            let store: any SolanaIndexStore = switch database {
-            case let sqlite as Database: SQLiteSolanaIndexStore(database: sqlite)
-            case let pool as PostgresPool: PostgresSolanaIndexStore(database: pool)
-            default: throw ValidationError("\(config.file): no Solana index store for this database")
-            }
+            let store = try SettleDatabase.solanaIndex(database)
             try await store.migrate()
             let indexer = SolanaChainIndexer(config: config, node: node, store: store, delegates: [delegate], logger: logger)
             return ChainRuntime(name: config.name, family: "solana", executor: executor,
@@ -106,7 +100,7 @@ struct ChainRuntime {
     }
 
     /// The billing view of these chains: names, tokens and wallet syntax per family.
-    static func catalog(_ configs: [AnyChainConfig]) -> ChainCatalog {
+    public static func catalog(_ configs: [AnyChainConfig]) -> ChainCatalog {
         var tokens: [String: [String: Int]] = [:]
         var assets: [String: [String: String]] = [:]
         var treasuries: [String: String] = [:]
