@@ -28,12 +28,15 @@ from browser import Browser, BrowserProblem, EVMWallet, SolanaWallet, Wallet  # 
 from browser.harness import live_processes  # noqa: E402
 from browser.peers import Peer  # noqa: E402
 from eth_abi import decode as abi_decode, encode as abi_encode  # noqa: E402
+from eth_account import Account  # noqa: E402
+from eth_account.messages import encode_defunct  # noqa: E402
 from eth_utils import keccak  # noqa: E402
 from solders.hash import Hash  # noqa: E402
 from solders.instruction import AccountMeta, Instruction  # noqa: E402
 from solders.keypair import Keypair  # noqa: E402
 from solders.message import Message  # noqa: E402
 from solders.pubkey import Pubkey  # noqa: E402
+from solders.signature import Signature  # noqa: E402
 from solders.transaction import Transaction  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
@@ -230,6 +233,23 @@ def scenario(c, browser, wallet, devnet, solana, values, customer, page):
     c.equal("the page shows the signature", browser.find("#sol-status").get_attribute("data-signature"),
             sent[0]["signature"])
     browser.screenshot("05-solana-approved")
+
+    # ---- messages: personal_sign (EIP-1193) and solana:signMessage (Wallet Standard), checked by recovery/verify
+    browser.execute("""window.ethereum.request({method: "personal_sign", params: ["0x48656c6c6f", arguments[0]]})
+                         .then((signature) => { window.testPersonalSign = signature; });""", wallet.evm.address)
+    signature = browser.wait_for(lambda: browser.execute("return window.testPersonalSign"), what="personal_sign")
+    c.equal("personal_sign recovers to the account",
+            Account.recover_message(encode_defunct(hexstr="0x48656c6c6f"), signature=signature).lower(),
+            wallet.evm.address)
+    browser.execute("""  // an app's side of Wallet Standard discovery: the wallet answers app-ready by registering
+        window.dispatchEvent(new CustomEvent("wallet-standard:app-ready", { detail: { register: async (wallet) => {
+          const [output] = await wallet.features["solana:signMessage"].signMessage(
+            { account: wallet.accounts[0], message: new TextEncoder().encode("Hello") });
+          window.testSignMessage = Array.from(output.signature);
+        } } }));""")
+    signature = browser.wait_for(lambda: browser.execute("return window.testSignMessage"), what="signMessage")
+    c.check("solana:signMessage verifies", Signature(bytes(signature)).verify(
+        Pubkey.from_string(wallet.solana.address), b"Hello"))
 
     wallet.reject_next()
     browser.click("#sol-approve")

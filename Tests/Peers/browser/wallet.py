@@ -63,7 +63,7 @@ class EVMWallet:
     """EVM accounts (private keys) on one devnet. `chain_id` defaults to the devnet's; `active_chain_id` is the chain
     the wallet is on (set it to another id to make a page switch; only the devnet's chain can be switched to)."""
 
-    # Wallet methods that never reach the node; everything else starting eth_ or net_ is read from the devnet.
+    # Wallet methods that never reach the node; every other eth_* and web3_* method is read from the devnet.
     SIGNING_UNSUPPORTED = ("eth_sign", "eth_signTransaction", "eth_signTypedData", "eth_signTypedData_v3",
                            "eth_signTypedData_v4", "wallet_addEthereumChain", "wallet_watchAsset")
 
@@ -111,12 +111,12 @@ class EVMWallet:
                 self._wallet.emit("evm", "chainChanged", [hex(wanted)])
             self._wallet.record("evm", method, self.address, "approved", chainId=hex(wanted))
             return None
-        if method in self.SIGNING_UNSUPPORTED or not method.startswith(("eth_", "net_", "web3_")):
+        if method == "personal_sign":
+            return self._personal_sign(params)
+        if method in self.SIGNING_UNSUPPORTED or not method.startswith(("eth_", "web3_")):
             raise WalletError(UNSUPPORTED, f"The method \"{method}\" is not supported by the test wallet.")
         if self.active_chain_id != self.chain_id:
             raise WalletError(CHAIN_DISCONNECTED, f"The test wallet has no node for chain {hex(self.active_chain_id)}.")
-        if method == "personal_sign":
-            return self._personal_sign(params)
         if method == "eth_sendTransaction":
             return self._send_transaction(params[0])
         return rpc(self.rpc_url, method, params)
@@ -228,7 +228,8 @@ class SolanaWallet:
         if method == "signMessage":
             message = self._unb64(params["message"])
             signature = self.keypair.sign_message(message)
-            self._wallet.record("solana", method, self.address, "signed", message=message.hex(), signature=str(signature))
+            self._wallet.record("solana", method, self.address, "signed", message=message.hex(),
+                                signature=str(signature))
             return {"signature": self._b64(bytes(signature))}
         raise WalletError(UNSUPPORTED, f"The method \"{method}\" is not supported by the test wallet.")
 
