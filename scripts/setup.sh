@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Settle needs on a fresh Debian 12 machine: the four C libraries (Debian -dev packages) and a
 # Python virtual environment (.venv) with the pinned reference libraries the tests check against, the test
-# peers run on (py-evm devnet, Vyper for the test token) and the API fuzzer (schemathesis).
+# peers run on (py-evm devnet, Vyper for the test token), the API fuzzer (schemathesis) and the browser tests
+# (Debian's chromium and chromium-driver, driven by selenium).
 #
 #   scripts/setup.sh            # both
 #   scripts/setup.sh --system   # only the Debian packages (enough to build and run the daemon)
@@ -31,7 +32,8 @@ install_system() {
 
 install_python() {
     local requirements=(Tests/Vectors/requirements.txt Tests/Peers/requirements-evm.txt Tests/Peers/requirements-solana.txt
-                        Tests/Peers/requirements-stripe.txt Tests/Peers/requirements-api.txt Tests/Peers/requirements-fuzz.txt)
+                        Tests/Peers/requirements-stripe.txt Tests/Peers/requirements-api.txt Tests/Peers/requirements-fuzz.txt
+                        Tests/Peers/requirements-browser.txt)
     local stamp=.venv/.requirements.sha256
     local want
     want=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)
@@ -45,7 +47,8 @@ install_python() {
     echo "$want" > "$stamp"
 }
 
-# The tests also run a real PostgreSQL server (a throwaway cluster per test run, Tests/Peers/postgres_peer.py).
-[ "${1:-}" = "--system" ] || APT_PACKAGES+=(postgresql)
+# The tests also run a real PostgreSQL server (a throwaway cluster per test run, Tests/Peers/postgres_peer.py) and
+# drive pages in headless Chromium (Tests/Peers/browser/); selenium uses Debian's chromedriver, never a download.
+[ "${1:-}" = "--system" ] || APT_PACKAGES+=(postgresql chromium chromium-driver)
 install_system
 [ "${1:-}" = "--system" ] || install_python

@@ -14,11 +14,13 @@ printf '\033[1m==> %s\033[0m\n' "Generating reference vectors into .vectors/" >&
 rm -rf .vectors
 .venv/bin/python Tests/Vectors/generate.py --out .vectors --count "${SETTLE_VECTOR_COUNT:-1000}"
 
-printf '\033[1m==> %s\033[0m\n' "Self-checks of the test peers (py-evm devnet, LiteSVM RPC, localstripe + stripe_ext)" >&2
+printf '\033[1m==> %s\033[0m\n' "Self-checks of the test peers (py-evm devnet, LiteSVM RPC, localstripe + stripe_ext, browser harness)" >&2
 timeout --signal=KILL 300 .venv/bin/python Tests/Peers/test_evm_devnet.py
 timeout --signal=KILL 300 .venv/bin/python Tests/Peers/test_solana_rpc.py
 timeout --signal=KILL 120 .venv/bin/python Tests/Peers/test_stripe_peer.py
 timeout --signal=KILL 120 .venv/bin/python Tests/Peers/openapi_check.py --self-test
+# headless Chromium + the wallet stand-in on a throwaway CSP-strict page; screenshots in .artifacts/browser/harness
+timeout --signal=KILL 180 .venv/bin/python Tests/Peers/browser/test_browser_harness.py
 
 printf '\033[1m==> %s\033[0m\n' "Building (debug, with tests)" >&2
 swift build --build-tests
