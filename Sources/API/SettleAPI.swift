@@ -5,6 +5,7 @@ import Logging
 import Prometheus
 import SettleCore
 import Settlement
+import Store
 import Transport
 
 /// Re-checks a charge at once on an operator's request (`POST /v1/charges/{invoice}/retry`): the invoice is read

@@ -70,6 +70,11 @@ struct DatabaseCopyTests {
         try "chains = []\n[database]\nurl = \"\(url)\"\n".write(to: config, atomically: true, encoding: .utf8)
         let doctor = try SettledBinary.run(["doctor", "--config", config.path])
         #expect(doctor.output.contains("✓ database: postgres://") && doctor.output.contains("up to date"), "\(doctor.output)")
+        // The other commands read the copy by URL (`--database postgres://…`).
+        let listed = try SettledBinary.run(["charge", "list", "--database", url, "--json"])
+        #expect(listed.status == 0 && listed.output.contains("in_1233") && listed.output.contains("in_new"), "\(listed.output.prefix(400))")
+        let badURL = try SettledBinary.run(["charge", "list", "--database", "postgres://127.0.0.1/settle"])
+        #expect(badURL.status != 0 && badURL.output.contains("--database") && badURL.output.contains("names no user"), "\(badURL.output)")
         // Into a database that is not empty: refused.
         let again = try SettledBinary.run(["db", "copy", "--from", path, "--to", url])
         #expect(again.status != 0 && again.output.contains("already holds"), "\(again.output)")
