@@ -49,6 +49,21 @@ enum BillingSchema {
         """
         ALTER TABLE stripe_events ADD COLUMN next_attempt_at INTEGER;
         """,
+        // Checkout and portal sessions: what a merchant asked for, and how far the customer's page got.
+        """
+        CREATE TABLE page_sessions (
+            key TEXT NOT NULL PRIMARY KEY,
+            purpose TEXT NOT NULL CHECK (purpose IN ('checkout', 'portal')),
+            customer TEXT NOT NULL,
+            request BLOB NOT NULL,
+            csrf TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            result BLOB,
+            updated_at INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        """,
     ]
 
     static let postgres: [String] = [
@@ -86,6 +101,20 @@ enum BillingSchema {
             at BIGINT NOT NULL,
             detail TEXT,
             PRIMARY KEY (invoice, action)
+        );
+        """,
+        """
+        CREATE TABLE page_sessions (
+            key TEXT NOT NULL PRIMARY KEY,
+            purpose TEXT NOT NULL CHECK (purpose IN ('checkout', 'portal')),
+            customer TEXT NOT NULL,
+            request BYTEA NOT NULL,
+            csrf TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            result BYTEA,
+            updated_at BIGINT NOT NULL
         );
         """,
     ]

@@ -40,8 +40,9 @@ import urllib.parse
 import localstripe.resources as resources
 import localstripe.webhooks as webhooks
 from localstripe.errors import UserError, json_response
-from localstripe.resources import (Customer, Event, Invoice, InvoiceItem, List, PaymentIntent, StripeObject,
-                                   Subscription, random_id, store, try_convert_to_bool, try_convert_to_int)
+from localstripe.resources import (Customer, Event, Invoice, InvoiceItem, List, PaymentIntent, Plan, Product,
+                                   StripeObject, Subscription, SubscriptionItem, random_id, store,
+                                   try_convert_to_bool, try_convert_to_int)
 
 assert 'localstripe.server' not in sys.modules, 'import stripe_ext before localstripe.server'
 
@@ -222,16 +223,42 @@ def _invoice_create(cls, customer=None, subscription=None, collection_method=Non
     _reject(unknown)
     if not isinstance(customer, str):
         raise _err(400, 'Missing required param: customer.', 'parameter_missing', 'customer')
-    if pending_invoice_items_behavior not in (None, 'include'):
-        raise _err(400, 'This test peer always includes pending items.', None, 'pending_invoice_items_behavior')
+    if pending_invoice_items_behavior not in (None, 'include', 'exclude'):
+        raise _err(400, 'Invalid pending_invoice_items_behavior: must be one of exclude, include', None,
+                   'pending_invoice_items_behavior')
     method, days, due = _billing(DEFAULT_BILLING, collection_method, days_until_due, due_date)
     fields = dict(collection_method=method, days_until_due=days, due_date=due, metadata=_metadata({}, metadata),
                   auto_advance=auto_advance is not None and _bool(auto_advance, 'auto_advance'))
     args = dict(customer=customer, subscription=subscription, description=description,
                 default_tax_rates=default_tax_rates)
-    if method == 'send_invoice' or not (subscription or Customer._api_retrieve(customer).subscriptions._list):
-        return _new_invoice(lambda: cls(**args), **fields)  # pending items become lines; it stays a draft
-    return _new_invoice(lambda: _ls_invoice_create(**args), **fields)  # localstripe's: bills the subscription
+    if subscription is not None:
+        _retrieve(Subscription, subscription)
+    # Stripe's POST /v1/invoices never bills a subscription's recurring items: a draft of pending items only.
+    # (Stripe's default is `exclude` since 2022-08-01; this peer keeps `include` as its default for older tests.)
+    keep = _pending(customer, None if pending_invoice_items_behavior == 'exclude' else subscription,
+                    none=pending_invoice_items_behavior == 'exclude')
+    with _only_pending(customer, keep):
+        return _new_invoice(lambda: cls(**args), **fields)
+
+
+def _pending(customer, subscription=None, none=False):
+    """The customer's pending invoice items (of one subscription when given: Stripe's rule for POST /v1/invoices)."""
+    items = [ii for ii in store.values() if isinstance(ii, InvoiceItem) and ii.customer == customer
+             and ii.invoice is None]
+    return [] if none else [ii for ii in items if subscription is None or ii.subscription == subscription]
+
+
+@contextlib.contextmanager
+def _only_pending(customer, keep):
+    """localstripe's Invoice() sweeps in every pending item of the customer: hide the others while it runs."""
+    hidden = [ii for ii in _pending(customer) if ii not in keep]
+    for ii in hidden:
+        ii.invoice = 'in_hidden'
+    try:
+        yield
+    finally:
+        for ii in hidden:
+            ii.invoice = None
 
 
 def _invoice_update(cls, id, metadata=None, description=None, auto_advance=None, collection_method=None,
@@ -492,11 +519,92 @@ PaymentRecord._refund_references = set()
 
 # ---------------------------------------------------------------- subscriptions
 
-def _sub_init(self, collection_method=None, days_until_due=None, **data):
+def _items_with_plans(items):
+    """items[n][price] -> items[n][plan] (every price here is a plan with the same id)."""
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        raise _err(400, 'Invalid array', None, 'items')
+    for n, item in enumerate(items):
+        price = _dict(item, f'items[{n}]').pop('price', None)
+        if price is not None:
+            if item.get('plan') not in (None, price):
+                raise _err(400, 'You may only specify one of these parameters: plan, price.', 'parameters_exclusive',
+                           f'items[{n}][price]')
+            Price._api_retrieve(price)
+            item['plan'] = price
+    return items
+
+
+def _sub_init(self, collection_method=None, days_until_due=None, items=None, **data):
     # Set before localstripe's constructor, which bills the first invoice and emits the .created event.
     self.collection_method, self.days_until_due, _ = _billing(DEFAULT_BILLING, collection_method, days_until_due,
                                                               days_required=True)
-    _ls_sub_init(self, **data)
+    _ls_sub_init(self, items=_items_with_plans(items), **data)
+
+
+PRORATIONS = ('create_prorations', 'always_invoice', 'none')
+
+
+def _change_price(self, items, behavior, at):
+    """Stripe's price change on one item: the item keeps its id; prorations are pending invoice items
+    ("Unused time on A after ..." and "Remaining time on B after ..."), or, when the billing cycle resets (free <->
+    paid, another interval), the cycle restarts now and the subscription is invoiced at once with the credit.
+    Returns True when the plan changed."""
+    if len(items) != 1:
+        raise _err(400, 'This test peer changes one subscription item at a time.', None, 'items')
+    item = items[0]
+    current = self.items._list[0]
+    if item.get('id') not in (None, current.id):
+        raise _err(400, f"No such subscription_item: '{item['id']}'", 'resource_missing', 'items[0][id]')
+    new = Plan._api_retrieve(item.get('plan') or current.plan.id)
+    quantity = _int(item.get('quantity', current.quantity), 'items[0][quantity]', 1)
+    old, old_quantity = current.plan, current.quantity
+    if (new.id, quantity) == (old.id, old_quantity):
+        return False
+    if new.currency != old.currency:
+        raise _err(400, 'The price specified has a different currency from the subscription.', None,
+                   'items[0][price]')
+    period = current._current_period()
+    reset = ((old.interval, old.interval_count) != (new.interval, new.interval_count)
+             or (old.amount == 0) != (new.amount == 0))
+    current.plan, current.quantity, self.quantity = new, quantity, quantity  # same si_ id, as on Stripe
+
+    def prorate(plan, qty, sign, words):
+        share = (period['end'] - at) / max(1, period['end'] - period['start'])
+        amount = sign * round(plan.amount * qty * share)
+        if behavior != 'none' and amount:
+            InvoiceItem(customer=self.customer, subscription=self.id, plan=plan.id, amount=amount,
+                        currency=plan.currency, proration=True, period_start=at, period_end=period['end'],
+                        description=f'{words} on {plan.name} after {time.strftime("%d %b %Y", time.gmtime(at))}')
+    prorate(old, old_quantity, -1, 'Unused time')
+    if reset:  # the new price is billed from now for a whole period
+        self.start_date = at
+        self._bill_now('subscription_update')
+    else:
+        prorate(new, quantity, +1, 'Remaining time')
+        if behavior == 'always_invoice':
+            self._bill_now('subscription_update', recurring=False)
+    return True
+
+
+def _bill_now(self, reason, recurring=True):
+    """An invoice for this subscription now: its pending items (+ a period of its items when `recurring`).
+    Stripe charges it at once with charge_automatically, and leaves it a draft (finalized about an hour later)
+    with send_invoice."""
+    sent = self.collection_method == 'send_invoice'
+    with _only_pending(self.customer, _pending(self.customer, self.id)):
+        invoice = _new_invoice(lambda: Invoice(
+            customer=self.customer, subscription=self.id, items=list(self.items._list) if recurring else [],
+            tax_percent=self.tax_percent, default_tax_rates=[tr.id for tr in self.default_tax_rates or []],
+            date=int(time.time())),
+            collection_method=self.collection_method, days_until_due=self.days_until_due if sent else None,
+            billing_reason=reason, auto_advance=True)
+    if not sent:  # as localstripe bills its subscriptions: finalize, then charge the default card
+        invoice._finalize()
+        if invoice.status != 'paid':
+            Invoice._api_pay_invoice(invoice.id)
+    return invoice
 
 
 def _sub_create_invoice(self):
@@ -508,19 +616,30 @@ def _sub_create_invoice(self):
     invoice = _new_invoice(lambda: Invoice(
         customer=self.customer, subscription=self.id, items=items, tax_percent=self.tax_percent,
         default_tax_rates=[tr.id for tr in self.default_tax_rates or []], date=self.current_period_start),
-        collection_method='send_invoice', days_until_due=self.days_until_due)
-    invoice._finalize()
+        collection_method='send_invoice', days_until_due=self.days_until_due, billing_reason='subscription_create')
+    invoice._finalize()  # Stripe waits an hour before finalizing a send_invoice subscription's first invoice
     self.status = 'active'  # send_invoice subscriptions are active while their invoice is open
 
 
-def _sub_update(self, collection_method=None, days_until_due=None, metadata=None, **data):
-    _reject(set(data) - _ls_sub_update_params)
+def _sub_update(self, collection_method=None, days_until_due=None, metadata=None, items=None,
+                proration_behavior=None, proration_date=None, payment_behavior=None, **data):
+    _reject(set(data) - _ls_sub_update_params - {'plan', 'quantity', 'prorate'})
+    if proration_behavior not in (None, *PRORATIONS):
+        raise _err(400, 'Invalid proration_behavior: must be one of ' + ', '.join(PRORATIONS), None,
+                   'proration_behavior')
+    if payment_behavior not in (None, 'allow_incomplete', 'default_incomplete', 'error_if_incomplete',
+                                'pending_if_incomplete'):
+        raise _err(400, 'Invalid payment_behavior', None, 'payment_behavior')
+    at = int(time.time()) if proration_date is None else _int(proration_date, 'proration_date', 1)
+    items = _items_with_plans(items)
     billing = _billing((self.collection_method, self.days_until_due, None), collection_method, days_until_due,
                        days_required=True)
     meta, before = _metadata(self.metadata, metadata), self._export()
-    _ls_sub_update(self, **data)  # localstripe ignores metadata: it is applied here
-    self.collection_method, self.days_until_due, _ = billing
+    _ls_sub_update(self, **data)  # localstripe ignores metadata: it is applied here; items are changed below
+    self.collection_method, self.days_until_due, _ = billing  # before any invoice the price change makes
     self.metadata = meta
+    if items is not None:
+        _change_price(self, items, proration_behavior or 'create_prorations', at)
     previous = _diff(before, self._export())
     if previous:
         _emit('customer.subscription.updated', self, previous)
@@ -532,6 +651,91 @@ _ls_sub_update_params = set(inspect.signature(_ls_sub_update).parameters) - {'se
 Subscription.collection_method, Subscription.days_until_due = 'charge_automatically', None
 Subscription.__init__, Subscription._create_invoice, Subscription._update = \
     _sub_init, _sub_create_invoice, _sub_update
+Subscription._bill_now = _bill_now
+
+
+# ---------------------------------------------------------------- prices (a view of localstripe's plans)
+
+class Price(StripeObject):
+    """Stripe serves every plan as a price with the same id; here every price is a plan (id price_...)."""
+    object = 'price'
+    _id_prefix = 'price_'
+
+    def __init__(self, plan):  # not stored: the plan is
+        self._plan = plan
+        self.id, self.created, self.livemode = plan.id, plan.created, False
+        self.type, self.billing_scheme, self.lookup_key, self.tax_behavior = 'recurring', plan.billing_scheme, None, \
+            'unspecified'
+        self.recurring = {'interval': plan.interval, 'interval_count': plan.interval_count, 'meter': None,
+                          'usage_type': plan.usage_type, 'trial_period_days': plan.trial_period_days}
+
+    active = property(lambda self: self._plan.active)
+    currency = property(lambda self: self._plan.currency)
+    metadata = property(lambda self: self._plan.metadata)
+    nickname = property(lambda self: self._plan.nickname)
+    product = property(lambda self: self._plan.product)
+    unit_amount = property(lambda self: self._plan.amount)
+    unit_amount_decimal = property(lambda self: str(self._plan.amount))
+
+    @classmethod
+    def _api_create(cls, currency=None, unit_amount=None, recurring=None, product=None, product_data=None,
+                    nickname=None, metadata=None, active=None, **unknown):
+        _reject(unknown)
+        if not isinstance(currency, str) or len(currency) != 3:
+            raise _err(400, 'Missing required param: currency.', 'parameter_missing', 'currency')
+        amount = _int(unit_amount, 'unit_amount')
+        if recurring is None:
+            raise _err(400, 'This test peer only makes recurring prices.', 'parameter_missing', 'recurring')
+        recurring = _dict(recurring, 'recurring')
+        if recurring.get('interval') not in ('day', 'week', 'month', 'year'):
+            raise _err(400, 'Invalid recurring[interval]', None, 'recurring[interval]')
+        count = _int(recurring.get('interval_count', 1), 'recurring[interval_count]', 1)
+        if (product is None) == (product_data is None):
+            raise _err(400, 'You must specify either product or product_data.', 'parameter_missing', 'product')
+        if product is not None:
+            _retrieve(Product, product)
+        elif not isinstance(_dict(product_data, 'product_data').get('name'), str):
+            raise _err(400, 'Missing required param: product_data[name].', 'parameter_missing', 'product_data[name]')
+        plan = Plan(id='price_' + random_id(24), amount=amount, currency=currency.lower(),
+                    interval=recurring['interval'], interval_count=count, nickname=nickname,
+                    product=product if product is not None else dict(product_data),
+                    metadata=_metadata({}, metadata),
+                    active=True if active is None else _bool(active, 'active'))
+        price = cls(plan)
+        _emit('price.created', price)
+        return price
+
+    @classmethod
+    def _api_retrieve(cls, id):
+        plan = store.get('plan:' + id) if isinstance(id, str) else None
+        if plan is None:
+            raise _err(404, f"No such price: '{id}'", 'resource_missing', 'id')
+        return cls(plan)
+
+    @classmethod
+    def _api_update(cls, id, metadata=None, active=None, nickname=None, **unknown):
+        _reject(unknown)
+        price = cls._api_retrieve(id)
+        plan = price._plan
+        plan.metadata = _metadata(plan.metadata, metadata)
+        if active is not None:
+            plan.active = _bool(active, 'active')
+        if nickname is not None:
+            plan.nickname = nickname or None
+        _emit('price.updated', price)
+        return price
+
+    @classmethod
+    def _api_list_all(cls, url=None, active=None, product=None, limit=None, starting_after=None, **unknown):
+        _reject(unknown)
+        listed = List('/v1/prices', limit=limit, starting_after=starting_after)
+        listed._list = [cls(p) for k, p in reversed(store.items()) if k.startswith('plan:')
+                        and (product is None or p.product == product)
+                        and (active is None or p.active == _bool(active, 'active'))]
+        return listed
+
+
+SubscriptionItem.price = property(lambda self: Price(self.plan))  # Stripe shows both `plan` and `price`
 
 
 # ---------------------------------------------------------------- routes, before localstripe.server builds its table
@@ -544,6 +748,10 @@ _ROUTES = {
     ('POST', '/v1/invoices/{id}/attach_payment'): _api_attach_payment,
     ('POST', '/v1/payment_records/report_payment'): PaymentRecord._api_create,
     ('GET', '/v1/payment_records/{id}'): PaymentRecord._api_retrieve,
+    ('POST', '/v1/prices'): Price._api_create,
+    ('GET', '/v1/prices'): lambda **data: Price._api_list_all(**data),
+    ('GET', '/v1/prices/{id}'): lambda id, **_: Price._api_retrieve(id),
+    ('POST', '/v1/prices/{id}'): Price._api_update,
     ('POST', '/v1/payment_records/{id}/report_refund'): _api_report_refund,
 }
 resources.extra_apis[:] = [r for r in resources.extra_apis if r[:2] not in _ROUTES] + \
