@@ -122,6 +122,15 @@ public struct EVMChainView: ChainView {
         ]
     }
 
+    public var walletChainID: String? { UInt256(config.chainID).hexQuantity }
+
+    public func approvalVerdict(transaction: String, token symbol: String, minimum: UInt256) async throws -> ApprovalVerdict {
+        let token = try token(symbol)
+        let hash: Hash32
+        do { hash = try Hash32(hex: transaction) } catch { throw APIError.badRequest("'\(transaction)' is not a transaction hash (0x and 64 hex digits)") }
+        return EVMApprovalRule.verdict(receipt: try await node.receipt(hash), token: token.symbol, tokenAddress: token.address, spender: spender, minimum: minimum)
+    }
+
     public func stopReason(wallet: String, token: String, amount: UInt256) async throws -> PullStop? {
         guard let treasury = config.treasury, let token = config.token(token) else { return nil }
         let payer = try EVMAddress(hex: wallet)

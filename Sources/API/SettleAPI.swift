@@ -33,6 +33,8 @@ public struct SettleAPI: Sendable {
     /// Payments per billing interval for suggested allowances (`[allowance]`).
     public var allowancePayments: [String: UInt64]
     public var retrier: (any ChargeRetrier)?
+    /// Checkout sessions and their pages (nil: not served, e.g. without Stripe).
+    public var checkout: CheckoutService?
     /// Where `/metrics` reads from (the registry the process's swift-metrics backend writes into).
     public var metrics: PrometheusCollectorRegistry
     public var logger: Logger
@@ -64,6 +66,8 @@ public struct SettleAPI: Sendable {
         ("GET", "/v1/agreements"), ("POST", "/v1/agreements"),
         ("GET", "/v1/charges"), ("GET", "/v1/charges/{invoice}"), ("POST", "/v1/charges/{invoice}/retry"),
         ("GET", "/v1/suggested-allowance"),
+        ("POST", "/v1/checkout_sessions"), ("GET", "/checkout/{id}"), ("GET", "/checkout/{id}/state"), ("GET", "/checkout/{id}/approval"),
+        ("POST", "/checkout/{id}/approval"),
     ]
 
     /// Adds every route to `router`.
@@ -95,6 +99,7 @@ public struct SettleAPI: Sendable {
             await self.guarded(request, .admin) { try await self.retry(Self.parameter(context, "invoice")) }
         }
         router.get("/v1/suggested-allowance") { request, _ in await self.guarded(request, .read) { try self.suggestedAllowance(request) } }
+        addPages(to: router)
     }
 
     /// A path parameter as the client meant it: percent-decoded (`dev%6Eet` is `devnet`, RFC 3986), or as it was
@@ -105,16 +110,17 @@ public struct SettleAPI: Sendable {
 
     /// Authorizes, runs `body`, and turns every failure into a JSON error: the caller's mistakes are 4xx with what
     /// to change; a chain node that cannot answer is 502; anything else is logged and answered 500 without detail.
-    func guarded(_ request: Request, _ scope: BearerTokens.Scope, _ body: () async throws -> Response) async -> Response {
+    /// A nil `scope`: a customer's page route, whose session id in the path is its authority (no bearer token).
+    func guarded(_ request: Request, _ scope: BearerTokens.Scope?, _ body: () async throws -> Response) async -> Response {
         await ReadLane.$current.withValue(.api) { await answer(request, scope, body) }
     }
 
-    private func answer(_ request: Request, _ scope: BearerTokens.Scope, _ body: () async throws -> Response) async -> Response {
+    private func answer(_ request: Request, _ scope: BearerTokens.Scope?, _ body: () async throws -> Response) async -> Response {
         let started = ContinuousClock.now
         var token = "-"
         let response: Response
         do {
-            token = try tokens.authorize(request.headers[.authorization], needs: scope)
+            if let scope { token = try tokens.authorize(request.headers[.authorization], needs: scope) }
             response = try await body()
         } catch let error as APIError {
             response = error.response

@@ -134,6 +134,9 @@ public struct DaemonConfig: Sendable {
     /// How long a lease on a chain's indexing or signing runs without renewal (several daemons on PostgreSQL): the
     /// longest a dead daemon's work waits before another takes it over.
     public var leaseSeconds: UInt64 = 15
+    /// Where customers reach this server (`[server] public_url`): the base of checkout and portal links. Nil: the
+    /// listen address over plain HTTP (fine on one machine; behind TLS set it).
+    public var publicURL: String?
     /// Blocks (or slots) behind the head beyond which `/healthz` reports a chain degraded.
     public var maxHeadLag: UInt64
     /// The HTTP server's deadlines, connection cap and body limits (`[server]`).
@@ -275,7 +278,7 @@ public struct DaemonConfig: Sendable {
                                 giveUpAfter: try merchantTable.unsigned("give_up_after", default: 259_200))
         let serverTable = try root.table("server")
         try serverTable.rejectUnknown(["listen", "shutdown_seconds", "lease_seconds", "max_head_lag", "header_timeout_seconds", "body_timeout_seconds",
-                                       "idle_timeout_seconds", "max_connections", "max_body_bytes", "webhook_max_body_bytes"])
+                                       "idle_timeout_seconds", "max_connections", "max_body_bytes", "webhook_max_body_bytes", "public_url"])
         func bounded(_ key: String, default value: Int, _ range: ClosedRange<Int>, _ unit: String) throws(ConfigError) -> Int {
             let number = try serverTable.unsigned(key, default: UInt64(value))
             guard number >= range.lowerBound, number <= range.upperBound else {
@@ -343,6 +346,15 @@ public struct DaemonConfig: Sendable {
         config.leaseSeconds = try serverTable.unsigned("lease_seconds", default: 15)
         guard (2...3_600).contains(config.leaseSeconds) else {
             throw ConfigError(file: file, key: "server.lease_seconds", problem: "must be 2…3600 seconds")
+        }
+        if let url = try serverTable.optionalString("public_url") {
+            guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), let host = parsed.host, !host.isEmpty,
+                  scheme == "https" || (scheme == "http" && ["127.0.0.1", "localhost", "::1"].contains(host)),
+                  parsed.query == nil, parsed.fragment == nil else {
+                throw ConfigError(file: file, key: "server.public_url",
+                                  problem: "must be an https URL (plain http only to 127.0.0.1 or localhost), without query or fragment")
+            }
+            config.publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
         }
         return config
     }

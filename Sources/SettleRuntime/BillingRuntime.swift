@@ -29,6 +29,10 @@ public struct BillingRuntime: Sendable {
     public let chainConfigs: [AnyChainConfig]
     public let webhookSecrets: [String]
     public let http: HTTPClient
+    /// The merchant's Stripe account (as configured).
+    public let stripe: StripeClient
+    /// Token/currency rates of every chain (configured, else the stablecoin pegs).
+    public let rates: StaticRateProvider
     public let logger: Logger
     /// The database everything above is on (SQLite or PostgreSQL), and its leases.
     public let database: any SQLStore
@@ -120,7 +124,8 @@ public struct BillingRuntime: Sendable {
             reporter: StripeReporter(ledger: ledger, store: store, stripe: stripe, policy: policy, logger: logger),
             dunning: Dunning(ledger: ledger, policy: DunningPolicy(missedAfter: config.dunning.missedAfter, lateAfter: config.dunning.lateAfter,
                                                                   uncollectibleAfter: config.dunning.uncollectibleAfter)),
-            deliverer: deliverer, loops: loops, chains: chains, chainConfigs: chainConfigs, webhookSecrets: secrets, http: http, logger: logger,
+            deliverer: deliverer, loops: loops, chains: chains, chainConfigs: chainConfigs, webhookSecrets: secrets, http: http, stripe: stripe,
+            rates: StaticRateProvider(rates: rates), logger: logger,
             database: database, leases: leases)
     }
 

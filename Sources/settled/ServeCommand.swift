@@ -149,6 +149,12 @@ struct ServeCommand: AsyncParsableCommand {
                             health: health, maxHeadLag: config.maxHeadLag, allowancePayments: config.allowancePayments,
                             retrier: BillingRetrier(runtime: runtime, wakers: wakers), metrics: registry, logger: logger)
         api.maxBodyBytes = limits.maxBodyBytes
+        let wakersNow = wakers
+        api.checkout = CheckoutService(
+            sessions: PageSessionStore(database: runtime.database), ledger: runtime.ledger, stripe: runtime.stripe, chains: runtime.chains.map(\.view),
+            rates: runtime.rates, allowancePayments: config.allowancePayments,
+            publicURL: config.publicURL ?? "http://\(config.listen.host.contains(":") ? "[\(config.listen.host)]" : config.listen.host):\(config.listen.port)",
+            wake: { chain in wakersNow[chain]?.wake() }, logger: logger)
         api.add(to: router)
         // Connections need descriptors: raise the soft limit to the hard one, and keep the cap below it with room for
         // the database, RPC and Stripe connections, so a flood meets the cap (which sheds idle connections), never
