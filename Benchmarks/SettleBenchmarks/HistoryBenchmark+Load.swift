@@ -13,9 +13,10 @@ extension HistoryBenchmark {
     static let chainName = "devnet"
     static let chunk = 1_000_000
 
-    static func progress(_ what: String, done: Int, of total: Int, since started: ContinuousClock.Instant) {
-        let seconds = started.secondsUntilNow
-        say(String(format: "  %@: %d / %d rows, %.0f s, %.0f rows/s", what, done, total, seconds, Double(done) / max(seconds, 0.001)))
+    static func progress(_ what: String, done: Int, of total: Int, since started: ContinuousClock.Instant, table: ContinuousClock.Instant) {
+        let seconds = table.secondsUntilNow
+        say(String(format: "  %@: %d / %d rows, %.0f rows/s (load at %.0f s)", what, done, total, Double(done) / max(seconds, 0.001),
+                   started.secondsUntilNow))
     }
 
     /// SQLite as a backfill leaves it: rows appended under `beginBulkLoad` (secondary index dropped, big cache), then
@@ -127,11 +128,12 @@ extension HistoryBenchmark {
     static func chunks(_ what: String, total: Int, since started: ContinuousClock.Instant,
                        _ insert: (Int, Int) async throws -> Void) async throws {
         var low = 0
+        let table = ContinuousClock.now
         while low < total {
             let high = min(total, low + chunk)
             try await insert(low, high)
             low = high
-            progress(what, done: low, of: total, since: started)
+            progress(what, done: low, of: total, since: started, table: table)
         }
     }
 

@@ -13,17 +13,19 @@ import Store
 import Synchronization
 import Transport
 
-/// `settle-bench history [--approvals 10000000] [--wallets 200000] [--heavy 100] [--clients 32] [--seconds 15]
-/// [--postgres URL] [--database PATH]`: allowance-history latency of the real API at `approvals` indexed approvals,
-/// SQLite against PostgreSQL in one run (issue 15).
+/// `settle-bench history [--approvals 10000000] [--wallets 200000] [--heavy 100] [--clients 32] [--seconds 10]
+/// [--rounds 3] [--postgres URL] [--database PATH]`: allowance-history latency of the real API at `approvals` indexed
+/// approvals, SQLite against PostgreSQL in one run (issue 15).
 ///
-/// For each backend: a fresh index in the stores' own schema filled with `HistoryShape`'s rows (SQLite: a file under
+/// Each backend gets a fresh index in the stores' own schema filled with `HistoryShape`'s rows (SQLite: a file under
 /// the temporary directory or `--database`; PostgreSQL: a database made on the server of `--postgres` and dropped
-/// afterwards), the query plans of a first and a deep page (EXPLAIN), then the real `/v1` router served by
-/// Hummingbird with Settle's guarded server on 127.0.0.1, and `clients` concurrent HTTP clients asking
-/// `GET /v1/chains/devnet/wallets/{wallet}/allowances?limit=50` for `seconds` each (after 2 s of warm-up not counted):
-/// first pages of any wallet, first pages of long-history wallets, and deep pages (a cursor half-way to near the end
-/// of a long history). Latency is the client's, request to parsed answer; p50, p99, pages/s, and PostgreSQL ÷ SQLite.
+/// afterwards), the query plans of a first and a deep page are printed (EXPLAIN), and the real `/v1` router is served
+/// for each by Hummingbird with Settle's guarded server on 127.0.0.1. Then `clients` concurrent HTTP clients ask
+/// `GET /v1/chains/devnet/wallets/{wallet}/allowances?limit=50` for `seconds` (after 2 s of warm-up not counted) in
+/// three phases — first pages of any wallet, first pages of long-history wallets, deep pages (a cursor from half-way
+/// to near the end of a long history) — one backend at a time, over `rounds` rounds with the backends' order
+/// alternating, so load from elsewhere on the machine falls on both. Latency is the client's, request to parsed
+/// answer; p50, p99 and pages/s pooled over the rounds, and PostgreSQL ÷ SQLite.
 enum HistoryBenchmark {
     static func say(_ line: String) {
         print(line)
@@ -33,7 +35,8 @@ enum HistoryBenchmark {
     struct Options {
         var shape = HistoryShape(approvals: 10_000_000, wallets: 200_000, heavy: 100)
         var clients = 32
-        var seconds = 15
+        var seconds = 10
+        var rounds = 3
         var postgres: PostgresLocation?
         var database = FileManager.default.temporaryDirectory.appendingPathComponent("settle-bench-history-\(getpid()).sqlite").path
     }
@@ -52,11 +55,12 @@ enum HistoryBenchmark {
             case "--heavy": options.shape.heavy = try number("--heavy")
             case "--clients": options.clients = try number("--clients")
             case "--seconds": options.seconds = try number("--seconds")
+            case "--rounds": options.rounds = try number("--rounds")
             case "--postgres" where i + 1 < arguments.count: options.postgres = try PostgresLocation(url: arguments[i + 1])
             case "--database" where i + 1 < arguments.count: options.database = arguments[i + 1]
             default:
                 throw BenchError("unknown argument \(arguments[i]); usage: settle-bench history [--approvals N] [--wallets N] [--heavy N] "
-                    + "[--clients N] [--seconds N] [--postgres postgres://USER@HOST:PORT/DB?sslmode=disable] [--database PATH]")
+                    + "[--clients N] [--seconds N] [--rounds N] [--postgres postgres://USER@HOST:PORT/DB?sslmode=disable] [--database PATH]")
             }
             i += 2
         }
@@ -72,57 +76,103 @@ enum HistoryBenchmark {
         let shape = options.shape
         say("history: \(shape.approvals) approvals and \(shape.transfers) transfers over \(shape.wallets) wallets in \(shape.blocks) blocks; "
             + "\(shape.heavy) long-history wallets of \(shape.heavyDepth) approvals (\(shape.heavyDepth * 4 / 5) to our spender); "
-            + "\(options.clients) clients, \(options.seconds) s per phase")
-        var results: [(backend: String, load: Double, phases: [PhaseResult])] = []
-
+            + "\(options.clients) clients, \(options.rounds) rounds of \(options.seconds) s per phase and backend")
         let path = options.database
         func removeDatabase() { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         removeDatabase()
-        do {
-            say("SQLite (\(path)): loading")
-            let started = ContinuousClock.now
-            // As `settled serve` opens it: the default durability and reader lanes.
-            let database = try Database(path: path)
-            let store = SQLiteEVMIndexStore(database: database)
-            let chain = try await loadSQLite(shape, store: store)
-            let load = started.secondsUntilNow
-            let size = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int ?? 0) >> 20
-            say("SQLite: file \(size) MiB")
-            try await explainSQLite(shape, store: store, chain: chain)
-            let ledger = Ledger(database: database)
-            try await ledger.migrate()
-            let outbox = Outbox(database: database)
-            try await outbox.migrate()
-            let phases = try await measure(shape, options: options, store: store, ledger: ledger, outbox: outbox, backend: "SQLite")
-            results.append(("SQLite", load, phases))
-        } catch {
-            removeDatabase()
-            throw error
-        }
-        removeDatabase()
+        defer { removeDatabase() }
+        let http = HTTPClient(maximumConnectionsPerHost: options.clients + 4)
+        defer { http.shutdown() }
 
-        if let postgres = options.postgres {
-            say("PostgreSQL (\(postgres.host):\(postgres.port)): loading")
-            let started = ContinuousClock.now
-            let phases = try await BackfillBenchmark.withFreshPostgresDatabase(on: postgres) { pool in
-                let chain = try await loadPostgres(shape, pool: pool)
-                let load = started.secondsUntilNow
-                try await explainPostgres(shape, pool: pool, chain: chain)
-                let ledger = Ledger(database: pool)
-                try await ledger.migrate()
-                let outbox = Outbox(database: pool)
-                try await outbox.migrate()
-                let store = PostgresEVMIndexStore(database: pool)
-                return (load, try await measure(shape, options: options, store: store, ledger: ledger, outbox: outbox, backend: "PostgreSQL"))
+        say("SQLite (\(path)): loading")
+        let started = ContinuousClock.now
+        // As `settled serve` opens it: the default durability and reader lanes.
+        let database = try Database(path: path)
+        let store = SQLiteEVMIndexStore(database: database)
+        let chain = try await loadSQLite(shape, store: store)
+        let sqliteLoad = started.secondsUntilNow
+        let size = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int ?? 0) >> 20
+        say("SQLite: file \(size) MiB")
+        try await explainSQLite(shape, store: store, chain: chain)
+        let ledger = Ledger(database: database)
+        try await ledger.migrate()
+        let outbox = Outbox(database: database)
+        try await outbox.migrate()
+        let sqlite = try await serve(store: store, ledger: ledger, outbox: outbox, http: http)
+        defer { sqlite.server.cancel() }
+        let first = Backend(name: "SQLite", base: sqlite.base, load: sqliteLoad)
+
+        guard let postgres = options.postgres else {
+            try await compare([first], shape: shape, options: options, http: http)
+            return
+        }
+        say("PostgreSQL (\(postgres.host):\(postgres.port)): loading")
+        let pgStarted = ContinuousClock.now
+        try await BackfillBenchmark.withFreshPostgresDatabase(on: postgres) { pool in
+            let chain = try await loadPostgres(shape, pool: pool)
+            let load = pgStarted.secondsUntilNow
+            try await explainPostgres(shape, pool: pool, chain: chain)
+            let ledger = Ledger(database: pool)
+            try await ledger.migrate()
+            let outbox = Outbox(database: pool)
+            try await outbox.migrate()
+            let served = try await serve(store: PostgresEVMIndexStore(database: pool), ledger: ledger, outbox: outbox, http: http)
+            defer { served.server.cancel() }
+            try await compare([first, Backend(name: "PostgreSQL", base: served.base, load: load)], shape: shape, options: options, http: http)
+        }
+    }
+
+    /// A backend being measured: where its API answers, and how long its load took.
+    struct Backend: Sendable {
+        let name: String
+        let base: String
+        let load: Double
+    }
+
+    /// Every phase against every backend, `rounds` times, the backends' order alternating each round so that whatever
+    /// else the machine does falls on both; figures pooled over the rounds.
+    static func compare(_ backends: [Backend], shape: HistoryShape, options: Options, http: HTTPClient) async throws {
+        let token = Self.token
+        let phases: [(name: String, path: @Sendable (inout SystemRandomNumberGenerator) -> String)] = [
+            ("first page, any wallet", { rng in
+                HistoryShape.address(shape.walletID(Int.random(in: 0..<shape.wallets, using: &rng))).checksummed + "/allowances?limit=50"
+            }),
+            ("first page, long-history wallet", { rng in
+                HistoryShape.address(shape.walletID(Int.random(in: 0..<shape.heavy, using: &rng))).checksummed + "/allowances?limit=50"
+            }),
+            ("deep page, long-history wallet", { rng in
+                let wallet = Int.random(in: 0..<shape.heavy, using: &rng)
+                let position = shape.heavyPosition(wallet: wallet, approval: Int.random(in: shape.heavyDepth / 2..<(shape.heavyDepth - 100), using: &rng))
+                // The API's cursor: hex of "block:logIndex", what its next_cursor of the page before would say.
+                let cursor = Hex.encode(Array("\(position.block):\(position.logIndex)".utf8))
+                return HistoryShape.address(shape.walletID(wallet)).checksummed + "/allowances?limit=50&cursor=" + cursor
+            }),
+        ]
+        var pooled: [String: Samples] = [:]
+        for round in 1...options.rounds {
+            for phase in phases {
+                for backend in round % 2 == 1 ? backends : backends.reversed() {
+                    let base = backend.base
+                    let path = phase.path
+                    let samples = try await load(clients: options.clients, seconds: options.seconds, http: http, token: token) { rng in base + path(&rng) }
+                    let result = samples.result(phase.name)
+                    say(String(format: "  round %d, %@ %@: p50 %.1f ms, p99 %.1f ms, %.0f pages/s, %.1f rows/page (%d pages, %d failed)",
+                               round, backend.name, phase.name, result.p50, result.p99, result.pagesPerSecond, result.rowsPerPage, result.pages, result.failed))
+                    if let failure = samples.firstFailure { say("    first failure: \(failure)") }
+                    pooled["\(backend.name)|\(phase.name)", default: Samples()].merge(samples)
+                }
             }
-            results.append(("PostgreSQL", phases.0, phases.1))
+        }
+        let results = backends.map { backend in
+            (backend.name, backend.load, phases.map { pooled["\(backend.name)|\($0.name)", default: Samples()].result($0.name) })
         }
         report(results, options: options)
     }
 
     static func report(_ results: [(backend: String, load: Double, phases: [PhaseResult])], options: Options) {
         say("")
-        say("Allowance history, \(options.shape.approvals) approvals, \(options.clients) concurrent clients (latency per page, client side):")
+        say("Allowance history, \(options.shape.approvals) approvals, \(options.clients) concurrent clients, \(options.rounds) rounds "
+            + "of \(options.seconds) s per phase and backend (latency per page, client side, pooled):")
         for result in results {
             say(String(format: "  %@ (loaded in %.0f s):", result.backend, result.load))
             for phase in result.phases {
@@ -188,9 +238,11 @@ extension HistoryBenchmark {
         let failed: Int
     }
 
-    /// Serves the API on `store` and runs the three phases against it.
-    static func measure(_ shape: HistoryShape, options: Options, store: any EVMIndexStore, ledger: Ledger, outbox: Outbox,
-                        backend: String) async throws -> [PhaseResult] {
+    static let token = "bench-history-token"
+
+    /// The real `/v1` router over `store`, served by Hummingbird with Settle's guarded server on a free port of 127.0.0.1.
+    static func serve(store: any EVMIndexStore, ledger: Ledger, outbox: Outbox, http: HTTPClient) async throws
+        -> (base: String, server: Task<Void, any Error>) {
         let tokens = HistoryShape.tokenIDs.map { id in
             "[[tokens]]\nsymbol = \"T\(id)\"\naddress = \"\(HistoryShape.address(id).checksummed)\"\ndecimals = 6\n"
         }
@@ -207,12 +259,9 @@ extension HistoryBenchmark {
             spenders = ["\(HistoryShape.address(HistoryShape.ourSpenderID).checksummed)"]
             \(tokens.joined(separator: "\n"))
             """, file: "\(chainName).toml")
-        let http = HTTPClient(maximumConnectionsPerHost: options.clients + 4)
-        defer { http.shutdown() }
         let node = EVMNode(rpc: JSONRPCClient(endpoints: [RPCEndpoint(url: "http://127.0.0.1:9/", label: "unused")], http: http))
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
-        let token = "bench-history-token"
         let view = EVMChainView(config: config, store: store, node: node, spender: HistoryShape.address(HistoryShape.ourSpenderID))
         let api = SettleAPI(ledger: ledger, outbox: outbox, chains: [view], tokens: BearerTokens([("bench", token, .read)]),
                             health: HealthRegistry(chains: [(chainName, "evm")]), allowancePayments: [:], retrier: nil,
@@ -224,40 +273,15 @@ extension HistoryBenchmark {
                               configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
         let server = Task { try await app.run() }
-        defer { server.cancel() }
         while port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
-        let base = "http://127.0.0.1:\(port.withLock { $0 } ?? 0)/v1/chains/\(chainName)/wallets/"
-
-        let phases: [(String, @Sendable (inout SystemRandomNumberGenerator) -> String)] = [
-            ("first page, any wallet", { rng in
-                base + HistoryShape.address(shape.walletID(Int.random(in: 0..<shape.wallets, using: &rng))).checksummed + "/allowances?limit=50"
-            }),
-            ("first page, long-history wallet", { rng in
-                base + HistoryShape.address(shape.walletID(Int.random(in: 0..<shape.heavy, using: &rng))).checksummed + "/allowances?limit=50"
-            }),
-            ("deep page, long-history wallet", { rng in
-                let wallet = Int.random(in: 0..<shape.heavy, using: &rng)
-                let position = shape.heavyPosition(wallet: wallet, approval: Int.random(in: shape.heavyDepth / 2..<(shape.heavyDepth - 100), using: &rng))
-                // The API's cursor: hex of "block:logIndex", what its next_cursor of the page before would say.
-                let cursor = Hex.encode(Array("\(position.block):\(position.logIndex)".utf8))
-                return base + HistoryShape.address(shape.walletID(wallet)).checksummed + "/allowances?limit=50&cursor=" + cursor
-            }),
-        ]
-        var out: [PhaseResult] = []
-        for (name, url) in phases {
-            let result = try await load(name: name, clients: options.clients, seconds: options.seconds, http: http, token: token, url: url)
-            say(String(format: "  %@ %@: p50 %.1f ms, p99 %.1f ms, %.0f pages/s, %.1f rows/page (%d pages, %d failed)",
-                       backend, name, result.p50, result.p99, result.pagesPerSecond, result.rowsPerPage, result.pages, result.failed))
-            out.append(result)
-        }
-        return out
+        return ("http://127.0.0.1:\(port.withLock { $0 } ?? 0)/v1/chains/\(chainName)/wallets/", server)
     }
 
     /// `clients` tasks asking for `url(rng)` back to back: 2 s of warm-up, then `seconds` measured.
-    static func load(name: String, clients: Int, seconds: Int, http: HTTPClient, token: String,
-                     url: @escaping @Sendable (inout SystemRandomNumberGenerator) -> String) async throws -> PhaseResult {
+    static func load(clients: Int, seconds: Int, http: HTTPClient, token: String,
+                     url: @escaping @Sendable (inout SystemRandomNumberGenerator) -> String) async throws -> Samples {
         let state = PhaseState()
-        let measured = try await withThrowingTaskGroup(of: Double.self) { group in
+        let measured = try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<clients {
                 group.addTask {
                     var rng = SystemRandomNumberGenerator()
@@ -278,18 +302,8 @@ extension HistoryBenchmark {
                         }
                         let milliseconds = started.secondsUntilNow * 1000
                         guard state.measuring.load(ordering: .relaxed), !state.stop.load(ordering: .relaxed) else { continue }
-                        state.samples.withLock {
-                            if let rows {
-                                $0.times.append(milliseconds)
-                                $0.rows += rows
-                                $0.pages += 1
-                            } else {
-                                $0.failed += 1
-                                if $0.firstFailure == nil { $0.firstFailure = failure }
-                            }
-                        }
+                        state.samples.withLock { $0.add(milliseconds: milliseconds, rows: rows, failure: failure) }
                     }
-                    return 0
                 }
             }
             try await Task.sleep(for: .seconds(2))
@@ -298,17 +312,48 @@ extension HistoryBenchmark {
             try await Task.sleep(for: .seconds(seconds))
             state.stop.store(true, ordering: .relaxed)
             let elapsed = started.secondsUntilNow
-            for try await _ in group {}
+            try await group.waitForAll()
             return elapsed
         }
-        let (times, rows, pages, failed, firstFailure) = state.samples.withLock { $0 }
-        if let firstFailure { say("  \(name): first failure: \(firstFailure)") }
+        var samples = state.samples.withLock { $0 }
+        samples.seconds = measured
+        return samples
+    }
+}
+
+/// Page latencies (milliseconds) and counts of one or more measured windows.
+struct Samples: Sendable {
+    var times: [Double] = []
+    var rows = 0
+    var failed = 0
+    var seconds = 0.0
+    var firstFailure: String?
+
+    mutating func add(milliseconds: Double, rows: Int?, failure: String?) {
+        if let rows {
+            times.append(milliseconds)
+            self.rows += rows
+        } else {
+            failed += 1
+            if firstFailure == nil { firstFailure = failure }
+        }
+    }
+
+    mutating func merge(_ other: Samples) {
+        times += other.times
+        rows += other.rows
+        failed += other.failed
+        seconds += other.seconds
+        if firstFailure == nil { firstFailure = other.firstFailure }
+    }
+
+    func result(_ name: String) -> HistoryBenchmark.PhaseResult {
         let sorted = times.sorted()
         func percentile(_ p: Double) -> Double {
             sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
         }
-        return PhaseResult(name: name, p50: percentile(0.5), p99: percentile(0.99), pagesPerSecond: Double(pages) / measured,
-                           rowsPerPage: pages == 0 ? 0 : Double(rows) / Double(pages), pages: pages, failed: failed)
+        return HistoryBenchmark.PhaseResult(name: name, p50: percentile(0.5), p99: percentile(0.99), pagesPerSecond: Double(times.count) / max(seconds, 0.001),
+                                            rowsPerPage: times.isEmpty ? 0 : Double(rows) / Double(times.count), pages: times.count, failed: failed)
     }
 }
 
@@ -316,5 +361,5 @@ extension HistoryBenchmark {
 final class PhaseState: Sendable {
     let measuring = Atomic<Bool>(false)
     let stop = Atomic<Bool>(false)
-    let samples = Mutex<(times: [Double], rows: Int, pages: Int, failed: Int, firstFailure: String?)>(([], 0, 0, 0, nil))
+    let samples = Mutex<Samples>(Samples())
 }

@@ -10,7 +10,8 @@ every transfer names its invoice) all due at one instant T0, a little after the 
 by polling Stripe. Blocks are mined every --mine-ms so transfers reach their 2 confirmations.
 
 Measured: T0 to the moment the last invoice reads `paid` in Stripe (polled every 0.5 s). Charges per minute = invoices
-paid / that time. The verdict comes from outside Settle: every invoice `paid` in Stripe, and the token's Transfer logs
+paid / that time. Also shown: when the first and the last transfer were mined (the devnet's logs, polled alongside),
+which splits the time into signing and sending versus confirming and reporting to Stripe. The verdict comes from outside Settle: every invoice `paid` in Stripe, and the token's Transfer logs
 to the treasury on the devnet exactly the invoices' amounts, one each. Which daemon held which lease (index, settle,
 stripe) is sampled from the `leases` table every second, to show who did the work.
 """
@@ -330,11 +331,20 @@ format = "json"
             time.sleep(0.05)
         t0 = float(due)
         paid, last_report, observed_last = {}, time.monotonic(), None
+        first_transfer = last_transfer = None
         deadline = time.monotonic() + args.timeout
+        transfer_filter = {"fromBlock": "0x0", "toBlock": "latest", "address": token,
+                           "topics": [TRANSFER_TOPIC, None, "0x" + "0" * 24 + treasury[2:].lower()]}
         while True:
             for slot, process in enumerate(processes):
                 if process.poll() is not None:
                     raise BenchFailure(f"daemon {slot} exited ({process.returncode}) during the run")
+            if last_transfer is None:  # where the chain stands: the first and the last transfer mined
+                mined = len(rpc("eth_getLogs", transfer_filter))
+                if mined and first_transfer is None:
+                    first_transfer = time.time()
+                if mined == len(expected):
+                    last_transfer = time.time()
             paid = {i: at for i, at in stripe.paid().items() if i in expected}
             if len(paid) == len(expected):
                 observed_last = time.time()
@@ -349,8 +359,7 @@ format = "json"
         miner.halt.set()
 
         # The verdict from the chain: one Transfer of each invoice's exact amount from its payer to the treasury.
-        logs = rpc("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest", "address": token,
-                                   "topics": [TRANSFER_TOPIC, None, "0x" + "0" * 24 + treasury[2:].lower()]})
+        logs = rpc("eth_getLogs", transfer_filter)
         transfers = sorted((to_checksum_address("0x" + log["topics"][1][-40:]), int(log["data"], 16)) for log in logs)
         wanted = sorted(expected.values())
         if transfers != wanted:
@@ -361,7 +370,9 @@ format = "json"
         leases = {name: {(f"daemon {pids[pid]}" if pid in pids else str(pid)): held for pid, held in holders.items()}
                   for name, holders in sorted(watch.held.items())}
         return {"daemons": daemons, "invoices": len(expected), "seconds": seconds, "per_minute": len(expected) / seconds * 60,
-                "stripe_seconds": stripe_seconds, "transfers": len(transfers), "leases": leases}
+                "stripe_seconds": stripe_seconds, "transfers": len(transfers), "leases": leases,
+                "first_transfer": first_transfer - t0 if first_transfer else None,
+                "last_transfer": (last_transfer or observed_last) - t0}
     finally:
         if watch:
             watch.halt.set()
@@ -410,6 +421,9 @@ def main() -> int:
             stripe_text = f", Stripe's paid_at {result['stripe_seconds']:.0f} s" if result["stripe_seconds"] is not None else ""
             say(f"  {result['invoices']} paid in {result['seconds']:.1f} s after T0{stripe_text}: {result['per_minute']:.1f} charges/min; "
                 f"{result['transfers']} transfers on chain, one per invoice, exact amounts")
+            first = f"{result['first_transfer']:.1f}" if result["first_transfer"] is not None else "?"
+            say(f"    on chain: first transfer mined {first} s after T0, the last {result['last_transfer']:.1f} s after T0 "
+                f"(polled about every 0.5 s)")
             for name, holders in result["leases"].items():
                 say(f"    lease '{name}' held (seconds sampled): " + ", ".join(f"{who} {held}" for who, held in sorted(holders.items())))
     except BenchFailure as failure:
