@@ -6,6 +6,7 @@
 //     swift run -c release settle-bench solana-index --url URL                (see Benchmarks/solana-index/run.sh)
 //     swift run -c release settle-bench executor --evm-url URL --solana-url URL  (see Benchmarks/executor/run.sh)
 //     swift run -c release settle-bench reads [--events 100000] [--clients 50]   (see Benchmarks/reads/run.sh)
+//     swift run -c release settle-bench history [--approvals 10000000] [--postgres URL] (see Benchmarks/history/run.sh)
 //
 // Each figure is the median of `rounds` alternating runs (bare, full, bare, full, …) so machine noise hits both.
 import CSecp256k1
@@ -77,6 +78,10 @@ if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "solana-index"
 }
 if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "reads" {
     try await ReadsBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+}
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "history" {
+    try await HistoryBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
     exit(0)
 }
 if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "fixture-rate" {

@@ -20,8 +20,9 @@ extension PostgresEVMIndexStore {
         return try await Self.eventRows(rows, ApprovalRecord.init)
     }
 
-    /// The query of an allowance-history page. An address that was never indexed matches no id, so no row.
-    static func allowanceHistoryQuery(chain: Int64, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?,
+    /// The query of an allowance-history page. An address that was never indexed matches no id, so no row. SPI so a
+    /// benchmark can EXPLAIN the very query a page runs rather than a copy of it.
+    @_spi(Explain) public static func allowanceHistoryQuery(chain: Int64, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?,
                                       after: (block: UInt64, logIndex: UInt64)?, limit: Int?) -> PostgresQuery {
         var binds = PostgresBindings(capacity: 7)
         binds.append(chain)

@@ -34,8 +34,9 @@ extension SQLiteEVMIndexStore {
     }
 
     /// The SQL and values that list the positions (block, log index) of an allowance-history page, in order; nil when
-    /// an address asked for was never indexed (no approval can name it).
-    static func allowanceHistoryKeys(_ db: SQLiteConnection, chain: Int64, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?,
+    /// an address asked for was never indexed (no approval can name it). SPI so a benchmark can EXPLAIN the very query
+    /// a page runs rather than a copy of it.
+    @_spi(Explain) public static func allowanceHistoryKeys(_ db: SQLiteConnection, chain: Int64, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?,
                                      after: (block: UInt64, logIndex: UInt64)?, limit: Int?) throws -> (sql: String, values: [SQLiteValue])? {
         guard let ownerID = try addressID(db, owner) else { return nil }
         var filters = ""
