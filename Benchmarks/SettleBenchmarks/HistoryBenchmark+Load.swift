@@ -84,11 +84,13 @@ extension HistoryBenchmark {
             definition = text
         }
         guard !definition.isEmpty else { throw BenchError("no evm_approvals_by_owner_spender index after the migrations") }
+        let indexDefinition = definition
         try await pool.client.query("DROP INDEX evm_approvals_by_owner_spender", logger: logger)
 
+        let replica = superuser
         func run(_ sql: String) async throws {
             try await pool.transaction { connection in
-                if superuser { try await connection.query("SET LOCAL session_replication_role = replica", logger: logger) }
+                if replica { try await connection.query("SET LOCAL session_replication_role = replica", logger: logger) }
                 try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
             }
         }
@@ -115,7 +117,7 @@ extension HistoryBenchmark {
         let indexing = ContinuousClock.now
         try await pool.transaction { connection in
             try await connection.query("SET LOCAL maintenance_work_mem = '256MB'", logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: definition), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: indexDefinition), logger: logger)
         }
         say(String(format: "  PostgreSQL: secondary index built in %.0f s", indexing.secondsUntilNow))
         let vacuum = ContinuousClock.now

@@ -1,5 +1,5 @@
 import EVM
-@testable import EVMIndexer
+@_spi(Explain) @testable import EVMIndexer
 import Foundation
 import PostgresNIO
 import SettleCore
