@@ -31,11 +31,6 @@ public protocol ChainView: Sendable {
     /// An unsigned transaction by which `wallet` lets the puller take up to `amount` base units of `token`.
     func unsignedApproval(wallet: String, token: String, amount: UInt256) async throws -> JSON
 
-    /// What the approval transaction `transaction` (an EVM hash or a Solana signature) proves for `token`, read from the
-    /// chain: the wallet that approved our puller and how much, or why it proves nothing usable (`minimum`: the first
-    /// payment), or pending while no block holds it yet.
-    func approvalVerdict(transaction: String, token: String, minimum: UInt256) async throws -> ApprovalVerdict
-
     /// Why a pull of `amount` from `wallet` would fail now although balance and allowance suffice (paused token,
     /// blocklisted or frozen account, unsupported token), exactly as the executor would find before signing; nil
     /// when it would run.

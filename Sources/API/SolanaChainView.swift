@@ -136,10 +136,9 @@ public struct SolanaChainView: ChainView {
     /// to our delegate; its one signature slot is zeros for the wallet to fill. Valid until the block height given.
     public var walletChainID: String? { nil }
 
-    public func approvalVerdict(transaction: String, token symbol: String, minimum: UInt256) async throws -> ApprovalVerdict {
+    public func solanaApprovalVerdict(transaction: String, token symbol: String, minimum: UInt256) async throws -> ApprovalVerdict {
         let token = try token(symbol)
-        let signature: SolanaSignature
-        do { signature = try SolanaSignature(base58: transaction) } catch { throw APIError.badRequest("'\(transaction)' is not a transaction signature (base58)") }
+        guard let signature = try? SolanaSignature(base58: transaction) else { throw APIError.badRequest("'\(transaction)' is not a transaction signature (base58)") }
         // A minimum beyond u64 cannot be delegated at all.
         let floor = minimum.high == 0 ? UInt64(exactly: minimum.low) ?? .max : .max
         return SolanaApprovalRule.verdict(transaction: try await node.transaction(signature, .confirmed), token: token.symbol, mint: token.mint,

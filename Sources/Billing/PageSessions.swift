@@ -100,9 +100,10 @@ public struct PageSessionStore: Sendable {
     /// - Returns: whether this call moved it.
     @discardableResult
     public func move(key: String, from state: String, to next: String, result: [UInt8]?, now: UInt64) async throws -> Bool {
-        try await database.write { db in
-            try await db.run("UPDATE page_sessions SET state = ?, result = ?, updated_at = ? WHERE key = ? AND state = ?",
-                             [.text(next), result.map { .blob($0) } ?? .null, .unsigned(now), .text(key), .text(state)]) == 1
+        let values: [SQLValue] = [.text(next), result.map { .blob($0) } ?? .null, .unsigned(now), .text(key), .text(state)]
+        let changed: Int = try await database.write { db in
+            try await db.run("UPDATE page_sessions SET state = ?, result = ?, updated_at = ? WHERE key = ? AND state = ?", values)
         }
+        return changed == 1
     }
 }

@@ -46,12 +46,15 @@ struct APIFixture: Sendable {
                                       logger: logger)
         let health = HealthRegistry(chains: [("devnet", "evm")])
         let view = EVMChainView(config: world.config, store: store, node: EVMNode(rpc: world.devnet.rpc), spender: world.spender.address)
-        let api = SettleAPI(
+        var api = SettleAPI(
             ledger: world.ledger, outbox: world.outbox, chains: [view],
             tokens: BearerTokens([("billing", readToken, .read), ("ops", adminToken, .admin)]), health: health, maxHeadLag: 20,
             allowancePayments: ["hour": 24, "day": 30, "week": 26, "month": 13, "year": 3],
             retrier: TestRetrier(retry: ManualRetry(ledger: world.ledger, store: world.store, ingestor: world.ingestor, logger: logger)),
             metrics: PrometheusCollectorRegistry(), logger: logger)
+        api.checkout = CheckoutService(sessions: PageSessionStore(database: world.runtime.database), ledger: world.ledger, stripe: world.runtime.stripe,
+                                       chains: [view], rates: world.runtime.rates, allowancePayments: api.allowancePayments,
+                                       publicURL: "http://127.0.0.1", wake: { _ in }, logger: logger)
         let server = try await TestServer.start(inbox: StripeInbox(store: world.store, secrets: [BillingWorld.webhookSecret]), logger: logger) { router in
             api.add(to: router)
         }

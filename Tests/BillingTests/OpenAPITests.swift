@@ -53,20 +53,74 @@ struct OpenAPITests {
             (.post, "/webhooks/stripe", "/webhooks/stripe", nil, #"{"id": "evt_1", "type": "invoice.created"}"#),
         ]
         for call in calls { try await api.call(call.method, call.path, template: call.template, token: call.token, body: call.body) }
+
         let event = #"{"id": "evt_openapi_1", "object": "event", "type": "invoice.created", "created": 1700000000, "data": {"object": {"id": "in_openapi", "object": "invoice"}}}"#
         let signature = WebhookSignature.header(payload: Array(event.utf8), secret: BillingWorld.webhookSecret, timestamp: UInt64(Date().timeIntervalSince1970))
         let stored = try await api.call(.post, "/webhooks/stripe", template: "/webhooks/stripe", token: nil, body: event,
                                         extraHeaders: [("Stripe-Signature", signature)])
         #expect(stored.status == 200, "\(stored.text)")
+        try await Self.finish(api, invoice: invoices[0], now: now, wallet: wallet)
+    }
+
+    /// The end of `serverMatchesDocument`: checkout's routes, a retry that conflicts, then the document check.
+    static func finish(_ api: APIFixture, invoice: String, now: UInt64, wallet: String) async throws {
+        let world = api.world
+        let admin = APIFixture.adminToken
+        try await checkoutCalls(api, wallet: wallet)
         // Once the first charge is final and reported, a retry of it is a conflict (409).
-        _ = try await world.settle(invoices[0], now: now)
+        _ = try await world.settle(invoice, now: now)
         _ = try await world.reporter.runOnce(now: now + 60)
-        #expect(try await world.ledger.charge(invoice: invoices[0])?.state == .reported)
-        let conflict = try await api.call(.post, "/v1/charges/\(invoices[0])/retry", template: "/v1/charges/{invoice}/retry", token: admin)
+        #expect(try await world.ledger.charge(invoice: invoice)?.state == .reported)
+        let conflict = try await api.call(.post, "/v1/charges/\(invoice)/retry", template: "/v1/charges/{invoice}/retry", token: admin)
         #expect(conflict.status == 409, "\(conflict.text)")
 
         let check = try api.documentCheck(coverage: true)
         print(check.output)
         #expect(check.passed, "\(check.output)")
     }
+
+    /// Checkout: a session for a customer subscribing to a monthly price, its page and its JSON routes.
+    static func checkoutCalls(_ api: APIFixture, wallet: String) async throws {
+        let world = api.world
+        let admin = APIFixture.adminToken
+        let customer = try await world.customer(agreement: false)
+        let price = try await world.stripe.post("/v1/prices", ["currency": "usd", "unit_amount": 2500, "recurring": ["interval": "month"],
+                                                               "product_data": ["name": "Pro plan"]], idempotencyKey: "price-\(UUID())")
+        let priceID = try #require(price["id"]?.stringValue)
+        let created = try await api.call(.post, "/v1/checkout_sessions", template: "/v1/checkout_sessions", token: admin,
+                                         body: #"{"customer": "\#(customer)", "price": "\#(priceID)", "pay_invoice_immediately": true}"#)
+        #expect(created.status == 201, "\(created.text)")
+        let session = try #require(created.json["id"]?.stringValue)
+        let c = "/checkout/{id}"
+        let checkoutCalls: [(method: Transport.HTTPRequest.Method, path: String, template: String, token: String?, body: String?)] = [
+            (.post, "/v1/checkout_sessions", "/v1/checkout_sessions", admin, #"{"customer": "\#(customer)"}"#),
+            (.post, "/v1/checkout_sessions", "/v1/checkout_sessions", admin, #"{"customer": "cus_nobody", "price": "\#(priceID)"}"#),
+            (.post, "/v1/checkout_sessions", "/v1/checkout_sessions", APIFixture.readToken, "{}"),
+            (.get, "/checkout/\(session)", c, nil, nil),
+            (.get, "/checkout/cs_unknown", c, nil, nil),
+            (.get, "/checkout/\(session)/state", "\(c)/state", nil, nil),
+            (.get, "/checkout/cs_unknown/state", "\(c)/state", nil, nil),
+            (.get, "/checkout/\(session)/approval?chain=devnet&token=USDC&wallet=\(wallet)", "\(c)/approval", nil, nil),
+            (.get, "/checkout/\(session)/approval?chain=devnet&token=USDC&wallet=\(wallet)&amount=1", "\(c)/approval", nil, nil),
+            (.post, "/checkout/\(session)/approval", "\(c)/approval", nil, #"{"chain": "devnet", "token": "USDC", "transaction": "0x12"}"#),
+            (.post, "/checkout/cs_unknown/approval", "\(c)/approval", nil, #"{"chain": "devnet", "token": "USDC", "transaction": "0x12"}"#),
+        ]
+        for call in checkoutCalls { try await api.call(call.method, call.path, template: call.template, token: call.token, body: call.body) }
+        // The page's CSRF token (in its meta tags) lets it report an approval; a hash no block holds leaves it approving.
+        let page = try await api.call(.get, "/checkout/\(session)", template: c, token: nil)
+        let marker = "name=\"settle-csrf\" content=\""
+        guard let start = page.text.range(of: marker) else {
+            Issue.record("no CSRF token in the checkout page: \(page.text.prefix(300))")
+            return
+        }
+        let csrf = String(page.text[start.upperBound...].prefix { $0 != "\"" })
+        let reported = try await api.call(.post, "/checkout/\(session)/approval", template: "\(c)/approval", token: nil,
+                                          body: #"{"chain": "devnet", "token": "USDC", "transaction": "0x\#(String(repeating: "ab", count: 32))"}"#,
+                                          extraHeaders: [("X-Settle-CSRF", csrf)])
+        #expect(reported.status == 200 && reported.json["step"] == "approving", "\(reported.text)")
+        #expect(page.header("Content-Security-Policy")?.contains("script-src 'self'") == true)
+        let after = try await api.call(.get, "/checkout/\(session)/state", template: "\(c)/state", token: nil)
+        #expect(after.status == 200 && after.json["step"] == "approving", "\(after.text)")
+    }
+
 }

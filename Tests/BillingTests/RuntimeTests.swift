@@ -38,3 +38,4 @@ struct RuntimeTests {
         #expect(badPassword?.message.contains("--database-password") == true)
     }
 }
+

@@ -181,7 +181,7 @@ struct CheckoutRequest: Hashable, Sendable {
             plan = Plan(name: name, amount: amount, currency: currency, interval: interval, intervalCount: count)
         } catch let error as StripeError {
             if error.status == 404 { throw APIError.notFound("Stripe does not know it: \(error)") }
-            throw APIError(.badGateway, "stripe", "Stripe could not be read: \(error)")
+            throw APIError(.badGateway, "stripe_unavailable", "Stripe could not be read: \(error)")
         }
     }
 

@@ -119,7 +119,9 @@ public struct CheckoutService: Sendable {
                 : APIError.conflict("this checkout already has its approval")
         }
         try await sessions.move(key: session.key, from: session.state, to: next.json.text, result: nil, now: now)
-        return try await state(id, now: now)
+        let (stored, storedRequest, storedProgress) = try await self.session(id)
+        return try await view(session: stored, request: storedRequest, progress: storedProgress,
+                              action: CheckoutFlow.action(storedProgress, expiresAt: stored.expiresAt, now: now, payNow: storedRequest.payNow))
     }
 
     /// Carries the checkout forward as far as the evidence allows now, and answers where it stands.
@@ -137,46 +139,74 @@ public struct CheckoutService: Sendable {
                               action: CheckoutFlow.action(progress, expiresAt: session.expiresAt, now: now, payNow: request.payNow))
     }
 
-    /// One step; nil when nothing moves now.
+    /// One step; nil when nothing moves now. (Each action in a function of its own: one large async function with
+    /// every step in it was miscompiled by Swift 6.3.1, a call through a null pointer at run time.)
     func perform(_ action: CheckoutAction, session: PageSession, request: CheckoutRequest, progress: CheckoutProgress, now: UInt64) async throws -> CheckoutProgress? {
         switch action {
         case .awaitApproval, .expired, .done:
             return nil
         case .verifyApproval(let name, let token, let transaction):
-            let chain = try request.chain(name, in: chains)
-            let (payment, _, decimals, _) = try amounts(request, chain: chain, token: token)
-            switch try await chain.approvalVerdict(transaction: transaction, token: token, minimum: payment) {
-            case .pending: return nil
-            case .refused(let why):
-                logger.notice("checkout approval refused", metadata: ["transaction": "\(transaction)", "reason": "\(why)"])
-                return CheckoutFlow.verified(progress, wallet: nil, amount: nil, refusal: why)
-            case .proven(let proof):
-                logger.info("checkout approval proven", metadata: ["wallet": "\(proof.wallet)", "chain": "\(name)", "block": "\(proof.position)"])
-                return CheckoutFlow.verified(progress, wallet: proof.wallet, amount: AmountText.display(proof.amount, decimals: decimals), refusal: nil)
-            }
+            return try await verify(request: request, progress: progress, chain: name, token: token, transaction: transaction)
         case .switchSubscription:
-            guard let chain = progress.chain, let token = progress.token, let wallet = progress.wallet else { return nil }
-            let subscription = try await switchSubscription(session: session, request: request, chain: chain, token: token, wallet: wallet)
-            _ = try await ledger.upsertAgreement(customer: request.customer, subscription: subscription, chain: chain, token: token, wallet: wallet, now: now)
-            var next = progress
-            next.step = .switched
-            next.subscription = subscription
-            return next
+            return try await switchStep(session: session, request: request, progress: progress, now: now)
         case .chargeInvoices:
-            guard let subscription = progress.subscription else { return nil }
-            var next = progress
-            next.invoices = try await chargeInvoices(session: session, subscription: subscription, now: now)
-            next.step = next.invoices.isEmpty ? .complete : .charging
-            if let chain = progress.chain { wake(chain) }
-            return next
+            return try await chargeStep(session: session, progress: progress, now: now)
         case .watchInvoices:
-            for invoice in progress.invoices {
-                guard let charge = try await ledger.charge(invoice: invoice), charge.state == .settled || charge.state == .reported else { return nil }
-            }
-            var next = progress
-            next.step = .complete
-            return next
+            return try await watchStep(progress: progress)
         }
+    }
+
+    func verify(request: CheckoutRequest, progress: CheckoutProgress, chain name: String, token: String, transaction: String) async throws -> CheckoutProgress? {
+        let chain = try request.chain(name, in: chains)
+        let (payment, _, decimals, _) = try amounts(request, chain: chain, token: token)
+        // The concrete view, then a direct call: through `any ChainView` (a protocol requirement, or a protocol extension
+        // dispatching on the family) Swift 6.3.1 called a null pointer at run time here; the direct call works.
+        let verdict: ApprovalVerdict
+        if let evm = chain as? EVMChainView {
+            verdict = try await evm.evmApprovalVerdict(transaction: transaction, token: token, minimum: payment)
+        } else if let solana = chain as? SolanaChainView {
+            verdict = try await solana.solanaApprovalVerdict(transaction: transaction, token: token, minimum: payment)
+        } else {
+            throw APIError.conflict("chain \(name) cannot check approvals")
+        }
+        switch verdict {
+        case .pending:
+            return nil
+        case .refused(let why):
+            logger.notice("checkout approval refused", metadata: ["transaction": "\(transaction)", "reason": "\(why)"])
+            return CheckoutFlow.verified(progress, wallet: nil, amount: nil, refusal: why)
+        case .proven(let proof):
+            logger.info("checkout approval proven", metadata: ["wallet": "\(proof.wallet)", "chain": "\(name)", "block": "\(proof.position)"])
+            return CheckoutFlow.verified(progress, wallet: proof.wallet, amount: AmountText.display(proof.amount, decimals: decimals), refusal: nil)
+        }
+    }
+
+    func switchStep(session: PageSession, request: CheckoutRequest, progress: CheckoutProgress, now: UInt64) async throws -> CheckoutProgress? {
+        guard let chain = progress.chain, let token = progress.token, let wallet = progress.wallet else { return nil }
+        let subscription = try await switchSubscription(session: session, request: request, chain: chain, token: token, wallet: wallet)
+        _ = try await ledger.upsertAgreement(customer: request.customer, subscription: subscription, chain: chain, token: token, wallet: wallet, now: now)
+        var next = progress
+        next.step = .switched
+        next.subscription = subscription
+        return next
+    }
+
+    func chargeStep(session: PageSession, progress: CheckoutProgress, now: UInt64) async throws -> CheckoutProgress? {
+        guard let subscription = progress.subscription else { return nil }
+        var next = progress
+        next.invoices = try await chargeInvoices(session: session, subscription: subscription, now: now)
+        next.step = next.invoices.isEmpty ? .complete : .charging
+        if let chain = progress.chain { wake(chain) }
+        return next
+    }
+
+    func watchStep(progress: CheckoutProgress) async throws -> CheckoutProgress? {
+        for invoice in progress.invoices {
+            guard let charge = try await ledger.charge(invoice: invoice), charge.state == .settled || charge.state == .reported else { return nil }
+        }
+        var next = progress
+        next.step = .complete
+        return next
     }
 
     /// Switches (or creates) the Stripe subscription to be collected by Settle with the proven wallet; returns its id.
@@ -199,7 +229,7 @@ public struct CheckoutService: Sendable {
                 "customer": .string(request.customer), "items": [["price": .string(price)]], "collection_method": "send_invoice",
                 "days_until_due": .number(String(request.daysUntilDue)), "metadata": metadata,
             ], idempotencyKey: "\(idempotency)-create")
-            guard let id = created["id"]?.stringValue else { throw APIError(.badGateway, "stripe", "Stripe created a subscription without an id") }
+            guard let id = created["id"]?.stringValue else { throw APIError(.badGateway, "stripe_unavailable", "Stripe created a subscription without an id") }
             return id
         }
     }
@@ -232,7 +262,7 @@ public struct CheckoutService: Sendable {
     /// A Stripe request whose refusal becomes a 502 naming what was being done.
     static func stripeStep<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws -> T {
         do { return try await body() } catch let error as StripeError {
-            throw APIError(.badGateway, "stripe", "Stripe refused \(what): \(error)")
+            throw APIError(.badGateway, "stripe_unavailable", "Stripe refused \(what): \(error)")
         }
     }
 
