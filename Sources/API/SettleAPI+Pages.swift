@@ -78,8 +78,8 @@ extension SettleAPI {
                     guard let (payment, suggested, decimals, payments) = try? checkout.amounts(request, chain: chain, token: token.symbol) else { continue }
                     options.append(CheckoutPage.Option(chain: name, family: chain.family, chainID: chain.walletChainID, token: token.symbol, decimals: decimals,
                                                        payment: payment.description, suggested: suggested.description,
-                                                       suggestedDisplay: AmountText.display(suggested, decimals: decimals),
-                                                       paymentDisplay: AmountText.display(payment, decimals: decimals), payments: payments))
+                                                       suggestedDisplay: AmountText.short(suggested, decimals: decimals),
+                                                       paymentDisplay: AmountText.short(payment, decimals: decimals), payments: payments))
                 }
             }
             guard !options.isEmpty else {

@@ -74,6 +74,8 @@ public enum CheckoutAction: Hashable, Sendable {
     case chargeInvoices
     /// Read the charged invoices' state.
     case watchInvoices
+    /// Nothing left to do but to say so (switched, and nothing to pay now).
+    case finish
     case done
 }
 
@@ -92,7 +94,7 @@ public enum CheckoutFlow {
         case .approved:
             return .switchSubscription
         case .switched:
-            return payNow ? .chargeInvoices : .done
+            return payNow ? .chargeInvoices : .finish
         case .charging:
             return .watchInvoices
         case .complete:

@@ -113,7 +113,7 @@ struct CheckoutRequest: Hashable, Sendable {
                 throw .badRequest("field 'success_url' must be an https URL (http only to 127.0.0.1 or localhost)")
             }
         }
-        lifetime = try unsigned("expires_in", 60...CheckoutService.maximumLifetime, CheckoutService.defaultLifetime)
+        lifetime = try unsigned("expires_in", 5...CheckoutService.maximumLifetime, CheckoutService.defaultLifetime)
         daysUntilDue = try unsigned("days_until_due", 0...365, 0)
     }
 

@@ -153,6 +153,10 @@ public struct CheckoutService: Sendable {
             return try await chargeStep(session: session, progress: progress, now: now)
         case .watchInvoices:
             return try await watchStep(progress: progress)
+        case .finish:
+            var next = progress
+            next.step = .complete
+            return next
         }
     }
 
@@ -177,7 +181,7 @@ public struct CheckoutService: Sendable {
             return CheckoutFlow.verified(progress, wallet: nil, amount: nil, refusal: why)
         case .proven(let proof):
             logger.info("checkout approval proven", metadata: ["wallet": "\(proof.wallet)", "chain": "\(name)", "block": "\(proof.position)"])
-            return CheckoutFlow.verified(progress, wallet: proof.wallet, amount: AmountText.display(proof.amount, decimals: decimals), refusal: nil)
+            return CheckoutFlow.verified(progress, wallet: proof.wallet, amount: AmountText.short(proof.amount, decimals: decimals), refusal: nil)
         }
     }
 
@@ -244,7 +248,8 @@ public struct CheckoutService: Sendable {
                 try await stripe.get("/v1/invoices", ["subscription": .string(subscription), "status": .string(status), "limit": 20])
             }
             for invoice in page["data"]?.arrayValue ?? [] {
-                guard let id = invoice["id"]?.stringValue, (invoice["amount_due"]?.int64Value ?? 0) > 0 else { continue }
+                // A draft finalized above is open by the second listing: each invoice once.
+                guard let id = invoice["id"]?.stringValue, !invoices.contains(id), (invoice["amount_due"]?.int64Value ?? 0) > 0 else { continue }
                 if status == "draft" {
                     try await Self.stripeStep("finalizing \(id)") {
                         _ = try await stripe.post("/v1/invoices/\(id)", ["collection_method": "send_invoice", "due_date": .number(String(now + 2))],
@@ -277,7 +282,7 @@ public struct CheckoutService: Sendable {
             }
             let paid = charge.map { $0.state == .settled || $0.state == .reported } ?? false
             invoices.append(["id": .string(invoice), "state": .string(charge?.state.rawValue ?? "waiting"), "paid": .bool(paid),
-                             "amount": charge.map { .string(AmountText.display($0.tokenAmount.baseUnits, decimals: $0.tokenAmount.decimals)) } ?? .null,
+                             "amount": charge.map { .string(AmountText.short($0.tokenAmount.baseUnits, decimals: $0.tokenAmount.decimals)) } ?? .null,
                              "token": charge.map { .string($0.terms.token) } ?? .null, "transaction": transaction])
         }
         guard case .object(let members) = progress.json else { return progress.json }

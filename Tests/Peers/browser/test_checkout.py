@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Checkout in a real browser: `settled serve` (the binary just built) with the py-evm devnet and localstripe (with
+Settle's test extension), pages opened in Debian's headless Chromium. The wallet is the TEST STAND-IN FOR A BROWSER
+WALLET (Tests/Peers/browser/wallet_standin.js + wallet.py; no real wallet runs headless): it signs with the customer's
+devnet key and sends to the devnet, as a browser wallet would. Verdicts come from the chain (transfers and allowances
+read from the devnet) and from Stripe, never from the page or Settle's tables.
+
+Scenarios:
+  1. A customer on a free plan upgrades to a paid price with pay_invoice_immediately: the approval is signed in the
+     wallet, the subscription is switched and the prorated invoice is paid on the devnet within the checkout.
+  2. A card-paying subscription is switched to crypto: Stripe shows send_invoice and the settle_* metadata, with
+     the wallet the approval proved.
+  3. The customer rejects the approval in the wallet: the page says so and nothing is sent.
+  4. An expired session and a tampered id get pages that say so.
+
+    .venv/bin/python Tests/Peers/browser/test_checkout.py --settled PATH [--artifacts DIR]
+
+Screenshots of every step, desktop and phone, go to DIR (default .artifacts/browser/checkout). Ends with
+`N passed, N failed`.
+"""
+import argparse
+import os
+import secrets
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(HERE.parent))
+import demo  # noqa: E402  (the local world's building blocks: peers, devnet, Stripe, settled)
+from browser import Browser, EVMWallet, Wallet  # noqa: E402
+from eth_abi import decode as abi_decode, encode as abi_encode  # noqa: E402
+from eth_utils import keccak, to_checksum_address  # noqa: E402
+
+USDC = 10 ** demo.DECIMALS
+TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+
+
+class Checks:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, condition, detail=""):
+        if condition:
+            self.passed += 1
+            print(f"ok   {name}")
+        else:
+            self.failed += 1
+            print(f"FAIL {name} {detail}")
+
+    def equal(self, name, have, want):
+        self.check(name, have == want, f"have {have!r}, want {want!r}")
+
+
+class World:
+    """Devnet, localstripe and settled serve; `close()` stops them."""
+
+    def __init__(self, settled_binary: str):
+        self.workdir = Path(tempfile.mkdtemp(prefix="settle-checkout-"))
+        self.peers, self.miner = [], None
+        self.settled = demo.Settled(settled_binary, self.workdir)
+        self.admin = "checkout_admin_" + secrets.token_hex(12)
+        self.stripe_key = "sk_test_" + secrets.token_hex(12)
+        self.webhook_secret = "whsec_" + secrets.token_hex(16)
+
+    def start(self):
+        self.devnet_peer = self.peer("devnet", "evm_devnet.py")
+        self.stripe_peer = self.peer("stripe", "stripe_peer.py")
+        self.devnet = demo.Devnet(self.devnet_peer)
+        self.stripe = demo.Stripe(self.stripe_peer, self.stripe_key)
+        accounts = self.devnet.accounts()
+        self.customers = [accounts[3], accounts[4], accounts[5]]  # (address, key): each scenario its own wallet
+        self.treasury, (self.spender, spender_key) = accounts[8][0], accounts[9]
+        self.token = self.devnet.deploy_token("USD Coin (checkout)", "USDC", demo.DECIMALS)
+        for address, _ in self.customers:
+            self.devnet.mint(self.token, address, 1_000 * USDC)
+        chains = self.workdir / "chains"
+        chains.mkdir()
+        (chains / "devnet.toml").write_text(f"""\
+family = "evm"
+chain_id = {self.devnet.chain_id}
+rpc_urls = ["{self.devnet_peer.url}"]
+block_time_ms = 1000
+poll_interval_ms = 250
+[finality]
+mode = "confirmations"
+confirmations = 2
+reorg_window = 64
+[index]
+mode = "scoped"
+spenders = ["{self.spender}"]
+[[tokens]]
+symbol = "USDC"
+address = "{self.token}"
+decimals = {demo.DECIMALS}
+[signer]
+key = "env:CHECKOUT_SPENDER_KEY"
+treasury = "{self.treasury}"
+""")
+        self.port = demo.free_port()
+        config = self.workdir / "settle.toml"
+        config.write_text(f"""\
+database = "{self.workdir / 'settle.sqlite'}"
+chains_directory = "{chains}"
+chains = ["devnet"]
+[stripe]
+api_key = "env:STRIPE_API_KEY"
+webhook_secrets = ["env:STRIPE_WEBHOOK_SECRET"]
+base_url = "{self.stripe_peer.url}"
+poll_seconds = 2
+warn_ahead = 0
+[server]
+listen = "127.0.0.1:{self.port}"
+[api]
+[[api.tokens]]
+name = "checkout"
+token = "env:CHECKOUT_ADMIN_TOKEN"
+scope = "admin"
+""")
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("SETTLE_")}
+        environment.update(STRIPE_API_KEY=self.stripe_key, STRIPE_WEBHOOK_SECRET=self.webhook_secret,
+                           CHECKOUT_ADMIN_TOKEN=self.admin, CHECKOUT_SPENDER_KEY=spender_key)
+        self.settled.start(config, environment)
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if demo.http("GET", self.base + "/healthz", timeout=2)[0] in (200, 503):
+                    break
+            except demo.Unreachable:
+                pass
+            self.settled.check_running()
+            if time.monotonic() > deadline:
+                raise demo.DemoError(f"settled did not answer /healthz:\n{demo.tail(self.settled.log)}")
+            time.sleep(0.2)
+        self.stripe.register_webhook(f"{self.base}/webhooks/stripe", self.webhook_secret)
+        self.miner = demo.BlockMiner(self.devnet)
+        self.miner.start()
+
+    def peer(self, name, script):
+        peer = demo.Peer(name, script, [], self.workdir)
+        self.peers.append(peer)
+        return peer
+
+    def close(self):
+        if self.miner:
+            self.miner.halt.set()
+        status = self.settled.stop(15)[0]
+        for peer in self.peers:
+            peer.stop()
+        return status
+
+    # -- Stripe, as the merchant's billing would
+
+    def price(self, cents, name):
+        return self.stripe.request("POST", "/v1/prices", {"currency": "usd", "unit_amount": cents, "recurring": {"interval": "month"},
+                                                          "product_data": {"name": name}})["id"]
+
+    def session(self, body):
+        status, answer = demo.http("POST", self.base + "/v1/checkout_sessions", json_body=body,
+                                   headers={"Authorization": f"Bearer {self.admin}"})
+        if status != 201:
+            raise demo.DemoError(f"POST /v1/checkout_sessions answered {status}: {answer}")
+        return answer
+
+    # -- the chain, as ground truth
+
+    def allowance(self, owner):
+        data = "0xdd62ed3e" + abi_encode(["address", "address"], [owner, self.spender]).hex()
+        return abi_decode(["uint256"], bytes.fromhex(self.devnet.rpc("eth_call", {"to": self.token, "data": data}, "latest")[2:]))[0]
+
+    def transfers_to_treasury(self, sender):
+        logs = self.devnet.rpc("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest", "address": self.token,
+                                               "topics": [TRANSFER_TOPIC, "0x" + "00" * 12 + sender[2:].lower(),
+                                                          "0x" + "00" * 12 + self.treasury[2:].lower()]})
+        return [int(log["data"], 16) for log in logs]
+
+
+def step(browser):
+    return browser.execute("return document.querySelector('meta[name=\"settle-step\"]').content")
+
+
+def checkout(world, browser, wallet, url, shots, allowance=None):
+    """Opens the page, connects the wallet, approves; returns when the page shows the checkout complete."""
+    browser.open(url)
+    browser.screenshot(f"{shots}-1-opened")
+    if allowance is not None:
+        browser.execute("document.getElementById('allowance').value = arguments[0]", allowance)
+    browser.click("#connect")
+    browser.wait_for_text("#account", "Connected", timeout=30)
+    browser.screenshot(f"{shots}-2-connected")
+    browser.click("#approve")
+    browser.wait_for(lambda: step(browser) in ("approved", "switched", "charging", "complete"), timeout=60, what="the approval seen on chain")
+    browser.screenshot(f"{shots}-3-approved")
+    browser.wait_for(lambda: step(browser) == "complete", timeout=180, what="the checkout complete")
+    browser.screenshot(f"{shots}-4-complete")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--settled", required=True, help="the settled binary")
+    parser.add_argument("--artifacts", default=str(ROOT / ".artifacts" / "browser" / "checkout"))
+    args = parser.parse_args(argv)
+    checks = Checks()
+    world = World(args.settled)
+    try:
+        world.start()
+        pro = world.price(2_500, "Pro plan")
+        free = world.price(0, "Free plan")
+        (alice, alice_key), (bob, bob_key), (carol, carol_key) = world.customers
+        wallet = Wallet(evm=EVMWallet(world.devnet_peer.url, [alice_key, bob_key, carol_key]))
+        with Browser(args.artifacts, wallet=wallet) as browser:
+            # 1. Free plan → Pro, paid at once from the wallet.
+            customer = world.stripe.request("POST", "/v1/customers", {"email": "alice@example.com", "name": "Alice"})["id"]
+            subscription = world.stripe.request("POST", "/v1/subscriptions", {
+                "customer": customer, "items": {"0": {"price": free}}, "collection_method": "send_invoice", "days_until_due": 0})["id"]
+            session = world.session({"customer": customer, "subscription": subscription, "upgrade": pro, "pay_invoice_immediately": True,
+                                     "success_url": "http://127.0.0.1/thanks"})
+            wallet.evm.use_account(alice)
+            checkout(world, browser, wallet, session["url"], "1-upgrade")
+            checks.check("upgrade: the page shows the payment paid", "paid" in browser.text("#payments"), browser.text("#payments"))
+            checks.equal("upgrade: one transfer of 25 USDC from alice to the treasury (chain)", world.transfers_to_treasury(alice), [25 * USDC])
+            sub = world.stripe.request("GET", f"/v1/subscriptions/{subscription}")
+            checks.equal("upgrade: Stripe subscription is send_invoice", sub["collection_method"], "send_invoice")
+            checks.equal("upgrade: Stripe metadata names alice's wallet (proven by the approval)", sub["metadata"].get("settle_wallet"), alice)
+            checks.equal("upgrade: Stripe subscription is on the Pro price", (sub["items"]["data"][0].get("price") or {}).get("id"), pro)
+            paid = world.stripe.request("GET", "/v1/invoices", {"subscription": subscription, "status": "paid"})["data"]
+            checks.check("upgrade: the Pro invoice is paid in Stripe", any(i["amount_due"] == 2_500 for i in paid), str([i["amount_due"] for i in paid]))
+            checks.equal("upgrade: allowance left = suggested (13 × 25) − 25 (chain)", world.allowance(alice), (13 * 25 - 25) * USDC)
+
+            # 2. A card-paying subscription switched to crypto (no payment now), with a chosen allowance.
+            card = world.stripe.request("POST", "/v1/payment_methods", {"type": "card", "card": {"number": "4242424242424242", "exp_month": 12,
+                                                                                                    "exp_year": 2030, "cvc": "123"}})["id"]
+            customer = world.stripe.request("POST", "/v1/customers", {"email": "bob@example.com", "name": "Bob", "payment_method": card,
+                                                                      "invoice_settings": {"default_payment_method": card}})["id"]
+            subscription = world.stripe.request("POST", "/v1/subscriptions", {"customer": customer, "items": {"0": {"price": pro}}})["id"]
+            checks.equal("switch: starts on charge_automatically", world.stripe.request("GET", f"/v1/subscriptions/{subscription}")["collection_method"],
+                         "charge_automatically")
+            session = world.session({"customer": customer, "subscription": subscription})
+            wallet.evm.use_account(bob)
+            checkout(world, browser, wallet, session["url"], "2-switch", allowance="100")
+            sub = world.stripe.request("GET", f"/v1/subscriptions/{subscription}")
+            checks.equal("switch: Stripe subscription is send_invoice", sub["collection_method"], "send_invoice")
+            checks.equal("switch: Stripe metadata settle_chain", sub["metadata"].get("settle_chain"), "devnet")
+            checks.equal("switch: Stripe metadata settle_token", sub["metadata"].get("settle_token"), "USDC")
+            checks.equal("switch: Stripe metadata settle_wallet is bob's", sub["metadata"].get("settle_wallet"), bob)
+            checks.equal("switch: bob's allowance is the 100 USDC he chose (chain)", world.allowance(bob), 100 * USDC)
+            checks.equal("switch: nothing taken from bob (chain)", world.transfers_to_treasury(bob), [])
+
+            # 3. The customer rejects the approval: the page says so, nothing reaches the chain.
+            customer = world.stripe.request("POST", "/v1/customers", {"email": "carol@example.com", "name": "Carol"})["id"]
+            session = world.session({"customer": customer, "price": pro})
+            wallet.evm.use_account(carol)
+            browser.open(session["url"])
+            browser.click("#connect")
+            browser.wait_for_text("#account", "Connected", timeout=30)
+            wallet.reject_next()
+            browser.click("#approve")
+            browser.wait_for_text("#problem", "rejected", timeout=30)
+            browser.screenshot("3-rejected")
+            checks.equal("rejected: carol's allowance stays 0 (chain)", world.allowance(carol), 0)
+            checks.equal("rejected: the session is still open", step(browser), "open")
+
+            expiring = world.session({"customer": customer, "price": pro, "expires_in": 5})
+        # 4. A tampered id and an expired session get pages that say so (a 404 and a 410 are what the browser logs).
+        with Browser(args.artifacts, wallet=wallet, ignore=(r"status of (404|410)",)) as browser:
+            browser.open(session["url"][:-3] + "abc")
+            checks.check("tampered: a page says the link is not valid", "not valid" in browser.text("main"), browser.text("main"))
+            browser.screenshot("4-tampered")
+            time.sleep(max(0.0, expiring["expires_at"] + 1 - time.time()))
+            browser.open(expiring["url"])
+            checks.check("expired: a page says the checkout expired", "expired" in browser.text("main"), browser.text("main"))
+            browser.screenshot("5-expired")
+            status, answer = demo.http("GET", expiring["url"] + "/approval?chain=devnet&token=USDC&wallet=" + carol)
+            checks.check("expired: no approval transactions are built", status in (404, 410), f"{status} {answer}")
+        checks.equal("settled stops cleanly (SIGTERM)", world.close(), 0)
+        world = None
+    except Exception:  # a failure to run is a failed check, with its story
+        traceback.print_exc()
+        checks.check("the scenarios ran to the end", False)
+        if world is not None:
+            print(demo.tail(world.settled.log, 60))
+    finally:
+        if world is not None:
+            world.close()
+    print(f"{checks.passed} passed, {checks.failed} failed")
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
