@@ -19,8 +19,11 @@ Screenshots of every step, desktop and phone, go to DIR (default .artifacts/brow
 `N passed, N failed`.
 """
 import argparse
+import base64
+import json
 import os
 import secrets
+import struct
 import sys
 import tempfile
 import time
@@ -32,11 +35,14 @@ ROOT = HERE.parent.parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(HERE.parent))
 import demo  # noqa: E402  (the local world's building blocks: peers, devnet, Stripe, settled)
-from browser import Browser, EVMWallet, Wallet  # noqa: E402
+from browser import Browser, EVMWallet, SolanaWallet, Wallet  # noqa: E402
 from eth_abi import decode as abi_decode, encode as abi_encode  # noqa: E402
 from eth_utils import keccak, to_checksum_address  # noqa: E402
+from solders.pubkey import Pubkey  # noqa: E402
 
 USDC = 10 ** demo.DECIMALS
+TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
+ATA_PROGRAM = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL")
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 
 
@@ -69,7 +75,17 @@ class World:
 
     def start(self):
         self.devnet_peer = self.peer("devnet", "evm_devnet.py")
+        self.svm_peer = self.peer("litesvm", "solana_rpc.py", "--slot-interval-ms", "400")
         self.stripe_peer = self.peer("stripe", "stripe_peer.py")
+        self.svm = demo.LiteSVM(self.svm_peer)
+        self.dave, self.delegate, self.sol_treasury = self.svm.keypairs(3)
+        self.mint = self.svm.create_mint(demo.DECIMALS)
+        self.svm.create_token_account(self.sol_treasury.pubkey(), self.mint)
+        self.svm.mint_to(self.mint, self.dave.pubkey(), 500 * USDC)
+        delegate_file = self.workdir / "delegate.json"
+        descriptor = os.open(delegate_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(list(bytes(self.delegate)), handle)
         self.devnet = demo.Devnet(self.devnet_peer)
         self.stripe = demo.Stripe(self.stripe_peer, self.stripe_key)
         accounts = self.devnet.accounts()
@@ -101,12 +117,25 @@ decimals = {demo.DECIMALS}
 key = "env:CHECKOUT_SPENDER_KEY"
 treasury = "{self.treasury}"
 """)
+        (chains / "litesvm.toml").write_text(f"""\
+family = "solana"
+rpc_urls = ["{self.svm_peer.url}"]
+poll_interval_ms = 400
+[[tokens]]
+symbol = "USDC"
+mint = "{self.mint}"
+decimals = {demo.DECIMALS}
+program = "token"
+[signer]
+key = "file:{delegate_file}"
+treasury = "{self.sol_treasury.pubkey()}"
+""")
         self.port = demo.free_port()
         config = self.workdir / "settle.toml"
         config.write_text(f"""\
 database = "{self.workdir / 'settle.sqlite'}"
 chains_directory = "{chains}"
-chains = ["devnet"]
+chains = ["devnet", "litesvm"]
 [stripe]
 api_key = "env:STRIPE_API_KEY"
 webhook_secrets = ["env:STRIPE_WEBHOOK_SECRET"]
@@ -141,8 +170,8 @@ scope = "admin"
         self.miner = demo.BlockMiner(self.devnet)
         self.miner.start()
 
-    def peer(self, name, script):
-        peer = demo.Peer(name, script, [], self.workdir)
+    def peer(self, name, script, *args):
+        peer = demo.Peer(name, script, list(args), self.workdir)
         self.peers.append(peer)
         return peer
 
@@ -180,6 +209,19 @@ scope = "admin"
         return [int(log["data"], 16) for log in logs]
 
 
+def token_account(world, owner):
+    """(amount, delegate or None, delegated amount) of the owner's USDC associated token account, read from LiteSVM
+    (the SPL Token account layout); None when it does not exist."""
+    address, _ = Pubkey.find_program_address([bytes(owner), bytes(TOKEN_PROGRAM), bytes(Pubkey.from_string(world.mint))], ATA_PROGRAM)
+    info = world.svm.rpc("getAccountInfo", str(address), {"encoding": "base64", "commitment": "confirmed"})["value"]
+    if info is None:
+        return None
+    data = base64.b64decode(info["data"][0])
+    has_delegate = struct.unpack_from("<I", data, 72)[0] == 1
+    return (struct.unpack_from("<Q", data, 64)[0], str(Pubkey.from_bytes(data[76:108])) if has_delegate else None,
+            struct.unpack_from("<Q", data, 121)[0])
+
+
 def step(browser):
     return browser.execute("return document.querySelector('meta[name=\"settle-step\"]').content")
 
@@ -212,7 +254,8 @@ def main(argv=None):
         pro = world.price(2_500, "Pro plan")
         free = world.price(0, "Free plan")
         (alice, alice_key), (bob, bob_key), (carol, carol_key) = world.customers
-        wallet = Wallet(evm=EVMWallet(world.devnet_peer.url, [alice_key, bob_key, carol_key]))
+        wallet = Wallet(evm=EVMWallet(world.devnet_peer.url, [alice_key, bob_key, carol_key]),
+                        solana=SolanaWallet(world.svm_peer.url, [list(bytes(world.dave))]))
         with Browser(args.artifacts, wallet=wallet) as browser:
             # 1. Free plan → Pro, paid at once from the wallet.
             customer = world.stripe.request("POST", "/v1/customers", {"email": "alice@example.com", "name": "Alice"})["id"]
@@ -250,6 +293,22 @@ def main(argv=None):
             checks.equal("switch: Stripe metadata settle_wallet is bob's", sub["metadata"].get("settle_wallet"), bob)
             checks.equal("switch: bob's allowance is the 100 USDC he chose (chain)", world.allowance(bob), 100 * USDC)
             checks.equal("switch: nothing taken from bob (chain)", world.transfers_to_treasury(bob), [])
+
+            # 2b. Solana: a new subscription to Pro, paid at once, with USDC on LiteSVM.
+            customer = world.stripe.request("POST", "/v1/customers", {"email": "dave@example.com", "name": "Dave"})["id"]
+            session = world.session({"customer": customer, "price": pro, "chains": ["litesvm"], "pay_invoice_immediately": True})
+            browser.open(session["url"])
+            options = browser.execute("return Array.from(document.querySelectorAll('#option option')).map(o => o.value)")
+            checks.equal("solana: the page offers only the accepted chain", options, ["litesvm/USDC"])
+            checkout(world, browser, wallet, session["url"], "2b-solana")
+            amount, delegate, delegated = token_account(world, world.dave.pubkey())
+            checks.equal("solana: dave's delegate is Settle's (chain)", delegate, str(world.delegate.pubkey()))
+            checks.equal("solana: 25 USDC left dave's account (chain)", amount, 475 * USDC)
+            checks.equal("solana: delegation left = suggested (13 × 25) − 25 (chain)", delegated, (13 * 25 - 25) * USDC)
+            checks.equal("solana: the treasury received 25 USDC (chain)", token_account(world, world.sol_treasury.pubkey())[0], 25 * USDC)
+            subs = world.stripe.request("GET", "/v1/subscriptions", {"customer": customer})["data"]
+            checks.check("solana: Stripe subscription names dave's wallet", any(x["metadata"].get("settle_wallet") == str(world.dave.pubkey()) for x in subs),
+                         str([x["metadata"] for x in subs]))
 
             # 3. The customer rejects the approval: the page says so, nothing reaches the chain.
             customer = world.stripe.request("POST", "/v1/customers", {"email": "carol@example.com", "name": "Carol"})["id"]
