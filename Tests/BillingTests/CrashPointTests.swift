@@ -376,19 +376,10 @@ struct ServeRig: Sendable {
 /// with SIGTERM (polled, never `waitUntilExit` after SIGTERM: see PITFALLS) or SIGKILL.
 final class ServeChild: @unchecked Sendable {
     // @unchecked Sendable: `process` is set in init and only read afterwards.
-    let process: Process
+    let process: SpawnedProcess
 
     init(arguments: [String], environment: [String: String], log: URL) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: try SettledBinary.require())
-        process.arguments = arguments
-        process.environment = environment
-        let handle = try FileHandle(forWritingTo: log)
-        try handle.seekToEnd()
-        process.standardError = handle
-        process.standardOutput = handle
-        process.standardInput = FileHandle.nullDevice
-        try TestEnvironment.run(process)
+        process = try SpawnedProcess(executable: try SettledBinary.require(), arguments: arguments, environment: environment, log: log.path)
     }
 
     var isRunning: Bool { process.isRunning }

@@ -140,19 +140,12 @@ struct ServeShutdownTests {
 /// A `settled` process whose standard error goes to a file, stopped with SIGTERM like systemd does.
 final class ServeProcess: @unchecked Sendable {
     // @unchecked Sendable: `process` is set in init and only read afterwards.
-    let process: Process
+    let process: SpawnedProcess
 
     /// With `environment`, the child sees only that (e.g. `TestEnvironment.withoutSettleVariables()` plus its own).
     init(arguments: [String], log: URL, environment: [String: String]? = nil) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: try SettledBinary.require())
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let handle = try FileHandle(forWritingTo: log)
-        try handle.seekToEnd()
-        process.standardError = handle
-        process.standardOutput = handle
-        try TestEnvironment.run(process)
+        process = try SpawnedProcess(executable: try SettledBinary.require(), arguments: arguments,
+                                     environment: environment ?? TestEnvironment.current(), log: log.path)
     }
 
     /// SIGTERM, then waits (polling, never `waitUntilExit`, see PITFALLS) up to `seconds` for the exit.

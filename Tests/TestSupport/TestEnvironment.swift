@@ -25,6 +25,11 @@ public enum TestEnvironment {
         lock.withLock { ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SETTLE_") } }
     }
 
+    /// This process's environment, copied under the lock.
+    public static func current() -> [String: String] {
+        lock.withLock { ProcessInfo.processInfo.environment }
+    }
+
     /// `process.run()` with the environment held still. A child given no environment of its own gets a copy of
     /// this process's, taken here under the lock, so `run()` never walks `environ` itself.
     public static func run(_ process: Process) throws {
