@@ -691,12 +691,14 @@ class Demo:
         owner = accounts[0][0]
         self.alice = EVMWallet("alice", *accounts[1])
         self.bob = EVMWallet("bob", *accounts[2])
+        self.dave = EVMWallet("dave", *accounts[3])
         self.evm_treasury = accounts[8][0]
         self.spender = EVMWallet("spender", *accounts[9])
         self.token = self.devnet.deploy_token("USD Coin (demo)", "USDC", DECIMALS)
         self.out.line("setup", f"devnet: token USDC ({DECIMALS} decimals) at {self.token}, minted by {short(owner)}")
         self.devnet.mint(self.token, self.alice.address, 1_000 * USDC)
         self.devnet.mint(self.token, self.bob.address, 100 * USDC)
+        self.devnet.mint(self.token, self.dave.address, 100 * USDC)
         self.out.line("setup", f"devnet: alice {self.alice.address} has 1000 USDC, bob {self.bob.address} has 100 USDC")
         self.out.line("setup", f"devnet: merchant spender {self.spender.address}, treasury {self.evm_treasury}")
 
@@ -1002,10 +1004,70 @@ scope = "admin"
         self.out.line("stripe", f"{name:<5} invoice {invoice}: status paid ({how}, amount_paid {stripe_invoice.get('amount_paid')})"
                                 + (f"; metadata {notes}" if notes else ""))
 
-    # -- 7. the record ------------------------------------------------------------------------------------------
+    # -- 7. a checkout -----------------------------------------------------------------------------------------
+
+    def checkout(self) -> None:
+        """Dave subscribes through a checkout link: the merchant asks Settle for a session, dave's browser opens the
+        page and his wallet signs the approval the page offers (done here with his key through the page's own
+        requests, as the page's script would); Settle reads the approval from the chain, creates the subscription in
+        Stripe and charges its first invoice at once."""
+        self.out.heading("7. A checkout: dave subscribes from a link and pays from his wallet at once")
+        price = self.stripe.request("POST", "/v1/prices", {"currency": "usd", "unit_amount": PLAN_CENTS, "recurring": {"interval": "month"},
+                                                           "product_data": {"name": "Pro plan"}})["id"]
+        customer = self.stripe.request("POST", "/v1/customers", {"email": "dave@example.com", "name": "Dave"})["id"]
+        status, session = http("POST", f"{self.api.base}/v1/checkout_sessions", headers=self.api.headers,
+                               json_body={"customer": customer, "price": price, "chains": ["devnet"], "pay_invoice_immediately": True})
+        if status != 201:
+            raise DemoError(f"POST /v1/checkout_sessions answered {status}: {session}")
+        self.out.line("api", f"checkout session for dave: {session['url']} (expires {datetime.fromtimestamp(session['expires_at'], timezone.utc):%H:%M} UTC)")
+        status, page = http("GET", session["url"])
+        marker = 'name="settle-csrf" content="'
+        if status != 200 or marker not in str(page):
+            raise DemoError(f"the checkout page answered {status}")
+        csrf = str(page).split(marker, 1)[1].split('"', 1)[0]
+        query = urllib.parse.urlencode({"chain": "devnet", "token": "USDC", "wallet": self.dave.address})
+        status, built = http("GET", f"{session['url']}/approval?{query}")
+        if status != 200:
+            raise DemoError(f"the page's approval request answered {status}: {built}")
+        sent = None
+        for item in built["transactions"]:
+            tx = item["transaction"]
+            data = bytes.fromhex(tx["data"][2:])
+            if data[:4] != bytes.fromhex("095ea7b3") or to_checksum_address(data[16:36]) != self.spender.address or to_checksum_address(tx["to"]) != self.token:
+                raise DemoError(f"the checkout's transaction is not an approve of USDC to the merchant's spender: {tx}")
+            signed = Account.sign_transaction({
+                "type": 2, "chainId": int(tx["chainId"], 16), "nonce": int(tx["nonce"], 16), "to": to_checksum_address(tx["to"]), "value": 0,
+                "data": tx["data"], "gas": int(tx["gas"], 16), "maxFeePerGas": int(tx["maxFeePerGas"], 16),
+                "maxPriorityFeePerGas": int(tx["maxPriorityFeePerGas"], 16)}, self.dave.key)
+            sent = self.devnet.send_raw(signed.raw_transaction)
+            self.out.line("wallet", f"dave signed approve({short(self.spender.address)}, {units(int.from_bytes(data[36:68], 'big'))} USDC) "
+                                    f"-> tx {short(sent, 10)}")
+        status, state = http("POST", f"{session['url']}/approval", headers={"X-Settle-CSRF": csrf},
+                             json_body={"chain": "devnet", "token": "USDC", "transaction": sent})
+        if status != 200:
+            raise DemoError(f"reporting the approval answered {status}: {state}")
+        shown, deadline = None, time.monotonic() + 60 * self.args.timeout_scale
+        while not state.get("complete"):
+            if state["step"] != shown:
+                shown = state["step"]
+                self.out.line("page", f"checkout step: {shown}" + (f" (wallet {short(state['wallet'])}, allowance {state['approved']} USDC)"
+                                                                   if shown == "approved" and state.get("wallet") else ""))
+            if state.get("problem") or state.get("expired"):
+                raise DemoError(f"the checkout stopped: {state}")
+            if time.monotonic() > deadline:
+                raise DemoError(f"the checkout did not complete within {60 * self.args.timeout_scale:.0f} s: {state}")
+            time.sleep(POLL_EVERY)
+            state = http("GET", f"{session['url']}/state")[1]
+        for invoice in state["invoices"]:
+            self.out.line("page", f"paid: invoice {invoice['id']} {invoice['amount']} {invoice['token']} in transaction {short(invoice['transaction'] or '', 10)}")
+        subscription = self.stripe.request("GET", f"/v1/subscriptions/{state['subscription']}")
+        self.out.line("stripe", f"dave's subscription {subscription['id']}: {subscription['collection_method']}, "
+                                f"settle_wallet={short(subscription['metadata'].get('settle_wallet', ''))}")
+
+    # -- 8. the record ------------------------------------------------------------------------------------------
 
     def allowance_history(self) -> None:
-        self.out.heading("7. Bob's allowance history (Settle's index of his approvals)")
+        self.out.heading("8. Bob's allowance history (Settle's index of his approvals)")
         # Three entries: approve 5, approve the suggested amount, and the allowance the token lowered when Settle
         # pulled 25 (the token emits an Approval for it). The index may be a block or two behind: wait for it.
         reduced = self.suggested - PLAN_UNITS
@@ -1046,10 +1108,10 @@ scope = "admin"
             text = ", ".join(f"{units(r['amount'], int(r.get('decimals', DECIMALS)))} {r['token']}" for r in rows)
             self.out.plain(f"    {chain:<8} {name:<9} {short(wallet):<14} {text}")
 
-    # -- 8. the end ---------------------------------------------------------------------------------------------
+    # -- 9. the end ---------------------------------------------------------------------------------------------
 
     def stop_settled(self) -> None:
-        self.out.heading("8. Shutdown")
+        self.out.heading("9. Shutdown")
         status, seconds, killed = self.settled.stop(grace=20)
         if killed:
             raise DemoError(f"settled did not exit within 20 s of SIGTERM (killed)")
@@ -1064,6 +1126,7 @@ scope = "admin"
         self.approvals()
         self.invoices()
         self.follow()
+        self.checkout()
         self.allowance_history()
         self.balances()
         self.stop_settled()
