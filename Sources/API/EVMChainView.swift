@@ -125,13 +125,13 @@ public struct EVMChainView: ChainView {
 
     public var walletChainID: String? { UInt256(config.chainID).hexQuantity }
 
-    public func evmApprovalVerdict(transaction: String, token symbol: String, minimum: UInt256) async throws -> ApprovalVerdict {
+    public func evmApprovalVerdict(transaction: String, token symbol: String, minimum: UInt256, revoke: Bool = false) async throws -> ApprovalVerdict {
         let token = try token(symbol)
         // (`try?`, not do/catch around a typed throw before an await: Swift 6.3.1 miscompiled that into a call through a
         // null pointer at run time.)
         guard let hash = try? Hash32(hex: transaction) else { throw APIError.badRequest("'\(transaction)' is not a transaction hash (0x and 64 hex digits)") }
         let receipt = try await node.receipt(hash)
-        return EVMApprovalRule.verdict(receipt: receipt, token: token.symbol, tokenAddress: token.address, spender: spender, minimum: minimum)
+        return EVMApprovalRule.verdict(receipt: receipt, token: token.symbol, tokenAddress: token.address, spender: spender, minimum: minimum, revoke: revoke)
     }
 
     public func stopReason(wallet: String, token: String, amount: UInt256) async throws -> PullStop? {

@@ -14,6 +14,39 @@ extension SettleAPI {
         router.get("/assets/checkout.js") { _, _ in PageHTML.asset("text/javascript; charset=utf-8", PageAssets.checkoutJS) }
         router.get("/assets/favicon.svg") { _, _ in PageHTML.asset("image/svg+xml", PageAssets.favicon) }
         router.get("/favicon.ico") { _, _ in PageHTML.asset("image/svg+xml", PageAssets.favicon) }
+        router.get("/assets/portal.js") { _, _ in PageHTML.asset("text/javascript; charset=utf-8", PageAssets.portalJS) }
+        router.post("/v1/portal_sessions") { request, _ in
+            await self.guarded(request, .admin) {
+                JSONBody.response(.created, try await self.portalService().create(try await self.body(request), now: self.now()))
+            }
+        }
+        router.get("/portal/:id") { _, context in await self.portalPage(Self.parameter(context, "id") ?? "") }
+        router.get("/portal/:id/state") { request, context in
+            await self.guarded(request, nil) { JSONBody.response(.ok, try await self.portalService().state(Self.parameter(context, "id") ?? "", now: self.now())) }
+        }
+        router.get("/portal/:id/approval") { request, context in
+            await self.guarded(request, nil) {
+                let query = QueryParameters(request)
+                guard let agreement = Int64(try query.required("agreement")) else { throw APIError.badRequest("'agreement' must be an agreement id") }
+                return JSONBody.response(.ok, try await self.portalService().approvalTransactions(
+                    Self.parameter(context, "id") ?? "", agreement: agreement, amount: try query.amount(), now: self.now()))
+            }
+        }
+        router.post("/portal/:id/approval") { request, context in
+            await self.guarded(request, nil) {
+                let body: JSON
+                do { body = try JSON(parsing: try await self.body(request)) } catch let error as APIError { throw error } catch {
+                    throw APIError.badRequest("the body is not JSON: \(error)")
+                }
+                guard case .number(let text)? = body["agreement"], let agreement = Int64(text), let action = body["action"]?.stringValue,
+                      let transaction = body["transaction"]?.stringValue else {
+                    throw APIError.badRequest("the body needs 'agreement' (a number), 'action' and 'transaction'")
+                }
+                let csrf = request.headers[HTTPField.Name("X-Settle-CSRF")!]  // swiftlint:disable:this force_unwrapping
+                return JSONBody.response(.ok, try await self.portalService().report(Self.parameter(context, "id") ?? "", csrf: csrf, agreement: agreement,
+                                                                                    action: action, transaction: transaction, now: self.now()))
+            }
+        }
         router.post("/v1/checkout_sessions") { request, _ in
             await self.guarded(request, .admin) {
                 let checkout = try self.checkoutService()
@@ -48,6 +81,26 @@ extension SettleAPI {
                 return JSONBody.response(.ok, try await self.checkoutService().report(Self.parameter(context, "id") ?? "", csrf: csrf, chain: chain,
                                                                                       token: token, transaction: transaction, now: self.now()))
             }
+        }
+    }
+
+    func portalService() throws(APIError) -> PortalService {
+        guard let portal else { throw APIError.notFound("portal sessions need [stripe] in settle.toml") }
+        return portal
+    }
+
+    /// `GET /portal/{id}`: the page, or one saying why there is none.
+    func portalPage(_ id: String) async -> Response {
+        do {
+            let session = try await portalService().session(id, now: now())
+            return PageHTML.response(.ok, PortalPage.render(id: id, csrf: session.csrf))
+        } catch let error as APIError where error.status == .gone {
+            return PageHTML.notice(.gone, title: "This link has expired", message: "Ask the merchant for a new one.")
+        } catch let error as APIError where error.status == .notFound {
+            return PageHTML.notice(.notFound, title: "Link not found", message: "This link is not valid. Ask the merchant for a new one.")
+        } catch {
+            logger.error("portal page failed", metadata: ["error": "\(error)"])
+            return PageHTML.notice(.internalServerError, title: "Something went wrong", message: "Try again in a minute.")
         }
     }
 

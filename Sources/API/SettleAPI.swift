@@ -35,6 +35,8 @@ public struct SettleAPI: Sendable {
     public var retrier: (any ChargeRetrier)?
     /// Checkout sessions and their pages (nil: not served, e.g. without Stripe).
     public var checkout: CheckoutService?
+    /// Portal sessions and their pages (nil: not served).
+    public var portal: PortalService?
     /// Where `/metrics` reads from (the registry the process's swift-metrics backend writes into).
     public var metrics: PrometheusCollectorRegistry
     public var logger: Logger
@@ -68,6 +70,8 @@ public struct SettleAPI: Sendable {
         ("GET", "/v1/suggested-allowance"),
         ("POST", "/v1/checkout_sessions"), ("GET", "/checkout/{id}"), ("GET", "/checkout/{id}/state"), ("GET", "/checkout/{id}/approval"),
         ("POST", "/checkout/{id}/approval"),
+        ("POST", "/v1/portal_sessions"), ("GET", "/portal/{id}"), ("GET", "/portal/{id}/state"), ("GET", "/portal/{id}/approval"),
+        ("POST", "/portal/{id}/approval"),
     ]
 
     /// Adds every route to `router`.

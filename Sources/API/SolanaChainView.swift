@@ -136,13 +136,13 @@ public struct SolanaChainView: ChainView {
     /// to our delegate; its one signature slot is zeros for the wallet to fill. Valid until the block height given.
     public var walletChainID: String? { nil }
 
-    public func solanaApprovalVerdict(transaction: String, token symbol: String, minimum: UInt256) async throws -> ApprovalVerdict {
+    public func solanaApprovalVerdict(transaction: String, token symbol: String, minimum: UInt256, revoke: Bool = false) async throws -> ApprovalVerdict {
         let token = try token(symbol)
         guard let signature = try? SolanaSignature(base58: transaction) else { throw APIError.badRequest("'\(transaction)' is not a transaction signature (base58)") }
         // A minimum beyond u64 cannot be delegated at all.
         let floor = minimum.high == 0 ? UInt64(exactly: minimum.low) ?? .max : .max
         return SolanaApprovalRule.verdict(transaction: try await node.transaction(signature, .confirmed), token: token.symbol, mint: token.mint,
-                                          program: token.program, delegate: delegate, minimum: floor)
+                                          program: token.program, delegate: delegate, minimum: floor, revoke: revoke)
     }
 
     public func unsignedApproval(wallet: String, token symbol: String, amount: UInt256) async throws -> JSON {

@@ -132,3 +132,28 @@ public enum CheckoutFlow {
         return next
     }
 }
+
+/// Whether a wallet can pay the next invoice, in the merchant guide's three cases (pure).
+public enum PaymentReadiness: String, Sendable, CaseIterable {
+    /// Balance and allowance both cover the amount.
+    case allSet = "all_set"
+    /// The allowance covers it; the balance does not.
+    case topUp = "top_up"
+    /// The allowance does not cover it (and the balance may not either).
+    case raiseAllowance = "raise_allowance"
+
+    public static func decide(balance: UInt256, allowance: UInt256, amount: UInt256) -> PaymentReadiness {
+        if allowance < amount { return .raiseAllowance }
+        return balance < amount ? .topUp : .allSet
+    }
+
+    /// What the customer does, in words.
+    public func advice(balanceShort: Bool) -> String {
+        switch self {
+        case .allSet: "All set: the next payment will be taken from this wallet when it is due."
+        case .topUp: "Top up the balance: the allowance covers the next payment, the wallet does not hold enough."
+        case .raiseAllowance: balanceShort ? "Raise the allowance and top up the balance before the next payment."
+            : "Raise the allowance: the merchant may not take the next payment yet."
+        }
+    }
+}

@@ -38,8 +38,10 @@ public enum ApprovalVerdict: Hashable, Sendable {
 /// EVM: the last `Approval(owner, spender, value)` that the token's own contract logged for our spender in a
 /// successful transaction. The owner is the wallet; `value` must cover `minimum` (the first payment).
 public enum EVMApprovalRule {
+    /// - Parameter revoke: the transaction should set the allowance to zero (a customer stopping payments): proven
+    ///   with amount 0 when it did, refused otherwise.
     public static func verdict(receipt: EVMReceipt?, token symbol: String, tokenAddress: EVMAddress, spender: EVMAddress,
-                               minimum: UInt256) -> ApprovalVerdict {
+                               minimum: UInt256, revoke: Bool = false) -> ApprovalVerdict {
         let symbol = symbol.uppercased()
         guard let receipt else { return .pending }
         guard receipt.succeeded else { return .refused("the transaction reverted: nothing was approved") }
@@ -50,6 +52,10 @@ public enum EVMApprovalRule {
         }
         guard let approval = last else {
             return .refused("the transaction holds no approval of \(symbol) to \(spender.checksummed)")
+        }
+        if revoke {
+            guard approval.value == .zero else { return .refused("the transaction approved \(approval.value) base units: it is not a revoke") }
+            return .proven(ApprovalProof(wallet: approval.owner.checksummed, token: symbol, amount: .zero, position: receipt.blockNumber))
         }
         guard approval.value >= minimum, approval.value > .zero else {
             return .refused(approval.value == .zero
@@ -65,7 +71,7 @@ public enum EVMApprovalRule {
 /// must cover `minimum`. The last such instruction wins (a transaction may revoke and approve again).
 public enum SolanaApprovalRule {
     public static func verdict(transaction: FetchedSolanaTransaction?, token symbol: String, mint: SolanaPublicKey, program: TokenProgram,
-                               delegate: SolanaPublicKey, minimum: UInt64) -> ApprovalVerdict {
+                               delegate: SolanaPublicKey, minimum: UInt64, revoke: Bool = false) -> ApprovalVerdict {
         let symbol = symbol.uppercased()
         guard let transaction else { return .pending }
         guard !transaction.failed else { return .refused("the transaction failed: nothing was approved") }
@@ -78,6 +84,10 @@ public enum SolanaApprovalRule {
         }
         guard let approval = last else {
             return .refused("the transaction holds no approval of \(symbol) to \(delegate) on the wallet's \(symbol) account")
+        }
+        if revoke {
+            guard approval.kind == .revoke else { return .refused("the transaction delegated \(approval.amount) base units: it is not a revoke") }
+            return .proven(ApprovalProof(wallet: approval.authority.description, token: symbol, amount: .zero, position: transaction.slot))
         }
         guard approval.kind == .approve, approval.amount > 0 else { return .refused("the transaction revoked the delegation, not an approval") }
         guard approval.amount >= minimum else {

@@ -144,6 +144,14 @@ extension Ledger {
             try await db.rows("SELECT id, customer, subscription, chain, token, wallet FROM agreements ORDER BY id", []).map(Self.agreement)
         }
     }
+
+    /// One customer's agreements (unique per customer, subscription and chain: an index serves this).
+    public func agreements(customer: String) async throws -> [Agreement] {
+        try await database.read { db in
+            try await db.rows("SELECT id, customer, subscription, chain, token, wallet FROM agreements WHERE customer = ? ORDER BY id",
+                              [.text(customer)]).map(Self.agreement)
+        }
+    }
 }
 
 extension Ledger {

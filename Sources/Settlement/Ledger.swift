@@ -155,6 +155,14 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// The charges of one agreement, newest first (at most `limit`).
+    public func charges(agreement: Int64, limit: Int = 50) async throws -> [Charge] {
+        try await database.read { db in
+            try await db.rows("SELECT \(Self.columns) FROM charges WHERE agreement = ? ORDER BY id DESC LIMIT ?",
+                              [.integer(agreement), .integer(Int64(max(1, min(limit, 1_000))))]).map(Self.charge)
+        }
+    }
+
     /// The state moves of a charge, oldest first.
     public func history(_ charge: Int64) async throws -> [(from: ChargeState, to: ChargeState, reason: String?)] {
         try await database.read { db in

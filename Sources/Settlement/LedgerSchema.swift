@@ -170,6 +170,10 @@ enum LedgerSchema {
         CREATE INDEX charge_events_by_charge ON charge_events (charge, at);
         CREATE INDEX charge_events_unnoticed ON charge_events (id) WHERE noticed IS NULL;
         """,
+        // A customer's portal lists each agreement's charges (PostgreSQL has had this index from its first schema).
+        """
+        CREATE INDEX IF NOT EXISTS charges_by_agreement ON charges (agreement);
+        """,
     ]
 
     /// The current schema in one step: PostgreSQL databases start here. Ids are identities that accept explicit

@@ -155,6 +155,9 @@ struct ServeCommand: AsyncParsableCommand {
             rates: runtime.rates, allowancePayments: config.allowancePayments,
             publicURL: config.publicURL ?? "http://\(config.listen.host.contains(":") ? "[\(config.listen.host)]" : config.listen.host):\(config.listen.port)",
             wake: { chain in wakersNow[chain]?.wake() }, logger: logger)
+        api.portal = PortalService(sessions: PageSessionStore(database: runtime.database), ledger: runtime.ledger, stripe: runtime.stripe,
+                                   chains: runtime.chains.map(\.view), allowancePayments: config.allowancePayments,
+                                   publicURL: api.checkout?.publicURL ?? "", logger: logger)
         api.add(to: router)
         // Connections need descriptors: raise the soft limit to the hard one, and keep the cap below it with room for
         // the database, RPC and Stripe connections, so a flood meets the cap (which sheds idle connections), never

@@ -55,6 +55,8 @@ struct APIFixture: Sendable {
         api.checkout = CheckoutService(sessions: PageSessionStore(database: world.runtime.database), ledger: world.ledger, stripe: world.runtime.stripe,
                                        chains: [view], rates: world.runtime.rates, allowancePayments: api.allowancePayments,
                                        publicURL: "http://127.0.0.1", wake: { _ in }, logger: logger)
+        api.portal = PortalService(sessions: PageSessionStore(database: world.runtime.database), ledger: world.ledger, stripe: world.runtime.stripe,
+                                   chains: [view], allowancePayments: api.allowancePayments, publicURL: "http://127.0.0.1", logger: logger)
         let server = try await TestServer.start(inbox: StripeInbox(store: world.store, secrets: [BillingWorld.webhookSecret]), logger: logger) { router in
             api.add(to: router)
         }

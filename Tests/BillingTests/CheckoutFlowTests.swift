@@ -1,4 +1,5 @@
 import Billing
+import SettleCore
 import Store
 import TestSupport
 import Testing
@@ -81,5 +82,20 @@ struct PageSessionStoreTests {
         #expect(try await !sessions.move(key: key, from: "open", to: "approving", result: nil, now: 6))  // already moved
         let stored = try #require(try await sessions.session(key: key))
         #expect(stored.state == "approving" && stored.updatedAt == 5)
+    }
+}
+
+@Suite("Payment readiness: the merchant guide's three cases")
+struct PaymentReadinessTests {
+    @Test("all set, top up, raise the allowance", arguments: [
+        (UInt64(100), UInt64(100), UInt64(100), PaymentReadiness.allSet),
+        (99, 100, 100, .topUp),
+        (100, 99, 100, .raiseAllowance),
+        (0, 0, 100, .raiseAllowance),
+        (1_000, 0, 1, .raiseAllowance),
+        (0, 1_000, 0, .allSet),
+    ])
+    func decide(balance: UInt64, allowance: UInt64, amount: UInt64, expected: PaymentReadiness) {
+        #expect(PaymentReadiness.decide(balance: UInt256(balance), allowance: UInt256(allowance), amount: UInt256(amount)) == expected)
     }
 }

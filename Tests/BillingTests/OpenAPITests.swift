@@ -121,6 +121,43 @@ struct OpenAPITests {
         #expect(page.header("Content-Security-Policy")?.contains("script-src 'self'") == true)
         let after = try await api.call(.get, "/checkout/\(session)/state", template: "\(c)/state", token: nil)
         #expect(after.status == 200 && after.json["step"] == "approving", "\(after.text)")
+        try await portalCalls(api)
+    }
+
+    /// The portal: a session for the customer whose invoices the document test charged, its page and JSON routes.
+    static func portalCalls(_ api: APIFixture) async throws {
+        let admin = APIFixture.adminToken
+        let agreement = try #require(try await api.world.ledger.agreements().first)
+        let created = try await api.call(.post, "/v1/portal_sessions", template: "/v1/portal_sessions", token: admin,
+                                         body: #"{"customer": "\#(agreement.customer)"}"#)
+        #expect(created.status == 201, "\(created.text)")
+        let session = try #require(created.json["id"]?.stringValue)
+        let p = "/portal/{id}"
+        let calls: [(method: Transport.HTTPRequest.Method, path: String, template: String, token: String?, body: String?)] = [
+            (.post, "/v1/portal_sessions", "/v1/portal_sessions", admin, #"{"customer": "cus_nobody"}"#),
+            (.post, "/v1/portal_sessions", "/v1/portal_sessions", admin, #"{"customer": "\#(agreement.customer)", "extra": 1}"#),
+            (.post, "/v1/portal_sessions", "/v1/portal_sessions", APIFixture.readToken, "{}"),
+            (.get, "/portal/\(session)", p, nil, nil),
+            (.get, "/portal/ps_unknown", p, nil, nil),
+            (.get, "/portal/\(session)/state", "\(p)/state", nil, nil),
+            (.get, "/portal/ps_unknown/state", "\(p)/state", nil, nil),
+            (.get, "/portal/\(session)/approval?agreement=\(agreement.id)&amount=0", "\(p)/approval", nil, nil),
+            (.get, "/portal/\(session)/approval?agreement=999999&amount=0", "\(p)/approval", nil, nil),
+            (.post, "/portal/\(session)/approval", "\(p)/approval", nil, #"{"agreement": \#(agreement.id), "action": "raise", "transaction": "0x12"}"#),
+        ]
+        for call in calls { try await api.call(call.method, call.path, template: call.template, token: call.token, body: call.body) }
+        let page = try await api.call(.get, "/portal/\(session)", template: p, token: nil)
+        let marker = "name=\"settle-csrf\" content=\""
+        guard let start = page.text.range(of: marker) else {
+            Issue.record("no CSRF token in the portal page")
+            return
+        }
+        let csrf = String(page.text[start.upperBound...].prefix { $0 != "\"" })
+        let reported = try await api.call(.post, "/portal/\(session)/approval", template: "\(p)/approval", token: nil,
+                                          body: #"{"agreement": \#(agreement.id), "action": "raise", "transaction": "0x\#(String(repeating: "cd", count: 32))"}"#,
+                                          extraHeaders: [("X-Settle-CSRF", csrf)])
+        #expect(reported.status == 200 && reported.json["action"]?["status"] == "pending", "\(reported.text)")
+        #expect(reported.json["agreements"]?.arrayValue?.first?["readiness"] != nil, "\(reported.text)")
     }
 
 }

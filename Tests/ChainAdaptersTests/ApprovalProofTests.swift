@@ -65,6 +65,15 @@ struct ApprovalProofTests {
         #expect(EVMApprovalRule.verdict(receipt: row.receipt, token: "usdc", tokenAddress: Self.token, spender: Self.spender, minimum: 1_000) == row.expected)
     }
 
+    @Test("EVM: a revoke is proven only by a final approval of zero")
+    func evmRevoke() {
+        let zero = Self.receipt([Self.approval(5_000, index: 1), Self.approval(0, index: 2)])
+        #expect(EVMApprovalRule.verdict(receipt: zero, token: "USDC", tokenAddress: Self.token, spender: Self.spender, minimum: 1, revoke: true)
+            == .proven(ApprovalProof(wallet: Self.owner.checksummed, token: "USDC", amount: 0, position: 9)))
+        #expect(EVMApprovalRule.verdict(receipt: Self.receipt([Self.approval(5_000, index: 1)]), token: "USDC", tokenAddress: Self.token,
+                                        spender: Self.spender, minimum: 1, revoke: true) == .refused("the transaction approved 5000 base units: it is not a revoke"))
+    }
+
     // MARK: - Solana
 
     struct SolanaWorld {
@@ -110,5 +119,11 @@ struct ApprovalProofTests {
         let elsewhere = SolanaPublicKey(Ed25519PrivateKey.generate().publicKey)
         #expect(w.verdict(w.transaction([w.approve(5_000, source: elsewhere, at: 0)])) == none)
         #expect(w.verdict(w.transaction([w.approve(5_000, owner: w.stranger, at: 0)])) == none)
+        // Stopping payments: a revoke last is proven (amount 0); an approval is not a revoke.
+        #expect(SolanaApprovalRule.verdict(transaction: w.transaction([w.approve(5_000, at: 0), w.revoke(at: 1)]), token: "usdc", mint: w.mint,
+                                           program: .token, delegate: w.delegate, minimum: 1, revoke: true)
+            == .proven(ApprovalProof(wallet: w.owner.description, token: "USDC", amount: 0, position: 42)))
+        #expect(SolanaApprovalRule.verdict(transaction: w.transaction([w.approve(5_000, at: 0)]), token: "usdc", mint: w.mint, program: .token,
+                                           delegate: w.delegate, minimum: 1, revoke: true) == .refused("the transaction delegated 5000 base units: it is not a revoke"))
     }
 }

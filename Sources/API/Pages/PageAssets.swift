@@ -33,6 +33,12 @@ enum PageAssets {
         #steps li.current { color: var(--ink); font-weight: 600; } #steps li.current::before { border-color: var(--accent); }
         .error { color: var(--bad); } .error:empty, #status:empty { display: none; }
         #payments { padding-left: 18px; } [hidden] { display: none !important; }
+        .agreement { border-top: 1px solid var(--line); padding-top: 12px; margin-top: 16px; }
+        .agreement dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 8px 0; }
+        .agreement dt { color: var(--muted); } .agreement dd { margin: 0; overflow-wrap: anywhere; }
+        .readiness { font-weight: 600; padding: 8px 12px; border-radius: 8px; background: #eef2ff; }
+        .readiness.all_set { background: #e8f5ec; color: var(--ok); } .readiness.raise_allowance, .readiness.top_up { background: #fdecea; color: var(--bad); }
+        button.secondary { background: #fff; color: var(--bad); border: 1px solid var(--bad); }
         @media (max-width: 480px) { body { padding: 0; } .card { border-radius: 0; border-left: 0; border-right: 0; padding: 18px 16px; } }
         """
 
@@ -171,6 +177,128 @@ enum PageAssets {
           $("approve").addEventListener("click", approve);
           showOption();
           if (meta("settle-step") !== "open") { json(base + "/state").then(render).catch((e) => problem(e.message)); poll(); }
+        })();
+        """#
+
+    /// The portal: render each agreement from the server's state; raise the allowance or stop paying through the
+    /// customer's wallet; report the transaction; show what the chain then says.
+    static let portalJS = #"""
+        "use strict";
+        (function () {
+          const $ = (id) => document.getElementById(id);
+          const meta = (name) => document.querySelector('meta[name="' + name + '"]').content;
+          const session = meta("settle-session"), csrf = meta("settle-csrf");
+          const base = "/portal/" + encodeURIComponent(session);
+          let busy = false;
+          const words = { all_set: "All set", top_up: "Top up the balance", raise_allowance: "Raise the allowance" };
+
+          function say(text) { $("status").textContent = text; }
+          function problem(text) { $("problem").textContent = text || ""; }
+          function walletError(error) {
+            if (error && error.code === 4001) return "You rejected the request in your wallet. Nothing was sent.";
+            return (error && error.message) ? error.message : String(error);
+          }
+          async function json(url, init) {
+            const response = await fetch(url, Object.assign({ credentials: "same-origin", headers: { "Accept": "application/json" } }, init || {}));
+            const body = await response.json().catch(() => ({}));
+            if (!response.ok) throw new Error((body.error && body.error.message) || ("HTTP " + response.status));
+            return body;
+          }
+          function row(list, label, value) {
+            const dt = document.createElement("dt"); dt.textContent = label;
+            const dd = document.createElement("dd"); dd.textContent = value;
+            list.appendChild(dt); list.appendChild(dd);
+          }
+          function render(state) {
+            const root = $("agreements"); root.textContent = "";
+            if (!state.agreements.length) { say("No wallet pays a subscription of yours yet."); return; }
+            say("");
+            for (const a of state.agreements) {
+              const card = document.createElement("section");
+              card.className = "agreement"; card.dataset.agreement = a.id;
+              const title = document.createElement("h2"); title.textContent = a.token + " on " + a.chain; card.appendChild(title);
+              const list = document.createElement("dl");
+              row(list, "Wallet", a.wallet);
+              row(list, "Balance", a.balance + " " + a.token);
+              row(list, "Allowance", a.allowance + " " + a.token);
+              row(list, "Next invoice", a.next ? a.next.amount + " " + a.token + ", due " + new Date(a.next.due_at * 1000).toLocaleDateString() : "none open");
+              card.appendChild(list);
+              if (a.readiness) {
+                const ready = document.createElement("p");
+                ready.className = "readiness " + a.readiness; ready.dataset.readiness = a.readiness;
+                ready.textContent = a.advice || words[a.readiness];
+                card.appendChild(ready);
+              }
+              if (a.suggested) {
+                const raise = document.createElement("button");
+                raise.type = "button"; raise.className = "raise";
+                raise.textContent = "Raise the allowance to " + a.suggested.display + " " + a.token;
+                raise.addEventListener("click", () => act(a, "raise", a.suggested.amount));
+                card.appendChild(raise);
+              }
+              if (a.allowance !== "0.00" && a.allowance !== "0") {
+                const stop = document.createElement("button");
+                stop.type = "button"; stop.className = "stop secondary";
+                stop.textContent = "Stop paying (revoke the allowance)";
+                stop.addEventListener("click", () => act(a, "revoke", "0"));
+                card.appendChild(stop);
+              }
+              if (a.history.length) {
+                const h = document.createElement("h3"); h.textContent = "Payments"; card.appendChild(h);
+                const ul = document.createElement("ul"); ul.className = "mono";
+                for (const p of a.history) {
+                  const li = document.createElement("li");
+                  li.textContent = p.invoice + " · " + p.amount + " " + a.token + (p.transaction ? " · " + p.transaction : "");
+                  ul.appendChild(li);
+                }
+                card.appendChild(ul);
+              }
+              root.appendChild(card);
+            }
+          }
+          function fromBase64(text) { return Uint8Array.from(atob(text), (c) => c.charCodeAt(0)); }
+          async function connect(a) {
+            if (a.family === "evm") {
+              if (!window.ethereum) throw new Error("No Ethereum wallet found in this browser.");
+              const accounts = await window.ethereum.request({ method: "eth_requestAccounts" });
+              if (a.chain_id && BigInt(await window.ethereum.request({ method: "eth_chainId" })) !== BigInt(a.chain_id)) {
+                await window.ethereum.request({ method: "wallet_switchEthereumChain", params: [{ chainId: "0x" + BigInt(a.chain_id).toString(16) }] });
+              }
+              if (accounts[0].toLowerCase() !== a.wallet.toLowerCase()) throw new Error("Connect the wallet " + a.wallet + ": it is the one paying.");
+            } else {
+              if (!window.solana) throw new Error("No Solana wallet found in this browser.");
+              const key = (await window.solana.connect()).publicKey.toBase58();
+              if (key !== a.wallet) throw new Error("Connect the wallet " + a.wallet + ": it is the one paying.");
+            }
+          }
+          async function act(a, action, amount) {
+            if (busy) return;
+            busy = true; problem("");
+            try {
+              await connect(a);
+              const built = await json(base + "/approval?" + new URLSearchParams({ agreement: a.id, amount: amount }).toString());
+              say("Confirm in your wallet…");
+              let sent = null;
+              for (const item of built.transactions) {
+                if (a.family === "evm") {
+                  const tx = Object.assign({}, item.transaction); delete tx.nonce; delete tx.chainId; delete tx.type;
+                  sent = await window.ethereum.request({ method: "eth_sendTransaction", params: [tx] });
+                } else {
+                  sent = (await window.solana.signAndSendTransaction(fromBase64(item.transaction))).signature;
+                }
+              }
+              say("Sent. Waiting to see it on chain…");
+              for (let i = 0; i < 60; i++) {
+                const state = await json(base + "/approval", { method: "POST", headers: { "Content-Type": "application/json", "X-Settle-CSRF": csrf },
+                                                               body: JSON.stringify({ agreement: a.id, action: action, transaction: sent }) });
+                if (state.action.status === "done") { render(state); say(action === "raise" ? "Allowance raised." : "Allowance revoked: no more payments will be taken."); break; }
+                if (state.action.status === "refused") { render(state); problem(state.action.problem); break; }
+                await new Promise((resolve) => setTimeout(resolve, 1000));
+              }
+            } catch (error) { problem(walletError(error)); }
+            busy = false;
+          }
+          json(base + "/state").then(render).catch((error) => { say(""); problem(error.message); });
         })();
         """#
 }

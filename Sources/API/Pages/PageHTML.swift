@@ -155,3 +155,18 @@ enum CheckoutPage {
         return "\(AmountText.display(UInt256(minor), decimals: exponent)) \(currency.uppercased())"
     }
 }
+
+/// The customer portal's page: a frame the script fills from `/portal/{id}/state` (values set as text, never as HTML).
+enum PortalPage {
+    static func render(id: String, csrf: String) -> String {
+        let body = """
+            <p class="eyebrow">Your payments</p>
+            <h1>Wallets paying your subscriptions</h1>
+            <p class="lead">For each: what the wallet holds, what it allows the merchant to take, and whether the next payment can go through.</p>
+            <p id="status" role="status" aria-live="polite">Loading…</p>
+            <p id="problem" class="error" role="alert"></p>
+            <div id="agreements"></div>
+            """
+        return PageHTML.document(title: "Your payments", body: body, meta: [("settle-session", id), ("settle-csrf", csrf)], script: "portal.js")
+    }
+}

@@ -37,6 +37,7 @@ sys.path.insert(0, str(HERE.parent))
 import demo  # noqa: E402  (the local world's building blocks: peers, devnet, Stripe, settled)
 from browser import Browser, EVMWallet, SolanaWallet, Wallet  # noqa: E402
 from eth_abi import decode as abi_decode, encode as abi_encode  # noqa: E402
+from eth_account import Account  # noqa: E402
 from eth_utils import keccak, to_checksum_address  # noqa: E402
 from solders.pubkey import Pubkey  # noqa: E402
 
@@ -89,7 +90,7 @@ class World:
         self.devnet = demo.Devnet(self.devnet_peer)
         self.stripe = demo.Stripe(self.stripe_peer, self.stripe_key)
         accounts = self.devnet.accounts()
-        self.customers = [accounts[3], accounts[4], accounts[5]]  # (address, key): each scenario its own wallet
+        self.customers = [accounts[3], accounts[4], accounts[5], accounts[6]]  # (address, key): each scenario its own wallet
         self.treasury, (self.spender, spender_key) = accounts[8][0], accounts[9]
         self.token = self.devnet.deploy_token("USD Coin (checkout)", "USDC", demo.DECIMALS)
         for address, _ in self.customers:
@@ -196,6 +197,29 @@ scope = "admin"
             raise demo.DemoError(f"POST /v1/checkout_sessions answered {status}: {answer}")
         return answer
 
+    def approve(self, owner, key, amount):
+        """The customer approves `amount` outside any page (Settle's unsigned approval, signed with the key)."""
+        status, built = demo.http("GET", f"{self.base}/v1/chains/devnet/wallets/{owner}/approval?token=USDC&amount={amount}",
+                                  headers={"Authorization": f"Bearer {self.admin}"})
+        if status != 200:
+            raise demo.DemoError(f"approval: {status} {built}")
+        tx = built["transaction"]
+        signed = Account.sign_transaction({
+            "type": 2, "chainId": int(tx["chainId"], 16), "nonce": int(tx["nonce"], 16), "to": to_checksum_address(tx["to"]), "value": 0,
+            "data": tx["data"], "gas": int(tx["gas"], 16), "maxFeePerGas": int(tx["maxFeePerGas"], 16),
+            "maxPriorityFeePerGas": int(tx["maxPriorityFeePerGas"], 16)}, key)
+        self.devnet.receipt(self.devnet.send_raw(signed.raw_transaction))
+
+    def charge_of(self, invoice, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            status, body = demo.http("GET", f"{self.base}/v1/charges/{invoice}", headers={"Authorization": f"Bearer {self.admin}"})
+            if status == 200:
+                return body
+            if time.monotonic() > deadline:
+                raise demo.DemoError(f"no charge for {invoice} within {timeout} s: {status} {body}")
+            time.sleep(0.3)
+
     # -- the chain, as ground truth
 
     def allowance(self, owner):
@@ -253,8 +277,8 @@ def main(argv=None):
         world.start()
         pro = world.price(2_500, "Pro plan")
         free = world.price(0, "Free plan")
-        (alice, alice_key), (bob, bob_key), (carol, carol_key) = world.customers
-        wallet = Wallet(evm=EVMWallet(world.devnet_peer.url, [alice_key, bob_key, carol_key]),
+        (alice, alice_key), (bob, bob_key), (carol, carol_key), (erin, erin_key) = world.customers
+        wallet = Wallet(evm=EVMWallet(world.devnet_peer.url, [alice_key, bob_key, carol_key, erin_key]),
                         solana=SolanaWallet(world.svm_peer.url, [list(bytes(world.dave))]))
         with Browser(args.artifacts, wallet=wallet) as browser:
             # 1. Free plan → Pro, paid at once from the wallet.
@@ -325,6 +349,32 @@ def main(argv=None):
             checks.equal("rejected: the session is still open", step(browser), "open")
 
             expiring = world.session({"customer": customer, "price": pro, "expires_in": 5})
+
+            # 5. The portal: erin's allowance (10 USDC) is short of her next invoice (25): she raises it, then stops paying.
+            world.approve(erin, erin_key, 10 * USDC)
+            customer = world.stripe.customer("erin", "devnet", "USDC", erin)
+            invoice = world.stripe.draft_invoice(customer, 2_500, int(time.time()) + 3_600)
+            world.stripe.finalize(invoice)
+            world.charge_of(invoice)
+            status, portal = demo.http("POST", world.base + "/v1/portal_sessions", json_body={"customer": customer},
+                                       headers={"Authorization": f"Bearer {world.admin}"})
+            checks.equal("portal: session created", status, 201)
+            wallet.evm.use_account(erin)
+            browser.open(portal["url"])
+            readiness = "document.querySelector('.readiness') && document.querySelector('.readiness').dataset.readiness"
+            browser.wait_for(lambda: browser.execute("return " + readiness) is not None, timeout=30, what="the agreement")
+            checks.equal("portal: readiness says raise the allowance", browser.execute("return " + readiness), "raise_allowance")
+            browser.screenshot("6-portal-short")
+            browser.click("button.raise")
+            browser.wait_for_text("#status", "Allowance raised", timeout=60)
+            checks.equal("portal: readiness turns all set", browser.execute("return " + readiness), "all_set")
+            checks.equal("portal: erin's allowance is now 13 × 25 USDC (chain)", world.allowance(erin), 325 * USDC)
+            browser.screenshot("7-portal-raised")
+            browser.click("button.stop")
+            browser.wait_for_text("#status", "Allowance revoked", timeout=60)
+            checks.equal("portal: erin's allowance is 0 after stop paying (chain)", world.allowance(erin), 0)
+            checks.equal("portal: readiness says raise the allowance again", browser.execute("return " + readiness), "raise_allowance")
+            browser.screenshot("8-portal-revoked")
         # 4. A tampered id and an expired session get pages that say so (a 404 and a 410 are what the browser logs).
         with Browser(args.artifacts, wallet=wallet, ignore=(r"status of (404|410)",)) as browser:
             browser.open(session["url"][:-3] + "abc")
