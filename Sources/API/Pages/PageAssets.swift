@@ -229,14 +229,14 @@ enum PageAssets {
                 ready.textContent = a.advice || words[a.readiness];
                 card.appendChild(ready);
               }
-              if (a.suggested) {
+              if (a.suggested && BigInt(a.allowance_units) < BigInt(a.suggested.amount)) {
                 const raise = document.createElement("button");
                 raise.type = "button"; raise.className = "raise";
                 raise.textContent = "Raise the allowance to " + a.suggested.display + " " + a.token;
                 raise.addEventListener("click", () => act(a, "raise", a.suggested.amount));
                 card.appendChild(raise);
               }
-              if (a.allowance !== "0.00" && a.allowance !== "0") {
+              if (BigInt(a.allowance_units) > 0n) {
                 const stop = document.createElement("button");
                 stop.type = "button"; stop.className = "stop secondary";
                 stop.textContent = "Stop paying (revoke the allowance)";

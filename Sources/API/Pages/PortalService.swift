@@ -115,7 +115,7 @@ public struct PortalService: Sendable {
             "chain_id": chain.walletChainID.map { .string($0) } ?? .null, "token": .string(agreement.token), "decimals": .number(String(decimals)),
             "wallet": .string(agreement.wallet), "subscription": agreement.subscription.map { .string($0) } ?? .null,
             "balance": .string(AmountText.short(capacity.balance, decimals: decimals)),
-            "allowance": .string(AmountText.short(capacity.allowance, decimals: decimals)),
+            "allowance": .string(AmountText.short(capacity.allowance, decimals: decimals)), "allowance_units": .string(capacity.allowance.description),
             "next": next.map { ["invoice": .string($0.invoice), "amount": .string(AmountText.short($0.tokenAmount.baseUnits, decimals: decimals)),
                                 "due_at": .number(String($0.dueAt)), "state": .string($0.state.rawValue)] } ?? .null,
             "readiness": readiness, "advice": advice, "suggested": suggested, "in_flight": .bool(inFlight), "history": .array(history),
