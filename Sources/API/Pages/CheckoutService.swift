@@ -267,6 +267,8 @@ public struct CheckoutService: Sendable {
     /// A Stripe request whose refusal becomes a 502 naming what was being done.
     static func stripeStep<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws -> T {
         do { return try await body() } catch let error as StripeError {
+            // Stripe not knowing the object is the caller's mistake (a wrong id), not Stripe failing.
+            if error.status == 404 { throw APIError.notFound("Stripe does not know it (\(what)): \(error.message)") }
             throw APIError(.badGateway, "stripe_unavailable", "Stripe refused \(what): \(error)")
         }
     }
