@@ -94,26 +94,32 @@ public final class PostgresPool: Sendable {
         }
     }
 
-    /// Whichever ends first, the work or its connection, resumes the one waiter.
+    /// Whichever ends first, the work or its connection, resumes the one waiter; the watcher stops as soon as the work
+    /// is done (its sleep is cancelled), so no task outlives a transaction by up to a polling interval.
     private final class Race<T: Sendable>: Sendable {
         private let waiter = Mutex<CheckedContinuation<T, any Error>?>(nil)
         private let worker = Mutex<Task<Void, Never>?>(nil)
+        private let watcher = Mutex<Task<Void, Never>?>(nil)
 
         func start(_ continuation: CheckedContinuation<T, any Error>, work: @escaping @Sendable () async throws -> T, connection: PostgresConnection) {
             waiter.withLock { $0 = continuation }
+            let watch = Task {
+                while !Task.isCancelled, self.waiting, !connection.isClosed { try? await Task.sleep(for: .milliseconds(100)) }
+                if connection.isClosed { self.finish(.failure(ConnectionClosed())) }
+            }
+            watcher.withLock { $0 = watch }
             let task = Task {
                 do { self.finish(.success(try await work())) } catch { self.finish(.failure(error)) }
             }
             worker.withLock { $0 = task }
-            Task {
-                while self.waiting, !connection.isClosed { try? await Task.sleep(for: .milliseconds(100)) }
-                if connection.isClosed { self.finish(.failure(ConnectionClosed())) }
-            }
         }
 
         var waiting: Bool { waiter.withLock { $0 != nil } }
 
-        func finish(_ result: Result<T, any Error>) { waiter.withLock { $0.take() }?.resume(with: result) }
+        func finish(_ result: Result<T, any Error>) {
+            waiter.withLock { $0.take() }?.resume(with: result)
+            watcher.withLock { $0 }?.cancel()
+        }
 
         func cancel() { worker.withLock { $0 }?.cancel() }
     }
