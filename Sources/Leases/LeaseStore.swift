@@ -230,6 +230,9 @@ public actor LeaseKeeper {
         try? await store.release(lease)
     }
 
+    /// Milliseconds since the Unix epoch, from this machine's clock: what daemons and commands keep leases by.
+    public static let wallClock: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1_000) }
+
     /// A holder name for this process: host, process id and a random part.
     public static func processHolder() -> String {
         "\(ProcessInfo.processInfo.hostName)#\(ProcessInfo.processInfo.processIdentifier)#\(UInt32.random(in: 0...UInt32.max))"

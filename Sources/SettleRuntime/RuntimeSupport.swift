@@ -126,8 +126,7 @@ public final class CommandLease: Sendable {
     public static func take(_ name: String, on database: any SQLStore, seconds: UInt64 = 15) async throws -> CommandLease? {
         guard database.backend == .postgres else { return nil }
         let leases = try await SettleDatabase.leases(database)
-        let clock: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1_000) }
-        let keeper = LeaseKeeper(store: leases, name: name, holder: LeaseKeeper.processHolder(), ttl: seconds * 1_000, clock: clock)
+        let keeper = LeaseKeeper(store: leases, name: name, holder: LeaseKeeper.processHolder(), ttl: seconds * 1_000, clock: LeaseKeeper.wallClock)
         guard let lease = try await keeper.hold() else {
             throw RuntimeError("another settled holds the lease '\(name)' on this database (a daemon doing this work): stop it, or let it do the work")
         }

@@ -10,6 +10,23 @@ import Store
 import Synchronization
 import Transport
 
+/// `--database` (a SQLite path or a `postgres://` URL) and `--database-password`, for every command that opens the
+/// database itself.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("SQLite database file (created if missing), or a postgres://USER@HOST:PORT/DB URL (default: $SETTLE_DATABASE, else settle.sqlite).", valueName: "path-or-url"))
+    var database: String = ProcessInfo.processInfo.environment["SETTLE_DATABASE"] ?? "settle.sqlite"
+
+    @Option(name: .long, help: ArgumentHelp("The PostgreSQL password as a reference, env:NAME or file:PATH (default: $SETTLE_DATABASE_PASSWORD).", valueName: "reference"))
+    var databasePassword: String? = ProcessInfo.processInfo.environment["SETTLE_DATABASE_PASSWORD"]
+
+    /// The database these name; a bad URL or password reference is a usage error naming the option.
+    func open(logger: Logger) throws -> any SQLStore {
+        do { return try SettleDatabase.open(argument: database, password: databasePassword, logger: logger) } catch let error as RuntimeError {
+            throw ValidationError(error.message)
+        }
+    }
+}
+
 /// Options every chain command shares.
 struct ChainOptions: ParsableArguments {
     @Option(name: .long, help: "Chain name: the file chains/NAME.toml (ethereum, base, polygon, arbitrum, optimism, bnb, devnet, solana, solana-devnet).")
@@ -18,11 +35,10 @@ struct ChainOptions: ParsableArguments {
     @Option(name: .long, help: "Directory of chain files.")
     var chainsDirectory: String = "chains"
 
-    @Option(name: .long, help: ArgumentHelp("SQLite database file (created if missing), or a postgres://USER@HOST:PORT/DB URL (default: $SETTLE_DATABASE, else settle.sqlite).", valueName: "path-or-url"))
-    var database: String = ProcessInfo.processInfo.environment["SETTLE_DATABASE"] ?? "settle.sqlite"
+    @OptionGroup var storage: DatabaseOptions
 
-    @Option(name: .long, help: ArgumentHelp("The PostgreSQL password as a reference, env:NAME or file:PATH (default: $SETTLE_DATABASE_PASSWORD).", valueName: "reference"))
-    var databasePassword: String? = ProcessInfo.processInfo.environment["SETTLE_DATABASE_PASSWORD"]
+    /// `--database` as given.
+    var database: String { storage.database }
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
@@ -44,9 +60,7 @@ struct ChainOptions: ParsableArguments {
 
     /// The database `--database` names (SQLite or PostgreSQL).
     func openDatabase(logger: Logger) throws -> any SQLStore {
-        do { return try SettleDatabase.open(argument: database, password: databasePassword, logger: logger) } catch let error as RuntimeError {
-            throw ValidationError(error.message)
-        }
+        try storage.open(logger: logger)
     }
 
     func makeLogger() -> Logger {

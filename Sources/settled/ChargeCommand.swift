@@ -14,19 +14,12 @@ struct ChargeCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Recollect.self])
 
     struct LedgerOptions: ParsableArguments {
-        @Option(name: .long, help: ArgumentHelp("SQLite database file (created if missing), or a postgres://USER@HOST:PORT/DB URL (default: $SETTLE_DATABASE, else settle.sqlite).", valueName: "path-or-url"))
-        var database: String = ProcessInfo.processInfo.environment["SETTLE_DATABASE"] ?? "settle.sqlite"
-
-        @Option(name: .long, help: ArgumentHelp("The PostgreSQL password as a reference, env:NAME or file:PATH (default: $SETTLE_DATABASE_PASSWORD).", valueName: "reference"))
-        var databasePassword: String? = ProcessInfo.processInfo.environment["SETTLE_DATABASE_PASSWORD"]
+        @OptionGroup var storage: DatabaseOptions
 
         func ledger() async throws -> Ledger {
             var logger = Logger(label: "settled")
             logger.logLevel = .warning
-            let store: any SQLStore
-            do { store = try SettleDatabase.open(argument: database, password: databasePassword, logger: logger) } catch let error as RuntimeError {
-                throw ValidationError(error.message)
-            }
+            let store = try storage.open(logger: logger)
             let ledger = Ledger(database: store)
             try await ledger.migrate()
             return ledger

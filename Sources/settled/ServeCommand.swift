@@ -80,7 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
         // signature, checked in their transactions.
         let holder = LeaseKeeper.processHolder()
         let leaseTTL = config.leaseSeconds * 1_000
-        let clock: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1_000) }
+        let clock = LeaseKeeper.wallClock
         func keeper(_ name: String) -> LeaseKeeper {
             LeaseKeeper(store: runtime.leases, name: name, holder: holder, ttl: leaseTTL, clock: clock)
         }
