@@ -137,7 +137,9 @@ public struct PortalService: Sendable {
         guard !transaction.isEmpty, transaction.utf8.count <= 120 else { throw APIError.badRequest("'transaction' must be a transaction hash or signature") }
         let (agreement, chain) = try await agreement(session, number)
         let revoke = action == "revoke"
-        // The concrete view, as in checkout: through `any ChainView` Swift 6.3.1 miscompiled this async call.
+        // The concrete view, as in checkout: through `any ChainView` Swift 6.3.1 miscompiled this async call. Written out
+        // here and in `CheckoutService.verify` on purpose: one static helper taking `any ChainView` for both crashed
+        // the same way (a call through a null pointer in the OpenAPI test).
         let verdict: ApprovalVerdict
         if let evm = chain as? EVMChainView {
             verdict = try await evm.evmApprovalVerdict(transaction: transaction, token: agreement.token, minimum: 1, revoke: revoke)
