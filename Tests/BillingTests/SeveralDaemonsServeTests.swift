@@ -459,7 +459,7 @@ struct IdleTransactionTimeoutTests {
     func idleTransactionEnded(path: Path) async throws {
         let fresh = try await PostgresServer.freshDatabase("idle", pool: 2)
         fresh.close()
-        let pool = PostgresPool(fresh.location, password: nil, logger: fresh.logger, idleInTransactionTimeout: .milliseconds(500))
+        let pool = PostgresPool(fresh.location, password: nil, logger: fresh.logger, idleInTransactionTimeout: .seconds(2))  // room for a starved full-suite run between BEGIN and the next statement
         defer { pool.close() }
         let outcome = Mutex<String?>(nil), steps = Mutex<[String]>([])
         let work = Task {
@@ -468,14 +468,14 @@ struct IdleTransactionTimeoutTests {
                 case .connection:
                     try await pool.transaction { connection in
                         try await connection.query("SELECT 1", logger: pool.logger)
-                        try await Task.sleep(for: .seconds(2))  // paused past the timeout, between two statements
+                        try await Task.sleep(for: .seconds(5))  // paused past the timeout, between two statements
                         steps.withLock { $0.append("second statement sent (connection closed: \(connection.isClosed))") }
                         try await connection.query("SELECT 2", logger: pool.logger)
                     }
                 case .session:
                     _ = try await pool.write { session in
                         _ = try await session.rows("SELECT 1", [])
-                        try await Task.sleep(for: .seconds(2))
+                        try await Task.sleep(for: .seconds(5))
                         steps.withLock { $0.append("second statement sent") }
                         return try await session.rows("SELECT 2", [])
                     }
