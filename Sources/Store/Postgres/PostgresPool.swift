@@ -127,13 +127,18 @@ public final class PostgresPool: Sendable {
     /// Applies `migrations[version...]` of `module`, each in its own transaction with the version bump, under a
     /// transaction-scoped advisory lock.
     public func migrate(module: String, _ migrations: [String]) async throws {
-        try await client.query("""
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                module TEXT NOT NULL PRIMARY KEY,
-                version INTEGER NOT NULL CHECK (version >= 0))
-            """, logger: logger)
-        try await client.query("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS written_by TEXT", logger: logger)
         let logger = logger
+        // Under the migration lock: daemons starting together on a fresh database otherwise race on this DDL (two
+        // CREATE TABLE IF NOT EXISTS, or ADD COLUMN IF NOT EXISTS, at once fail on the catalog's unique keys).
+        try await transaction { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+            try await connection.query("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    module TEXT NOT NULL PRIMARY KEY,
+                    version INTEGER NOT NULL CHECK (version >= 0))
+                """, logger: logger)
+            try await connection.query("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS written_by TEXT", logger: logger)
+        }
         for _ in migrations.indices {
             let more: Bool = try await transaction { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
