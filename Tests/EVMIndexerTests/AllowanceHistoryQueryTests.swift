@@ -65,7 +65,6 @@ struct AllowanceHistoryQueryTests {
                                                   owner: mine ? owner : testAddress(Int64(5 + block % 500)), spender: spender, value: 0))
         }
         try await store.commit(batch, chain: chain)
-        if index.postgres != nil { try await index.execute("ANALYZE") }
         return (chain, owner, token, spender)
     }
 
@@ -88,13 +87,17 @@ struct AllowanceHistoryQueryTests {
                 #expect(cost.plan.contains { $0.contains("evm_approvals_by_owner_spender") }, "\(cost.plan)")
                 #expect(cost.steps < 2_000, "a page of 11 rows took \(cost.steps) steps: \(cost.plan)")
             }
-            if let postgres = index.postgres {
+            // Whatever the planner knows: nothing yet, the big table analyzed (autovacuum's order; the small address
+            // table may never be), everything.
+            for statistics in ["", "ANALYZE evm_approvals", "ANALYZE"] {
+                guard let postgres = index.postgres else { break }
+                if !statistics.isEmpty { try await index.execute(statistics) }
                 let plan = try await postgresPlan(postgres, PostgresEVMIndexStore.allowanceHistoryQuery(
                     chain: chain, owner: owner, token: token, spender: spender, after: (3, 0), limit: 11))
-                #expect(!plan.contains { $0.contains("Seq Scan") || $0.contains("Sort") }, "\(plan)")
+                #expect(!plan.contains { $0.contains("Seq Scan") || $0.contains("Sort") }, "\(statistics): \(plan)")
                 // The page's rows, read in the index's order and no more.
                 let scan = plan.first { $0.contains("Index Scan using evm_approvals_by_owner_spender") }
-                #expect(scan?.hasSuffix("rows=11 loops=1)") == true, "\(plan)")
+                #expect(scan?.hasSuffix("rows=11 loops=1)") == true, "\(statistics): \(plan)")
             }
         }
         // And the pages are right: the owner's approvals, oldest first, each page after the last.

@@ -7,6 +7,9 @@ extension PostgresSolanaIndexStore {
     /// the index instead of sorting the wallet's whole history), merged, and only the page's rows joined to their keys
     /// (`page` first: with nine relations, past `join_collapse_limit`, PostgreSQL keeps the written join order, and
     /// written the other way round it joined the wallet's whole history before the page).
+    /// A token filter is `source = ANY(ARRAY(…))` of the owner's accounts for the mint, not `source IN (…)`: as a join,
+    /// with the events table analyzed and the few token-account rows not yet (autovacuum may never analyze them), the
+    /// planner read the wallet's whole history and sorted it.
     /// Keys are looked up inside the statement: an owner or a mint never indexed matches nothing (an empty page), a
     /// delegate never indexed matches no approval or transfer (revokes still show).
     public func delegateHistory(chain: Int64, owner: SolanaPublicKey, delegate: SolanaPublicKey, mint: SolanaPublicKey?,
@@ -36,7 +39,7 @@ extension PostgresSolanaIndexStore {
             """
             (SELECT e.signature, e.slot, e.outer_index, e.inner_index FROM sol_events e
              WHERE e.chain = $1 AND e.owner = \(ownerID) AND \(PostgresSolanaIndexSchema.delegateParty) = \(party)
-               \(mint == nil ? "" : "AND e.source IN (SELECT account FROM sol_token_accounts WHERE chain = $1 AND owner = \(ownerID) AND mint = (SELECT id FROM sol_keys WHERE key = $4))")
+               \(mint == nil ? "" : "AND e.source = ANY(ARRAY(SELECT account FROM sol_token_accounts WHERE chain = $1 AND owner = \(ownerID) AND mint = (SELECT id FROM sol_keys WHERE key = $4)))")
                AND (e.slot, e.signature, e.outer_index, e.inner_index) > ($5, $6, $7, $8)
              ORDER BY e.slot, e.signature, e.outer_index, e.inner_index LIMIT $9)
             """
