@@ -65,6 +65,10 @@ one is reduced and logged as Approval(owner, spender, remaining) before the Tran
                       the transaction succeeds (status 0x1) and eth_estimateGas does not fail.
   noreturn            USDT-style: transfer, transferFrom and approve return no data at all ("0x" from eth_call);
                       otherwise standard (revert with snekmate's reasons on failure).
+  usdt                USDT's approve (issue 16): approve(spender, value) reverts, with no reason (code 3,
+                      "execution reverted", data "0x"), when both value and the current allowance are non-zero;
+                      set it to 0 first (approve to 0 and from 0 work and log Approval). Like noreturn,
+                      transfer, transferFrom and approve return no data; otherwise standard.
   pausable_blocklist  USDC-style: while paused, transfer/transferFrom/approve revert "paused"; a blocklisted
                       sender/recipient (transfer), owner/recipient/caller (transferFrom), caller/spender
                       (approve) reverts "blocklisted" (pause checked first, then the blocklist, then allowance

@@ -6,6 +6,7 @@ Kinds (the wrapper file; `settle_deployToken`'s `kind`):
   fee                 contracts/settle_token_fee.vy                 fee-on-transfer (feeBps to feeCollector)
   false               contracts/settle_token_false.vy               returns false instead of reverting
   noreturn            contracts/settle_token_noreturn.vy            USDT-style: transfer/transferFrom/approve return nothing
+  usdt                contracts/settle_token_usdt.vy                USDT's approve: non-zero to non-zero reverts; returns nothing
   pausable_blocklist  contracts/settle_token_pausable_blocklist.vy  USDC-style pause and blocklist
   lying               contracts/settle_token_lying.vy               logs Transfer(amount), credits amount / 2
 Each wrapper's docstring states its behaviour exactly.
@@ -38,6 +39,7 @@ KINDS = {
     "fee": (CONTRACTS / "settle_token_fee.vy", ("uint256", "address")),
     "false": (CONTRACTS / "settle_token_false.vy", ()),
     "noreturn": (CONTRACTS / "settle_token_noreturn.vy", ()),
+    "usdt": (CONTRACTS / "settle_token_usdt.vy", ()),
     "pausable_blocklist": (CONTRACTS / "settle_token_pausable_blocklist.vy", ()),
     "lying": (CONTRACTS / "settle_token_lying.vy", ()),
 }

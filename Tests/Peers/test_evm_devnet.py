@@ -482,6 +482,75 @@ def token_kind_checks(c: Checks):
         receipt = send(spender, noreturn, pull(301), gas=100_000)
         c.equal("noreturn: reverting pull mined with status 0", (receipt["status"], receipt["logs"]), ("0x0", []))
 
+        # usdt: USDT's approve (issue 16): non-zero to non-zero reverts (bare revert); 0 first, then the amount
+        usdt = deploy("usdt")
+
+        def approval_log(receipt):
+            return (receipt["status"], [(log["topics"], int(log["data"], 16)) for log in receipt["logs"]])
+
+        approval_topics = [APPROVAL_TOPIC, topic_address(payer["address"]), topic_address(spender["address"])]
+        c.equal("usdt: approve returns no data",
+                node("eth_call", {"from": payer["address"], "to": usdt, "data": approve(500)}), "0x")
+        receipt = send(payer, usdt, approve(500))
+        c.equal("usdt: approve 0 -> 500 mined with Approval(500)", approval_log(receipt),
+                ("0x1", [(approval_topics, 500)]))
+        c.equal("usdt: allowance 500", allowance(usdt), 500)
+        error = node.error("eth_call", {"from": payer["address"], "to": usdt, "data": approve(700)})
+        c.equal("usdt: approve 500 -> 700 reverts at eth_call, no reason", (error["code"], error["message"], error.get("data")),
+                (3, "execution reverted", "0x"))
+        error = node.error("eth_estimateGas", {"from": payer["address"], "to": usdt, "data": approve(700)})
+        c.equal("usdt: approve 500 -> 700 reverts at estimate", (error["code"], error["message"]), (3, "execution reverted"))
+        receipt = send(payer, usdt, approve(700), gas=100_000)
+        c.equal("usdt: approve 500 -> 700 mined with status 0, no logs", (receipt["status"], receipt["logs"]), ("0x0", []))
+        c.equal("usdt: allowance stays 500", allowance(usdt), 500)
+        error = node.error("eth_call", {"from": payer["address"], "to": usdt, "data": approve(max_uint)})
+        c.equal("usdt: approve 500 -> 2**256-1 reverts too", error["message"], "execution reverted")
+        c.equal("usdt: approve 500 -> 500 (same value) reverts too",
+                node.error("eth_call", {"from": payer["address"], "to": usdt, "data": approve(500)})["message"], "execution reverted")
+        receipt = send(payer, usdt, approve(0))
+        c.equal("usdt: approve 500 -> 0 mined with Approval(0)", approval_log(receipt), ("0x1", [(approval_topics, 0)]))
+        c.equal("usdt: allowance 0", allowance(usdt), 0)
+        receipt = send(payer, usdt, approve(0))
+        c.equal("usdt: approve 0 -> 0 works", approval_log(receipt), ("0x1", [(approval_topics, 0)]))
+        receipt = send(payer, usdt, approve(700))
+        c.equal("usdt: approve 0 -> 700 mined with Approval(700)", approval_log(receipt),
+                ("0x1", [(approval_topics, 700)]))
+        c.equal("usdt: allowance 700", allowance(usdt), 700)
+        c.equal("usdt: transferFrom returns no data",
+                node("eth_call", {"from": spender["address"], "to": usdt, "data": pull(200)}), "0x")
+        c.equal("usdt: transfer returns no data",
+                node("eth_call", {"from": payer["address"], "to": usdt, "data": transfer(treasury["address"], 1)}), "0x")
+        receipt = send(spender, usdt, pull(200))
+        c.equal("usdt: transferFrom mined, Approval(500) then Transfer(200)",
+                (receipt["status"], [log["topics"][0] for log in receipt["logs"]], transfers(receipt)),
+                ("0x1", [APPROVAL_TOPIC, TRANSFER_TOPIC],
+                 [(topic_address(payer["address"]), topic_address(treasury["address"]), 200)]))
+        c.equal("usdt: transferFrom moved", (balance(usdt, payer), balance(usdt, treasury), allowance(usdt)),
+                (1_000_000 - 200, 200, 500))
+        c.equal("usdt: approve after a partial pull (500 left) -> 300 reverts",
+                node.error("eth_call", {"from": payer["address"], "to": usdt, "data": approve(300)})["message"], "execution reverted")
+        error = node.error("eth_estimateGas", {"from": spender["address"], "to": usdt, "data": pull(501)})
+        c.equal("usdt: short allowance reverts", (error["code"], error["message"]),
+                (3, "execution reverted: erc20: insufficient allowance"))
+        error = node.error("eth_estimateGas", {"from": treasury["address"], "to": usdt, "data": transfer(payer["address"], 201)})
+        c.equal("usdt: short balance reverts", (error["code"], error["message"]),
+                (3, "execution reverted: erc20: transfer amount exceeds balance"))
+        receipt = send(spender, usdt, pull(500))
+        c.equal("usdt: pull of the whole allowance leaves 0", (receipt["status"], allowance(usdt)), ("0x1", 0))
+        receipt = send(payer, usdt, approve(max_uint))
+        c.equal("usdt: approve 0 -> 2**256-1 after the allowance is used up", (receipt["status"], allowance(usdt)),
+                ("0x1", max_uint))
+        send(spender, usdt, pull(100))
+        c.equal("usdt: infinite allowance not reduced", (allowance(usdt), balance(usdt, treasury)), (max_uint, 800))
+        other = node("settle_tokenCall", {"token": usdt, "function": "approve", "args": [spender["address"], 5], "from": 6})
+        c.equal("usdt: another owner's allowance is its own (0 -> 5 works)",
+                (node("eth_getTransactionReceipt", other)["status"],
+                 view(usdt, "allowance(address,address)", ["address", "address"], [accounts[6]["address"], spender["address"]])),
+                ("0x1", 5))
+        error = node.error("settle_tokenCall", {"token": usdt, "function": "approve", "args": [spender["address"], 6], "from": 6})
+        c.equal("usdt: settle_tokenCall approve 5 -> 6 fails with the revert", (error["code"], error["message"]),
+                (3, "execution reverted"))
+
         # pausable_blocklist: USDC-style
         usdc = deploy("pausable_blocklist")
         send(payer, usdc, approve(max_uint))

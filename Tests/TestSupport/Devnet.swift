@@ -48,7 +48,8 @@ public final class Devnet: Sendable {
 
     /// Deploys a fresh ERC-20 (snekmate, compiled with Vyper) owned by `owner`. `kind` picks a behaviour of real tokens
     /// (`standard`, `fee`: 1% fee on transfer, `false`: returns false instead of reverting, `noreturn`: USDT-style,
-    /// `pausable_blocklist`: USDC-style, `lying`: logs the full amount but credits half; see evm_devnet.py).
+    /// `usdt`: USDT's approve, non-zero to non-zero reverts, and no return values, `pausable_blocklist`: USDC-style,
+    /// `lying`: logs the full amount but credits half; see evm_devnet.py).
     public func deployToken(symbol: String = "USDC", decimals: Int = 6, owner: EVMAddress, kind: String = "standard") async throws -> EVMAddress {
         let result = try await rpc.call("settle_deployToken", [
             .object([("name", .string("Test \(symbol)")), ("symbol", .string(symbol)), ("decimals", .number(String(decimals))),
