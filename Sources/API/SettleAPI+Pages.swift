@@ -14,6 +14,7 @@ extension SettleAPI {
         router.get("/assets/checkout.js") { _, _ in PageHTML.asset("text/javascript; charset=utf-8", PageAssets.checkoutJS) }
         router.get("/assets/favicon.svg") { _, _ in PageHTML.asset("image/svg+xml", PageAssets.favicon) }
         router.get("/favicon.ico") { _, _ in PageHTML.asset("image/svg+xml", PageAssets.favicon) }
+        router.get("/assets/wallet.js") { _, _ in PageHTML.asset("text/javascript; charset=utf-8", PageAssets.walletJS) }
         router.get("/assets/portal.js") { _, _ in PageHTML.asset("text/javascript; charset=utf-8", PageAssets.portalJS) }
         router.post("/v1/portal_sessions") { request, _ in
             await self.guarded(request, .admin) {
@@ -29,7 +30,8 @@ extension SettleAPI {
                 let query = QueryParameters(request)
                 guard let agreement = Int64(try query.required("agreement")) else { throw APIError.badRequest("'agreement' must be an agreement id") }
                 return JSONBody.response(.ok, try await self.portalService().approvalTransactions(
-                    Self.parameter(context, "id") ?? "", agreement: agreement, amount: try query.amount(), now: self.now()))
+                    Self.parameter(context, "id") ?? "", agreement: agreement, amount: query.string("amount") == nil ? nil : try query.amount(),
+                    token: query.string("token"), wallet: query.string("wallet"), now: self.now()))
             }
         }
         router.post("/portal/:id/approval") { request, context in
@@ -42,9 +44,16 @@ extension SettleAPI {
                       let transaction = body["transaction"]?.stringValue else {
                     throw APIError.badRequest("the body needs 'agreement' (a number), 'action' and 'transaction'")
                 }
+                let token: String?
+                switch body["token"] {
+                case nil, .null?: token = nil
+                case .string(let symbol)?: token = symbol
+                default: throw APIError.badRequest("'token' must be a token symbol")
+                }
                 let csrf = request.headers[HTTPField.Name("X-Settle-CSRF")!]  // swiftlint:disable:this force_unwrapping
                 return JSONBody.response(.ok, try await self.portalService().report(Self.parameter(context, "id") ?? "", csrf: csrf, agreement: agreement,
-                                                                                    action: action, transaction: transaction, now: self.now()))
+                                                                                    action: action, transaction: transaction, token: token,
+                                                                                    now: self.now()))
             }
         }
         router.post("/v1/checkout_sessions") { request, _ in

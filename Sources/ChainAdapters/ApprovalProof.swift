@@ -97,3 +97,24 @@ public enum SolanaApprovalRule {
                                      position: transaction.slot))
     }
 }
+
+/// How a wallet moves its allowance to a new amount. Most tokens take one approval of the new amount. Some (USDT on
+/// Ethereum is the known one) refuse to set a non-zero allowance while another non-zero one stands: there the wallet
+/// signs `approve(0)` first and, once that is on chain, the approval of the new amount, each built and estimated
+/// against the chain as it is then (built together, the second one's gas would be estimated against the old allowance:
+/// a revert for such a token, too little gas for a zero-to-non-zero write in any token).
+public enum ApprovalPlan: Hashable, Sendable {
+    /// Sign the approval of the new amount.
+    case direct
+    /// Sign `approve(0)`; once it is on chain, ask again for the approval of the new amount.
+    case zeroFirst
+
+    /// - Parameters:
+    ///   - current: the allowance the chain shows now.
+    ///   - directRefused: the node's estimate of the direct approval reverted (the token refuses it now).
+    /// - Returns: nil when the token refuses the direct approval for another reason than a standing allowance.
+    public static func decide(family: String, current: UInt256, target: UInt256, directRefused: Bool) -> ApprovalPlan? {
+        guard directRefused else { return .direct }
+        return family == "evm" && current != .zero && target != .zero ? .zeroFirst : nil
+    }
+}

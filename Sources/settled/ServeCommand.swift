@@ -157,6 +157,7 @@ struct ServeCommand: AsyncParsableCommand {
             wake: { chain in wakersNow[chain]?.wake() }, logger: logger)
         api.portal = PortalService(sessions: PageSessionStore(database: runtime.database), ledger: runtime.ledger, stripe: runtime.stripe,
                                    chains: runtime.chains.map(\.view), allowancePayments: config.allowancePayments,
+                                   pricing: { [ingestor = runtime.ingestor] chain in ingestor.pricing(chain: chain) },
                                    publicURL: api.checkout?.publicURL ?? "", logger: logger)
         api.add(to: router)
         // Connections need descriptors: raise the soft limit to the hard one, and keep the cap below it with room for

@@ -56,7 +56,8 @@ struct APIFixture: Sendable {
                                        chains: [view], rates: world.runtime.rates, allowancePayments: api.allowancePayments,
                                        publicURL: "http://127.0.0.1", wake: { _ in }, logger: logger)
         api.portal = PortalService(sessions: PageSessionStore(database: world.runtime.database), ledger: world.ledger, stripe: world.runtime.stripe,
-                                   chains: [view], allowancePayments: api.allowancePayments, publicURL: "http://127.0.0.1", logger: logger)
+                                   chains: [view], allowancePayments: api.allowancePayments,
+                                   pricing: { [ingestor = world.runtime.ingestor] chain in ingestor.pricing(chain: chain) }, publicURL: "http://127.0.0.1", logger: logger)
         let server = try await TestServer.start(inbox: StripeInbox(store: world.store, secrets: [BillingWorld.webhookSecret]), logger: logger) { router in
             api.add(to: router)
         }

@@ -127,3 +127,22 @@ struct ApprovalProofTests {
                                            delegate: w.delegate, minimum: 1, revoke: true) == .refused("the transaction delegated 5000 base units: it is not a revoke"))
     }
 }
+
+/// How a wallet moves its allowance: one approval, unless the token refuses it over a standing allowance.
+@Suite("Approval plan: approve(0) first only when the token refuses the direct approval over a standing allowance")
+struct ApprovalPlanTests {
+    @Test("the table", arguments: [
+        // family, current, target, direct refused, plan
+        ("evm", 0, 325, false, ApprovalPlan?.some(.direct)),
+        ("evm", 10, 325, false, .direct),         // a token that takes a change of allowance: one transaction
+        ("evm", 10, 325, true, .zeroFirst),        // USDT: approve(0), then (asked again) the approval
+        ("evm", 325, 325, true, .zeroFirst),       // USDT refuses even the same amount again
+        ("evm", 0, 325, true, nil),                // refused with nothing standing: another reason, said as it is
+        ("evm", 10, 0, true, nil),                 // a revoke refused: never "zero first"
+        ("solana", 10, 325, true, nil),            // SPL Approve replaces the delegation: no such rule
+        ("solana", 10, 325, false, .direct),
+    ])
+    func table(_ family: String, _ current: UInt64, _ target: UInt64, _ refused: Bool, _ plan: ApprovalPlan?) {
+        #expect(ApprovalPlan.decide(family: family, current: UInt256(current), target: UInt256(target), directRefused: refused) == plan)
+    }
+}

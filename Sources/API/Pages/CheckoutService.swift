@@ -83,8 +83,8 @@ public struct CheckoutService: Sendable {
         return (payment, suggested, decimals, payments)
     }
 
-    /// The transactions the wallet signs, in order: `approve(0)` first when the wallet already allows a different
-    /// non-zero amount (tokens like USDT refuse to change one non-zero allowance into another), then the approval.
+    /// The transactions the wallet signs now (`ApprovalTransactions`: one approval, or `approve(0)` first for a token
+    /// that refuses to change a standing allowance).
     func approvalTransactions(_ id: String, chain name: String, token: String, wallet: String, amount: UInt256?, now: UInt64) async throws -> JSON {
         let (session, request, progress) = try await session(id)
         guard now < session.expiresAt else { throw APIError(.gone, "expired", "this checkout expired: ask the merchant for a new link") }
@@ -97,13 +97,7 @@ public struct CheckoutService: Sendable {
         guard target >= payment else {
             throw APIError.badRequest("an allowance of \(AmountText.display(target, decimals: decimals)) does not cover the first payment (\(AmountText.display(payment, decimals: decimals)))")
         }
-        var transactions: [JSON] = []
-        if chain.family == "evm" {
-            let current = try await chain.capacity.capacity(wallet: wallet, token: token.uppercased()).allowance
-            if current != .zero && current != target { transactions.append(try await chain.unsignedApproval(wallet: wallet, token: token, amount: .zero)) }
-        }
-        transactions.append(try await chain.unsignedApproval(wallet: wallet, token: token, amount: target))
-        return ["transactions": .array(transactions)]
+        return try await ApprovalTransactions.build(chain: chain, wallet: wallet, token: token, amount: target)
     }
 
     /// The page reports the approval transaction it sent; the server then reads it from the chain.

@@ -36,9 +36,11 @@ enum PageAssets {
         .agreement { border-top: 1px solid var(--line); padding-top: 12px; margin-top: 16px; }
         .agreement dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 8px 0; }
         .agreement dt { color: var(--muted); } .agreement dd { margin: 0; overflow-wrap: anywhere; }
+        .change-form { border: 1px solid var(--line); border-radius: 8px; padding: 4px 12px 12px; margin-top: 8px; background: #fafbfd; }
         .readiness { font-weight: 600; padding: 8px 12px; border-radius: 8px; background: #eef2ff; }
         .readiness.all_set { background: #e8f5ec; color: var(--ok); } .readiness.raise_allowance, .readiness.top_up { background: #fdecea; color: var(--bad); }
         button.secondary { background: #fff; color: var(--bad); border: 1px solid var(--bad); }
+        button.neutral { background: #fff; color: var(--accent); border: 1px solid var(--accent); }
         @media (max-width: 480px) { body { padding: 0; } .card { border-radius: 0; border-left: 0; border-right: 0; padding: 18px 16px; } }
         """
 
@@ -48,6 +50,7 @@ enum PageAssets {
         "use strict";
         (function () {
           const $ = (id) => document.getElementById(id);
+          const { json, walletError, sleep, sendApprovals } = window.SettleWallet;
           const meta = (name) => document.querySelector('meta[name="' + name + '"]').content;
           const session = meta("settle-session"), csrf = meta("settle-csrf");
           const base = "/checkout/" + encodeURIComponent(session);
@@ -56,10 +59,6 @@ enum PageAssets {
           function option() { return $("option").selectedOptions[0].dataset; }
           function say(text) { $("status").textContent = text; }
           function problem(text) { $("problem").textContent = text || ""; }
-          function walletError(error) {
-            if (error && error.code === 4001) return "You rejected the request in your wallet. Nothing was sent.";
-            return (error && error.message) ? error.message : String(error);
-          }
           function toUnits(text, decimals) {
             const clean = text.trim();
             if (!/^\d+(\.\d+)?$/.test(clean)) throw new Error("Enter the allowance as a number, like 130.00");
@@ -75,12 +74,6 @@ enum PageAssets {
               " payments of " + o.paymentDisplay + " " + o.token + ". You approve it once; each payment is taken when due.";
             account = null; $("account").textContent = ""; $("approve").disabled = true; $("connect").disabled = false;
             $("connect").textContent = "Connect wallet";
-          }
-          async function json(url, init) {
-            const response = await fetch(url, Object.assign({ credentials: "same-origin", headers: { "Accept": "application/json" } }, init || {}));
-            const body = await response.json().catch(() => ({}));
-            if (!response.ok) throw new Error((body.error && body.error.message) || ("HTTP " + response.status));
-            return body;
           }
           async function connect() {
             problem("");
@@ -105,7 +98,6 @@ enum PageAssets {
               $("approve").textContent = "Approve " + $("allowance").value + " " + o.token;
             } catch (error) { problem(walletError(error)); }
           }
-          function fromBase64(text) { return Uint8Array.from(atob(text), (c) => c.charCodeAt(0)); }
           async function approve() {
             if (busy || !account) return;
             problem(""); busy = true; $("approve").disabled = true;
@@ -113,17 +105,7 @@ enum PageAssets {
             try {
               const amount = toUnits($("allowance").value, Number(o.decimals));
               const query = new URLSearchParams({ chain: o.chain, token: o.token, wallet: account, amount: amount });
-              const built = await json(base + "/approval?" + query.toString());
-              let sent = null;
-              for (const [index, item] of built.transactions.entries()) {
-                say("Confirm " + (built.transactions.length > 1 ? "transaction " + (index + 1) + " of " + built.transactions.length : "the approval") + " in your wallet…");
-                if (o.family === "evm") {
-                  const tx = Object.assign({}, item.transaction); delete tx.nonce; delete tx.chainId; delete tx.type;
-                  sent = await window.ethereum.request({ method: "eth_sendTransaction", params: [tx] });
-                } else {
-                  sent = (await window.solana.signAndSendTransaction(fromBase64(item.transaction))).signature;
-                }
-              }
+              const sent = await sendApprovals(base + "/approval?" + query.toString(), o.family, say);
               say("Approval sent. Waiting to see it on chain…");
               const state = await json(base + "/approval", { method: "POST", headers: { "Content-Type": "application/json", "X-Settle-CSRF": csrf },
                                                              body: JSON.stringify({ chain: o.chain, token: o.token, transaction: sent }) });
@@ -182,28 +164,66 @@ enum PageAssets {
 
     /// The portal: render each agreement from the server's state; raise the allowance or stop paying through the
     /// customer's wallet; report the transaction; show what the chain then says.
-    static let portalJS = #"""
+    /// What checkout.js and portal.js share (loaded before them): JSON requests that fail with the server's message, the
+    /// wallet's errors in words, and the approval transactions sent from the wallet (`sendApprovals`).
+    static let walletJS = #"""
         "use strict";
-        (function () {
-          const $ = (id) => document.getElementById(id);
-          const meta = (name) => document.querySelector('meta[name="' + name + '"]').content;
-          const session = meta("settle-session"), csrf = meta("settle-csrf");
-          const base = "/portal/" + encodeURIComponent(session);
-          let busy = false;
-          const words = { all_set: "All set", top_up: "Top up the balance", raise_allowance: "Raise the allowance" };
-
-          function say(text) { $("status").textContent = text; }
-          function problem(text) { $("problem").textContent = text || ""; }
-          function walletError(error) {
-            if (error && error.code === 4001) return "You rejected the request in your wallet. Nothing was sent.";
-            return (error && error.message) ? error.message : String(error);
-          }
+        window.SettleWallet = (function () {
           async function json(url, init) {
             const response = await fetch(url, Object.assign({ credentials: "same-origin", headers: { "Accept": "application/json" } }, init || {}));
             const body = await response.json().catch(() => ({}));
             if (!response.ok) throw new Error((body.error && body.error.message) || ("HTTP " + response.status));
             return body;
           }
+          function walletError(error) {
+            if (error && error.code === 4001) return "You rejected the request in your wallet. Nothing was sent.";
+            return (error && error.message) ? error.message : String(error);
+          }
+          function fromBase64(text) { return Uint8Array.from(atob(text), (c) => c.charCodeAt(0)); }
+          const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+          async function sendOne(item, family) {
+            if (family === "evm") {
+              const tx = Object.assign({}, item.transaction); delete tx.nonce; delete tx.chainId; delete tx.type;
+              return await window.ethereum.request({ method: "eth_sendTransaction", params: [tx] });
+            }
+            return (await window.solana.signAndSendTransaction(fromBase64(item.transaction))).signature;
+          }
+          // The approval transactions from `url`, sent from the wallet; the last one's hash or signature. A token that
+          // refuses to change a standing allowance gets approve(0) first: sent, waited for, then the approval itself.
+          async function sendApprovals(url, family, say) {
+            let built = await json(url);
+            const twice = built.then === "approve";
+            if (twice) {
+              say("Confirm transaction 1 of 2 in your wallet: this token needs its allowance set to zero first.");
+              await sendOne(built.transactions[0], family);
+              say("Waiting for transaction 1 of 2 to be on chain…");
+              for (let i = 0; built.then && i < 120; i++) { await sleep(1000); built = await json(url); }
+              if (built.then) throw new Error("The first transaction is not on chain after two minutes. Try again.");
+            }
+            say(twice ? "Confirm transaction 2 of 2 in your wallet…" : "Confirm the approval in your wallet…");
+            let sent = null;
+            for (const item of built.transactions) sent = await sendOne(item, family);
+            return sent;
+          }
+          return { json, walletError, sleep, sendApprovals };
+        })();
+        """#
+
+    static let portalJS = #"""
+        "use strict";
+        (function () {
+          const $ = (id) => document.getElementById(id);
+          const { json, walletError, sleep, sendApprovals } = window.SettleWallet;
+          const meta = (name) => document.querySelector('meta[name="' + name + '"]').content;
+          const session = meta("settle-session"), csrf = meta("settle-csrf");
+          const base = "/portal/" + encodeURIComponent(session);
+          let busy = false;
+          const done = { raise: "Allowance raised.", revoke: "Allowance revoked: no more payments will be taken.",
+                         change: "Done: the next payments come from the new wallet and token." };
+          const words = { all_set: "All set", top_up: "Top up the balance", raise_allowance: "Raise the allowance" };
+
+          function say(text) { $("status").textContent = text; }
+          function problem(text) { $("problem").textContent = text || ""; }
           function row(list, label, value) {
             const dt = document.createElement("dt"); dt.textContent = label;
             const dd = document.createElement("dd"); dd.textContent = value;
@@ -236,6 +256,31 @@ enum PageAssets {
                 raise.addEventListener("click", () => act(a, "raise", a.suggested.amount));
                 card.appendChild(raise);
               }
+              const change = document.createElement("button");
+              change.type = "button"; change.className = "change neutral";
+              change.textContent = "Pay from another wallet or token";
+              const form = document.createElement("div");
+              form.className = "change-form"; form.hidden = true;
+              const label = document.createElement("label");
+              label.textContent = "Token";
+              const select = document.createElement("select");
+              select.className = "change-token";
+              for (const symbol of a.tokens) {
+                const option = document.createElement("option");
+                option.value = symbol; option.textContent = symbol + " on " + a.chain; option.selected = symbol === a.token;
+                select.appendChild(option);
+              }
+              label.appendChild(select);
+              const go = document.createElement("button");
+              go.type = "button"; go.className = "change-approve";
+              go.textContent = "Connect the new wallet and approve";
+              const hint = document.createElement("p");
+              hint.className = "hint";
+              hint.textContent = "Choose the token, then connect the wallet that should pay from now on (switch accounts in your wallet first). " +
+                "It applies once the approval is on chain and no payment is on its way.";
+              form.appendChild(label); form.appendChild(hint); form.appendChild(go);
+              change.addEventListener("click", () => { form.hidden = !form.hidden; });
+              go.addEventListener("click", () => act(a, "change", null, select.value));
               if (BigInt(a.allowance_units) > 0n) {
                 const stop = document.createElement("button");
                 stop.type = "button"; stop.className = "stop secondary";
@@ -243,6 +288,7 @@ enum PageAssets {
                 stop.addEventListener("click", () => act(a, "revoke", "0"));
                 card.appendChild(stop);
               }
+              card.appendChild(change); card.appendChild(form);
               if (a.history.length) {
                 const h = document.createElement("h3"); h.textContent = "Payments"; card.appendChild(h);
                 const ul = document.createElement("ul"); ul.className = "mono";
@@ -256,44 +302,41 @@ enum PageAssets {
               root.appendChild(card);
             }
           }
-          function fromBase64(text) { return Uint8Array.from(atob(text), (c) => c.charCodeAt(0)); }
-          async function connect(a) {
+          // The connected account; for a raise or a revoke it must be the agreement's wallet, for a change any.
+          async function connect(a, any) {
             if (a.family === "evm") {
               if (!window.ethereum) throw new Error("No Ethereum wallet found in this browser.");
               const accounts = await window.ethereum.request({ method: "eth_requestAccounts" });
               if (a.chain_id && BigInt(await window.ethereum.request({ method: "eth_chainId" })) !== BigInt(a.chain_id)) {
                 await window.ethereum.request({ method: "wallet_switchEthereumChain", params: [{ chainId: "0x" + BigInt(a.chain_id).toString(16) }] });
               }
-              if (accounts[0].toLowerCase() !== a.wallet.toLowerCase()) throw new Error("Connect the wallet " + a.wallet + ": it is the one paying.");
+              if (!any && accounts[0].toLowerCase() !== a.wallet.toLowerCase()) throw new Error("Connect the wallet " + a.wallet + ": it is the one paying.");
+              return accounts[0];
             } else {
               if (!window.solana) throw new Error("No Solana wallet found in this browser.");
               const key = (await window.solana.connect()).publicKey.toBase58();
-              if (key !== a.wallet) throw new Error("Connect the wallet " + a.wallet + ": it is the one paying.");
+              if (!any && key !== a.wallet) throw new Error("Connect the wallet " + a.wallet + ": it is the one paying.");
+              return key;
             }
           }
-          async function act(a, action, amount) {
+          async function act(a, action, amount, token) {
             if (busy) return;
             busy = true; problem("");
             try {
-              await connect(a);
-              const built = await json(base + "/approval?" + new URLSearchParams({ agreement: a.id, amount: amount }).toString());
-              say("Confirm in your wallet…");
-              let sent = null;
-              for (const item of built.transactions) {
-                if (a.family === "evm") {
-                  const tx = Object.assign({}, item.transaction); delete tx.nonce; delete tx.chainId; delete tx.type;
-                  sent = await window.ethereum.request({ method: "eth_sendTransaction", params: [tx] });
-                } else {
-                  sent = (await window.solana.signAndSendTransaction(fromBase64(item.transaction))).signature;
-                }
-              }
+              const account = await connect(a, action === "change");
+              const query = { agreement: a.id };
+              if (amount !== null) query.amount = amount;
+              if (action === "change") { query.token = token; query.wallet = account; }
+              const sent = await sendApprovals(base + "/approval?" + new URLSearchParams(query).toString(), a.family, say);
               say("Sent. Waiting to see it on chain…");
               for (let i = 0; i < 60; i++) {
                 const state = await json(base + "/approval", { method: "POST", headers: { "Content-Type": "application/json", "X-Settle-CSRF": csrf },
-                                                               body: JSON.stringify({ agreement: a.id, action: action, transaction: sent }) });
-                if (state.action.status === "done") { render(state); say(action === "raise" ? "Allowance raised." : "Allowance revoked: no more payments will be taken."); break; }
+                                                               body: JSON.stringify({ agreement: a.id, action: action, transaction: sent,
+                                                                                     token: action === "change" ? token : null }) });
+                if (state.action.status === "done") { render(state); say(done[action]); break; }
                 if (state.action.status === "refused") { render(state); problem(state.action.problem); break; }
-                await new Promise((resolve) => setTimeout(resolve, 1000));
+                if (state.action.status === "waiting") say(state.action.problem);
+                await sleep(1000);
               }
             } catch (error) { problem(walletError(error)); }
             busy = false;

@@ -64,7 +64,7 @@ enum PageHTML {
             \(body)
             </main>
             <footer>Payments by Settle · you approve from your own wallet, and can revoke it at any time</footer>
-            \(script.map { "<script src=\"/assets/\(escape($0))\"></script>" } ?? "")
+            \(script.map { "<script src=\"/assets/wallet.js\"></script>\n<script src=\"/assets/\(escape($0))\"></script>" } ?? "")
             </body>
             </html>
 

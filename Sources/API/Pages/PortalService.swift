@@ -7,24 +7,29 @@ import Settlement
 
 /// The customer portal: a short-lived link (`POST /v1/portal_sessions`) to one customer's page with every agreement —
 /// balance, allowance to the merchant, the next invoice and whether the wallet can pay it, the payment history — and
-/// two actions signed in the customer's wallet: raise the allowance, and stop paying (a revoke). Each action is read
-/// back from the chain before the page says it happened; the agreement's wallet must be the one that signed.
+/// three actions signed in the customer's wallet: raise the allowance, pay from another wallet or in another token
+/// (a new approval; applied to Stripe's `settle_*` metadata and the agreement only when no charge is in flight), and
+/// stop paying (a revoke). Each action is read back from the chain before the page says it happened; a raise or a
+/// revoke must be signed by the agreement's wallet, a change by the wallet it moves to.
 public struct PortalService: Sendable {
     public var sessions: PageSessionStore
     public var ledger: Ledger
     public var stripe: StripeClient
     public var chains: [String: any ChainView]
     public var allowancePayments: [String: UInt64]
+    /// How a charge is priced in another token of its chain (for a token change: the next payment, the re-pinned charges).
+    public var pricing: @Sendable (_ chain: String) -> Ledger.Pricing
     public var publicURL: String
     public var logger: Logger
 
     public init(sessions: PageSessionStore, ledger: Ledger, stripe: StripeClient, chains: [any ChainView], allowancePayments: [String: UInt64],
-                publicURL: String, logger: Logger) {
+                pricing: @escaping @Sendable (_ chain: String) -> Ledger.Pricing, publicURL: String, logger: Logger) {
         self.sessions = sessions
         self.ledger = ledger
         self.stripe = stripe
         self.chains = Dictionary(chains.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.allowancePayments = allowancePayments
+        self.pricing = pricing
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.logger = logger
     }
@@ -100,7 +105,7 @@ public struct PortalService: Sendable {
             readiness = .string(verdict.rawValue)
             advice = .string(verdict.advice(balanceShort: capacity.balance < amount))
             let payments = allowancePayments["month"] ?? 13
-            let target = (try? SuggestedAllowance.compute(amount: amount, interval: "month", intervalCount: 1, payments: payments)) ?? amount
+            let target = Self.suggested(amount, payments: payments)
             suggested = ["amount": .string(target.description), "display": .string(AmountText.short(target, decimals: decimals)),
                          "payments": .number(String(payments))]
         }
@@ -113,7 +118,7 @@ public struct PortalService: Sendable {
         return [
             "id": .number(String(agreement.id)), "chain": .string(agreement.chain), "family": .string(chain.family),
             "chain_id": chain.walletChainID.map { .string($0) } ?? .null, "token": .string(agreement.token), "decimals": .number(String(decimals)),
-            "wallet": .string(agreement.wallet), "subscription": agreement.subscription.map { .string($0) } ?? .null,
+            "wallet": .string(agreement.wallet), "tokens": .array(chain.tokens.map { .string($0.symbol) }), "subscription": agreement.subscription.map { .string($0) } ?? .null,
             "balance": .string(AmountText.short(capacity.balance, decimals: decimals)),
             "allowance": .string(AmountText.short(capacity.allowance, decimals: decimals)), "allowance_units": .string(capacity.allowance.description),
             "next": next.map { ["invoice": .string($0.invoice), "amount": .string(AmountText.short($0.tokenAmount.baseUnits, decimals: decimals)),
@@ -122,29 +127,82 @@ public struct PortalService: Sendable {
         ]
     }
 
-    /// The transaction the wallet signs: an approval of `amount` (a raise), or of zero (stop paying).
-    func approvalTransactions(_ id: String, agreement number: Int64, amount: UInt256, now: UInt64) async throws -> JSON {
+    /// The transactions the wallet signs, in order. A raise: an approval of `amount` by the agreement's wallet; stop
+    /// paying: an approval of zero. A change (`wallet` and `token` given): an approval by `wallet` in `token` of `amount`,
+    /// by default the suggested allowance for the next invoice priced in that token. A token that refuses to change a
+    /// standing allowance gets `approve(0)` first (`ApprovalTransactions`).
+    func approvalTransactions(_ id: String, agreement number: Int64, amount: UInt256?, token: String?, wallet: String?, now: UInt64) async throws -> JSON {
         let session = try await session(id, now: now)
         let (agreement, chain) = try await agreement(session, number)
-        return ["transactions": .array([try await chain.unsignedApproval(wallet: agreement.wallet, token: agreement.token, amount: amount)])]
+        guard (token == nil) == (wallet == nil) else { throw APIError.badRequest("a change names both 'wallet' and 'token'") }
+        let payer = try wallet.map { text throws(APIError) in try chain.canonicalWallet(text) } ?? agreement.wallet
+        let symbol = try token.map { text throws(APIError) in try accepted(text, chain: chain) } ?? agreement.token
+        let target: UInt256
+        if let amount {
+            target = amount
+        } else if let next = try await nextPayment(agreement, token: symbol) {
+            target = Self.suggested(next, payments: allowancePayments["month"] ?? 13)
+        } else {
+            throw APIError.badRequest("'amount' is required: this agreement has no invoice to size the allowance from")
+        }
+        if token != nil, let next = try await nextPayment(agreement, token: symbol), target < next {
+            let decimals = try chain.decimals(of: symbol)
+            throw APIError.badRequest("an allowance of \(AmountText.display(target, decimals: decimals)) does not cover the next payment (\(AmountText.display(next, decimals: decimals)))")
+        }
+        return try await ApprovalTransactions.build(chain: chain, wallet: payer, token: symbol, amount: target)
     }
 
-    /// The page reports a raise or a revoke it sent; the server reads it from the chain and answers the new state.
-    func report(_ id: String, csrf: String?, agreement number: Int64, action: String, transaction: String, now: UInt64) async throws -> JSON {
+    /// `token` as a symbol of the agreement's chain, upper-case; a clear refusal otherwise.
+    func accepted(_ token: String, chain: any ChainView) throws(APIError) -> String {
+        let symbols = chain.tokens.map(\.symbol)
+        guard symbols.contains(token.uppercased()) else {
+            throw APIError.badRequest("'token' must be one of \(symbols.joined(separator: ", ")) on \(chain.name), got '\(token)'")
+        }
+        return token.uppercased()
+    }
+
+    /// The next invoice's amount (the earliest open one, else the latest) priced in `token`: the charge's own amount in its
+    /// own token, else its price converted at today's rate. Nil when the agreement has no charge.
+    func nextPayment(_ agreement: Agreement, token: String) async throws -> UInt256? {
+        let charges = try await ledger.charges(agreement: agreement.id)
+        let open: Set<ChargeState> = [.ingested, .due, .awaitingFunds]
+        guard let charge = charges.filter({ open.contains($0.state) }).min(by: { $0.dueAt < $1.dueAt }) ?? charges.first else { return nil }
+        if charge.terms.token.uppercased() == token.uppercased() { return charge.tokenAmount.baseUnits }
+        do {
+            let priced = try pricing(agreement.chain)(token, charge.amount.currency)
+            return try charge.amount.tokenAmount(decimals: priced.decimals, rate: priced.rate).baseUnits
+        } catch {
+            throw APIError.conflict("\(charge.amount.currency.code) cannot be priced in \(token) here: \(error)")
+        }
+    }
+
+    /// The allowance suggested for payments of `amount`: `payments` of them (a month's interval, as the API suggests).
+    static func suggested(_ amount: UInt256, payments: UInt64) -> UInt256 {
+        (try? SuggestedAllowance.compute(amount: amount, interval: "month", intervalCount: 1, payments: payments)) ?? amount
+    }
+
+    /// The page reports a raise, a revoke or a change it sent; the server reads it from the chain, carries a change out
+    /// when the evidence allows, and answers the new state.
+    func report(_ id: String, csrf: String?, agreement number: Int64, action: String, transaction: String, token: String?, now: UInt64) async throws -> JSON {
         let session = try await session(id, now: now)
         guard let csrf, CheckoutService.same(csrf, session.csrf) else { throw APIError(.forbidden, "csrf", "missing or wrong X-Settle-CSRF header: reload the page") }
-        guard action == "raise" || action == "revoke" else { throw APIError.badRequest("'action' must be raise or revoke") }
+        guard ["raise", "revoke", "change"].contains(action) else { throw APIError.badRequest("'action' must be raise, revoke or change") }
         guard !transaction.isEmpty, transaction.utf8.count <= 120 else { throw APIError.badRequest("'transaction' must be a transaction hash or signature") }
         let (agreement, chain) = try await agreement(session, number)
+        let change = action == "change"
+        guard change == (token != nil) else { throw APIError.badRequest("'token' goes with the change action, and only with it") }
+        let symbol = try token.map { text throws(APIError) in try accepted(text, chain: chain) } ?? agreement.token
+        // A change must cover the next payment in its token; a raise or a revoke only has to be the wallet's.
+        let minimum = change ? try await nextPayment(agreement, token: symbol) ?? 1 : 1
         let revoke = action == "revoke"
         // The concrete view, as in checkout: through `any ChainView` Swift 6.3.1 miscompiled this async call. Written out
         // here and in `CheckoutService.verify` on purpose: one static helper taking `any ChainView` for both crashed
         // the same way (a call through a null pointer in the OpenAPI test).
         let verdict: ApprovalVerdict
         if let evm = chain as? EVMChainView {
-            verdict = try await evm.evmApprovalVerdict(transaction: transaction, token: agreement.token, minimum: 1, revoke: revoke)
+            verdict = try await evm.evmApprovalVerdict(transaction: transaction, token: symbol, minimum: minimum, revoke: revoke)
         } else if let solana = chain as? SolanaChainView {
-            verdict = try await solana.solanaApprovalVerdict(transaction: transaction, token: agreement.token, minimum: 1, revoke: revoke)
+            verdict = try await solana.solanaApprovalVerdict(transaction: transaction, token: symbol, minimum: minimum, revoke: revoke)
         } else {
             throw APIError.conflict("chain \(agreement.chain) cannot check approvals")
         }
@@ -154,6 +212,8 @@ public struct PortalService: Sendable {
             outcome = ["status": "pending"]
         case .refused(let why):
             outcome = ["status": "refused", "problem": .string(why)]
+        case .proven(let proof) where change:
+            outcome = try await applyChange(agreement, wallet: proof.wallet, token: symbol, chain: chain, transaction: transaction, now: now)
         case .proven(let proof) where proof.wallet != agreement.wallet:
             outcome = ["status": "refused", "problem": .string("signed by \(proof.wallet), not by this agreement's wallet \(agreement.wallet)")]
         case .proven:
@@ -163,5 +223,35 @@ public struct PortalService: Sendable {
         guard case .object(var members) = try await state(id, now: now) else { return outcome }
         members.append(("action", outcome))
         return .object(members)
+    }
+
+    /// A proven approval from `wallet` in `token`: when `PaymentChange` says so, Stripe's `settle_*` metadata first (the
+    /// terms billing reads for every invoice), then the agreement, whose charges with no transaction that could land are
+    /// re-pinned (and re-priced) in the same ledger transaction.
+    func applyChange(_ agreement: Agreement, wallet: String, token: String, chain: any ChainView, transaction: String, now: UInt64) async throws -> JSON {
+        let inFlight = try await ledger.charges(agreement: agreement.id).contains { $0.state.hasLiveAttempt }
+        switch PaymentChange.decide(current: (agreement.wallet, agreement.token), proven: (wallet, token),
+                                    accepted: Set(chain.tokens.map(\.symbol)), inFlight: inFlight) {
+        case .unchanged:
+            return ["status": "done"]
+        case .wait(let why):
+            return ["status": "waiting", "problem": .string(why)]
+        case .refuse(let why):
+            return ["status": "refused", "problem": .string(why)]
+        case .apply(let wallet, let proven):
+            let token = proven == agreement.token.uppercased() ? agreement.token : proven  // the same token as written before
+            let metadata: JSON = ["settle_chain": .string(agreement.chain), "settle_token": .string(token), "settle_wallet": .string(wallet)]
+            let path = agreement.subscription.map { "/v1/subscriptions/\($0)" } ?? "/v1/customers/\(agreement.customer)"
+            let key = "settle-portal-change-\(agreement.id)-\(transaction.prefix(90))"
+            _ = try await CheckoutService.stripeStep("changing the payment terms") {
+                try await stripe.post(path, ["metadata": metadata], idempotencyKey: key)
+            }
+            _ = try await ledger.upsertAgreement(customer: agreement.customer, subscription: agreement.subscription, chain: agreement.chain,
+                                                 token: token, wallet: wallet, pricing: pricing(agreement.chain), now: now)
+            logger.notice("portal payment change applied", metadata: [
+                "agreement": "\(agreement.id)", "wallet": "\(agreement.wallet) → \(wallet)", "token": "\(agreement.token) → \(token)",
+                "transaction": "\(transaction)"])
+            return ["status": "done"]
+        }
     }
 }

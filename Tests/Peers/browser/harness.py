@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
@@ -108,9 +109,21 @@ class Browser:
                          "--window-size=1280,900", f"--user-data-dir={self._profile}"):
             options.add_argument(argument)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        # Its own session, so chromedriver, chromium and chromium's helpers form one process group to kill.
-        self._service = Service(CHROMEDRIVER, popen_kw={"start_new_session": True})
-        self._service.start()
+        # Its own session, so chromedriver, chromium and chromium's helpers form one process group to kill. Once in a
+        # run chromedriver exited at start with status 1 (cause not established; selenium picks the port before
+        # chromedriver binds it, so a race is one candidate): it is started again, on a fresh port, at most three
+        # times, and its log is printed when it never starts.
+        log = os.path.join(self._profile, "chromedriver.log")
+        for attempt in range(3):
+            self._service = Service(CHROMEDRIVER, popen_kw={"start_new_session": True}, log_output=log)
+            try:
+                self._service.start()
+                break
+            except WebDriverException:
+                if attempt == 2:
+                    with open(log, errors="replace") as handle:
+                        sys.stderr.write("chromedriver's log:\n" + handle.read()[-2000:])
+                    raise
         self._group = self._service.process.pid
         # Its own session too: `timeout --signal=KILL` kills the test's process group, and the watchdog must outlive
         # that to clean up.

@@ -45,6 +45,7 @@ USDC = 10 ** demo.DECIMALS
 TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 ATA_PROGRAM = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL")
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+APPROVAL_TOPIC = "0x" + keccak(text="Approval(address,address,uint256)").hex()
 
 
 class Checks:
@@ -75,7 +76,7 @@ class World:
         self.webhook_secret = "whsec_" + secrets.token_hex(16)
 
     def start(self):
-        self.devnet_peer = self.peer("devnet", "evm_devnet.py")
+        self.devnet_peer = self.peer("devnet", "evm_devnet.py", "--accounts", "14")
         self.svm_peer = self.peer("litesvm", "solana_rpc.py", "--slot-interval-ms", "400")
         self.stripe_peer = self.peer("stripe", "stripe_peer.py")
         self.svm = demo.LiteSVM(self.svm_peer)
@@ -93,8 +94,14 @@ class World:
         self.customers = [accounts[3], accounts[4], accounts[5], accounts[6]]  # (address, key): each scenario its own wallet
         self.treasury, (self.spender, spender_key) = accounts[8][0], accounts[9]
         self.token = self.devnet.deploy_token("USD Coin (checkout)", "USDC", demo.DECIMALS)
-        for address, _ in self.customers:
+        # A token like USDT: it refuses to change one non-zero allowance into another (the page sends approve(0) first).
+        self.usdt = to_checksum_address(self.devnet.rpc("settle_deployToken", {"name": "Tether (checkout)", "symbol": "USDT",
+                                                                               "decimals": demo.DECIMALS, "kind": "usdt"}))
+        self.grace, (self.heidi, self.heidi_usdt) = accounts[10], (accounts[11], accounts[12])  # heidi moves to her second wallet
+        for address, _ in self.customers + [self.heidi]:
             self.devnet.mint(self.token, address, 1_000 * USDC)
+        for address, _ in [self.grace, self.heidi_usdt]:
+            self.devnet.mint(self.usdt, address, 1_000 * USDC)
         chains = self.workdir / "chains"
         chains.mkdir()
         (chains / "devnet.toml").write_text(f"""\
@@ -113,6 +120,10 @@ spenders = ["{self.spender}"]
 [[tokens]]
 symbol = "USDC"
 address = "{self.token}"
+decimals = {demo.DECIMALS}
+[[tokens]]
+symbol = "USDT"
+address = "{self.usdt}"
 decimals = {demo.DECIMALS}
 [signer]
 key = "env:CHECKOUT_SPENDER_KEY"
@@ -197,9 +208,9 @@ scope = "admin"
             raise demo.DemoError(f"POST /v1/checkout_sessions answered {status}: {answer}")
         return answer
 
-    def approve(self, owner, key, amount):
+    def approve(self, owner, key, amount, token="USDC"):
         """The customer approves `amount` outside any page (Settle's unsigned approval, signed with the key)."""
-        status, built = demo.http("GET", f"{self.base}/v1/chains/devnet/wallets/{owner}/approval?token=USDC&amount={amount}",
+        status, built = demo.http("GET", f"{self.base}/v1/chains/devnet/wallets/{owner}/approval?token={token}&amount={amount}",
                                   headers={"Authorization": f"Bearer {self.admin}"})
         if status != 200:
             raise demo.DemoError(f"approval: {status} {built}")
@@ -222,12 +233,19 @@ scope = "admin"
 
     # -- the chain, as ground truth
 
-    def allowance(self, owner):
+    def allowance(self, owner, token=None):
         data = "0xdd62ed3e" + abi_encode(["address", "address"], [owner, self.spender]).hex()
-        return abi_decode(["uint256"], bytes.fromhex(self.devnet.rpc("eth_call", {"to": self.token, "data": data}, "latest")[2:]))[0]
+        return abi_decode(["uint256"], bytes.fromhex(self.devnet.rpc("eth_call", {"to": token or self.token, "data": data}, "latest")[2:]))[0]
 
-    def transfers_to_treasury(self, sender):
-        logs = self.devnet.rpc("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest", "address": self.token,
+    def approvals(self, owner, token):
+        """The values of the owner's Approval logs to our spender, in chain order."""
+        logs = self.devnet.rpc("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest", "address": token,
+                                               "topics": [APPROVAL_TOPIC, "0x" + "00" * 12 + owner[2:].lower(),
+                                                          "0x" + "00" * 12 + self.spender[2:].lower()]})
+        return [int(log["data"], 16) for log in logs]
+
+    def transfers_to_treasury(self, sender, token=None):
+        logs = self.devnet.rpc("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest", "address": token or self.token,
                                                "topics": [TRANSFER_TOPIC, "0x" + "00" * 12 + sender[2:].lower(),
                                                           "0x" + "00" * 12 + self.treasury[2:].lower()]})
         return [int(log["data"], 16) for log in logs]
@@ -246,13 +264,25 @@ def token_account(world, owner):
             struct.unpack_from("<Q", data, 121)[0])
 
 
+def wait_paid(world, invoice, timeout=60):
+    """The invoice's Stripe status once paid, or its status at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = world.stripe.request("GET", f"/v1/invoices/{invoice}")["status"]
+        if status == "paid" or time.monotonic() > deadline:
+            return status
+        time.sleep(1)
+
+
 def step(browser):
     return browser.execute("return document.querySelector('meta[name=\"settle-step\"]').content")
 
 
-def checkout(world, browser, wallet, url, shots, allowance=None):
+def checkout(world, browser, wallet, url, shots, allowance=None, option=None):
     """Opens the page, connects the wallet, approves; returns when the page shows the checkout complete."""
     browser.open(url)
+    if option is not None:
+        browser.execute("const s = document.getElementById('option'); s.value = arguments[0]; s.dispatchEvent(new Event('change'))", option)
     browser.screenshot(f"{shots}-1-opened")
     if allowance is not None:
         browser.execute("document.getElementById('allowance').value = arguments[0]", allowance)
@@ -278,7 +308,8 @@ def main(argv=None):
         pro = world.price(2_500, "Pro plan")
         free = world.price(0, "Free plan")
         (alice, alice_key), (bob, bob_key), (carol, carol_key), (erin, erin_key) = world.customers
-        wallet = Wallet(evm=EVMWallet(world.devnet_peer.url, [alice_key, bob_key, carol_key, erin_key]),
+        (grace, grace_key), (heidi, heidi_key), (heidi2, heidi2_key) = world.grace, world.heidi, world.heidi_usdt
+        wallet = Wallet(evm=EVMWallet(world.devnet_peer.url, [alice_key, bob_key, carol_key, erin_key, grace_key, heidi_key, heidi2_key]),
                         solana=SolanaWallet(world.svm_peer.url, [list(bytes(world.dave))]))
         with Browser(args.artifacts, wallet=wallet) as browser:
             # 1. Free plan → Pro, paid at once from the wallet.
@@ -375,6 +406,57 @@ def main(argv=None):
             checks.equal("portal: erin's allowance is 0 after stop paying (chain)", world.allowance(erin), 0)
             checks.equal("portal: readiness says raise the allowance again", browser.execute("return " + readiness), "raise_allowance")
             browser.screenshot("8-portal-revoked")
+
+            # 6. USDT-style token: grace already allows 10 USDT, the checkout's 325 needs approve(0) first. The page
+            #    sends both, in order; the token itself refuses a direct 10 -> 325 (the devnet's own checks prove it).
+            world.approve(grace, grace_key, 10 * USDC, token="USDT")
+            customer = world.stripe.request("POST", "/v1/customers", {"email": "grace@example.com", "name": "Grace"})["id"]
+            session = world.session({"customer": customer, "price": pro, "chains": ["devnet"]})
+            wallet.evm.use_account(grace)
+            checkout(world, browser, wallet, session["url"], "9-usdt", option="devnet/USDT")
+            checks.equal("usdt: grace's approvals in chain order are 10, then 0, then 325 USDT (chain)",
+                         world.approvals(grace, world.usdt), [10 * USDC, 0, 325 * USDC])
+            checks.equal("usdt: grace's allowance is 325 USDT (chain)", world.allowance(grace, world.usdt), 325 * USDC)
+            subs = world.stripe.request("GET", "/v1/subscriptions", {"customer": customer})["data"]
+            checks.check("usdt: Stripe subscription says USDT from grace's wallet",
+                         any(x["metadata"].get("settle_token") == "USDT" and x["metadata"].get("settle_wallet") == grace for x in subs),
+                         str([x["metadata"] for x in subs]))
+
+            # 7. The portal's change: heidi pays USDC from her first wallet, which allows only 10 of the 25 due in a
+            #    minute. She moves to USDT in her second wallet; the next payment comes from there, in USDT.
+            world.approve(heidi, heidi_key, 10 * USDC)
+            customer = world.stripe.customer("heidi", "devnet", "USDC", heidi)
+            invoice = world.stripe.draft_invoice(customer, 2_500, int(time.time()) + 60)
+            world.stripe.finalize(invoice)
+            world.charge_of(invoice)
+            status, portal = demo.http("POST", world.base + "/v1/portal_sessions", json_body={"customer": customer},
+                                       headers={"Authorization": f"Bearer {world.admin}"})
+            checks.equal("change: portal session created", status, 201)
+            browser.open(portal["url"])
+            browser.wait_for(lambda: browser.execute("return " + readiness) is not None, timeout=30, what="heidi's agreement")
+            checks.equal("change: readiness says raise the allowance", browser.execute("return " + readiness), "raise_allowance")
+            browser.click("button.change")
+            browser.execute("const s = document.querySelector('select.change-token'); s.value = 'USDT'; s.dispatchEvent(new Event('change'))")
+            browser.screenshot("10-portal-change")
+            wallet.evm.use_account(heidi2)
+            browser.click("button.change-approve")
+            browser.wait_for_text("#status", "new wallet and token", timeout=60)
+            browser.screenshot("11-portal-changed")
+            page = browser.text("#agreements")
+            checks.check("change: the page shows USDT from the second wallet", "USDT on devnet" in page and heidi2 in page, page)
+            checks.equal("change: readiness all set", browser.execute("return " + readiness), "all_set")
+            meta = world.stripe.request("GET", f"/v1/customers/{customer}")["metadata"]
+            checks.equal("change: Stripe metadata settle_wallet is the second wallet", meta.get("settle_wallet"), heidi2)
+            checks.equal("change: Stripe metadata settle_token is USDT", meta.get("settle_token"), "USDT")
+            checks.equal("change: the second wallet allows 13 × 25 USDT (chain)", world.allowance(heidi2, world.usdt), 325 * USDC)
+            deadline = time.monotonic() + 120
+            while not world.transfers_to_treasury(heidi2, world.usdt) and time.monotonic() < deadline:
+                time.sleep(1)
+            checks.equal("change: the invoice was paid with 25 USDT from the second wallet (chain)",
+                         world.transfers_to_treasury(heidi2, world.usdt), [25 * USDC])
+            checks.equal("change: nothing was taken from the first wallet (chain)", world.transfers_to_treasury(heidi), [])
+            checks.equal("change: the invoice is paid in Stripe", wait_paid(world, invoice), "paid")
+
         # 4. A tampered id and an expired session get pages that say so (a 404 and a 410 are what the browser logs).
         with Browser(args.artifacts, wallet=wallet, ignore=(r"status of (404|410)",)) as browser:
             browser.open(session["url"][:-3] + "abc")
