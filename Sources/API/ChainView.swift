@@ -16,6 +16,8 @@ public protocol ChainView: Sendable {
     var walletChainID: String? { get }
     /// Token symbols (upper case) with their decimals.
     var tokens: [(symbol: String, decimals: Int)] { get }
+    /// The chain file's `explorer_tx_url` (`{tx}` for the transaction), or nil.
+    var explorerTransactionURL: String? { get }
     /// Live balance and allowance (for readiness).
     var capacity: any CapacityReader { get }
 
@@ -49,6 +51,14 @@ public struct PullStop: Hashable, Sendable {
 }
 
 extension ChainView {
+    /// The explorer page of transaction `id` (a hash or signature Settle stored), or null without `explorer_tx_url`.
+    func transactionURL(_ id: String?) -> JSON {
+        guard let id, let template = explorerTransactionURL, !id.isEmpty, id.unicodeScalars.allSatisfy({ $0.isASCII && $0.properties.isAlphabetic || ("0"..."9").contains($0) }) else {
+            return .null
+        }
+        return .string(template.replacingOccurrences(of: "{tx}", with: id))
+    }
+
     /// The decimals of `symbol`, or a 400 naming the chain's tokens.
     func decimals(of symbol: String) throws(APIError) -> Int {
         guard let token = tokens.first(where: { $0.symbol == symbol.uppercased() }) else {

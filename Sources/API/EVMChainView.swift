@@ -30,6 +30,7 @@ public struct EVMChainView: ChainView {
     public var family: String { "evm" }
     public var puller: String { spender.checksummed }
     public var tokens: [(symbol: String, decimals: Int)] { config.tokens.map { ($0.symbol.uppercased(), $0.decimals) } }
+    public var explorerTransactionURL: String? { config.explorerTransactionURL }
 
     public func canonicalWallet(_ wallet: String) throws(APIError) -> String { try address(wallet).checksummed }
 

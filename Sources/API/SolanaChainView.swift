@@ -27,6 +27,7 @@ public struct SolanaChainView: ChainView {
     public var family: String { "solana" }
     public var puller: String { delegate.description }
     public var tokens: [(symbol: String, decimals: Int)] { config.tokens.map { ($0.symbol.uppercased(), $0.decimals) } }
+    public var explorerTransactionURL: String? { config.explorerTransactionURL }
 
     public func canonicalWallet(_ wallet: String) throws(APIError) -> String { try key(wallet).description }
 

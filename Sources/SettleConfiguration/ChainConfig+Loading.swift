@@ -86,8 +86,9 @@ extension ChainConfig {
             try address(t, file: file, key: "signer.treasury")
         }
         let settlement = try reader.settlement()
+        let explorer = try reader.explorerTransactionURL()
         try reader.rejectUnknown(["name", "family", "chain_id", "rpc_urls", "block_time_ms", "poll_interval_ms", "max_log_range",
-                                  "start_block", "finality", "index", "tokens", "signer", "settlement", "rates"])
+                                  "start_block", "finality", "index", "tokens", "signer", "settlement", "rates", "explorer_tx_url"])
         try finalityReader.rejectUnknown(["mode", "confirmations", "reorg_window"])
         try indexReader.rejectUnknown(["mode", "spenders"])
         try signerReader.rejectUnknown(["key", "treasury"])
@@ -98,6 +99,7 @@ extension ChainConfig {
             signerKey: signerKey, treasury: treasury, retrySeconds: settlement.retrySeconds, rates: settlement.rates, file: file)
         config.secretEnvironment = try reader.strings("rpc_urls").filter { $0.hasPrefix("env:") }.map { String($0.dropFirst(4)) }
             + [signerKey].compactMap { if case .environment(let name)? = $0 { name } else { nil } }
+        config.explorerTransactionURL = explorer
         return config
     }
 

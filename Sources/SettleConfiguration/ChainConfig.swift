@@ -15,6 +15,7 @@ import Signing
 ///   (every Approval/Transfer of the configured tokens) [scoped]; `spenders` [] extra spender addresses to scope on
 /// - `[[tokens]]`: `symbol`, `address`, `decimals`, `gross_up_fee_bps` [0] (see `Token`)
 /// - `[signer]`: `key` (a `file:`/`env:` reference, never the key), `treasury` (where pulled payments go)
+/// - `explorer_tx_url`: a block explorer's transaction page, `{tx}` for the hash (`"https://etherscan.io/tx/{tx}"`)
 public struct ChainConfig: Sendable {
     /// How the chain's finality is judged.
     public enum Finality: Hashable, Sendable {
@@ -47,6 +48,8 @@ public struct ChainConfig: Sendable {
     /// Environment variables this file's `env:` references name (RPC URLs, the signer key): removed from the
     /// environment once loaded (`SecretEnvironment`).
     public var secretEnvironment: [String] = []
+    /// `explorer_tx_url`: a transaction's page at a block explorer, `{tx}` for its hash (nil: no links).
+    public var explorerTransactionURL: String?
     public var blockTime: Duration
     public var pollInterval: Duration
     public var maxLogRange: UInt64

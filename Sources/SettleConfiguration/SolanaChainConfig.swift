@@ -29,6 +29,8 @@ public struct SolanaChainConfig: Sendable {
     public var rpc: [(url: String, label: String)]
     /// Environment variables this file's `env:` references name (RPC URLs, keys): removed once loaded.
     public var secretEnvironment: [String] = []
+    /// `explorer_tx_url`: a transaction's page at a block explorer, `{tx}` for its signature (nil: no links).
+    public var explorerTransactionURL: String?
     public var pollInterval: Duration
     public var tokens: [Token]
     public var delegates: [SolanaPublicKey]
@@ -99,7 +101,8 @@ public struct SolanaChainConfig: Sendable {
             do { feePayerKey = try KeyReference(parsing: text) } catch { throw ConfigError(file: file, key: "signer.fee_payer", problem: error.message) }
         }
         let settlement = try reader.settlement()
-        try reader.rejectUnknown(["name", "family", "rpc_urls", "poll_interval_ms", "tokens", "index", "signer", "settlement", "rates"])
+        let explorer = try reader.explorerTransactionURL()
+        try reader.rejectUnknown(["name", "family", "rpc_urls", "poll_interval_ms", "tokens", "index", "signer", "settlement", "rates", "explorer_tx_url"])
         try index.rejectUnknown(["delegates", "owners"])
         try signer.rejectUnknown(["key", "treasury", "fee_payer"])
         var config = SolanaChainConfig(name: name, rpc: rpc, pollInterval: .milliseconds(Int64(pollMS)), tokens: tokens, delegates: delegates,
@@ -107,6 +110,7 @@ public struct SolanaChainConfig: Sendable {
                                        retrySeconds: settlement.retrySeconds, rates: settlement.rates, file: file)
         config.secretEnvironment = try reader.strings("rpc_urls").filter { $0.hasPrefix("env:") }.map { String($0.dropFirst(4)) }
             + [signerKey, feePayerKey].compactMap { if case .environment(let name)? = $0 { name } else { nil } }
+        config.explorerTransactionURL = explorer
         return config
     }
 

@@ -56,6 +56,19 @@ struct TOMLReader {
         return (retry.isEmpty ? [600] : retry, rates)
     }
 
+    /// `explorer_tx_url`: a block explorer's page for one transaction, `{tx}` standing for its hash or signature
+    /// (`"https://etherscan.io/tx/{tx}"`); pages link payments there. Optional.
+    func explorerTransactionURL() throws(ConfigError) -> String? {
+        guard let text = try optionalString("explorer_tx_url") else { return nil }
+        let parts = text.components(separatedBy: "{tx}")
+        guard text.hasPrefix("https://") || text.hasPrefix("http://"), parts.count == 2, text.utf8.count <= 512,
+              !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value >= 0x7f || "\"'<>\\`".unicodeScalars.contains($0) }) else {
+            throw ConfigError(file: file, key: "explorer_tx_url",
+                              problem: "must be an http(s) URL with {tx} once where the transaction goes, like \"https://etherscan.io/tx/{tx}\"")
+        }
+        return text
+    }
+
     /// `rpc_urls`: at least one URL or `env:VARIABLE`, resolved, labelled `NAME#i`.
     func rpcURLs(name: String, environment: [String: String]) throws(ConfigError) -> [(url: String, label: String)] {
         let urls = try strings("rpc_urls")

@@ -152,6 +152,23 @@ struct SettlementConfigTests {
         #expect(config.rates.first?.rate.description == "1.0825")
     }
 
+    @Test("explorer_tx_url: an http(s) URL with {tx} once, or absent")
+    func explorer() throws {
+        #expect(try ChainConfig.parse(Self.base, file: "t.toml").explorerTransactionURL == nil)
+        let good = try ChainConfig.parse("explorer_tx_url = \"https://etherscan.io/tx/{tx}\"\n" + Self.base, file: "t.toml")
+        #expect(good.explorerTransactionURL == "https://etherscan.io/tx/{tx}")
+        for bad in ["https://etherscan.io/tx/", "javascript:alert(1)//{tx}", "https://x/{tx}/{tx}", "https://x/\"><script>{tx}", "ftp://x/{tx}",
+                    "https://x/ {tx}"] {
+            let error = #expect(throws: ConfigError.self) { try ChainConfig.parse("explorer_tx_url = '\(bad)'\n" + Self.base, file: "t.toml") }
+            #expect(error?.key == "explorer_tx_url", "\(bad): \(String(describing: error))")
+        }
+        guard case .solana(let solana) = try AnyChainConfig.load(named: "solana", in: chainsDirectory, environment: ["SETTLE_SOLANA_RPC_URL": "https://rpc.example"]) else {
+            Issue.record("solana did not load as a Solana chain")
+            return
+        }
+        #expect(solana.explorerTransactionURL == "https://explorer.solana.com/tx/{tx}")
+    }
+
     @Test("bad settlement values name the key", arguments: [
         ("[settlement]\nretry_seconds = [0]", "settlement.retry_seconds"),
         ("[settlement]\nretry_seconds = 600", "settlement.retry_seconds"),

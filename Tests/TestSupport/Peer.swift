@@ -9,48 +9,56 @@ import Glibc
 /// The program prints `PORT n` as its first line. It is stopped with SIGKILL and reaped (SIGTERM can leave a
 /// Swift Testing run hanging, see PITFALLS), and it exits by itself if this process dies.
 public final class Peer: @unchecked Sendable {
-    // @unchecked Sendable: `process` is set in init and only read afterwards; Process is thread-safe for
-    // `processIdentifier` and `waitUntilExit`.
-    private let process: Process
+    // @unchecked Sendable: `process` is set in init and only read afterwards; SpawnedProcess guards its wait status.
+    private let process: SpawnedProcess
     /// The port it listens on.
     public let port: Int
+    /// Where its standard output and error go.
+    public let log: String
 
     /// The package root (Tests/TestSupport/Peer.swift → ../../).
     public static var packageRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    /// Starts `Tests/Peers/<script>` with `arguments` and waits for its port.
+    /// Starts `Tests/Peers/<script>` with `arguments` and waits (up to two minutes) for its port.
+    ///
+    /// Started with `posix_spawn` (`SpawnedProcess`), not Foundation's `Process`: with many descriptors open (a fresh-clone
+    /// run had more than 1,300 when it happened) `Process.run()` crashed the test process in `memmove`, once while
+    /// starting a peer; `SpawnedProcess` closes the child's descriptors with one `closefrom` action.
     public init(script: String, arguments: [String] = []) throws {
         let root = Self.packageRoot
         let python = root.appendingPathComponent(".venv/bin/python")
         guard FileManager.default.isExecutableFile(atPath: python.path) else {
             throw PeerError("no Python environment at \(python.path): run ./scripts/test.sh (or scripts/setup.sh)")
         }
-        let process = Process()
-        process.executableURL = python
-        process.arguments = ["-u", root.appendingPathComponent("Tests/Peers/\(script)").path] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardInput = FileHandle.nullDevice
-        try TestEnvironment.run(process)
+        let log = try temporaryDirectory("settle-peer").appendingPathComponent("\(script).log").path
+        let process = try SpawnedProcess(executable: python.path, arguments: ["-u", root.appendingPathComponent("Tests/Peers/\(script)").path] + arguments,
+                                         environment: TestEnvironment.current(), log: log)
         self.process = process
-        // Read the first line: "PORT n".
-        var line = [UInt8]()
-        let handle = output.fileHandleForReading
-        while true {
-            let chunk = handle.readData(ofLength: 1)
-            if chunk.isEmpty { break }
-            if chunk[0] == 0x0a { break }
-            line.append(chunk[0])
+        self.log = log
+        // The line it prints first on standard output: "PORT n" (Python's warnings on standard error may come before).
+        let deadline = Date().addingTimeInterval(120)
+        var found: Int?
+        var text = ""
+        while found == nil {
+            text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()  // complete lines only
+            if let line = lines.first(where: { $0.hasPrefix("PORT ") }) {
+                guard let port = Int(line.dropFirst(5)) else { break }
+                found = port
+            } else if !process.isRunning || Date() > deadline {
+                break
+            } else {
+                usleep(10_000)
+            }
         }
-        let text = String(decoding: line, as: UTF8.self)
-        guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
+        guard let found else {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            throw PeerError("peer \(script) did not announce a port (got '\(text)')")
+            throw PeerError("peer \(script) did not announce a port (its output: '\(text.suffix(2_000))')")
         }
-        self.port = port
+        self.port = found
     }
 
     /// `http://127.0.0.1:PORT` + `path`.

@@ -272,14 +272,16 @@ public struct CheckoutService: Sendable {
         var invoices: [JSON] = []
         for invoice in progress.invoices {
             let charge = try await ledger.charge(invoice: invoice)
-            var transaction: JSON = .null
+            var transaction: JSON = .null, link: JSON = .null
             if let charge, let attempt = try await ledger.attempts(charge: charge.id).last(where: { $0.outcome != .dead && $0.outcome != .replaced }) {
                 transaction = .string(attempt.transactionID)
+                link = progress.chain.flatMap { chains[$0] }?.transactionURL(attempt.transactionID) ?? .null
             }
             let paid = charge.map { $0.state == .settled || $0.state == .reported } ?? false
             invoices.append(["id": .string(invoice), "state": .string(charge?.state.rawValue ?? "waiting"), "paid": .bool(paid),
                              "amount": charge.map { .string(AmountText.short($0.tokenAmount.baseUnits, decimals: $0.tokenAmount.decimals)) } ?? .null,
-                             "token": charge.map { .string($0.terms.token) } ?? .null, "transaction": transaction])
+                             "token": charge.map { .string($0.terms.token) } ?? .null, "transaction": transaction,
+                             "transaction_url": link])
         }
         guard case .object(let members) = progress.json else { return progress.json }
         return .object(members.filter { $0.key != "invoices" } + [

@@ -50,7 +50,7 @@ enum PageAssets {
         "use strict";
         (function () {
           const $ = (id) => document.getElementById(id);
-          const { json, walletError, sleep, sendApprovals } = window.SettleWallet;
+          const { json, walletError, sleep, sendApprovals, transaction } = window.SettleWallet;
           const meta = (name) => document.querySelector('meta[name="' + name + '"]').content;
           const session = meta("settle-session"), csrf = meta("settle-csrf");
           const base = "/checkout/" + encodeURIComponent(session);
@@ -125,8 +125,8 @@ enum PageAssets {
             const list = $("payments"); list.textContent = "";
             for (const invoice of state.invoices || []) {
               const li = document.createElement("li");
-              li.textContent = (invoice.amount ? invoice.amount + " " + invoice.token + " · " : "") + (invoice.paid ? "paid" : invoice.state) +
-                (invoice.transaction ? " · transaction " + invoice.transaction : "");
+              li.textContent = (invoice.amount ? invoice.amount + " " + invoice.token + " · " : "") + (invoice.paid ? "paid" : invoice.state);
+              transaction(li, " · transaction ", invoice.transaction, invoice.transaction_url);
               li.dataset.paid = invoice.paid ? "yes" : "no";
               list.appendChild(li);
             }
@@ -205,7 +205,19 @@ enum PageAssets {
             for (const item of built.transactions) sent = await sendOne(item, family);
             return sent;
           }
-          return { json, walletError, sleep, sendApprovals };
+          // Appends `prefix` and the transaction id to `element`: a link to the explorer when the chain file names one.
+          function transaction(element, prefix, id, url) {
+            if (!id) return;
+            element.appendChild(document.createTextNode(prefix));
+            if (url && /^https?:\/\//.test(url)) {
+              const link = document.createElement("a");
+              link.href = url; link.textContent = id; link.target = "_blank"; link.rel = "noopener noreferrer";
+              element.appendChild(link);
+            } else {
+              element.appendChild(document.createTextNode(id));
+            }
+          }
+          return { json, walletError, sleep, sendApprovals, transaction };
         })();
         """#
 
@@ -213,7 +225,7 @@ enum PageAssets {
         "use strict";
         (function () {
           const $ = (id) => document.getElementById(id);
-          const { json, walletError, sleep, sendApprovals } = window.SettleWallet;
+          const { json, walletError, sleep, sendApprovals, transaction } = window.SettleWallet;
           const meta = (name) => document.querySelector('meta[name="' + name + '"]').content;
           const session = meta("settle-session"), csrf = meta("settle-csrf");
           const base = "/portal/" + encodeURIComponent(session);
@@ -294,7 +306,8 @@ enum PageAssets {
                 const ul = document.createElement("ul"); ul.className = "mono";
                 for (const p of a.history) {
                   const li = document.createElement("li");
-                  li.textContent = p.invoice + " · " + p.amount + " " + a.token + (p.transaction ? " · " + p.transaction : "");
+                  li.textContent = p.invoice + " · " + p.amount + " " + a.token;
+                  transaction(li, " · ", p.transaction, p.transaction_url);
                   ul.appendChild(li);
                 }
                 card.appendChild(ul);

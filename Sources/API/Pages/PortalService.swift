@@ -113,7 +113,8 @@ public struct PortalService: Sendable {
         for charge in charges where charge.state == .settled || charge.state == .reported {
             let attempt = try await ledger.attempts(charge: charge.id).last { $0.outcome != .dead && $0.outcome != .replaced }
             history.append(["invoice": .string(charge.invoice), "amount": .string(AmountText.short(charge.tokenAmount.baseUnits, decimals: decimals)),
-                            "due_at": .number(String(charge.dueAt)), "transaction": attempt.map { .string($0.transactionID) } ?? .null])
+                            "due_at": .number(String(charge.dueAt)), "transaction": attempt.map { .string($0.transactionID) } ?? .null,
+                            "transaction_url": chain.transactionURL(attempt?.transactionID)])
         }
         return [
             "id": .number(String(agreement.id)), "chain": .string(agreement.chain), "family": .string(chain.family),
