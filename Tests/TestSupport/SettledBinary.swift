@@ -18,18 +18,15 @@ public enum SettledBinary {
         return path
     }
 
-    /// Runs `settled arguments` to completion; exit status and combined output.
+    /// Runs `settled arguments` to completion; exit status and combined output. Started with `posix_spawn`
+    /// (`SpawnedProcess`, as the peers are: Foundation's `Process.run()` crashed with many descriptors open).
     public static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try require())
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try TestEnvironment.run(process)
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let log = try temporaryDirectory("settle-run").appendingPathComponent("output.log").path
+        let process = try SpawnedProcess(executable: try require(), arguments: arguments, environment: TestEnvironment.current(), log: log)
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: log)
+        return (process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus, output)
     }
 
     /// What a kill loop did.
@@ -41,7 +38,7 @@ public enum SettledBinary {
 
     /// Runs `settled arguments` again and again. In the first `killingRuns` runs it is killed with SIGKILL after a
     /// random delay in `delay` milliseconds (when still running); after every run `afterEach` is told whether the
-    /// run exited cleanly by itself and answers whether the work is done. With `log`, every run's standard error is
+    /// run exited cleanly by itself and answers whether the work is done. With `log`, every run's output is
     /// appended to that file (for a failing test to show what the daemon said).
     public static func killRepeatedly(
         _ arguments: [String], killingRuns: Int, delay: ClosedRange<UInt64>, seed: UInt64, maxRuns: Int,
@@ -49,21 +46,10 @@ public enum SettledBinary {
     ) async throws -> KillReport {
         var rng = SeededGenerator(seed: seed)
         var report = KillReport()
-        let logHandle: FileHandle? = try log.map { url in
-            if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
-            let handle = try FileHandle(forWritingTo: url)
-            try handle.seekToEnd()
-            return handle
-        }
-        defer { try? logHandle?.close() }
         while report.runs < maxRuns {
             report.runs += 1
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try require())
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = logHandle ?? FileHandle.nullDevice
-            try TestEnvironment.run(process)
+            let process = try SpawnedProcess(executable: try require(), arguments: arguments, environment: TestEnvironment.current(),
+                                             log: log?.path ?? "/dev/null")
             if report.runs <= killingRuns {
                 try await Task.sleep(for: .milliseconds(Int64(delay.lowerBound + rng.next() % (delay.upperBound - delay.lowerBound + 1))))
                 if process.isRunning {
