@@ -44,6 +44,19 @@ public struct BearerTokens: Sendable {
         return match.name
     }
 
+    /// The token whose text is `token` (name and scope), or nil: for the dashboard's sign-in form.
+    public func match(token: String) -> (name: String, scope: Scope)? {
+        let digest = SHA256.hash(Array(token.utf8)).bytes
+        var match: Entry?
+        for entry in entries where Self.constantTimeEqual(entry.digest, digest) { match = entry }
+        return match.map { ($0.name, $0.scope) }
+    }
+
+    /// The scope the token named `name` has now, or nil when no token has that name (it was removed).
+    public func scope(named name: String) -> Scope? {
+        entries.first { $0.name == name }?.scope
+    }
+
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         var difference: UInt8 = 0

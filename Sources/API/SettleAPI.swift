@@ -37,6 +37,8 @@ public struct SettleAPI: Sendable {
     public var checkout: CheckoutService?
     /// Portal sessions and their pages (nil: not served).
     public var portal: PortalService?
+    /// The merchant dashboard (`/dashboard`); nil: not served.
+    public var dashboard: DashboardService?
     /// Where `/metrics` reads from (the registry the process's swift-metrics backend writes into).
     public var metrics: PrometheusCollectorRegistry
     public var logger: Logger
@@ -104,6 +106,7 @@ public struct SettleAPI: Sendable {
         }
         router.get("/v1/suggested-allowance") { request, _ in await self.guarded(request, .read) { try self.suggestedAllowance(request) } }
         addPages(to: router)
+        addDashboard(to: router)
     }
 
     /// A path parameter as the client meant it: percent-decoded (`dev%6Eet` is `devnet`, RFC 3986), or as it was

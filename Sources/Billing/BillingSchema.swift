@@ -64,6 +64,18 @@ enum BillingSchema {
             updated_at INTEGER NOT NULL
         ) STRICT, WITHOUT ROWID;
         """,
+        """
+        -- Dashboard sign-ins: an API token exchanged for a cookie. Only the SHA-256 of the cookie's value is kept.
+        CREATE TABLE dashboard_sessions (
+            key TEXT NOT NULL PRIMARY KEY,
+            token_name TEXT NOT NULL,
+            scope TEXT NOT NULL CHECK (scope IN ('read', 'admin')),
+            csrf TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            ended_at INTEGER
+        ) STRICT, WITHOUT ROWID;
+        """,
     ]
 
     static let postgres: [String] = [
@@ -115,6 +127,17 @@ enum BillingSchema {
             state TEXT NOT NULL,
             result BYTEA,
             updated_at BIGINT NOT NULL
+        );
+        """,
+        """
+        CREATE TABLE dashboard_sessions (
+            key TEXT NOT NULL PRIMARY KEY,
+            token_name TEXT NOT NULL,
+            scope TEXT NOT NULL CHECK (scope IN ('read', 'admin')),
+            csrf TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            ended_at BIGINT
         );
         """,
     ]

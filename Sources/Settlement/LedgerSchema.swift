@@ -174,6 +174,10 @@ enum LedgerSchema {
         """
         CREATE INDEX IF NOT EXISTS charges_by_agreement ON charges (agreement);
         """,
+        // The dashboard's overview sums what settled per day: the settled moves in a time range.
+        """
+        CREATE INDEX charge_events_by_move ON charge_events (to_state, at);
+        """,
     ]
 
     /// The current schema in one step: PostgreSQL databases start here. Ids are identities that accept explicit
@@ -277,6 +281,9 @@ enum LedgerSchema {
             cleared_by TEXT
         );
         CREATE UNIQUE INDEX chain_alerts_open ON chain_alerts (chain, signer, kind) WHERE cleared_at IS NULL;
+        """,
+        """
+        CREATE INDEX charge_events_by_move ON charge_events (to_state, at);
         """,
     ]
 }

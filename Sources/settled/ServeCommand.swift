@@ -159,6 +159,17 @@ struct ServeCommand: AsyncParsableCommand {
                                    chains: runtime.chains.map(\.view), allowancePayments: config.allowancePayments,
                                    pricing: { [ingestor = runtime.ingestor] chain in ingestor.pricing(chain: chain) },
                                    publicURL: api.checkout?.publicURL ?? "", logger: logger)
+        let collecting = (runtime, wakersNow)
+        api.dashboard = DashboardService(
+            sessions: DashboardSessionStore(database: runtime.database), billing: runtime.store,
+            secureCookie: config.publicURL?.lowercased().hasPrefix("https://") ?? false,
+            collectNow: { invoice in
+                let (runtime, wakers) = collecting
+                let outcome = try await runtime.ingestor.collectNow(invoiceID: invoice, now: unixNow())
+                guard let charge = try await runtime.ledger.charge(invoice: invoice) else { return "Not collected: \(outcome)." }
+                wakers[charge.terms.chain]?.wake()
+                return "Due now: the charge is \(charge.state.rawValue.replacingOccurrences(of: "_", with: " ")); it is taken within seconds if the wallet can pay."
+            })
         api.add(to: router)
         // Connections need descriptors: raise the soft limit to the hard one, and keep the cap below it with room for
         // the database, RPC and Stripe connections, so a flood meets the cap (which sheds idle connections), never

@@ -11,6 +11,9 @@ import SettleCore
 enum PageHTML {
     static let contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
         + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    /// The dashboard's: the same, with its forms (sign-in, sign-out, search, filters) posting to this server only.
+    static let dashboardSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        + "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
     /// Text for HTML content and quoted attribute values.
     static func escape(_ text: String) -> String {
