@@ -34,6 +34,8 @@ SETTLE_LONG_TESTS=1 SETTLE_VECTORS_DIR="$PWD/.vectors" timeout --signal=KILL 150
 
 printf '\033[1m==> %s\033[0m\n' "Checkout in headless Chromium: settled serve, the devnet, localstripe and the test stand-in for a browser wallet (screenshots in .artifacts/browser/checkout)" >&2
 timeout --signal=KILL 900 .venv/bin/python Tests/Peers/browser/test_checkout.py --settled "$(swift build --product settled --show-bin-path)/settled"
+printf '\033[1m==> %s\033[0m\n' "Merchant dashboard in headless Chromium: sign-in, read-only and admin, Get data, retry, redeliver, refusals (screenshots in .artifacts/browser/dashboard)" >&2
+timeout --signal=KILL 900 .venv/bin/python Tests/Peers/browser/test_dashboard.py --settled "$(swift build --product settled --show-bin-path)/settled"
 
 printf '\033[1m==> %s\033[0m\n' "The HTTP API against schemathesis (admin, read and no token) and a generated client, with the binary just built" >&2
 timeout --signal=KILL 900 .venv/bin/python Tests/Peers/api_fuzz.py --settled "$(swift build --product settled --show-bin-path)/settled"

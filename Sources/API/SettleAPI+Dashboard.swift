@@ -37,6 +37,7 @@ extension SettleAPI {
         router.get("/dashboard/data/agreements/:agreement") { request, context in
             await self.dashboardJSON(request, needs: .read) { try await self.liveData(Self.parameter(context, "agreement") ?? "") }
         }
+        router.get("/dashboard/data/audit") { request, _ in await self.dashboardJSON(request, needs: .read) { try await self.audit() } }
         router.post("/dashboard/customers/:agreement/portal-link") { request, context in
             await self.dashboardJSON(request, needs: .admin) { try await self.portalLink(Self.parameter(context, "agreement") ?? "") }
         }
@@ -59,6 +60,8 @@ extension SettleAPI {
     func dashboardHTML(_ status: HTTPResponse.Status, _ html: String, cookie: String? = nil) -> Response {
         var headers = PageHTML.headers("text/html; charset=utf-8")
         headers[HTTPField.Name("Content-Security-Policy")!] = PageHTML.dashboardSecurityPolicy  // swiftlint:disable:this force_unwrapping
+        // Links to explorers and Stripe leave without the dashboard's address; its own forms carry their origin.
+        headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"  // swiftlint:disable:this force_unwrapping
         if let cookie { headers[.setCookie] = cookie }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
     }
@@ -127,9 +130,15 @@ extension SettleAPI {
     func signIn(_ request: Request) async -> Response {
         do {
             let service = try dashboardService()
-            // Another site's form must not sign a browser in (login CSRF): a browser names the page's origin.
-            if let origin = request.headers[HTTPField.Name("Origin")!], let host = request.head.authority,  // swiftlint:disable:this force_unwrapping
-               URL(string: origin).map({ "\($0.host ?? "")\($0.port.map { ":\($0)" } ?? "")" }) != host {
+            // Another site's form must not sign a browser in (login CSRF). Browsers say where a request comes from:
+            // Sec-Fetch-Site, and Origin (a page's own origin under the dashboard's same-origin referrer policy).
+            let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!]  // swiftlint:disable:this force_unwrapping
+            let origin = request.headers[HTTPField.Name("Origin")!]  // swiftlint:disable:this force_unwrapping
+            let originHost = origin.flatMap(URL.init(string:)).map { "\($0.host ?? "")\($0.port.map { ":\($0)" } ?? "")" }
+            if let site, site != "same-origin" && site != "none" {
+                return dashboardHTML(.forbidden, DashboardPages.signIn(message: "This sign-in came from another site; sign in from this page."))
+            }
+            if let origin, origin != "null", originHost != request.head.authority {
                 return dashboardHTML(.forbidden, DashboardPages.signIn(message: "This sign-in came from another site (\(origin)); sign in from this page."))
             }
             let fields = FormFields.parse(try await body(request))

@@ -169,7 +169,8 @@ struct ServeCommand: AsyncParsableCommand {
                 guard let charge = try await runtime.ledger.charge(invoice: invoice) else { return "Not collected: \(outcome)." }
                 wakers[charge.terms.chain]?.wake()
                 return "Due now: the charge is \(charge.state.rawValue.replacingOccurrences(of: "_", with: " ")); it is taken within seconds if the wallet can pay."
-            })
+            },
+            audit: { [ingestor = runtime.ingestor] in try await StripeAudit(ingestor: ingestor).run() })
         api.add(to: router)
         // Connections need descriptors: raise the soft limit to the hard one, and keep the cap below it with room for
         // the database, RPC and Stripe connections, so a flood meets the cap (which sheds idle connections), never

@@ -61,7 +61,7 @@ struct APIFixture: Sendable {
         api.dashboard = DashboardService(sessions: DashboardSessionStore(database: world.runtime.database), billing: world.store, secureCookie: false,
                                          collectNow: { [ingestor = world.runtime.ingestor] invoice in
             "\(try await ingestor.collectNow(invoiceID: invoice, now: UInt64(Date().timeIntervalSince1970)))"
-        })
+        }, audit: { [ingestor = world.runtime.ingestor] in try await StripeAudit(ingestor: ingestor).run() })
         let server = try await TestServer.start(inbox: StripeInbox(store: world.store, secrets: [BillingWorld.webhookSecret]), logger: logger) { router in
             api.add(to: router)
         }

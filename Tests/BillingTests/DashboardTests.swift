@@ -83,6 +83,9 @@ struct DashboardHTTPTests {
         let elsewhere = try await api.call(.post, "/dashboard/sign-in", template: "", token: nil, body: "token=\(APIFixture.adminToken)",
                                            extraHeaders: [("Origin", "https://evil.example")])
         #expect(elsewhere.status == 403 && elsewhere.header("Set-Cookie") == nil, "\(elsewhere.text)")
+        let crossSite = try await api.call(.post, "/dashboard/sign-in", template: "", token: nil, body: "token=\(APIFixture.adminToken)",
+                                           extraHeaders: [("Sec-Fetch-Site", "cross-site"), ("Origin", "null")])
+        #expect(crossSite.status == 403 && crossSite.header("Set-Cookie") == nil, "\(crossSite.text)")
 
         let admin = try await Self.signIn(api, APIFixture.adminToken)
         let headers = [("Cookie", admin.cookie)]

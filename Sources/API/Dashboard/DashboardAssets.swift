@@ -43,6 +43,12 @@ enum DashboardAssets {
         @media (max-width: 640px) {
           .bar { padding: 8px 12px; } main.wide { padding: 10px; }
           .facts { grid-template-columns: 1fr; } .facts dt { margin-top: 6px; }
+          table.stack thead { display: none; }
+          table.stack tr { display: block; border-bottom: 1px solid var(--line); padding: 6px 0; }
+          table.stack td { display: grid; grid-template-columns: 7.5em minmax(0, 1fr); gap: 8px; border: 0; padding: 2px 0; }
+          table.stack td::before { content: attr(data-label); color: var(--muted); font-weight: 600; }
+          table.stack td[data-label=""]::before { content: none; }
+          table.stack td[data-label=""] { display: block; }
         }
         """
 
@@ -74,6 +80,17 @@ enum DashboardAssets {
               button.disabled = false;
             });
           }
+          const audit = document.querySelector("[data-audit]");
+          if (audit) audit.addEventListener("click", async () => {
+            const list = document.getElementById("audit"); list.textContent = ""; audit.disabled = true;
+            try {
+              const body = await json("/dashboard/data/audit");
+              for (const line of body.findings.length ? body.findings : ["Nothing: Stripe and Settle agree on who collects."]) {
+                const li = document.createElement("li"); li.textContent = line; list.appendChild(li);
+              }
+            } catch (error) { const li = document.createElement("li"); li.className = "error"; li.textContent = error.message; list.appendChild(li); }
+            audit.disabled = false;
+          });
           for (const button of document.querySelectorAll("[data-action]")) {
             button.addEventListener("click", async () => {
               if (!window.confirm(button.dataset.confirm)) return;

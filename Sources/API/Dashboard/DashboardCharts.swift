@@ -60,7 +60,8 @@ enum DashboardCharts {
                 out += "<rect x=\"\(f(x + Double(s) * barWidth))\" y=\"\(f(top + plotHeight - h))\" width=\"\(f(barWidth))\" height=\"\(f(h))\" "
                     + "fill=\"\(colors[s % colors.count])\"><title>\(PageHTML.escape(dayText(day))): \(PageHTML.escape(AmountText.short(daily.series[s].totals[i], decimals: daily.series[s].decimals))) \(PageHTML.escape(daily.series[s].token))</title></rect>"
             }
-            if i % 7 == 0 || i == daily.days.count - 1 {
+            let last = daily.days.count - 1
+            if i % 7 == 0 || (i == last && last % 7 >= 3) {  // the last day too, unless its label would touch the one before
                 out += "<text x=\"\(f(x + slot / 2))\" y=\"\(f(height - 10))\" text-anchor=\"middle\" font-size=\"11\" fill=\"#5b6472\">\(dayText(day))</text>"
             }
         }

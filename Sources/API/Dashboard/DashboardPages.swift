@@ -31,7 +31,7 @@ enum DashboardPages {
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="referrer" content="no-referrer">
+            <meta name="referrer" content="same-origin">
             <meta name="settle-csrf" content="\(E.escape(viewer.csrf))">
             <title>\(E.escape(title)) · Settle dashboard</title>
             <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
@@ -67,7 +67,7 @@ enum DashboardPages {
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <meta name="referrer" content="no-referrer">
+        <meta name="referrer" content="same-origin">
         <title>Sign in · Settle dashboard</title>
         <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
         <link rel="stylesheet" href="/assets/pages.css">
@@ -96,8 +96,13 @@ enum DashboardPages {
     static func table(_ headers: [String], _ rows: [[String]], empty: String, id: String? = nil) -> String {
         guard !rows.isEmpty else { return "<p class=\"hint\">\(E.escape(empty))</p>" }
         let head = headers.map { "<th scope=\"col\">\(E.escape($0))</th>" }.joined()
-        let body = rows.map { "<tr>" + $0.map { "<td>\($0)</td>" }.joined() + "</tr>" }.joined(separator: "\n")
-        return "<div class=\"scroll\"><table\(id.map { " id=\"\($0)\"" } ?? "")><thead><tr>\(head)</tr></thead><tbody>\n\(body)\n</tbody></table></div>"
+        // Each cell names its column (`data-label`): on a phone the rows stack as cards, each value under its name.
+        let body = rows.map { row in
+            "<tr>" + zip(headers + Array(repeating: "", count: max(0, row.count - headers.count)), row).map { label, cell in
+                "<td data-label=\"\(E.escape(label))\">\(cell)</td>"
+            }.joined() + "</tr>"
+        }.joined(separator: "\n")
+        return "<div class=\"scroll\"><table class=\"stack\"\(id.map { " id=\"\($0)\"" } ?? "")><thead><tr>\(head)</tr></thead><tbody>\n\(body)\n</tbody></table></div>"
     }
 
     static func time(_ seconds: UInt64?) -> String {

@@ -9,6 +9,8 @@ public struct DashboardService: Sendable {
     public var billing: BillingStore
     /// Collects a draft or open invoice now (`settled collect-now`); the outcome in words.
     public var collectNow: @Sendable (_ invoice: String) async throws -> String
+    /// The Stripe audit (`settled audit stripe`), run now.
+    public var audit: @Sendable () async throws -> StripeAudit.Report
     /// How long a sign-in lasts, in seconds.
     public var lifetime: UInt64 = 8 * 3_600
     /// The cookie is `Secure` (the dashboard is served over https: `[server] public_url` starts with https://).
@@ -17,11 +19,13 @@ public struct DashboardService: Sendable {
     public var stripeDashboard = "https://dashboard.stripe.com"
 
     public init(sessions: DashboardSessionStore, billing: BillingStore, secureCookie: Bool,
-                collectNow: @escaping @Sendable (_ invoice: String) async throws -> String) {
+                collectNow: @escaping @Sendable (_ invoice: String) async throws -> String,
+                audit: @escaping @Sendable () async throws -> StripeAudit.Report) {
         self.sessions = sessions
         self.billing = billing
         self.secureCookie = secureCookie
         self.collectNow = collectNow
+        self.audit = audit
     }
 }
 

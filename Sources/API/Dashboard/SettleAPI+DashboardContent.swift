@@ -223,7 +223,8 @@ extension SettleAPI {
         let html = """
             <dl class="facts">
             <dt>State</dt><dd>\(P.state(charge.state))\(charge.reason.map { " · " + E.escape($0) } ?? "")</dd>
-            <dt>Amount</dt><dd>\(E.escape(AmountText.short(charge.tokenAmount.baseUnits, decimals: charge.tokenAmount.decimals))) \(E.escape(charge.terms.token)) on \(E.escape(charge.terms.chain)) (\(E.escape(String(charge.amount.minorUnits))) \(E.escape(charge.amount.currency.code)) minor units at \(E.escape(charge.rate.description)))</dd>
+            <dt>Amount</dt><dd>\(E.escape(AmountText.short(charge.tokenAmount.baseUnits, decimals: charge.tokenAmount.decimals))) \(E.escape(charge.terms.token)) on \(E.escape(charge.terms.chain))</dd>
+            <dt>Invoice</dt><dd>\(E.escape(AmountText.display(UInt256(charge.amount.minorUnits), decimals: charge.amount.currency.exponent))) \(E.escape(charge.amount.currency.code)), at \(E.escape(charge.rate.description)) \(E.escape(charge.terms.token)) per \(E.escape(charge.amount.currency.code))</dd>
             <dt>Customer</dt><dd>\(agreement.map { P.link("/dashboard/customers/\($0.id)", $0.customer) } ?? "—")</dd>
             <dt>Paying wallet</dt><dd class="mono">\(E.escape(charge.terms.wallet))</dd>
             <dt>Due</dt><dd>\(P.time(charge.dueAt))</dd>
@@ -232,7 +233,7 @@ extension SettleAPI {
             </dl>
             <div class="actions">
             \(canRetry ? P.action("Retry now", url: "/dashboard/payments/\(invoice)/retry", confirm: "Check \(invoice) again now and charge it if the wallet can pay?", viewer: viewer, result: "action") : "")
-            \(P.action("Collect now", url: "/dashboard/payments/\(invoice)/collect", confirm: "Make \(invoice) due now and charge it? (A draft is finalized first.)", viewer: viewer, result: "action"))
+            \(charge.state != .ingested ? "" : P.action("Collect now", url: "/dashboard/payments/\(invoice)/collect", confirm: "Make \(invoice) due now and charge it?", viewer: viewer, result: "action")))
             <p class="result" data-result-for="action" role="status"></p>
             </div>
             <section aria-labelledby="timeline-title"><h2 id="timeline-title">Timeline</h2>
@@ -262,8 +263,13 @@ extension SettleAPI {
     func findings(_ viewer: P.Viewer) async throws -> (title: String, html: String) {
         let open = try await dashboardService().billing.findings().filter { $0.resolvedAt == nil }
             .sorted { ($0.kind.needsAction ? 0 : 1, $1.lastSeen) < ($1.kind.needsAction ? 0 : 1, $0.lastSeen) }
+        let stripe = try dashboardService().stripeDashboard
+        var charged: Set<String> = []
+        for f in open where try await ledger.charge(invoice: f.invoice) != nil { charged.insert(f.invoice) }
         let findingRows = open.map { f in
-            [P.link("/dashboard/payments/\(f.invoice)", f.invoice), E.escape(f.kind.rawValue.replacingOccurrences(of: "_", with: " ")) + (f.kind.needsAction ? " <span class=\"tag\">action</span>" : ""),
+            // An invoice with a charge opens its payment page; one without (no agreement) opens in Stripe.
+            [charged.contains(f.invoice) ? P.link("/dashboard/payments/\(f.invoice)", f.invoice)
+                : "<a href=\"\(E.escape(stripe))/invoices/\(E.escape(f.invoice))\" rel=\"noopener noreferrer\" target=\"_blank\">\(E.escape(f.invoice))</a>", E.escape(f.kind.rawValue.replacingOccurrences(of: "_", with: " ")) + (f.kind.needsAction ? " <span class=\"tag\">action</span>" : ""),
              E.escape(f.detail), E.escape(f.kind.fix), P.time(f.lastSeen)]
         }
         let messages = try await outbox.messages(limit: 200).reversed()
@@ -278,11 +284,25 @@ extension SettleAPI {
             <p class="hint">What Settle found about invoices, and what to do. Findings close by themselves once the invoice is right. <code>settled audit stripe</code> also lists subscriptions still on charge_automatically.</p>
             \(P.table(["Invoice", "Finding", "Detail", "Fix", "Last seen"], findingRows, empty: "No open findings.", id: "findings"))
             </section>
+            <section aria-labelledby="audit-title"><h2 id="audit-title">Subscriptions Stripe would charge to a card</h2>
+            <p class="hint">Subscriptions with an agreement still on <code>charge_automatically</code>, and open invoices without one, read from Stripe now.</p>
+            <button type="button" class="small" data-audit>Check Stripe now</button>
+            <ul id="audit" class="mono" role="status"></ul>
+            </section>
             <section aria-labelledby="webhooks-title"><h2 id="webhooks-title">Webhook deliveries</h2>
             \(P.table(["Event", "Invoice", "Status", "Attempts", "Last HTTP status", "Last error", "Created", ""], Array(webhookRows), empty: "No webhooks sent yet (or no [webhooks] endpoint configured).", id: "webhooks"))
             </section>
             """
         return ("Findings & webhooks", html)
+    }
+
+    /// The Stripe audit, read now: what would make Stripe and Settle disagree about who collects, with the fix.
+    func audit() async throws -> JSON {
+        let report = try await dashboardService().audit()
+        let lines: [JSON] = report.chargeAutomatically.map {
+            .string("\($0.subscription) (\($0.customer)) is charge_automatically: \(InvoiceFinding.Kind.chargeAutomatically.fix)")
+        } + report.withoutAgreement.map { .string("\($0.invoice) (\($0.customer)): \($0.problem). \(InvoiceFinding.Kind.noAgreement.fix)") }
+        return ["findings": .array(lines)]
     }
 
     func redeliver(_ id: String) async throws -> JSON {

@@ -12,6 +12,9 @@ Scenarios:
      the wallet the approval proved.
   3. The customer rejects the approval in the wallet: the page says so and nothing is sent.
   4. An expired session and a tampered id get pages that say so.
+  5. The portal: a short allowance raised (readiness turns all set), then revoked.
+  6. A USDT-style token (refuses to change a standing allowance): the checkout sends approve(0), waits, then approves.
+  7. The portal's change: a customer moves to a second wallet and another token; the next invoice is paid from there.
 
     .venv/bin/python Tests/Peers/browser/test_checkout.py --settled PATH [--artifacts DIR]
 
@@ -67,8 +70,11 @@ class Checks:
 class World:
     """Devnet, localstripe and settled serve; `close()` stops them."""
 
-    def __init__(self, settled_binary: str):
+    def __init__(self, settled_binary: str, merchant_webhook: str = None):
         self.workdir = Path(tempfile.mkdtemp(prefix="settle-checkout-"))
+        self.reader = "dashboard_read_" + secrets.token_hex(12)  # a read-scope API token (the dashboard's read-only sign-in)
+        self.merchant_webhook = merchant_webhook  # where merchant webhooks go (None: not sent)
+        self.merchant_secret = "mwh_" + secrets.token_hex(16)
         self.peers, self.miner = [], None
         self.settled = demo.Settled(settled_binary, self.workdir)
         self.admin = "checkout_admin_" + secrets.token_hex(12)
@@ -162,10 +168,19 @@ listen = "127.0.0.1:{self.port}"
 name = "checkout"
 token = "env:CHECKOUT_ADMIN_TOKEN"
 scope = "admin"
-""")
+[[api.tokens]]
+name = "support"
+token = "env:DASHBOARD_READ_TOKEN"
+scope = "read"
+""" + ("" if self.merchant_webhook is None else f"""[merchant]
+webhook_url = "{self.merchant_webhook}"
+webhook_secret = "env:MERCHANT_WEBHOOK_SECRET"
+retry_seconds = [1]
+"""))
         environment = {k: v for k, v in os.environ.items() if not k.startswith("SETTLE_")}
         environment.update(STRIPE_API_KEY=self.stripe_key, STRIPE_WEBHOOK_SECRET=self.webhook_secret,
-                           CHECKOUT_ADMIN_TOKEN=self.admin, CHECKOUT_SPENDER_KEY=spender_key)
+                           CHECKOUT_ADMIN_TOKEN=self.admin, CHECKOUT_SPENDER_KEY=spender_key, DASHBOARD_READ_TOKEN=self.reader,
+                           MERCHANT_WEBHOOK_SECRET=self.merchant_secret)
         self.settled.start(config, environment)
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 120
