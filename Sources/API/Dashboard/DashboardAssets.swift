@@ -47,6 +47,7 @@ enum DashboardAssets {
           table.stack tr { display: block; border-bottom: 1px solid var(--line); padding: 6px 0; }
           table.stack td { display: grid; grid-template-columns: 7.5em minmax(0, 1fr); gap: 8px; border: 0; padding: 2px 0; }
           table.stack td::before { content: attr(data-label); color: var(--muted); font-weight: 600; }
+          table.stack td > * { justify-self: start; }
           table.stack td[data-label=""]::before { content: none; }
           table.stack td[data-label=""] { display: block; }
         }

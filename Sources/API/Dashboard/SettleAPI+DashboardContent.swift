@@ -114,7 +114,9 @@ extension SettleAPI {
             return (entry["time"]?.uint64Value ?? 0, units)
         }
         let historyRows = page.history.map { entry in
-            [E.escape(entry["kind"]?.stringValue ?? "—"), E.escape(entry["display"]?.stringValue ?? "—"), E.escape(entry["block"].map { $0.text } ?? "—"),
+            [E.escape(entry["kind"]?.stringValue ?? "—"),
+             E.escape((entry["amount"]?.stringValue).flatMap { try? UInt256(decimal: $0) }.map { AmountText.short($0, decimals: decimals) } ?? "—"),
+             E.escape(entry["block"].map { $0.text } ?? "—"),
              entry["transaction"]?.stringValue.map { P.transaction($0, chain: chain) } ?? "—"]
         }
         let charges = try await ledger.charges(agreement: agreement.id)
@@ -138,7 +140,7 @@ extension SettleAPI {
             <p class="result" data-result-for="portal" role="status"></p>
             </div>
             <section aria-labelledby="history-title"><h2 id="history-title">Allowance to the merchant over time</h2>
-            \(Self.allowanceChart(points, decimals: decimals, token: agreement.token))
+            \(Self.allowanceChart(points, decimals: decimals, token: agreement.token, now: now()))
             \(P.table(["Event", "Amount", "Block", "Transaction"], historyRows, empty: "No approvals indexed for this wallet and token."))
             </section>
             <section aria-labelledby="charges-title"><h2 id="charges-title">Charges</h2>
@@ -148,25 +150,29 @@ extension SettleAPI {
         return ("Customer \(agreement.customer)", html)
     }
 
-    /// The allowance as a step line over the history's events (SVG).
-    static func allowanceChart(_ points: [(at: UInt64, value: UInt256)], decimals: Int, token: String) -> String {
-        guard points.count > 1 else { return "" }
+    /// The allowance as a step line over time (SVG): each event sets it, the last value runs on to `now`. Events without
+    /// a time are spaced evenly.
+    static func allowanceChart(_ points: [(at: UInt64, value: UInt256)], decimals: Int, token: String, now: UInt64) -> String {
+        guard !points.isEmpty else { return "" }
         let values = points.map { DashboardCharts.units($0.value, decimals) }
         let peak = DashboardCharts.niceCeiling(max(1, values.max() ?? 1))
-        let width = 720.0, height = 160.0, left = 56.0, top = 10.0, bottom = 10.0
-        let step = (width - left - 8) / Double(points.count - 1)
-        var path = ""
-        for (i, value) in values.enumerated() {
-            let x = left + Double(i) * step, y = top + (height - top - bottom) * (1 - value / peak)
-            if i == 0 { path += "M\(DashboardCharts.f(x)),\(DashboardCharts.f(y))" } else {
-                path += " H\(DashboardCharts.f(x)) V\(DashboardCharts.f(y))"
-            }
+        let timed = points.allSatisfy { $0.at > 0 }
+        let start = Double(timed ? points[0].at : 0), end = Double(timed ? max(now, points.last!.at + 1) : UInt64(points.count))  // swiftlint:disable:this force_unwrapping
+        let width = 720.0, height = 160.0, left = 56.0, right = 8.0, top = 10.0, bottom = 10.0
+        func x(_ i: Int) -> Double { left + (width - left - right) * ((timed ? Double(points[i].at) : Double(i)) - start) / max(1, end - start) }
+        func y(_ value: Double) -> Double { top + (height - top - bottom) * (1 - value / peak) }
+        var path = "M\(DashboardCharts.f(x(0))),\(DashboardCharts.f(y(values[0])))"
+        for i in 1..<max(1, values.count) where values.count > 1 {
+            path += " H\(DashboardCharts.f(x(i))) V\(DashboardCharts.f(y(values[i])))"
         }
-        return "<svg class=\"chart\" viewBox=\"0 0 720 160\" role=\"img\" aria-label=\"Allowance over the last \(points.count) events, up to \(DashboardCharts.label(peak)) \(E.escape(token))\">"
+        path += " H\(DashboardCharts.f(width - right))"
+        let last = "\(DashboardCharts.label(values.last ?? 0)) \(token)"
+        return "<svg class=\"chart\" viewBox=\"0 0 720 160\" role=\"img\" aria-label=\"Allowance over time: \(points.count) events, now \(E.escape(last))\">"
             + "<line x1=\"56\" y1=\"150\" x2=\"712\" y2=\"150\" stroke=\"#dde2ea\"/>"
             + "<text x=\"50\" y=\"14\" text-anchor=\"end\" font-size=\"11\" fill=\"#5b6472\">\(DashboardCharts.label(peak))</text>"
             + "<text x=\"50\" y=\"150\" text-anchor=\"end\" font-size=\"11\" fill=\"#5b6472\">0</text>"
-            + "<path d=\"\(path)\" fill=\"none\" stroke=\"#1f4fd6\" stroke-width=\"2\"/></svg>"
+            + "<path d=\"\(path)\" fill=\"none\" stroke=\"#1f4fd6\" stroke-width=\"2\"/>"
+            + "<text x=\"712\" y=\"\(DashboardCharts.f(max(22, y(values.last ?? 0) - 6)))\" text-anchor=\"end\" font-size=\"11\" fill=\"#1f4fd6\">now \(E.escape(last))</text></svg>"
     }
 
     func portalLink(_ text: String) async throws -> JSON {
