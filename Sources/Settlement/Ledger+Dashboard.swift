@@ -27,6 +27,26 @@ extension Ledger {
         }
     }
 
+    /// The newest `limit` charges (highest id first), optionally only in `states` and on `chain`: the dashboard's list.
+    /// Each state is a range of `charges_by_state_id` read backwards.
+    public func recentCharges(states: Set<ChargeState>?, chain: String?, limit: Int) async throws -> [Charge] {
+        let list = (states ?? []).map(\.rawValue).sorted()
+        if states != nil, list.isEmpty { return [] }
+        let chainFilter = chain == nil ? "" : " AND pay_chain = ?"
+        let chainValue: [SQLValue] = chain.map { [.text($0)] } ?? []
+        let sql: String
+        var values: [SQLValue]
+        if states == nil {
+            sql = "SELECT \(Self.columns) FROM charges WHERE 1 = 1\(chainFilter) ORDER BY id DESC LIMIT ?"
+            values = chainValue
+        } else {
+            sql = list.map { _ in "SELECT \(Self.columns) FROM charges WHERE state = ?\(chainFilter)" }.joined(separator: " UNION ALL ") + " ORDER BY id DESC LIMIT ?"
+            values = list.flatMap { [SQLValue.text($0)] + chainValue }
+        }
+        values.append(.integer(Int64(max(1, min(limit, 1_000)))))
+        return try await database.read { [values] db in try await db.rows(sql, values).map(Self.charge) }
+    }
+
     /// A charge's state moves with their times, oldest first.
     public func timeline(_ charge: Int64) async throws -> [(at: UInt64, from: ChargeState, to: ChargeState, reason: String?)] {
         try await database.read { db in

@@ -86,3 +86,20 @@ struct ChargesPageTests {
         #expect(plan.count == 1 && plan[0].hasPrefix("SEARCH charges USING COVERING INDEX charges_by_state"), "\(plan)")
     }
 }
+
+@Suite("Charges ledger: the dashboard's newest charges")
+struct RecentChargesTests {
+    @Test("newest first, by state and chain, at most the limit")
+    func recent() async throws {
+        let ledger = try await ChargesPageTests.ledger()  // 20,000 charges on base: every 1,000th mismatch, every third due
+        let newest = try await ledger.recentCharges(states: nil, chain: nil, limit: 5)
+        #expect(newest.map(\.id) == [20_000, 19_999, 19_998, 19_997, 19_996])
+        let mismatches = try await ledger.recentCharges(states: [.mismatch], chain: "base", limit: 3)
+        #expect(mismatches.map(\.id) == [20_000, 19_000, 18_000])
+        let two = try await ledger.recentCharges(states: [.mismatch, .due], chain: nil, limit: 4)
+        #expect(two.map(\.id) == [20_000, 19_998, 19_995, 19_992])
+        #expect(try await ledger.recentCharges(states: nil, chain: "solana", limit: 5).isEmpty)
+        #expect(try await ledger.recentCharges(states: [], chain: nil, limit: 5).isEmpty)
+        #expect(try await ledger.recentCharges(states: nil, chain: nil, limit: 5_000).count == 1_000)
+    }
+}

@@ -186,15 +186,14 @@ extension SettleAPI {
 
     func payments(_ viewer: P.Viewer, state: String?, chain: String?) async throws -> (title: String, html: String) {
         let states = try state.map { text throws(APIError) in try Self.chargeStates(text) }
-        let charges = try await ledger.charges(states: states, afterID: nil, limit: 1_000)
+        let charges = try await ledger.recentCharges(states: states, chain: chain, limit: 300)
         var agreements: [Int64: Agreement] = [:]
         var rows: [[String]] = []
-        for charge in charges.reversed() where chain == nil || charge.terms.chain == chain {
+        for charge in charges {
             if agreements[charge.agreement] == nil { agreements[charge.agreement] = try await ledger.agreement(id: charge.agreement) }
             rows.append([P.link("/dashboard/payments/\(charge.invoice)", charge.invoice), E.escape(agreements[charge.agreement]?.customer ?? "—"),
                          E.escape(charge.terms.chain), E.escape(AmountText.short(charge.tokenAmount.baseUnits, decimals: charge.tokenAmount.decimals) + " " + charge.terms.token),
                          P.state(charge.state), P.time(charge.dueAt)])
-            if rows.count == 300 { break }
         }
         let stateOptions = (["" ] + ChargeState.allCases.map(\.rawValue)).map { value in
             "<option value=\"\(value)\"\(value == (state ?? "") ? " selected" : "")>\(value.isEmpty ? "every state" : value.replacingOccurrences(of: "_", with: " "))</option>"
@@ -208,6 +207,7 @@ extension SettleAPI {
             <label for="chain">Chain</label><select id="chain" name="chain">\(chainOptions)</select>
             <button type="submit" class="small">Filter</button>
             </form>
+            <p class="hint">The newest \(rows.count == 300 ? "300" : "\(rows.count)") charges\(state.map { " in \($0.replacingOccurrences(of: "_", with: " "))" } ?? "")\(chain.map { " on \($0)" } ?? ""), newest first.</p>
             \(P.table(["Invoice", "Customer", "Chain", "Amount", "State", "Due"], rows, empty: "No charges match.", id: "payments"))
             """
         return ("Payments", html)
