@@ -150,6 +150,7 @@ extension SettleAPI {
             let now = now()
             try await service.sessions.create(DashboardSession(key: key, tokenName: match.name, scope: match.scope.rawValue, csrf: PageSession.randomToken(),
                                                                createdAt: now, expiresAt: now + service.lifetime))
+            try await service.sessions.prune(before: now - 7 * 86_400)  // ended or expired a week ago: gone
             logger.notice("dashboard sign-in", metadata: ["api.token": "\(match.name)", "scope": "\(match.scope.rawValue)"])
             return redirect("/dashboard", cookie: DashboardCookie.set(id, lifetime: service.lifetime, secure: service.secureCookie))
         } catch {
