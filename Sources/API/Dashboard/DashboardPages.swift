@@ -17,6 +17,8 @@ enum DashboardPages {
         var isAdmin: Bool { scope == .admin }
     }
 
+    static let stylesheets = ["pages.css", "dashboard.css"]
+
     static let sections = [("overview", "/dashboard", "Overview"), ("customers", "/dashboard/customers", "Customers"),
                            ("payments", "/dashboard/payments", "Payments"), ("findings", "/dashboard/findings", "Findings & webhooks")]
 
@@ -26,18 +28,7 @@ enum DashboardPages {
             "<a href=\"\(href)\"\(key == active ? " aria-current=\"page\"" : "")>\(label)</a>"
         }.joined()
         return """
-            <!doctype html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="referrer" content="same-origin">
-            <meta name="settle-csrf" content="\(E.escape(viewer.csrf))">
-            <title>\(E.escape(title)) · Settle dashboard</title>
-            <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
-            <link rel="stylesheet" href="/assets/pages.css">
-            <link rel="stylesheet" href="/assets/dashboard.css">
-            </head>
+            \(E.head(title: "\(title) · Settle dashboard", meta: [("settle-csrf", viewer.csrf)], referrer: "same-origin", stylesheets: stylesheets))
             <body class="dashboard">
             <header class="bar">
             <span class="brand">Settle</span>
@@ -62,17 +53,7 @@ enum DashboardPages {
     /// The sign-in page; `message` says why it is shown (signed out, expired, a wrong token).
     static func signIn(message: String?) -> String {
         """
-        <!doctype html>
-        <html lang="en">
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <meta name="referrer" content="same-origin">
-        <title>Sign in · Settle dashboard</title>
-        <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
-        <link rel="stylesheet" href="/assets/pages.css">
-        <link rel="stylesheet" href="/assets/dashboard.css">
-        </head>
+        \(E.head(title: "Sign in · Settle dashboard", referrer: "same-origin", stylesheets: stylesheets))
         <body>
         <main class="card">
         <p class="eyebrow">Settle dashboard</p>

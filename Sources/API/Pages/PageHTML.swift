@@ -47,21 +47,29 @@ enum PageHTML {
         Response(status: status, headers: headers("text/html; charset=utf-8"), body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
     }
 
-    /// A whole page around `body` (already escaped HTML).
-    static func document(title: String, body: String, meta: [(String, String)] = [], script: String? = nil) -> String {
+    /// A page's start, through `<head>`: its metadata (`meta`: name and content, escaped here), title and stylesheets.
+    static func head(title: String, meta: [(String, String)] = [], referrer: String = "no-referrer", stylesheets: [String] = ["pages.css"]) -> String {
         let metas = meta.map { "<meta name=\"\(escape($0.0))\" content=\"\(escape($0.1))\">" }.joined(separator: "\n")
+        let sheets = stylesheets.map { "<link rel=\"stylesheet\" href=\"/assets/\(escape($0))\">" }.joined(separator: "\n")
         return """
             <!doctype html>
             <html lang="en">
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="referrer" content="no-referrer">
+            <meta name="referrer" content="\(escape(referrer))">
             \(metas)
             <title>\(escape(title))</title>
             <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
-            <link rel="stylesheet" href="/assets/pages.css">
+            \(sheets)
             </head>
+            """
+    }
+
+    /// A whole page around `body` (already escaped HTML).
+    static func document(title: String, body: String, meta: [(String, String)] = [], script: String? = nil) -> String {
+        """
+            \(head(title: title, meta: meta))
             <body>
             <main class="card">
             \(body)

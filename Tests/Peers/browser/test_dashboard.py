@@ -13,7 +13,7 @@ Scenarios:
      transfer to the treasury; Stripe shows the invoice paid.
   5. Findings (an invoice without an agreement; the Stripe audit's subscription still on charge_automatically) and
      webhooks: "Redeliver" sends a delivered event again.
-  6. Refusals: an action without the CSRF header, and a signed-out cookie.
+  6. Refusals: a signed-out cookie, an expired session, and an action without the CSRF header.
 
     .venv/bin/python Tests/Peers/browser/test_dashboard.py --settled PATH [--artifacts DIR]
 
@@ -21,12 +21,12 @@ Screenshots of every page, desktop and phone, go to DIR (default .artifacts/brow
 `N passed, N failed`.
 """
 import argparse
-import json
+import hashlib
+import secrets
+import sqlite3
 import sys
-import threading
 import time
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -37,40 +37,19 @@ sys.path.insert(0, str(HERE.parent))
 from browser import Browser  # noqa: E402
 
 
-class Receiver:
-    """The merchant's webhook endpoint: answers 200 and counts the deliveries of each event id."""
+class Receiver(demo.MerchantReceiver):
+    """The merchant's webhook endpoint: the demo's (each delivery's Settle-Signature verified, a bad one answered 400),
+    also counting every delivery, redeliveries included."""
 
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.deliveries = {}  # event id -> times received
-        receiver = self
+    def __init__(self, secret):
+        super().__init__(secret, demo.Output(False), {})
+        self.received = 0
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                try:
-                    event = json.loads(body).get("id", "?")
-                except ValueError:
-                    event = "?"
-                with receiver.lock:
-                    receiver.deliveries[event] = receiver.deliveries.get(event, 0) + 1
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/settle"
-
-    def count(self, event):
+    def receive(self, path, signature, event_id, body):
+        code = super().receive(path, signature, event_id, body)
         with self.lock:
-            return self.deliveries.get(event, 0)
-
-    def close(self):
-        self.server.shutdown()
+            self.received += 1
+        return code
 
 
 def sign_in(browser, base, token):
@@ -99,8 +78,10 @@ def main(argv=None):
     parser.add_argument("--artifacts", default=str(ROOT / ".artifacts" / "browser" / "dashboard"))
     args = parser.parse_args(argv)
     checks = Checks()
-    receiver = Receiver()
-    world = World(args.settled, merchant_webhook=receiver.url)
+    world = World(args.settled)
+    receiver = Receiver(world.merchant_secret)
+    world.merchant_webhook = receiver.url
+    receiver.start()
     try:
         world.start()
         base = world.base
@@ -216,17 +197,29 @@ def main(argv=None):
             checks.check("webhooks: deliveries are listed, delivered", len(delivered) >= 1, browser.text("#webhooks")[:400])
             browser.screenshot("10-findings")
             if delivered:
-                url = delivered[0].get_attribute("data-action")
-                message = int(url.split("/")[-2])
-                event = next(e for e in receiver.deliveries if e != "?") if receiver.deliveries else None
-                before = dict(receiver.deliveries)
+                before = receiver.received
                 browser.execute("window.confirm = () => true")
                 delivered[0].click()
-                wait(lambda: sum(receiver.deliveries.values()) > sum(before.values()), 30, "the redelivery")
-                checks.check("redeliver: the endpoint received an event again", sum(receiver.deliveries.values()) == sum(before.values()) + 1,
-                             f"{before} -> {receiver.deliveries} (message {message}, first event {event})")
+                wait(lambda: receiver.received > before, 30, "the redelivery")
+                checks.equal("redeliver: the endpoint received one more delivery", receiver.received, before + 1)
+                checks.equal("redeliver: every delivery carried a valid Settle-Signature", receiver.bad, [])
 
-            # 6. An action without the CSRF header is refused (the page's own fetch, without the header).
+            # 6. An expired session: a sign-in whose end passed (written into the daemon's database, as 8 hours would
+            #    leave it) opens nothing; the page says why.
+            expired = "ds_" + secrets.token_urlsafe(32)
+            with sqlite3.connect(world.workdir / "settle.sqlite", timeout=30) as db:
+                db.execute("INSERT INTO dashboard_sessions(key, token_name, scope, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           (hashlib.sha256(expired.encode()).hexdigest(), "checkout", "admin", secrets.token_urlsafe(16),
+                            int(time.time()) - 9 * 3_600, int(time.time()) - 3_600))
+            current = browser.driver.get_cookie("settle_dashboard")
+            browser.driver.add_cookie({"name": "settle_dashboard", "value": expired, "path": "/dashboard"})
+            browser.open(base + "/dashboard/payments")
+            checks.check("expired: the session opens nothing, and the page says it expired", "expired" in browser.text("main"), browser.text("main"))
+            browser.screenshot("11-expired")
+            sign_in(browser, base, world.admin)
+            checks.check("expired: signing in again replaces the cookie", browser.driver.get_cookie("settle_dashboard")["value"] not in (expired, current["value"]))
+
+            # 7. An action without the CSRF header is refused (the page's own fetch, without the header).
             status = browser.driver.execute_async_script("""
                 const done = arguments[arguments.length - 1];
                 fetch(arguments[0], { method: "POST", credentials: "same-origin" }).then(r => done(r.status), e => done(String(e)));
@@ -242,7 +235,7 @@ def main(argv=None):
     finally:
         if world is not None:
             world.close()
-        receiver.close()
+        receiver.stop()
     print(f"{checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0
 
