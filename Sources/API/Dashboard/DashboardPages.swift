@@ -80,7 +80,7 @@ enum DashboardPages {
         // Each cell names its column (`data-label`): on a phone the rows stack as cards, each value under its name.
         let body = rows.map { row in
             "<tr>" + zip(headers + Array(repeating: "", count: max(0, row.count - headers.count)), row).map { label, cell in
-                "<td data-label=\"\(E.escape(label))\">\(cell)</td>"
+                "<td data-label=\"\(E.escape(label))\"><div>\(cell)</div></td>"  // one child: on a phone, the label and the value
             }.joined() + "</tr>"
         }.joined(separator: "\n")
         return "<div class=\"scroll\"><table class=\"stack\"\(id.map { " id=\"\($0)\"" } ?? "")><thead><tr>\(head)</tr></thead><tbody>\n\(body)\n</tbody></table></div>"

@@ -239,7 +239,7 @@ extension SettleAPI {
             </dl>
             <div class="actions">
             \(canRetry ? P.action("Retry now", url: "/dashboard/payments/\(invoice)/retry", confirm: "Check \(invoice) again now and charge it if the wallet can pay?", viewer: viewer, result: "action") : "")
-            \(charge.state != .ingested ? "" : P.action("Collect now", url: "/dashboard/payments/\(invoice)/collect", confirm: "Make \(invoice) due now and charge it?", viewer: viewer, result: "action")))
+            \(charge.state != .ingested ? "" : P.action("Collect now", url: "/dashboard/payments/\(invoice)/collect", confirm: "Make \(invoice) due now and charge it?", viewer: viewer, result: "action"))
             <p class="result" data-result-for="action" role="status"></p>
             </div>
             <section aria-labelledby="timeline-title"><h2 id="timeline-title">Timeline</h2>

@@ -193,7 +193,7 @@ def main(argv=None):
             browser.wait_for(lambda: browser.text("#audit") != "", timeout=30, what="the Stripe audit")
             checks.check("audit: the subscription on charge_automatically, with the fix", automatic in browser.text("#audit")
                          and "settled audit stripe --fix" in browser.text("#audit"), browser.text("#audit"))
-            delivered = browser.driver.find_elements("xpath", "//table[@id='webhooks']//tr[td/span[contains(@class,'delivered')]]//button[@data-action]")
+            delivered = browser.driver.find_elements("xpath", "//table[@id='webhooks']//tr[td//span[contains(@class,'delivered')]]//button[@data-action]")
             checks.check("webhooks: deliveries are listed, delivered", len(delivered) >= 1, browser.text("#webhooks")[:400])
             browser.screenshot("10-findings")
             if delivered:
