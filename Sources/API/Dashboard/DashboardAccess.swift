@@ -28,20 +28,13 @@ public enum DashboardAccess: Equatable, Sendable {
             return .signIn("The token you signed in with is no longer configured. Sign in with another.")
         }
         if stateChanging {
-            guard let csrf, same(csrf, session.csrf) else { return .csrf }
+            guard let csrf, CheckoutService.same(csrf, session.csrf) else { return .csrf }
         }
         let scope = min(signedIn, tokenScope)
         guard scope >= needs else {
             return .forbidden("Token '\(session.tokenName)' is read-only: this needs an admin token.")
         }
         return .allowed(scope: scope, tokenName: session.tokenName)
-    }
-
-    /// Constant-time comparison.
-    static func same(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }
 

@@ -1,4 +1,4 @@
-/// The dashboard's stylesheet (on top of pages.css) and script. The script only fills in "Get data" and runs actions
+/// The dashboard's stylesheet (on top of pages.css) and script (after the pages' shared /assets/wallet.js). The script only fills in "Get data" and runs actions
 /// after the browser's confirmation, sending the session's CSRF token in a header; every page works as plain HTML.
 enum DashboardAssets {
     static let css = """
@@ -56,14 +56,9 @@ enum DashboardAssets {
     static let js = #"""
         "use strict";
         (function () {
+          const { json } = window.SettleWallet;  // /assets/wallet.js, loaded first
           const csrf = document.querySelector('meta[name="settle-csrf"]').content;
           const words = { all_set: "all set", top_up: "top up the balance", raise_allowance: "raise the allowance" };
-          async function json(url, init) {
-            const response = await fetch(url, Object.assign({ credentials: "same-origin", headers: { "Accept": "application/json" } }, init || {}));
-            const body = await response.json().catch(() => ({}));
-            if (!response.ok) throw new Error((body.error && body.error.message) || ("HTTP " + response.status));
-            return body;
-          }
           function fill(scope, data) {
             const set = (field, text) => { const el = scope.querySelector('[data-field="' + field + '"]'); if (el) el.textContent = text; return el; };
             set("allowance", data.allowance + " " + data.token);

@@ -43,6 +43,7 @@ enum DashboardPages {
             <h1>\(E.escape(title))</h1>
             \(body)
             </main>
+            <script src="/assets/wallet.js"></script>
             <script src="/assets/dashboard.js"></script>
             </body>
             </html>

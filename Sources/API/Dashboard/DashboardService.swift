@@ -18,6 +18,11 @@ public struct DashboardService: Sendable {
     /// Where an invoice opens in Stripe's dashboard.
     public var stripeDashboard = "https://dashboard.stripe.com"
 
+    /// An invoice's page in Stripe's dashboard.
+    func stripeInvoiceURL(_ invoice: String) -> String {
+        stripeDashboard + "/invoices/" + (invoice.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "_"))) ?? "")
+    }
+
     public init(sessions: DashboardSessionStore, billing: BillingStore, secureCookie: Bool,
                 collectNow: @escaping @Sendable (_ invoice: String) async throws -> String,
                 audit: @escaping @Sendable () async throws -> StripeAudit.Report) {

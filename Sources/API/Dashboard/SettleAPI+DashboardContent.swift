@@ -224,7 +224,7 @@ extension SettleAPI {
             [String(attempt.sequence), P.transaction(attempt.transactionID, chain: chain), E.escape(attempt.outcome.rawValue),
              attempt.nonce.map { String($0) } ?? "—", attempt.block.map { String($0) } ?? "—"]
         }
-        let stripe = try dashboardService().stripeDashboard + "/invoices/" + (invoice.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "_"))) ?? "")
+        let stripe = try dashboardService().stripeInvoiceURL(invoice)
         let canRetry = charge.state == .awaitingFunds
         let html = """
             <dl class="facts">
@@ -269,13 +269,13 @@ extension SettleAPI {
     func findings(_ viewer: P.Viewer) async throws -> (title: String, html: String) {
         let open = try await dashboardService().billing.findings().filter { $0.resolvedAt == nil }
             .sorted { ($0.kind.needsAction ? 0 : 1, $1.lastSeen) < ($1.kind.needsAction ? 0 : 1, $0.lastSeen) }
-        let stripe = try dashboardService().stripeDashboard
+        let service = try dashboardService()
         var charged: Set<String> = []
         for f in open where try await ledger.charge(invoice: f.invoice) != nil { charged.insert(f.invoice) }
         let findingRows = open.map { f in
             // An invoice with a charge opens its payment page; one without (no agreement) opens in Stripe.
             [charged.contains(f.invoice) ? P.link("/dashboard/payments/\(f.invoice)", f.invoice)
-                : "<a href=\"\(E.escape(stripe))/invoices/\(E.escape(f.invoice))\" rel=\"noopener noreferrer\" target=\"_blank\">\(E.escape(f.invoice))</a>", E.escape(f.kind.rawValue.replacingOccurrences(of: "_", with: " ")) + (f.kind.needsAction ? " <span class=\"tag\">action</span>" : ""),
+                : "<a href=\"\(E.escape(service.stripeInvoiceURL(f.invoice)))\" rel=\"noopener noreferrer\" target=\"_blank\">\(E.escape(f.invoice))</a>", E.escape(f.kind.rawValue.replacingOccurrences(of: "_", with: " ")) + (f.kind.needsAction ? " <span class=\"tag\">action</span>" : ""),
              E.escape(f.detail), E.escape(f.kind.fix), P.time(f.lastSeen)]
         }
         let messages = try await outbox.messages(limit: 200).reversed()

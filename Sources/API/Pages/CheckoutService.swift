@@ -292,8 +292,6 @@ public struct CheckoutService: Sendable {
 
     /// Constant-time comparison of two tokens.
     static func same(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        BearerTokens.constantTimeEqual(Array(a.utf8), Array(b.utf8))
     }
 }

@@ -94,8 +94,7 @@ public struct PortalService: Sendable {
     func card(_ agreement: Agreement, chain: any ChainView) async throws -> JSON {
         let decimals = try chain.decimals(of: agreement.token)
         let charges = try await ledger.charges(agreement: agreement.id)
-        let open: Set<ChargeState> = [.ingested, .due, .awaitingFunds]
-        let next = charges.filter { open.contains($0.state) }.min { $0.dueAt < $1.dueAt }
+        let next = Self.nextOpen(charges)
         let reference = next ?? charges.first
         let capacity = try await chain.capacity.capacity(wallet: agreement.wallet, token: agreement.token)
         let inFlight = charges.contains { $0.state.hasLiveAttempt }
@@ -166,8 +165,7 @@ public struct PortalService: Sendable {
     /// own token, else its price converted at today's rate. Nil when the agreement has no charge.
     func nextPayment(_ agreement: Agreement, token: String) async throws -> UInt256? {
         let charges = try await ledger.charges(agreement: agreement.id)
-        let open: Set<ChargeState> = [.ingested, .due, .awaitingFunds]
-        guard let charge = charges.filter({ open.contains($0.state) }).min(by: { $0.dueAt < $1.dueAt }) ?? charges.first else { return nil }
+        guard let charge = Self.nextOpen(charges) ?? charges.first else { return nil }
         if charge.terms.token.uppercased() == token.uppercased() { return charge.tokenAmount.baseUnits }
         do {
             let priced = try pricing(agreement.chain)(token, charge.amount.currency)
@@ -175,6 +173,12 @@ public struct PortalService: Sendable {
         } catch {
             throw APIError.conflict("\(charge.amount.currency.code) cannot be priced in \(token) here: \(error)")
         }
+    }
+
+    /// The earliest charge not yet paid nor in flight: the next invoice.
+    static func nextOpen(_ charges: [Charge]) -> Charge? {
+        let open: Set<ChargeState> = [.ingested, .due, .awaitingFunds]
+        return charges.filter { open.contains($0.state) }.min { $0.dueAt < $1.dueAt }
     }
 
     /// The allowance suggested for payments of `amount`: `payments` of them (a month's interval, as the API suggests).
