@@ -112,7 +112,7 @@ let package = Package(
             name: "API",
             dependencies: [
                 "SettleCore", "Billing", "Settlement", "ChainAdapters", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer",
-                "Signing", "Store", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
+                "Signing", "Store", "Transport", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -137,7 +137,7 @@ let package = Package(
             name: "settled",
             dependencies: [
                 "SettleCore", "Signing", "EVM", "Solana", "Transport", "Store", "SettleConfiguration", "EVMIndexer", "SolanaIndexer", "Settlement", "ChainAdapters",
-                "Billing", "API", "SettleRuntime",
+                "Billing", "API", "SettleRuntime", "Leases",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -166,12 +166,12 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SettleConfigurationTests", dependencies: ["SettleConfiguration", "Store", "Signing"], swiftSettings: swiftSettings),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "SettleCore", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SettleConfigurationTests", dependencies: ["SettleConfiguration", "Store", "Signing", "EVM"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EVMIndexerTests",
             dependencies: [
-                "EVMIndexer", "EVM", "Store", "Leases", "SettleConfiguration", "Transport", "TestSupport",
+                "EVMIndexer", "EVM", "SettleCore", "Store", "Leases", "SettleConfiguration", "Transport", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -186,14 +186,14 @@ let package = Package(
         .testTarget(
             name: "SolanaIndexerTests",
             dependencies: [
-                "SolanaIndexer", "Solana", "Signing", "Transport", "Store", "Leases", "SettleConfiguration", "TestSupport",
+                "SolanaIndexer", "Solana", "SettleCore", "Signing", "Transport", "Store", "Leases", "SettleConfiguration", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "BillingTests",
-            dependencies: ["Billing", "API", "Settlement", "SettleRuntime", "Leases", "ChainAdapters", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer",
+            dependencies: ["Billing", "SettleCore", "API", "Settlement", "SettleRuntime", "Leases", "ChainAdapters", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer",
                            "Signing", "Store", "Transport", "TestSupport", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "PropertyBased", package: "swift-property-based")],
@@ -201,18 +201,18 @@ let package = Package(
         ),
         .testTarget(
             name: "SettlementTests",
-            dependencies: ["Settlement", "Store", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["Settlement", "Billing", "Leases", "SettleCore", "Store", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ChainAdaptersTests",
-            dependencies: ["ChainAdapters", "Settlement", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer", "Signing",
+            dependencies: ["ChainAdapters", "SettleCore", "Settlement", "SettleConfiguration", "EVM", "EVMIndexer", "Solana", "SolanaIndexer", "Signing",
                            "Transport", "Store", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SettleCoreTests", dependencies: ["SettleCore", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SigningTests", dependencies: ["Signing", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "EVMTests", dependencies: ["EVM", "Signing", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SigningTests", dependencies: ["Signing", "SettleCore", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "EVMTests", dependencies: ["EVM", "SettleCore", "Signing", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SolanaTests", dependencies: ["Solana", "Signing", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -22,6 +22,9 @@ timeout --signal=KILL 120 .venv/bin/python Tests/Peers/openapi_check.py --self-t
 # headless Chromium + the wallet stand-in on a throwaway CSP-strict page; screenshots in .artifacts/browser/harness
 timeout --signal=KILL 180 .venv/bin/python Tests/Peers/browser/test_browser_harness.py
 
+printf '\033[1m==> %s\033[0m\n' "Every import declared in Package.swift (else the build depends on scheduling order)" >&2
+.venv/bin/python scripts/check_imports.py
+
 printf '\033[1m==> %s\033[0m\n' "Building (debug, with tests)" >&2
 swift build --build-tests
 
