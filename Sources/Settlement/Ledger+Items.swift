@@ -70,8 +70,14 @@ public struct NativeInvoice: Hashable, Sendable {
     public var amount: Money
     public var dueAt: UInt64
 
+    /// The prefix of every native invoice id (Stripe's are `in_…`).
+    public static let prefix = "sinv_"
+
     /// The id of period `period` of `agreement`: the same on every daemon and every retry.
-    public static func id(agreement: Int64, period: UInt64) -> String { "sinv_\(agreement)_\(period)" }
+    public static func id(agreement: Int64, period: UInt64) -> String { "\(prefix)\(agreement)_\(period)" }
+
+    /// Whether a charge's invoice is one Settle issued (reported to nobody but the merchant's webhooks).
+    public static func isNative(_ invoice: String) -> Bool { invoice.hasPrefix(prefix) }
 }
 
 extension Ledger {
