@@ -37,6 +37,9 @@ public struct SettleAPI: Sendable {
     public var checkout: CheckoutService?
     /// Portal sessions and their pages (nil: not served).
     public var portal: PortalService?
+    /// How an item's price becomes a token amount on a chain (subscribing an agreement to an item); nil: items are not
+    /// billed by this daemon.
+    public var itemPricing: (@Sendable (_ chain: String) -> Ledger.Pricing)?
     /// The merchant dashboard (`/dashboard`); nil: not served.
     public var dashboard: DashboardService?
     /// Where `/metrics` reads from (the registry the process's swift-metrics backend writes into).

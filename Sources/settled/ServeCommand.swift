@@ -152,6 +152,7 @@ struct ServeCommand: AsyncParsableCommand {
                             health: health, maxHeadLag: config.maxHeadLag, allowancePayments: config.allowancePayments,
                             retrier: BillingRetrier(runtime: runtime, wakers: wakers), metrics: registry, logger: logger)
         api.maxBodyBytes = limits.maxBodyBytes
+        api.itemPricing = { [ingestor = runtime.ingestor] chain in ingestor.pricing(chain: chain) }
         let wakersNow = wakers
         api.checkout = CheckoutService(
             sessions: PageSessionStore(database: runtime.database), ledger: runtime.ledger, stripe: runtime.stripe, chains: runtime.chains.map(\.view),

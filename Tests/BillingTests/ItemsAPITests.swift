@@ -41,5 +41,27 @@ struct ItemsAPITests {
         let since = try #require(on.json["auto_invoicing_since"]?.uint64Value)
         #expect(on.json["auto_invoicing"] == .bool(true) && since >= (created.json["auto_invoicing_since"]?.uint64Value ?? .max), "\(on.text)")
         #expect(try await api.call(.get, "/v1/items", template: "", token: APIFixture.readToken).json["data"]?.arrayValue?.count == 1)
+
+        // Agreements on items: period 0 invoiced due now; a disabled item writes nothing. (A token the item does not take
+        // is refused the same way, before any write; this world's chain has one token, so the browser-free check is
+        // the disabled item.)
+        let wallet = api.world.payer.address.checksummed
+        _ = try await api.call(.post, "/v1/items/item_pro", template: "", token: admin, body: #"{"active": true}"#)
+        let subscribed = try await api.call(.post, "/v1/agreements", template: "", token: admin,
+                                            body: #"{"customer": "cus_item1", "chain": "devnet", "token": "usdc", "wallet": "\#(wallet)", "item": "item_pro"}"#)
+        #expect(subscribed.status == 201 && subscribed.json["item"] == "item_pro", "\(subscribed.text)")
+        let invoice = try #require(subscribed.json["invoice"]?.stringValue)
+        let charge = try #require(try await api.world.ledger.charge(invoice: invoice))
+        #expect(invoice.hasSuffix("_0") && charge.amount.minorUnits == 2500 && charge.state == .ingested && charge.dueAt <= UInt64(Date().timeIntervalSince1970))
+        let again = try await api.call(.post, "/v1/agreements", template: "", token: admin,
+                                       body: #"{"customer": "cus_item1", "chain": "devnet", "token": "USDC", "wallet": "\#(wallet)", "item": "item_pro"}"#)
+        #expect(again.json["invoice"]?.stringValue == invoice, "posting again names the same first invoice")
+        let before = try await api.world.ledger.agreements().count
+        let disabled = try await api.call(.post, "/v1/items/item_pro", template: "", token: admin, body: #"{"active": false}"#)
+        #expect(disabled.json["active"] == .bool(false))
+        let refused = try await api.call(.post, "/v1/agreements", template: "", token: admin,
+                                         body: #"{"customer": "cus_item2", "chain": "devnet", "token": "USDC", "wallet": "\#(wallet)", "item": "item_pro"}"#)
+        #expect(refused.status == 409, "\(refused.text)")
+        #expect(try await api.world.ledger.agreements().count == before, "a refused subscription left an agreement")
     }
 }

@@ -64,6 +64,10 @@ struct OpenAPITests {
             (.post, "/v1/items/item_doc", "/v1/items/{id}", admin, #"{"active": "no"}"#),
             (.post, "/v1/items/item_none", "/v1/items/{id}", admin, #"{"active": true}"#),
             (.post, "/v1/items/item_doc", "/v1/items/{id}", APIFixture.readToken, "{}"),
+            (.post, "/v1/items", "/v1/items", admin, #"{"id": "item_open", "name": "Daily", "kind": "subscription", "interval": "day", "amount": 300, "currency": "usd"}"#),
+            (.post, "/v1/agreements", "/v1/agreements", admin, #"{"customer": "cus_items", "chain": "devnet", "token": "USDC", "wallet": "\#(wallet)", "item": "item_open"}"#),
+            (.post, "/v1/agreements", "/v1/agreements", admin, #"{"customer": "cus_items2", "chain": "devnet", "token": "USDC", "wallet": "\#(wallet)", "item": "item_doc"}"#),
+            (.post, "/v1/agreements", "/v1/agreements", admin, #"{"customer": "cus_items3", "chain": "devnet", "token": "USDC", "wallet": "\#(wallet)", "item": "item_none"}"#),
         ]
         for call in calls { try await api.call(call.method, call.path, template: call.template, token: call.token, body: call.body) }
 
