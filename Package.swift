@@ -201,7 +201,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SettlementTests",
-            dependencies: ["Settlement", "Store", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["Settlement", "Billing", "Leases", "Store", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
