@@ -5,13 +5,15 @@ import SettleCore
 /// string; any other member is refused. Chain, token and wallet are checked against the configured chains by the
 /// route.
 struct AgreementRequest: Hashable, Sendable {
-    static let fields: Set<String> = ["customer", "subscription", "chain", "token", "wallet"]
+    static let fields: Set<String> = ["customer", "subscription", "chain", "token", "wallet", "item"]
 
     var customer: String
     var subscription: String?
     var chain: String
     var token: String
     var wallet: String
+    /// An item of Settle's own billing the agreement subscribes to (`/v1/items`).
+    var item: String?
 
     /// - Throws: `APIError` 400 naming the field.
     init(body bytes: [UInt8]) throws(APIError) {
@@ -44,5 +46,6 @@ struct AgreementRequest: Hashable, Sendable {
         token = try required("token")
         wallet = try required("wallet")
         subscription = try stripeID("subscription", try field("subscription"))
+        item = try field("item")
     }
 }

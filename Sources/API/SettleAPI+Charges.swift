@@ -115,9 +115,42 @@ extension SettleAPI {
         let chain = try chain(body.chain)
         _ = try chain.decimals(of: body.token)
         let wallet = try chain.canonicalWallet(body.wallet)
+        var item: Item?
+        if let id = body.item {
+            guard let found = try await ledger.item(id: id) else { throw APIError.notFound("no item '\(id)'") }
+            // Checked before anything is written: a refused subscription leaves no agreement behind.
+            guard found.active else { throw APIError.conflict("item \(id) is disabled: it takes no new agreements") }
+            if let accepted = found.tokens, !accepted.contains(body.token.uppercased()) {
+                throw APIError.badRequest("item \(id) is not paid in \(body.token.uppercased()) (accepted: \(accepted.joined(separator: ", ")))")
+            }
+            item = found
+        }
         let agreement = try await ledger.upsertAgreement(customer: body.customer, subscription: body.subscription, chain: chain.name,
                                                          token: body.token.uppercased(), wallet: wallet, now: now())
-        return JSONBody.response(.created, Self.agreementJSON(agreement))
+        guard let item else { return JSONBody.response(.created, Self.agreementJSON(agreement)) }
+        let first = try await subscribe(agreement, to: item)
+        guard case .object(var members) = Self.agreementJSON(agreement) else { return JSONBody.response(.created, Self.agreementJSON(agreement)) }
+        members.append(("item", .string(item.id)))
+        members.append(("invoice", .string(first)))
+        return JSONBody.response(.created, .object(members))
+    }
+
+    /// Subscribes the agreement to the item from now, and issues period 0's invoice due now (its charge is taken like
+    /// any other); renewals follow at each period's end. Once: posting again names the same subscription and invoice.
+    func subscribe(_ agreement: Agreement, to item: Item) async throws -> String {
+        guard let pricing = itemPricing else { throw APIError.conflict("items are not billed by this daemon") }
+        let now = now()
+        let subscription: ItemSubscription
+        do { subscription = try await ledger.subscribe(agreement: agreement.id, item: item.id, anchor: now, now: now) } catch let error as LedgerError where error.code == .conflict {
+            throw APIError.conflict(error.message)
+        }
+        let priced: (decimals: Int, rate: ExchangeRate, rateAt: UInt64, asset: String?)
+        do { priced = try pricing(agreement.chain)(agreement.token, item.price.currency) } catch {
+            throw APIError.conflict("\(item.price.currency.code) cannot be priced in \(agreement.token): \(error)")
+        }
+        let (invoice, _) = try await ledger.issueInvoice(agreement: agreement.id, item: item.id, period: 0, amount: item.price, dueAt: subscription.anchor,
+                                                         tokenDecimals: priced.decimals, rate: priced.rate, rateAt: priced.rateAt, asset: priced.asset, now: now)
+        return invoice.id
     }
 
     static func agreementJSON(_ agreement: Agreement) -> JSON {

@@ -37,6 +37,9 @@ public struct SettleAPI: Sendable {
     public var checkout: CheckoutService?
     /// Portal sessions and their pages (nil: not served).
     public var portal: PortalService?
+    /// How an item's price becomes a token amount on a chain (subscribing an agreement to an item); nil: items are not
+    /// billed by this daemon.
+    public var itemPricing: (@Sendable (_ chain: String) -> Ledger.Pricing)?
     /// The merchant dashboard (`/dashboard`); nil: not served.
     public var dashboard: DashboardService?
     /// Where `/metrics` reads from (the registry the process's swift-metrics backend writes into).
@@ -70,6 +73,7 @@ public struct SettleAPI: Sendable {
         ("GET", "/v1/agreements"), ("POST", "/v1/agreements"),
         ("GET", "/v1/charges"), ("GET", "/v1/charges/{invoice}"), ("POST", "/v1/charges/{invoice}/retry"),
         ("GET", "/v1/suggested-allowance"),
+        ("GET", "/v1/items"), ("POST", "/v1/items"), ("GET", "/v1/items/{id}"), ("POST", "/v1/items/{id}"),
         ("POST", "/v1/checkout_sessions"), ("GET", "/checkout/{id}"), ("GET", "/checkout/{id}/state"), ("GET", "/checkout/{id}/approval"),
         ("POST", "/checkout/{id}/approval"),
         ("POST", "/v1/portal_sessions"), ("GET", "/portal/{id}"), ("GET", "/portal/{id}/state"), ("GET", "/portal/{id}/approval"),
@@ -105,6 +109,18 @@ public struct SettleAPI: Sendable {
             await self.guarded(request, .admin) { try await self.retry(Self.parameter(context, "invoice")) }
         }
         router.get("/v1/suggested-allowance") { request, _ in await self.guarded(request, .read) { try self.suggestedAllowance(request) } }
+        router.get("/v1/items") { request, _ in await self.guarded(request, .read) { JSONBody.response(.ok, try await self.listItems()) } }
+        router.post("/v1/items") { request, _ in
+            await self.guarded(request, .admin) { JSONBody.response(.created, try await self.createItem(try await self.body(request))) }
+        }
+        router.get("/v1/items/:id") { request, context in
+            await self.guarded(request, .read) { JSONBody.response(.ok, try await self.getItem(Self.parameter(context, "id") ?? "")) }
+        }
+        router.post("/v1/items/:id") { request, context in
+            await self.guarded(request, .admin) {
+                JSONBody.response(.ok, try await self.updateItem(Self.parameter(context, "id") ?? "", try await self.body(request)))
+            }
+        }
         addPages(to: router)
         addDashboard(to: router)
     }

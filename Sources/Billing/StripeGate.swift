@@ -18,6 +18,12 @@ public struct StripeGate: CollectionGate {
     public func mayCollect(_ charge: Charge, now: UInt64) async -> Bool {
         var log = logger
         log[metadataKey: "invoice.id"] = "\(charge.invoice)"
+        if NativeInvoice.isNative(charge.invoice) {
+            // Settle's own invoice: nothing outside the ledger can have changed it (voiding one cancels its charge
+            // there). Collect while the charge is still due on the terms it was read with.
+            guard let after = try? await ingestor.ledger.charge(id: charge.id) else { return false }
+            return after.state == .due && after.amount == charge.amount && after.terms == charge.terms && after.tokenAmount == charge.tokenAmount
+        }
         do {
             let invoice = try StripeInvoice(json: try await ingestor.stripe.get("/v1/invoices/\(charge.invoice)"))
             try await ingestor.reconcile(invoice, now: now)

@@ -34,7 +34,7 @@ public struct StripeReporter: Sendable {
     @discardableResult
     public func runOnce(now: UInt64) async throws -> Report {
         var report = Report()
-        for charge in try await ledger.charges(in: [.settled]) {
+        for charge in try await ledger.charges(in: [.settled]) where !NativeInvoice.isNative(charge.invoice) {  // Settle's own: `NativeReporter`
             do {
                 switch try await markPaid(charge, now: now) {
                 case true: report.marked += 1
@@ -46,7 +46,7 @@ public struct StripeReporter: Sendable {
             }
         }
         // A transfer gone after "paid": a finding (once per reversal) naming the vanished transaction and what to do.
-        for charge in try await ledger.charges(in: [.reversed]) {
+        for charge in try await ledger.charges(in: [.reversed]) where !NativeInvoice.isNative(charge.invoice) {
             guard let attempt = try await ledger.settlingAttempt(charge: charge.id),
                   !(try await store.marked(charge.invoice, action: "reversed \(attempt.transactionID)")) else { continue }
             let marked = try await store.marked(charge.invoice, action: "paid")

@@ -129,6 +129,12 @@ public struct BillingRuntime: Sendable {
             database: database, leases: leases)
     }
 
+    /// Renewals of agreements on subscription items (Settle's own billing), priced like Stripe invoices.
+    public var autoInvoicer: AutoInvoicer { AutoInvoicer(ledger: ledger, pricing: { [ingestor] chain in ingestor.pricing(chain: chain) }, logger: logger) }
+
+    /// Marks Settle's own invoices paid once their charge settled.
+    public var nativeReporter: NativeReporter { NativeReporter(ledger: ledger, logger: logger) }
+
     /// An operator's retry of one invoice (`settled retry`, `POST /v1/charges/{invoice}/retry`).
     public var manualRetry: ManualRetry { ManualRetry(ledger: ledger, store: store, ingestor: ingestor, logger: logger) }
 

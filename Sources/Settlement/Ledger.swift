@@ -56,25 +56,33 @@ public final class Ledger: Sendable {
         let (minorUnits, rateAt, dueAt) = try Self.storable(amount: amount, rateAt: rateAt, dueAt: dueAt, invoice: invoice)
         let tokenAmount = try amount.tokenAmount(decimals: tokenDecimals, rate: rate)
         return try await database.write { db in
-            // The agreement's chain, token and wallet are pinned with the charge (copied in the same statement).
-            let inserted = try await db.run("""
-                INSERT INTO charges(invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at, due_at,
-                                    state, created_at, updated_at, pay_chain, pay_token, pay_wallet, pay_asset, pay_treasury)
-                SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ?, 'ingested', ?, ?, a.chain, a.token, a.wallet, ?, ? FROM agreements a WHERE a.id = ?
-                ON CONFLICT(invoice) DO NOTHING
-                """, [
-                    .text(invoice), .integer(minorUnits), .text(amount.currency.code),
-                    .blob(tokenAmount.baseUnits.bigEndianBytes), .integer(Int64(tokenDecimals)), .text(rate.description),
-                    .integer(rateAt), .integer(dueAt), .integer(Int64(clamping: now)), .integer(Int64(clamping: now)),
-                    asset.sqlValue, treasury.sqlValue, .integer(agreement),
-                ])
-            let created = inserted == 1
-            guard let charge = try await Self.charge(db, invoice: invoice) else { throw LedgerError(.notFound, "no agreement \(agreement) for invoice \(invoice)") }
-            if !created, charge.agreement != agreement || charge.amount != amount {
-                throw LedgerError(.conflict, "invoice \(invoice) is already charged as \(charge.amount) on agreement \(charge.agreement)")
-            }
-            return (charge, created)
+            try await Self.insertCharge(db, invoice: invoice, agreement: agreement, amount: amount, minorUnits: minorUnits, tokenAmount: tokenAmount,
+                                        tokenDecimals: tokenDecimals, rate: rate, rateAt: rateAt, dueAt: dueAt, asset: asset, treasury: treasury, now: now)
         }
+    }
+
+    /// `createCharge` inside the caller's transaction (a native invoice and its charge commit together).
+    static func insertCharge(_ db: any SQLSession, invoice: String, agreement: Int64, amount: Money, minorUnits: Int64, tokenAmount: TokenAmount,
+                             tokenDecimals: Int, rate: ExchangeRate, rateAt: Int64, dueAt: Int64, asset: String?, treasury: String?,
+                             now: UInt64) async throws -> (charge: Charge, created: Bool) {
+        // The agreement's chain, token and wallet are pinned with the charge (copied in the same statement).
+        let inserted = try await db.run("""
+            INSERT INTO charges(invoice, agreement, amount_minor, currency, token_amount, token_decimals, rate, rate_at, due_at,
+                                state, created_at, updated_at, pay_chain, pay_token, pay_wallet, pay_asset, pay_treasury)
+            SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ?, 'ingested', ?, ?, a.chain, a.token, a.wallet, ?, ? FROM agreements a WHERE a.id = ?
+            ON CONFLICT(invoice) DO NOTHING
+            """, [
+                .text(invoice), .integer(minorUnits), .text(amount.currency.code),
+                .blob(tokenAmount.baseUnits.bigEndianBytes), .integer(Int64(tokenDecimals)), .text(rate.description),
+                .integer(rateAt), .integer(dueAt), .integer(Int64(clamping: now)), .integer(Int64(clamping: now)),
+                asset.sqlValue, treasury.sqlValue, .integer(agreement),
+            ])
+        let created = inserted == 1
+        guard let charge = try await Self.charge(db, invoice: invoice) else { throw LedgerError(.notFound, "no agreement \(agreement) for invoice \(invoice)") }
+        if !created, charge.agreement != agreement || charge.amount != amount {
+            throw LedgerError(.conflict, "invoice \(invoice) is already charged as \(charge.amount) on agreement \(charge.agreement)")
+        }
+        return (charge, created)
     }
 
     /// Moves a charge from `from` to `to` if — and only if — it is still in `from` (compare-and-set).

@@ -178,6 +178,47 @@ enum LedgerSchema {
         """
         CREATE INDEX charge_events_by_move ON charge_events (to_state, at);
         """,
+        // Settle's own billing (no Stripe): items, the agreements that subscribe to them, and the invoices Settle
+        // issues, one per agreement and period (the UNIQUE is what makes auto-invoicing exactly once).
+        """
+        CREATE TABLE items (
+            id TEXT NOT NULL PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('subscription', 'one_time')),
+            interval_unit TEXT CHECK (interval_unit IN ('hour', 'day', 'week', 'month', 'year')),
+            interval_count INTEGER CHECK (interval_count >= 1),
+            amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+            currency TEXT NOT NULL CHECK (length(currency) = 3),
+            tokens TEXT,
+            allowance_payments INTEGER CHECK (allowance_payments >= 1),
+            active INTEGER NOT NULL CHECK (active IN (0, 1)),
+            auto_invoicing INTEGER NOT NULL CHECK (auto_invoicing IN (0, 1)),
+            auto_invoicing_since INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            CHECK ((kind = 'subscription') = (interval_unit IS NOT NULL AND interval_count IS NOT NULL))
+        ) STRICT;
+
+        CREATE TABLE item_subscriptions (
+            agreement INTEGER NOT NULL PRIMARY KEY REFERENCES agreements(id),
+            item TEXT NOT NULL REFERENCES items(id),
+            anchor INTEGER NOT NULL,
+            last_period INTEGER NOT NULL CHECK (last_period >= 0),
+            created_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX item_subscriptions_by_item ON item_subscriptions (item);
+
+        CREATE TABLE native_invoices (
+            id TEXT NOT NULL PRIMARY KEY,
+            agreement INTEGER NOT NULL REFERENCES agreements(id),
+            item TEXT NOT NULL REFERENCES items(id),
+            period INTEGER NOT NULL CHECK (period >= 0),
+            amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+            currency TEXT NOT NULL CHECK (length(currency) = 3),
+            due_at INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (agreement, period)
+        ) STRICT;
+        """,
     ]
 
     /// The current schema in one step: PostgreSQL databases start here. Ids are identities that accept explicit
@@ -284,6 +325,45 @@ enum LedgerSchema {
         """,
         """
         CREATE INDEX charge_events_by_move ON charge_events (to_state, at);
+        """,
+        """
+        CREATE TABLE items (
+            id TEXT NOT NULL PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('subscription', 'one_time')),
+            interval_unit TEXT CHECK (interval_unit IN ('hour', 'day', 'week', 'month', 'year')),
+            interval_count BIGINT CHECK (interval_count >= 1),
+            amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
+            currency TEXT NOT NULL CHECK (length(currency) = 3),
+            tokens TEXT,
+            allowance_payments BIGINT CHECK (allowance_payments >= 1),
+            active BIGINT NOT NULL CHECK (active IN (0, 1)),
+            auto_invoicing BIGINT NOT NULL CHECK (auto_invoicing IN (0, 1)),
+            auto_invoicing_since BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            CHECK ((kind = 'subscription') = (interval_unit IS NOT NULL AND interval_count IS NOT NULL))
+        );
+
+        CREATE TABLE item_subscriptions (
+            agreement BIGINT NOT NULL PRIMARY KEY REFERENCES agreements(id),
+            item TEXT NOT NULL REFERENCES items(id),
+            anchor BIGINT NOT NULL,
+            last_period BIGINT NOT NULL CHECK (last_period >= 0),
+            created_at BIGINT NOT NULL
+        );
+        CREATE INDEX item_subscriptions_by_item ON item_subscriptions (item);
+
+        CREATE TABLE native_invoices (
+            id TEXT NOT NULL PRIMARY KEY,
+            agreement BIGINT NOT NULL REFERENCES agreements(id),
+            item TEXT NOT NULL REFERENCES items(id),
+            period BIGINT NOT NULL CHECK (period >= 0),
+            amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
+            currency TEXT NOT NULL CHECK (length(currency) = 3),
+            due_at BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            UNIQUE (agreement, period)
+        );
         """,
     ]
 }

@@ -133,6 +133,9 @@ struct ServeCommand: AsyncParsableCommand {
                 lastPoll.withLock { $0 = now }
             }
             if stripeLease != nil { await runtime.step("stripe reports") { _ = try await runtime.reporter.runOnce(now: now) } }
+            // Settle's own billing: any daemon may run these (an invoice per agreement and period, a compare-and-set report).
+            await runtime.step("renewals") { _ = try await runtime.autoInvoicer.runOnce(now: now) }
+            await runtime.step("native reports") { _ = try await runtime.nativeReporter.runOnce(now: now) }
             await runtime.step("dunning") { _ = try await runtime.dunning.runOnce(now: now) }
         })
         if let deliverer = runtime.deliverer {
@@ -149,6 +152,7 @@ struct ServeCommand: AsyncParsableCommand {
                             health: health, maxHeadLag: config.maxHeadLag, allowancePayments: config.allowancePayments,
                             retrier: BillingRetrier(runtime: runtime, wakers: wakers), metrics: registry, logger: logger)
         api.maxBodyBytes = limits.maxBodyBytes
+        api.itemPricing = { [ingestor = runtime.ingestor] chain in ingestor.pricing(chain: chain) }
         let wakersNow = wakers
         api.checkout = CheckoutService(
             sessions: PageSessionStore(database: runtime.database), ledger: runtime.ledger, stripe: runtime.stripe, chains: runtime.chains.map(\.view),

@@ -58,6 +58,7 @@ struct APIFixture: Sendable {
         api.portal = PortalService(sessions: PageSessionStore(database: world.runtime.database), ledger: world.ledger, stripe: world.runtime.stripe,
                                    chains: [view], allowancePayments: api.allowancePayments,
                                    pricing: { [ingestor = world.runtime.ingestor] chain in ingestor.pricing(chain: chain) }, publicURL: "http://127.0.0.1", logger: logger)
+        api.itemPricing = { [ingestor = world.runtime.ingestor] chain in ingestor.pricing(chain: chain) }
         api.dashboard = DashboardService(sessions: DashboardSessionStore(database: world.runtime.database), billing: world.store, secureCookie: false,
                                          collectNow: { [ingestor = world.runtime.ingestor] invoice in
             "\(try await ingestor.collectNow(invoiceID: invoice, now: UInt64(Date().timeIntervalSince1970)))"

@@ -51,6 +51,23 @@ struct OpenAPITests {
             (.get, "/v1/suggested-allowance?chain=devnet&token=USDC&amount=5000000&interval=year", "/v1/suggested-allowance", APIFixture.readToken, nil),
             (.get, "/v1/suggested-allowance?chain=devnet&token=USDC&amount=5", "/v1/suggested-allowance", nil, nil),
             (.post, "/webhooks/stripe", "/webhooks/stripe", nil, #"{"id": "evt_1", "type": "invoice.created"}"#),
+            (.post, "/v1/items", "/v1/items", admin, #"{"id": "item_doc", "name": "Pro", "kind": "subscription", "interval": "month", "amount": 2500, "currency": "usd", "tokens": ["USDC"]}"#),
+            (.post, "/v1/items", "/v1/items", admin, #"{"id": "item_doc", "name": "Pro", "kind": "one_time", "amount": 2500, "currency": "usd"}"#),
+            (.post, "/v1/items", "/v1/items", admin, #"{"name": "Once", "kind": "one_time", "amount": 900, "currency": "eur"}"#),
+            (.post, "/v1/items", "/v1/items", admin, #"{"name": "Bad", "kind": "subscription", "amount": 1, "currency": "usd"}"#),
+            (.post, "/v1/items", "/v1/items", APIFixture.readToken, "{}"),
+            (.get, "/v1/items", "/v1/items", APIFixture.readToken, nil),
+            (.get, "/v1/items", "/v1/items", nil, nil),
+            (.get, "/v1/items/item_doc", "/v1/items/{id}", APIFixture.readToken, nil),
+            (.get, "/v1/items/item_none", "/v1/items/{id}", APIFixture.readToken, nil),
+            (.post, "/v1/items/item_doc", "/v1/items/{id}", admin, #"{"active": false, "auto_invoicing": false}"#),
+            (.post, "/v1/items/item_doc", "/v1/items/{id}", admin, #"{"active": "no"}"#),
+            (.post, "/v1/items/item_none", "/v1/items/{id}", admin, #"{"active": true}"#),
+            (.post, "/v1/items/item_doc", "/v1/items/{id}", APIFixture.readToken, "{}"),
+            (.post, "/v1/items", "/v1/items", admin, #"{"id": "item_open", "name": "Daily", "kind": "subscription", "interval": "day", "amount": 300, "currency": "usd"}"#),
+            (.post, "/v1/agreements", "/v1/agreements", admin, #"{"customer": "cus_items", "chain": "devnet", "token": "USDC", "wallet": "\#(wallet)", "item": "item_open"}"#),
+            (.post, "/v1/agreements", "/v1/agreements", admin, #"{"customer": "cus_items2", "chain": "devnet", "token": "USDC", "wallet": "\#(wallet)", "item": "item_doc"}"#),
+            (.post, "/v1/agreements", "/v1/agreements", admin, #"{"customer": "cus_items3", "chain": "devnet", "token": "USDC", "wallet": "\#(wallet)", "item": "item_none"}"#),
         ]
         for call in calls { try await api.call(call.method, call.path, template: call.template, token: call.token, body: call.body) }
 

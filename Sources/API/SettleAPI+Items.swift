@@ -1,0 +1,144 @@
+import Billing
+import Foundation
+import Hummingbird
+import SettleCore
+import Settlement
+
+/// `/v1/items`: what Settle bills by itself (no Stripe). An item is a subscription (an interval) or a one-time
+/// payment, at a price, in some or all of the configured tokens; agreements subscribe to it and are renewed at each
+/// period's end (`AutoInvoicer`).
+extension SettleAPI {
+    static func itemJSON(_ item: Item) -> JSON {
+        [
+            "id": .string(item.id), "name": .string(item.name), "kind": .string(item.kind.rawValue),
+            "interval": item.intervalUnit.map { .string($0) } ?? .null, "interval_count": item.intervalCount.map { .number(String($0)) } ?? .null,
+            "amount": .number(String(item.price.minorUnits)), "currency": .string(item.price.currency.code.lowercased()),
+            "tokens": item.tokens.map { .array($0.map { .string($0) }) } ?? .null,
+            "allowance_payments": item.allowancePayments.map { .number(String($0)) } ?? .null,
+            "active": .bool(item.active), "auto_invoicing": .bool(item.autoInvoicing), "auto_invoicing_since": .number(String(item.autoInvoicingSince)),
+            "created_at": .number(String(item.createdAt)),
+        ]
+    }
+
+    /// `POST /v1/items` `{"id"?, "name", "kind", "interval"?, "interval_count"?, "amount", "currency", "tokens"?,
+    /// "allowance_payments"?}` (admin): 201 with the item.
+    func createItem(_ body: [UInt8]) async throws -> JSON {
+        let request = try ItemRequest(body: body, configuredTokens: Set(chains.values.flatMap { $0.tokens.map(\.symbol) }))
+        let now = now()
+        let item = Item(id: request.id ?? "item_" + PageSession.randomToken().prefix(22), name: request.name, kind: request.kind,
+                        intervalUnit: request.interval?.unit.rawValue, intervalCount: request.interval?.count, price: request.price,
+                        tokens: request.tokens, allowancePayments: request.allowancePayments, autoInvoicingSince: now, createdAt: now)
+        do { try await ledger.createItem(item) } catch let error as LedgerError where error.code == .conflict {
+            throw APIError.conflict("item \(item.id) exists")
+        }
+        return Self.itemJSON(item)
+    }
+
+    /// `POST /v1/items/{id}` `{"active"?, "auto_invoicing"?}` (admin): disable or enable new agreements, turn renewals
+    /// off or on (on again resumes at the next period boundary; nothing missed meanwhile is invoiced).
+    func updateItem(_ id: String, _ body: [UInt8]) async throws -> JSON {
+        let json: JSON
+        do { json = try JSON(parsing: body) } catch { throw APIError.badRequest("the body is not JSON: \(error)") }
+        guard case .object(let members) = json else { throw APIError.badRequest("the body must be a JSON object") }
+        if let unknown = members.first(where: { !["active", "auto_invoicing"].contains($0.key) }) {
+            throw APIError.badRequest("unknown field '\(unknown.key)' (fields: active, auto_invoicing)")
+        }
+        func flag(_ name: String) throws(APIError) -> Bool? {
+            guard let value = json[name], !value.isNull else { return nil }
+            guard case .bool(let on) = value else { throw APIError.badRequest("'\(name)' must be true or false") }
+            return on
+        }
+        let active = try flag("active"), autoInvoicing = try flag("auto_invoicing")
+        guard try await ledger.item(id: id) != nil else { throw APIError.notFound("no item '\(id)'") }
+        if let active { try await ledger.setItem(id, active: active) }
+        if let autoInvoicing { try await ledger.setAutoInvoicing(id, on: autoInvoicing, now: now()) }
+        guard let item = try await ledger.item(id: id) else { throw APIError.notFound("no item '\(id)'") }
+        return Self.itemJSON(item)
+    }
+
+    func getItem(_ id: String) async throws -> JSON {
+        guard let item = try await ledger.item(id: id) else { throw APIError.notFound("no item '\(id)'") }
+        return Self.itemJSON(item)
+    }
+
+    func listItems() async throws -> JSON {
+        ["data": .array(try await ledger.items().map(Self.itemJSON))]
+    }
+}
+
+/// A `POST /v1/items` body, checked: every field named, typed and in range, or a 400 saying which.
+struct ItemRequest {
+    var id: String?
+    var name: String
+    var kind: Item.Kind
+    var interval: BillingInterval?
+    var price: Money
+    var tokens: [String]?
+    var allowancePayments: UInt64?
+
+    static let fields = ["id", "name", "kind", "interval", "interval_count", "amount", "currency", "tokens", "allowance_payments"]
+
+    init(body: [UInt8], configuredTokens: Set<String>) throws(APIError) {
+        let json: JSON
+        do { json = try JSON(parsing: body) } catch { throw APIError.badRequest("the body is not JSON: \(error)") }
+        guard case .object(let members) = json else { throw APIError.badRequest("the body must be a JSON object") }
+        if let unknown = members.first(where: { !Self.fields.contains($0.key) }) {
+            throw APIError.badRequest("unknown field '\(unknown.key)' (fields: \(Self.fields.joined(separator: ", ")))")
+        }
+        func text(_ name: String) throws(APIError) -> String? {
+            guard let value = json[name], !value.isNull else { return nil }
+            guard case .string(let string) = value else { throw APIError.badRequest("'\(name)' must be a string") }
+            return string
+        }
+        func whole(_ name: String, _ range: ClosedRange<UInt64>) throws(APIError) -> UInt64? {
+            guard let value = json[name], !value.isNull else { return nil }
+            guard case .number(let digits) = value, let number = UInt64(digits), range.contains(number) else {
+                throw APIError.badRequest("'\(name)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        if let id = try text("id") {
+            guard id.hasPrefix("item_"), (6...64).contains(id.utf8.count),
+                  id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == 0x5f || $0 == 0x2d }) else {
+                throw APIError.badRequest("'id' must be item_ followed by 1 to 59 letters, digits, _ or -")
+            }
+            self.id = id
+        }
+        guard let name = try text("name"), !name.isEmpty, name.count <= 200 else { throw APIError.badRequest("'name' is required (1 to 200 characters)") }
+        self.name = name
+        guard let kindText = try text("kind"), let kind = Item.Kind(rawValue: kindText) else {
+            throw APIError.badRequest("'kind' must be subscription or one_time")
+        }
+        self.kind = kind
+        let unitText = try text("interval")
+        let count = try whole("interval_count", 1...87_600)
+        switch kind {
+        case .subscription:
+            guard let unitText, let unit = BillingInterval.Unit(rawValue: unitText) else {
+                throw APIError.badRequest("a subscription needs 'interval': hour, day, week, month or year")
+            }
+            do { interval = try BillingInterval(unit, count: UInt32(count ?? 1)) } catch { throw APIError.badRequest("'interval_count': \(error.message)") }
+        case .oneTime:
+            guard unitText == nil, count == nil else { throw APIError.badRequest("a one_time item has no 'interval' or 'interval_count'") }
+        }
+        guard let amount = try whole("amount", 1...UInt64(Int64.max)) else {
+            throw APIError.badRequest("'amount' is required: the price in the currency's minor units (cents), a whole number above 0")
+        }
+        guard let code = try text("currency"), let currency = try? Currency(code: code) else {
+            throw APIError.badRequest("'currency' must be a three-letter ISO 4217 code")
+        }
+        price = Money(minorUnits: amount, currency: currency)
+        if let value = json["tokens"], !value.isNull {
+            guard case .array(let list) = value, !list.isEmpty, list.count <= 32 else { throw APIError.badRequest("'tokens' must be a list of 1 to 32 token symbols") }
+            var symbols: [String] = []
+            for element in list {
+                guard case .string(let symbol) = element, configuredTokens.contains(symbol.uppercased()) else {
+                    throw APIError.badRequest("'tokens' must name configured tokens (\(configuredTokens.sorted().joined(separator: ", ")))")
+                }
+                if !symbols.contains(symbol.uppercased()) { symbols.append(symbol.uppercased()) }
+            }
+            tokens = symbols
+        }
+        allowancePayments = try whole("allowance_payments", 1...1_000)
+    }
+}

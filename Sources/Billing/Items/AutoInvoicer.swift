@@ -1,0 +1,61 @@
+import Logging
+import SettleCore
+import Settlement
+
+/// Issues the renewals of agreements on subscription items: each pass asks `AutoInvoicing.due` for every agreement
+/// and issues what is owed through `Ledger.issueInvoice`, which makes an invoice and its charge once per agreement and
+/// period (so passes may repeat, overlap, crash or run on several daemons). The charges then go the way of every
+/// charge: due at the period's boundary, pulled by the chain's executor.
+public struct AutoInvoicer: Sendable {
+    public let ledger: Ledger
+    /// How an item's price becomes a token amount on a chain (decimals and today's rate).
+    public let pricing: @Sendable (_ chain: String) -> Ledger.Pricing
+    public let logger: Logger
+
+    public init(ledger: Ledger, pricing: @escaping @Sendable (_ chain: String) -> Ledger.Pricing, logger: Logger) {
+        self.ledger = ledger
+        self.pricing = pricing
+        self.logger = logger
+    }
+
+    public struct Report: Hashable, Sendable {
+        /// Invoices this pass issued.
+        public var issued = 0
+        /// Agreements skipped, with why (an interval or a token the configuration no longer knows).
+        public var problems: [String] = []
+    }
+
+    /// One pass at `now`; at most `limit` periods per agreement (the rest next pass).
+    public func runOnce(now: UInt64, limit: Int = 100) async throws -> Report {
+        var report = Report()
+        for (subscription, item) in try await ledger.itemSubscriptions() {
+            guard let unitText = item.intervalUnit, let unit = BillingInterval.Unit(rawValue: unitText), let count = item.intervalCount,
+                  let interval = try? BillingInterval(unit, count: count) else {
+                report.problems.append("item \(item.id): no usable interval")
+                continue
+            }
+            let schedule = AutoInvoicing.Schedule(anchor: subscription.anchor, interval: interval, lastInvoiced: subscription.lastPeriod,
+                                                  enabled: item.autoInvoicing, enabledAt: max(item.autoInvoicingSince, subscription.anchor))
+            let due = AutoInvoicing.due(schedule, now: now, limit: limit)
+            guard !due.isEmpty else { continue }
+            guard let agreement = try await ledger.agreement(id: subscription.agreement) else { continue }
+            let priced: (decimals: Int, rate: ExchangeRate, rateAt: UInt64, asset: String?)
+            do { priced = try pricing(agreement.chain)(agreement.token, item.price.currency) } catch {
+                report.problems.append("agreement \(agreement.id): \(agreement.token) on \(agreement.chain) cannot be priced: \(error)")
+                continue
+            }
+            for period in due {
+                guard let at = BillingCalendar.boundary(anchor: subscription.anchor, interval: interval, index: period) else { break }
+                let (invoice, created) = try await ledger.issueInvoice(agreement: agreement.id, item: item.id, period: period, amount: item.price,
+                                                                       dueAt: at, tokenDecimals: priced.decimals, rate: priced.rate,
+                                                                       rateAt: priced.rateAt, asset: priced.asset, now: now)
+                if created {
+                    report.issued += 1
+                    logger.info("renewal invoiced", metadata: ["invoice.id": "\(invoice.id)", "item": "\(item.id)", "period": "\(period)",
+                                                               "agreement": "\(agreement.id)", "due_at": "\(at)"])
+                }
+            }
+        }
+        return report
+    }
+}
