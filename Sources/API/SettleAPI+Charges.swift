@@ -138,19 +138,11 @@ extension SettleAPI {
     /// Subscribes the agreement to the item from now, and issues period 0's invoice due now (its charge is taken like
     /// any other); renewals follow at each period's end. Once: posting again names the same subscription and invoice.
     func subscribe(_ agreement: Agreement, to item: Item) async throws -> String {
-        guard let pricing = itemPricing else { throw APIError.conflict("items are not billed by this daemon") }
-        let now = now()
-        let subscription: ItemSubscription
-        do { subscription = try await ledger.subscribe(agreement: agreement.id, item: item.id, anchor: now, now: now) } catch let error as LedgerError where error.code == .conflict {
+        guard let billing = itemBilling else { throw APIError.conflict("items are not billed by this daemon") }
+        do { return try await billing.subscribe(agreement, to: item, now: now()).id } catch let error as LedgerError
+            where error.code == .conflict || error.code == .invalidInput {
             throw APIError.conflict(error.message)
         }
-        let priced: (decimals: Int, rate: ExchangeRate, rateAt: UInt64, asset: String?)
-        do { priced = try pricing(agreement.chain)(agreement.token, item.price.currency) } catch {
-            throw APIError.conflict("\(item.price.currency.code) cannot be priced in \(agreement.token): \(error)")
-        }
-        let (invoice, _) = try await ledger.issueInvoice(agreement: agreement.id, item: item.id, period: 0, amount: item.price, dueAt: subscription.anchor,
-                                                         tokenDecimals: priced.decimals, rate: priced.rate, rateAt: priced.rateAt, asset: priced.asset, now: now)
-        return invoice.id
     }
 
     static func agreementJSON(_ agreement: Agreement) -> JSON {

@@ -142,3 +142,100 @@ struct ItemRequest {
         allowancePayments = try whole("allowance_payments", 1...1_000)
     }
 }
+
+/// `/v1/invoices`: the invoices Settle issued itself (ids `sinv_<agreement>_<period>`), each with its charge, which
+/// moves like a Stripe invoice's (due, pulled, final, dunning, merchant webhooks).
+extension SettleAPI {
+    /// The item billing this daemon does; nil when it bills no items.
+    var itemBilling: ItemBilling? { itemPricing.map { ItemBilling(ledger: ledger, pricing: $0) } }
+
+    func invoiceJSON(_ invoice: NativeInvoice, agreements: inout [Int64: Agreement]) async throws -> JSON {
+        // Issued in one transaction with its invoice: a missing charge is a damaged database, not an answer.
+        guard let charge = try await ledger.charge(invoice: invoice.id) else {
+            throw APIError(.internalServerError, "internal", "invoice \(invoice.id) has no charge")
+        }
+        let paid = charge.state == .settled || charge.state == .reported
+        let chargeJSON = try await self.chargeJSON(charge, agreements: &agreements)
+        return [
+            "id": .string(invoice.id), "agreement": .number(String(invoice.agreement)), "item": .string(invoice.item),
+            "period": .number(String(invoice.period)), "amount": .number(String(invoice.amount.minorUnits)),
+            "currency": .string(invoice.amount.currency.code.lowercased()), "due_at": .number(String(invoice.dueAt)), "paid": .bool(paid),
+            "charge": chargeJSON,
+        ]
+    }
+
+    /// `GET /v1/invoices?agreement=&limit=&cursor=`: native invoices in (agreement, period) order.
+    func listInvoices(_ request: Request) async throws -> Response {
+        let query = QueryParameters(request)
+        let limit = try query.limit()
+        var only: Int64?
+        if let text = query.string("agreement") {
+            guard let id = Int64(text), id > 0 else { throw APIError.badRequest("'agreement' must be an agreement id (a positive integer), got '\(text)'") }
+            only = id
+        }
+        var after: (agreement: Int64, period: UInt64)?
+        if let parts = try PageCursor.decode(query.string("cursor"), parts: 2) {
+            guard let agreement = Int64(parts[0]), let period = UInt64(parts[1]), period <= UInt64(Int64.max) else {
+                throw APIError.badRequest("'cursor' is not a cursor this API returned")
+            }
+            after = (agreement, period)
+        }
+        var rows = try await ledger.nativeInvoices(after: after, agreement: only, limit: limit + 1)
+        let more = rows.count > limit
+        if more { rows.removeLast() }
+        var agreements: [Int64: Agreement] = [:]
+        var data: [JSON] = []
+        for invoice in rows { data.append(try await invoiceJSON(invoice, agreements: &agreements)) }
+        let next: JSON = more ? rows.last.map { .string(PageCursor.encode([String($0.agreement), String($0.period)])) } ?? .null : .null
+        return JSONBody.response(.ok, ["data": .array(data), "next_cursor": next])
+    }
+
+    func getInvoice(_ id: String) async throws -> JSON {
+        guard NativeInvoice.isNative(id), id.utf8.count <= 64, let invoice = try await ledger.nativeInvoice(id: id) else {
+            throw APIError.notFound("no invoice '\(id.prefix(80))' (Settle's own invoices are sinv_…; Stripe's are under /v1/charges)")
+        }
+        var agreements: [Int64: Agreement] = [:]
+        return try await invoiceJSON(invoice, agreements: &agreements)
+    }
+
+    /// `POST /v1/invoices` `{"agreement", "period"}` (admin): issues one period of an agreement on an item on request —
+    /// a period that ended while auto-invoicing was off (the scheduler never back-fills), or one the scheduler has not
+    /// reached yet because it has begun only now. 201 when issued, 200 when it already was (the same invoice).
+    func createInvoice(_ body: [UInt8]) async throws -> Response {
+        let json: JSON
+        do { json = try JSON(parsing: body) } catch { throw APIError.badRequest("the body is not JSON: \(error)") }
+        guard case .object(let members) = json else { throw APIError.badRequest("the body must be a JSON object") }
+        if let unknown = members.first(where: { !["agreement", "period"].contains($0.key) }) {
+            throw APIError.badRequest("unknown field '\(unknown.key)' (fields: agreement, period)")
+        }
+        guard case .number(let agreementText)? = json["agreement"], let agreementID = Int64(agreementText), agreementID > 0 else {
+            throw APIError.badRequest("'agreement' is required: an agreement id (a positive integer)")
+        }
+        guard case .number(let periodText)? = json["period"], let period = UInt64(periodText), period <= UInt64(Int64.max) else {
+            throw APIError.badRequest("'period' is required: a period index (0 is the first payment)")
+        }
+        guard let billing = itemBilling else { throw APIError.conflict("items are not billed by this daemon") }
+        guard let agreement = try await ledger.agreement(id: agreementID) else { throw APIError.notFound("no agreement \(agreementID)") }
+        guard let (subscription, item) = try await ledger.itemSubscription(agreement: agreementID) else {
+            throw APIError.conflict("agreement \(agreementID) is on no item: its invoices come from Stripe")
+        }
+        let interval = item.intervalUnit.flatMap(BillingInterval.Unit.init(rawValue:)).flatMap { unit in
+            item.intervalCount.flatMap { try? BillingInterval(unit, count: $0) }
+        }
+        switch InvoiceOnRequest.decide(kind: item.kind, anchor: subscription.anchor, interval: interval, period: period, now: now()) {
+        case .refuse(let why):
+            throw APIError.conflict(why)
+        case .issue(let dueAt):
+            let issued: (invoice: NativeInvoice, created: Bool)
+            do { issued = try await billing.issue(agreement, item: item, period: period, dueAt: dueAt, now: now()) } catch let error as LedgerError
+                where error.code == .invalidInput {
+                throw APIError.conflict(error.message)
+            }
+            if issued.created {
+                logger.notice("invoice issued on request", metadata: ["invoice.id": "\(issued.invoice.id)", "period": "\(period)"])
+            }
+            var agreements: [Int64: Agreement] = [:]
+            return JSONBody.response(issued.created ? .created : .ok, try await invoiceJSON(issued.invoice, agreements: &agreements))
+        }
+    }
+}

@@ -74,6 +74,7 @@ public struct SettleAPI: Sendable {
         ("GET", "/v1/charges"), ("GET", "/v1/charges/{invoice}"), ("POST", "/v1/charges/{invoice}/retry"),
         ("GET", "/v1/suggested-allowance"),
         ("GET", "/v1/items"), ("POST", "/v1/items"), ("GET", "/v1/items/{id}"), ("POST", "/v1/items/{id}"),
+        ("GET", "/v1/invoices"), ("POST", "/v1/invoices"), ("GET", "/v1/invoices/{id}"),
         ("POST", "/v1/checkout_sessions"), ("GET", "/checkout/{id}"), ("GET", "/checkout/{id}/state"), ("GET", "/checkout/{id}/approval"),
         ("POST", "/checkout/{id}/approval"),
         ("POST", "/v1/portal_sessions"), ("GET", "/portal/{id}"), ("GET", "/portal/{id}/state"), ("GET", "/portal/{id}/approval"),
@@ -120,6 +121,11 @@ public struct SettleAPI: Sendable {
             await self.guarded(request, .admin) {
                 JSONBody.response(.ok, try await self.updateItem(Self.parameter(context, "id") ?? "", try await self.body(request)))
             }
+        }
+        router.get("/v1/invoices") { request, _ in await self.guarded(request, .read) { try await self.listInvoices(request) } }
+        router.post("/v1/invoices") { request, _ in await self.guarded(request, .admin) { try await self.createInvoice(try await self.body(request)) } }
+        router.get("/v1/invoices/:id") { request, context in
+            await self.guarded(request, .read) { JSONBody.response(.ok, try await self.getInvoice(Self.parameter(context, "id") ?? "")) }
         }
         addPages(to: router)
         addDashboard(to: router)

@@ -34,7 +34,7 @@ public struct StripeClient: Sendable {
     public static let pinnedVersion = "2025-03-31.basil"
 
     public let baseURL: String
-    private let apiKey: String
+    private var apiKey: String?
     public let version: String
     private let http: HTTPClient
     private let retry: RetryPolicy
@@ -50,6 +50,17 @@ public struct StripeClient: Sendable {
         self.retry = retry
         self.sleep = sleep
     }
+
+    /// No Stripe account (`[stripe]` has no `api_key`): Settle bills its own items only. Every request fails at once
+    /// with `not_configured`, before anything leaves the process.
+    public static func notConfigured(http: HTTPClient) -> StripeClient {
+        var client = StripeClient(baseURL: "https://api.stripe.com", apiKey: "", http: http)
+        client.apiKey = nil
+        return client
+    }
+
+    /// Whether a Stripe account is configured (else only Settle's own items are billed).
+    public var isConfigured: Bool { apiKey != nil }
 
     /// `GET path?params`.
     public func get(_ path: String, _ params: JSON = [:]) async throws(StripeError) -> JSON {
@@ -79,6 +90,10 @@ public struct StripeClient: Sendable {
     }
 
     private func send(_ method: HTTPRequest.Method, _ path: String, body: [UInt8], idempotencyKey: String?) async throws(StripeError) -> JSON {
+        guard let apiKey else {
+            throw StripeError(status: 0, type: "not_configured",
+                              message: "no Stripe account is configured ([stripe] api_key): this daemon bills Settle's own items only")
+        }
         var headers: [(name: String, value: String)] = [
             ("Authorization", "Bearer \(apiKey)"), ("Stripe-Version", version), ("Accept", "application/json"),
         ]

@@ -77,17 +77,24 @@ public struct BillingRuntime: Sendable {
         let store = BillingStore(database: database)
         try await store.migrate()
         let http = options.http ?? HTTPClient()
-        guard let keyReference = config.stripe.apiKey else { throw RuntimeError("\(config.file): stripe.api_key is needed (env:NAME or file:PATH)") }
-        let apiKey: String
-        do { apiKey = try KeyLoader.secretText(from: keyReference) } catch { throw RuntimeError("\(config.file): stripe.api_key: \(error.message)") }
+        // No api_key: native billing only (items and their invoices); nothing is ever sent to Stripe.
+        var apiKey: String?
+        if let keyReference = config.stripe.apiKey {
+            do { apiKey = try KeyLoader.secretText(from: keyReference) } catch { throw RuntimeError("\(config.file): stripe.api_key: \(error.message)") }
+        }
         var secrets: [String] = []
         for reference in config.stripe.webhookSecrets {
             do { secrets.append(try KeyLoader.secretText(from: reference)) } catch {
                 throw RuntimeError("\(config.file): stripe.webhook_secrets: \(error.message)")
             }
         }
-        let stripe = StripeClient(baseURL: config.stripe.baseURL, apiKey: apiKey, version: config.stripe.apiVersion ?? StripeClient.pinnedVersion, http: http,
-                                  retry: options.stripeRetry ?? RetryPolicy())
+        let stripe = apiKey.map {
+            StripeClient(baseURL: config.stripe.baseURL, apiKey: $0, version: config.stripe.apiVersion ?? StripeClient.pinnedVersion, http: http,
+                         retry: options.stripeRetry ?? RetryPolicy())
+        } ?? StripeClient.notConfigured(http: http)
+        if apiKey == nil, !secrets.isEmpty {
+            throw RuntimeError("\(config.file): stripe.webhook_secrets without stripe.api_key (Stripe's events cannot be checked against its API)")
+        }
         var chainConfigs: [AnyChainConfig] = []
         var loops: [String: SettlementLoop] = [:]
         var capacity: [String: any CapacityReader] = [:]

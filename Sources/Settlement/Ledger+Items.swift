@@ -201,6 +201,41 @@ extension Ledger {
         }
     }
 
+    /// One invoice of Settle's own billing.
+    public func nativeInvoice(id: String) async throws -> NativeInvoice? {
+        try await database.read { db in
+            try await db.row("SELECT \(Self.nativeInvoiceColumns) FROM native_invoices WHERE id = ?", [.text(id)]).map(Self.nativeInvoice)
+        }
+    }
+
+    /// Native invoices in (agreement, period) order after the given position: one page of `GET /v1/invoices`.
+    public func nativeInvoices(after position: (agreement: Int64, period: UInt64)?, agreement only: Int64? = nil, limit: Int) async throws -> [NativeInvoice] {
+        let (agreement, period) = position.map { ($0.agreement, Int64(clamping: $0.period)) } ?? (Int64.min, Int64.min)
+        var sql = "SELECT \(Self.nativeInvoiceColumns) FROM native_invoices WHERE (agreement > ? OR (agreement = ? AND period > ?))"
+        var values: [SQLValue] = [.integer(agreement), .integer(agreement), .integer(period)]
+        if let only {
+            sql += " AND agreement = ?"
+            values.append(.integer(only))
+        }
+        values.append(.integer(Int64(max(0, limit))))
+        return try await database.read { [sql, values] db in
+            try await db.rows(sql + " ORDER BY agreement, period LIMIT ?", values).map(Self.nativeInvoice)
+        }
+    }
+
+    /// The item an agreement is subscribed to, with its subscription; nil for an agreement billed by Stripe.
+    public func itemSubscription(agreement: Int64) async throws -> (subscription: ItemSubscription, item: Item)? {
+        try await database.read { db in
+            guard let subscription = try await Self.subscription(db, agreement: agreement) else { return nil }
+            guard let item = try await db.row("SELECT \(Self.itemColumns) FROM items WHERE id = ?", [.text(subscription.item)]).map(Self.item) else {
+                throw StoreError(.corruptValue, "agreement \(agreement) is subscribed to a missing item \(subscription.item)")
+            }
+            return (subscription, item)
+        }
+    }
+
+    static let nativeInvoiceColumns = "id, agreement, item, period, amount_minor, currency, due_at"
+
     static func subscription(_ db: any SQLSession, agreement: Int64) async throws -> ItemSubscription? {
         try await db.row("SELECT agreement, item, anchor, last_period FROM item_subscriptions WHERE agreement = ?", [.integer(agreement)]).map { row in
             ItemSubscription(agreement: try row.int64(0), item: try row.text(1), anchor: try row.uint64(2), lastPeriod: try row.uint64(3))

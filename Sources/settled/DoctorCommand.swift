@@ -54,7 +54,10 @@ struct DoctorCommand: AsyncParsableCommand {
 
     func checkStripe(_ config: DaemonConfig, http: HTTPClient, report: inout DoctorReport) async {
         guard let reference = config.stripe.apiKey else {
-            return report.fail("stripe", "no stripe.api_key", fix: "set stripe.api_key = \"env:STRIPE_API_KEY\" (or SETTLE_STRIPE_API_KEY)")
+            if !config.stripe.webhookSecrets.isEmpty {
+                return report.fail("stripe", "stripe.webhook_secrets without stripe.api_key", fix: "set stripe.api_key, or remove the [stripe] table for native billing only")
+            }
+            return report.ok("stripe", "no [stripe] api_key: native billing only (Settle's own items and invoices; nothing is sent to Stripe)")
         }
         let key: String
         do { key = try KeyLoader.secretText(from: reference) } catch {

@@ -127,7 +127,7 @@ struct ServeCommand: AsyncParsableCommand {
             let now = unixNow()
             await runtime.step("inbox") { _ = try await runtime.processor.runOnce(now: now) }
             // The safety-net listing and the reports to Stripe go from one daemon (the others would repeat its calls).
-            let stripeLease = try? await stripeKeeper.hold()
+            let stripeLease = runtime.stripe.isConfigured ? try? await stripeKeeper.hold() : nil
             if stripeLease != nil, lastPoll.withLock({ now >= $0 + config.stripe.pollSeconds }) {
                 await runtime.step("stripe poll") { _ = try await runtime.poller.runOnce(now: now) }
                 lastPoll.withLock { $0 = now }
@@ -146,8 +146,12 @@ struct ServeCommand: AsyncParsableCommand {
 
         let router = Router()
         var limits = config.serverLimits
-        StripeWebhookRoute.add(to: router, inbox: StripeInbox(store: runtime.store, secrets: runtime.webhookSecrets),
-                               maximumBody: limits.webhookMaxBodyBytes, logger: logger, now: unixNow)
+        if runtime.stripe.isConfigured {
+            StripeWebhookRoute.add(to: router, inbox: StripeInbox(store: runtime.store, secrets: runtime.webhookSecrets),
+                                   maximumBody: limits.webhookMaxBodyBytes, logger: logger, now: unixNow)
+        } else {
+            logger.notice("no [stripe] api_key: native billing only (items and Settle's own invoices); POST /webhooks/stripe is not served")
+        }
         var api = SettleAPI(ledger: runtime.ledger, outbox: runtime.outbox, chains: runtime.chains.map(\.view), tokens: BearerTokens(tokens),
                             health: health, maxHeadLag: config.maxHeadLag, allowancePayments: config.allowancePayments,
                             retrier: BillingRetrier(runtime: runtime, wakers: wakers), metrics: registry, logger: logger)
@@ -159,6 +163,7 @@ struct ServeCommand: AsyncParsableCommand {
             rates: runtime.rates, allowancePayments: config.allowancePayments,
             publicURL: config.publicURL ?? "http://\(config.listen.host.contains(":") ? "[\(config.listen.host)]" : config.listen.host):\(config.listen.port)",
             wake: { chain in wakersNow[chain]?.wake() }, logger: logger)
+        api.checkout?.itemPricing = api.itemPricing
         api.portal = PortalService(sessions: PageSessionStore(database: runtime.database), ledger: runtime.ledger, stripe: runtime.stripe,
                                    chains: runtime.chains.map(\.view), allowancePayments: config.allowancePayments,
                                    pricing: { [ingestor = runtime.ingestor] chain in ingestor.pricing(chain: chain) },

@@ -37,6 +37,11 @@ struct APIFixture: Sendable {
         try await serve(try await BillingWorld.make(tokenKind: kind, webhooks: false))
     }
 
+    /// The API over a world with USDC and USDT on the devnet.
+    static func withSecondToken() async throws -> APIFixture {
+        try await serve(try await BillingWorld.withSecondToken())
+    }
+
     private static func serve(_ world: BillingWorld) async throws -> APIFixture {
         let store = SQLiteEVMIndexStore(database: try world.ledger.sqlite)
         try await store.migrate()
@@ -59,6 +64,7 @@ struct APIFixture: Sendable {
                                    chains: [view], allowancePayments: api.allowancePayments,
                                    pricing: { [ingestor = world.runtime.ingestor] chain in ingestor.pricing(chain: chain) }, publicURL: "http://127.0.0.1", logger: logger)
         api.itemPricing = { [ingestor = world.runtime.ingestor] chain in ingestor.pricing(chain: chain) }
+        api.checkout?.itemPricing = api.itemPricing
         api.dashboard = DashboardService(sessions: DashboardSessionStore(database: world.runtime.database), billing: world.store, secureCookie: false,
                                          collectNow: { [ingestor = world.runtime.ingestor] invoice in
             "\(try await ingestor.collectNow(invoiceID: invoice, now: UInt64(Date().timeIntervalSince1970)))"

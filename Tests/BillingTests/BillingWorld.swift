@@ -38,6 +38,18 @@ struct BillingWorld: Sendable {
     let runtime: BillingRuntime
     let server: TestServer
     let config: ChainConfig
+    /// A second token, "USDT", configured on the devnet next to USDC (`withSecondToken`); nil otherwise.
+    let usdt: EVMAddress?
+
+    /// Set by `withSecondToken`: `make` deploys and configures USDT too. (A task-local rather than one more parameter:
+    /// changing `make`'s signature or splitting it made every test using it crash under Swift 6.3.1, a call through a
+    /// null pointer in the async entry.)
+    @TaskLocal static var secondToken = false
+
+    /// A world with two tokens on the devnet, USDC and USDT (the payer holds both; only USDC is approved).
+    static func withSecondToken() async throws -> BillingWorld {
+        try await $secondToken.withValue(true) { try await make(webhooks: false) }
+    }
 
     var ledger: Ledger { runtime.ledger }
     var outbox: Outbox { runtime.outbox }
@@ -56,6 +68,12 @@ struct BillingWorld: Sendable {
         let accounts = try await devnet.accounts()
         let token = try await devnet.deployToken(owner: accounts[0].address, kind: tokenKind)
         if balance > .zero { try await devnet.mint(token: token, to: accounts[1].address, amount: balance) }
+        var usdt: EVMAddress?
+        if secondToken {
+            let second = try await devnet.deployToken(owner: accounts[0].address, kind: "standard")
+            try await devnet.mint(token: second, to: accounts[1].address, amount: 1_000_000_000)
+            usdt = second
+        }
         try await devnet.approve(token: token, owner: accounts[1], spender: accounts[7].address, amount: allowance)
         var logger = Logger(label: "billing")
         logger.logLevel = ProcessInfo.processInfo.environment["SETTLE_TEST_LOG"] == nil ? .critical : .debug
@@ -71,7 +89,7 @@ struct BillingWorld: Sendable {
         }
         let chains = directory.appendingPathComponent("chains")
         try FileManager.default.createDirectory(at: chains, withIntermediateDirectories: true)
-        try devnet.chainConfig(tokens: [("USDC", token, 6)], spenders: [accounts[7].address], confirmations: 2,
+        try devnet.chainConfig(tokens: [("USDC", token, 6)] + (usdt.map { [("USDT", $0, 6)] } ?? []), spenders: [accounts[7].address], confirmations: 2,
                                signerKey: try secret("spender.key", try await devnet.privateKeyHex(7)), treasury: accounts[8].address)
             .write(to: chains.appendingPathComponent("devnet.toml"), atomically: true, encoding: .utf8)
 
@@ -111,7 +129,7 @@ struct BillingWorld: Sendable {
         let stripe = StripeClient(baseURL: stripePeer.url(""), apiKey: "sk_test_settle", http: devnet.http,
                                   retry: RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(5)))
         return BillingWorld(devnet: devnet, payer: accounts[1], spender: accounts[7], treasury: accounts[8].address, token: token,
-                            stripePeer: stripePeer, stripe: stripe, runtime: runtime, server: server, config: config)
+                            stripePeer: stripePeer, stripe: stripe, runtime: runtime, server: server, config: config, usdt: usdt)
     }
 
     // MARK: - Stripe side

@@ -70,6 +70,7 @@ struct OpenAPITests {
             (.post, "/v1/agreements", "/v1/agreements", admin, #"{"customer": "cus_items3", "chain": "devnet", "token": "USDC", "wallet": "\#(wallet)", "item": "item_none"}"#),
         ]
         for call in calls { try await api.call(call.method, call.path, template: call.template, token: call.token, body: call.body) }
+        try await Self.invoiceCalls(api, wallet: wallet, now: now)
 
         let event = #"{"id": "evt_openapi_1", "object": "event", "type": "invoice.created", "created": 1700000000, "data": {"object": {"id": "in_openapi", "object": "invoice"}}}"#
         let signature = WebhookSignature.header(payload: Array(event.utf8), secret: BillingWorld.webhookSecret, timestamp: UInt64(Date().timeIntervalSince1970))
@@ -77,6 +78,33 @@ struct OpenAPITests {
                                         extraHeaders: [("Stripe-Signature", signature)])
         #expect(stored.status == 200, "\(stored.text)")
         try await Self.finish(api, invoice: invoices[0], now: now, wallet: wallet)
+    }
+
+    /// `/v1/invoices`: a list, one, a back-fill issued (201) and asked again (200), refusals.
+    static func invoiceCalls(_ api: APIFixture, wallet: String, now: UInt64) async throws {
+        let ledger = api.world.ledger, admin = APIFixture.adminToken
+        try await ledger.createItem(Item(id: "item_backfill", name: "Hourly", kind: .subscription, intervalUnit: "hour", intervalCount: 1,
+                                         price: Money(minorUnits: 100, currency: try Currency(code: "usd")), tokens: nil, allowancePayments: nil,
+                                         autoInvoicingSince: now, createdAt: now))
+        let agreement = try await ledger.agreement(customer: "cus_backfill", subscription: nil, chain: "devnet", token: "USDC", wallet: wallet)
+        _ = try await ledger.subscribe(agreement: agreement.id, item: "item_backfill", anchor: now - 7_300, now: now - 7_300)
+        let id = agreement.id
+        let calls: [(method: Transport.HTTPRequest.Method, path: String, template: String, token: String?, body: String?)] = [
+            (.post, "/v1/invoices", "/v1/invoices", admin, #"{"agreement": \#(id), "period": 1}"#),
+            (.post, "/v1/invoices", "/v1/invoices", admin, #"{"agreement": \#(id), "period": 1}"#),
+            (.post, "/v1/invoices", "/v1/invoices", admin, #"{"agreement": \#(id), "period": 9}"#),
+            (.post, "/v1/invoices", "/v1/invoices", admin, #"{"agreement": 987654, "period": 1}"#),
+            (.post, "/v1/invoices", "/v1/invoices", admin, #"{"agreement": \#(id)}"#),
+            (.post, "/v1/invoices", "/v1/invoices", APIFixture.readToken, #"{"agreement": \#(id), "period": 1}"#),
+            (.get, "/v1/invoices", "/v1/invoices", APIFixture.readToken, nil),
+            (.get, "/v1/invoices?agreement=\(id)&limit=1", "/v1/invoices", APIFixture.readToken, nil),
+            (.get, "/v1/invoices?agreement=none", "/v1/invoices", APIFixture.readToken, nil),
+            (.get, "/v1/invoices/sinv_\(id)_1", "/v1/invoices/{id}", APIFixture.readToken, nil),
+            (.get, "/v1/invoices/sinv_0_0", "/v1/invoices/{id}", APIFixture.readToken, nil),
+        ]
+        var statuses: [Int] = []
+        for call in calls { statuses.append(try await api.call(call.method, call.path, template: call.template, token: call.token, body: call.body).status) }
+        #expect(statuses == [201, 200, 409, 404, 400, 403, 200, 200, 400, 200, 404], "\(statuses)")
     }
 
     /// The end of `serverMatchesDocument`: checkout's routes, a retry that conflicts, then the document check.

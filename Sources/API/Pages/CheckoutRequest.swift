@@ -1,6 +1,7 @@
 import Billing
 import Foundation
 import SettleCore
+import Settlement
 
 /// The body of `POST /v1/checkout_sessions`, checked, then completed from Stripe (what is bought: the price's amount,
 /// currency, interval and product name) and stored with the session, so the page never asks Stripe to render.
@@ -10,11 +11,13 @@ import SettleCore
 ///  "chains": ["base"], "tokens": ["USDC"], "pay_invoice_immediately": true,
 ///  "success_url": "https://merchant.example/thanks", "expires_in": 3600, "days_until_due": 0}
 /// ```
-/// `customer` is required, and either `subscription` (switched to Settle, optionally to the `upgrade` price) or
-/// `price` (a new subscription). Chains and tokens default to every configured one.
+/// `customer` is required, and either `subscription` (switched to Settle, optionally to the `upgrade` price), `price`
+/// (a new Stripe subscription) or `item` (one of Settle's own items, `/v1/items`: a subscription renewed by Settle, or
+/// a one-time payment; its first payment is taken in the checkout). Chains and tokens default to every configured
+/// one; an item's `tokens`, or a Stripe price's `settle_tokens` metadata ("USDC,USDT"), narrow them.
 struct CheckoutRequest: Hashable, Sendable {
-    static let fields: Set<String> = ["customer", "subscription", "upgrade", "price", "chains", "tokens", "pay_invoice_immediately", "success_url",
-                                      "expires_in", "days_until_due"]
+    static let fields: Set<String> = ["customer", "subscription", "upgrade", "price", "item", "chains", "tokens", "pay_invoice_immediately",
+                                      "success_url", "expires_in", "days_until_due"]
 
     struct Plan: Hashable, Sendable {
         var name: String
@@ -36,9 +39,15 @@ struct CheckoutRequest: Hashable, Sendable {
     var successURL: String?
     var lifetime: UInt64
     var daysUntilDue: UInt64
+    /// One of Settle's own items (`/v1/items`) instead of a Stripe subscription or price.
+    var nativeItem: String?
     /// Filled by `resolve`: what is bought, and the subscription item an upgrade replaces.
     var plan = Plan(name: "", amount: 0, currency: "usd", interval: "month", intervalCount: 1)
     var item: String?
+    /// Filled by `resolve` for an item with its own spending cap: the payments one suggested allowance covers.
+    var allowancePayments: UInt64?
+    /// Whether the merchant named the tokens (then the item or price may not narrow them silently).
+    var tokensNamed = false
 
     /// Checks the merchant's body. - Throws: `APIError` 400 naming the field, 404 for a chain not configured.
     init(body bytes: [UInt8], configured: [String: any ChainView]) throws(APIError) {
@@ -83,8 +92,16 @@ struct CheckoutRequest: Hashable, Sendable {
         subscription = try stripeID("subscription")
         upgrade = try stripeID("upgrade")
         price = try stripeID("price")
+        if let item = try string("item") {
+            guard item.hasPrefix("item_"), item.utf8.count <= 64 else { throw .badRequest("field 'item' must be an item id (item_…, see /v1/items)") }
+            guard subscription == nil, price == nil, upgrade == nil else {
+                throw .badRequest("'item' is one of Settle's own items: give it without 'subscription', 'price' or 'upgrade'")
+            }
+            nativeItem = item
+        }
         switch (subscription, price) {
-        case (nil, nil): throw .badRequest("give 'subscription' (to switch it to Settle) or 'price' (to subscribe the customer)")
+        case (nil, nil) where nativeItem == nil:
+            throw .badRequest("give 'subscription' (to switch it to Settle), 'price' (to subscribe the customer) or 'item' (one of Settle's own)")
         case (.some, .some): throw .badRequest("give 'subscription' or 'price', not both")
         case (nil, .some) where upgrade != nil: throw .badRequest("'upgrade' changes an existing 'subscription'; for a new one give 'price' alone")
         default: break
@@ -100,11 +117,13 @@ struct CheckoutRequest: Hashable, Sendable {
             throw .badRequest("token '\(missing)' is not on any of the chains \(names.joined(separator: ", ")) (tokens: \(allTokens.sorted().joined(separator: ", ")))")
         }
         tokens = asked ?? allTokens.sorted()
+        tokensNamed = asked != nil
         if let value = body["pay_invoice_immediately"], !value.isNull {
             guard case .bool(let flag) = value else { throw .badRequest("field 'pay_invoice_immediately' must be true or false") }
+            guard nativeItem == nil || flag else { throw .badRequest("an item's first payment is taken in the checkout: 'pay_invoice_immediately' cannot be false") }
             payNow = flag
         } else {
-            payNow = false
+            payNow = nativeItem != nil
         }
         successURL = try string("success_url")
         if let url = successURL {
@@ -139,6 +158,8 @@ struct CheckoutRequest: Hashable, Sendable {
         daysUntilDue = number("days_until_due") ?? 0
         self.plan = Plan(name: name, amount: amount, currency: currency, interval: interval, intervalCount: count)
         item = text("item")
+        nativeItem = text("native_item")
+        allowancePayments = number("allowance_payments")
     }
 
     var json: JSON {
@@ -146,13 +167,26 @@ struct CheckoutRequest: Hashable, Sendable {
         return ["customer": .string(customer), "subscription": text(subscription), "upgrade": text(upgrade), "price": text(price),
                 "chains": .array(chains.map { .string($0) }), "tokens": .array(tokens.map { .string($0) }), "pay_invoice_immediately": .bool(payNow),
                 "success_url": text(successURL), "expires_in": .number(String(lifetime)), "days_until_due": .number(String(daysUntilDue)),
-                "item": text(item),
+                "item": text(item), "native_item": text(nativeItem), "allowance_payments": allowancePayments.map { .number(String($0)) } ?? .null,
                 "plan": ["name": .string(plan.name), "amount": .number(String(plan.amount)), "currency": .string(plan.currency),
                          "interval": .string(plan.interval), "interval_count": .number(String(plan.intervalCount))]]
     }
 
-    /// Reads from Stripe what is bought (and checks the ids name this customer's objects).
-    mutating func resolve(stripe: StripeClient) async throws {
+    /// What is bought: one of Settle's items from the ledger, else from Stripe (checking the ids name this customer's
+    /// objects). The item's accepted tokens, or the Stripe price's `settle_tokens`, narrow the session's tokens.
+    mutating func resolve(stripe: StripeClient, ledger: Ledger) async throws {
+        if let nativeItem {
+            guard let item = try await ledger.item(id: nativeItem) else { throw APIError.notFound("no item '\(nativeItem)' (see /v1/items)") }
+            guard item.active else { throw APIError.conflict("item \(item.id) is disabled: it takes no new checkouts") }
+            plan = Plan(name: item.name, amount: item.price.minorUnits, currency: item.price.currency.code.lowercased(),
+                        interval: item.kind == .oneTime ? Self.oneTime : item.intervalUnit ?? "month", intervalCount: UInt64(item.intervalCount ?? 1))
+            allowancePayments = item.allowancePayments
+            try narrow(to: item.tokens, by: "item \(item.id)")
+            return
+        }
+        guard stripe.isConfigured else {
+            throw APIError.conflict("no Stripe account is configured here: a checkout names one of Settle's own items ('item')")
+        }
         do {
             let customer = try await stripe.get("/v1/customers/\(self.customer)")
             guard customer["deleted"] != .bool(true) else { throw APIError.notFound("customer \(self.customer) is deleted in Stripe") }
@@ -179,9 +213,27 @@ struct CheckoutRequest: Hashable, Sendable {
             if case .number(let text)? = recurring["interval_count"], let number = UInt64(text), number > 0 { count = number }
             let name = price["product"]?["name"]?.stringValue ?? price["nickname"]?.stringValue ?? priceID
             plan = Plan(name: name, amount: amount, currency: currency, interval: interval, intervalCount: count)
+            try narrow(to: ItemBilling.tokens(metadata: price["metadata"]?["settle_tokens"]?.stringValue), by: "price \(priceID) (settle_tokens)")
         } catch let error as StripeError {
             if error.status == 404 { throw APIError.notFound("Stripe does not know it: \(error)") }
             throw APIError(.badGateway, "stripe_unavailable", "Stripe could not be read: \(error)")
+        }
+    }
+
+    /// The plan's interval for a one-time item.
+    static let oneTime = "one_time"
+
+    /// Narrows the session's tokens to those `accepted` (nil: all). A token the merchant named that is not accepted is
+    /// a 400; nothing left is a 409.
+    mutating func narrow(to accepted: [String]?, by what: String) throws(APIError) {
+        guard let accepted else { return }
+        let allowed = Set(accepted.map { $0.uppercased() })
+        if tokensNamed, let refused = tokens.first(where: { !allowed.contains($0) }) {
+            throw .badRequest("token '\(refused)' is not accepted by \(what) (accepted: \(accepted.joined(separator: ", ")))")
+        }
+        tokens = tokens.filter { allowed.contains($0) }
+        guard !tokens.isEmpty else {
+            throw .conflict("\(what) accepts \(accepted.joined(separator: ", ")), none of which is configured on \(chains.joined(separator: ", "))")
         }
     }
 

@@ -23,6 +23,8 @@ public struct CheckoutService: Sendable {
     /// Wakes a chain's executor (a checkout's invoice is due in two seconds).
     public var wake: @Sendable (String) -> Void
     public var logger: Logger
+    /// How an item's price becomes a token amount (checkouts of Settle's own items); nil: items are not sold here.
+    public var itemPricing: (@Sendable (_ chain: String) -> Ledger.Pricing)?
 
     public init(sessions: PageSessionStore, ledger: Ledger, stripe: StripeClient, chains: [any ChainView], rates: any RateProvider,
                 allowancePayments: [String: UInt64], publicURL: String, wake: @escaping @Sendable (String) -> Void, logger: Logger) {
@@ -47,7 +49,8 @@ public struct CheckoutService: Sendable {
     /// answers its one-time URL.
     func create(_ bytes: [UInt8], now: UInt64) async throws -> JSON {
         var request = try CheckoutRequest(body: bytes, configured: chains)
-        try await request.resolve(stripe: stripe)
+        try await request.resolve(stripe: stripe, ledger: ledger)
+        if request.nativeItem != nil, itemPricing == nil { throw APIError.conflict("items are not sold by this daemon") }
         let (id, key) = PageSession.newID(.checkout)
         let expiresAt = now + request.lifetime
         try await sessions.create(PageSession(key: key, purpose: .checkout, customer: request.customer, request: Array(request.json.text.utf8),
@@ -78,7 +81,9 @@ public struct CheckoutService: Sendable {
         do { currency = try Currency(code: plan.currency) } catch { throw APIError.conflict("the price's currency '\(plan.currency)' is not one Settle knows") }
         let rate = try rates.rate(currency: currency, token: token.uppercased()).rate
         let payment = try Money(minorUnits: plan.amount, currency: currency).tokenAmount(decimals: decimals, rate: rate).baseUnits
-        let payments = allowancePayments[plan.interval] ?? 1
+        // A one-time payment is approved for exactly its amount; an item's own spending cap overrides `[allowance]`.
+        guard plan.interval != CheckoutRequest.oneTime else { return (payment, payment, decimals, 1) }
+        let payments = request.allowancePayments ?? allowancePayments[plan.interval] ?? 1
         let suggested = try SuggestedAllowance.compute(amount: payment, interval: plan.interval, intervalCount: plan.intervalCount, payments: payments)
         return (payment, suggested, decimals, payments)
     }
@@ -181,11 +186,35 @@ public struct CheckoutService: Sendable {
 
     func switchStep(session: PageSession, request: CheckoutRequest, progress: CheckoutProgress, now: UInt64) async throws -> CheckoutProgress? {
         guard let chain = progress.chain, let token = progress.token, let wallet = progress.wallet else { return nil }
+        if let item = request.nativeItem { return try await subscribeStep(session: session, request: request, progress: progress, item: item, now: now) }
         let subscription = try await switchSubscription(session: session, request: request, chain: chain, token: token, wallet: wallet)
         _ = try await ledger.upsertAgreement(customer: request.customer, subscription: subscription, chain: chain, token: token, wallet: wallet, now: now)
         var next = progress
         next.step = .switched
         next.subscription = subscription
+        return next
+    }
+
+    /// One of Settle's items: the agreement for the proven wallet (one per checkout: its subscription label is the
+    /// session's), subscribed to the item from now with period 0's invoice due now; then the checkout watches it.
+    /// Each write is once per session, so a second tab or daemon finds the same agreement and invoice.
+    func subscribeStep(session: PageSession, request: CheckoutRequest, progress: CheckoutProgress, item id: String, now: UInt64) async throws -> CheckoutProgress? {
+        guard let chain = progress.chain, let token = progress.token, let wallet = progress.wallet else { return nil }
+        guard let pricing = itemPricing else { throw APIError.conflict("items are not sold by this daemon") }
+        guard let item = try await ledger.item(id: id) else { throw APIError.notFound("item \(id) no longer exists") }
+        let label = "settle_checkout_" + session.key.prefix(24)
+        let agreement = try await ledger.upsertAgreement(customer: request.customer, subscription: label, chain: chain, token: token, wallet: wallet, now: now)
+        let invoice: NativeInvoice
+        do { invoice = try await ItemBilling(ledger: ledger, pricing: pricing).subscribe(agreement, to: item, now: now) } catch let error as LedgerError
+            where error.code == .conflict || error.code == .invalidInput {
+            throw APIError.conflict(error.message)
+        }
+        logger.info("checkout subscribed to item", metadata: ["item": "\(item.id)", "agreement": "\(agreement.id)", "invoice.id": "\(invoice.id)"])
+        var next = progress
+        next.step = .charging
+        next.subscription = label
+        next.invoices = [invoice.id]
+        wake(chain)
         return next
     }
 

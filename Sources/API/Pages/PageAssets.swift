@@ -133,9 +133,9 @@ enum PageAssets {
             if (state.expired) { say("This checkout expired. Ask the merchant for a new link."); $("approve").disabled = true; $("connect").disabled = true; }
             else if (state.step === "open" && state.problem) { say("That approval cannot be used. Approve again."); $("approve").disabled = !account; }
             else if (state.step === "approving") say("Waiting to see the approval on chain…");
-            else if (state.step === "approved") say("Approval seen. Switching your subscription…");
+            else if (state.step === "approved") say("Approval seen. Setting up the payment…");
             else if (state.step === "switched") say("Subscription switched.");
-            else if (state.step === "charging") say("Paying the first invoice from your wallet…");
+            else if (state.step === "charging") say("Taking the payment from your wallet…");
             else if (state.step === "complete") {
               say(state.invoices && state.invoices.length ? "Paid. Thank you!" : "All set: future invoices are paid from your wallet.");
               if (state.success_url) $("done").hidden = false;

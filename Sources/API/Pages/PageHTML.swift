@@ -113,6 +113,7 @@ enum CheckoutPage {
         let e = PageHTML.escape
         let plan = request.plan
         let money = Self.money(plan.amount, currency: plan.currency)
+        let oneTime = plan.interval == CheckoutRequest.oneTime
         let every = plan.intervalCount == 1 ? plan.interval : "\(plan.intervalCount) \(plan.interval)s"
         let choices = options.map { option in
             """
@@ -122,11 +123,13 @@ enum CheckoutPage {
             data-suggested-display="\(e(option.suggestedDisplay))" data-payments="\(option.payments)">\(e(option.token)) on \(e(option.chain))</option>
             """
         }.joined(separator: "\n")
-        let what = request.upgrade != nil ? "Upgrade to" : request.subscription != nil ? "Pay with crypto for" : "Subscribe to"
+        let what = oneTime ? "Buy" : request.upgrade != nil ? "Upgrade to" : request.subscription != nil ? "Pay with crypto for" : "Subscribe to"
+        let cadence = oneTime ? "once" : "every \(every)\(request.payNow ? ", the first payment now" : "")"
+        let started = request.nativeItem == nil ? "Subscription switched to crypto" : oneTime ? "Order recorded" : "Subscription started"
         let body = """
             <p class="eyebrow">\(e(what))</p>
             <h1 id="plan">\(e(plan.name))</h1>
-            <p class="price"><span id="amount">\(e(money))</span> every \(e(every))\(request.payNow ? ", the first payment now" : "")</p>
+            <p class="price"><span id="amount">\(e(money))</span> \(e(cadence))</p>
             <section id="choose" aria-labelledby="choose-title">
             <h2 id="choose-title">1. Choose how to pay</h2>
             <label for="option">Token and network</label>
@@ -146,8 +149,8 @@ enum CheckoutPage {
             <ol id="steps">
             <li data-step="approving">Approval sent</li>
             <li data-step="approved">Approval seen on chain</li>
-            <li data-step="switched">Subscription switched to crypto</li>
-            \(request.payNow ? "<li data-step=\"charging\">First payment sent</li>" : "")
+            <li data-step="switched">\(e(started))</li>
+            \(request.payNow ? "<li data-step=\"charging\">\(oneTime ? "Payment sent" : "First payment sent")</li>" : "")
             <li data-step="complete">\(request.payNow ? "Paid" : "All set")</li>
             </ol>
             <p id="status" role="status" aria-live="polite">\(progress.step == .open ? "Choose a token, connect your wallet and approve." : "")</p>

@@ -52,8 +52,12 @@ public struct PortalService: Sendable {
             }
             lifetime = seconds
         }
-        let found = try await CheckoutService.stripeStep("reading the customer") { try await stripe.get("/v1/customers/\(customer)") }
-        guard found["deleted"] != .bool(true) else { throw APIError.notFound("customer \(customer) is deleted in Stripe") }
+        // A customer with agreements is known here (native billing needs no Stripe); any other must be Stripe's.
+        if try await ledger.agreements(customer: customer).isEmpty {
+            guard stripe.isConfigured else { throw APIError.notFound("customer \(customer) has no agreement here") }
+            let found = try await CheckoutService.stripeStep("reading the customer") { try await stripe.get("/v1/customers/\(customer)") }
+            guard found["deleted"] != .bool(true) else { throw APIError.notFound("customer \(customer) is deleted in Stripe") }
+        }
         let (id, key) = PageSession.newID(.portal)
         try await sessions.create(PageSession(key: key, purpose: .portal, customer: customer, request: Array(body.text.utf8),
                                               csrf: PageSession.randomToken(), createdAt: now, expiresAt: now + lifetime, state: "open", updatedAt: now))
@@ -118,7 +122,7 @@ public struct PortalService: Sendable {
         return [
             "id": .number(String(agreement.id)), "chain": .string(agreement.chain), "family": .string(chain.family),
             "chain_id": chain.walletChainID.map { .string($0) } ?? .null, "token": .string(agreement.token), "decimals": .number(String(decimals)),
-            "wallet": .string(agreement.wallet), "tokens": .array(chain.tokens.map { .string($0.symbol) }), "subscription": agreement.subscription.map { .string($0) } ?? .null,
+            "wallet": .string(agreement.wallet), "tokens": .array(try await tokens(agreement, chain: chain, askStripe: false).map { .string($0) }), "subscription": agreement.subscription.map { .string($0) } ?? .null,
             "balance": .string(AmountText.short(capacity.balance, decimals: decimals)),
             "allowance": .string(AmountText.short(capacity.allowance, decimals: decimals)), "allowance_units": .string(capacity.allowance.description),
             "next": next.map { ["invoice": .string($0.invoice), "amount": .string(AmountText.short($0.tokenAmount.baseUnits, decimals: decimals)),
@@ -136,7 +140,8 @@ public struct PortalService: Sendable {
         let (agreement, chain) = try await agreement(session, number)
         guard (token == nil) == (wallet == nil) else { throw APIError.badRequest("a change names both 'wallet' and 'token'") }
         let payer = try wallet.map { text throws(APIError) in try chain.canonicalWallet(text) } ?? agreement.wallet
-        let symbol = try token.map { text throws(APIError) in try accepted(text, chain: chain) } ?? agreement.token
+        var symbol = agreement.token
+        if let token { symbol = try await accepted(token, agreement: agreement, chain: chain) }
         let target: UInt256
         if let amount {
             target = amount
@@ -152,13 +157,30 @@ public struct PortalService: Sendable {
         return try await ApprovalTransactions.build(chain: chain, wallet: payer, token: symbol, amount: target)
     }
 
-    /// `token` as a symbol of the agreement's chain, upper-case; a clear refusal otherwise.
-    func accepted(_ token: String, chain: any ChainView) throws(APIError) -> String {
-        let symbols = chain.tokens.map(\.symbol)
+    /// `token` as a symbol the agreement may pay with, upper-case; a clear refusal otherwise.
+    func accepted(_ token: String, agreement: Agreement, chain: any ChainView) async throws -> String {
+        let symbols = try await tokens(agreement, chain: chain, askStripe: true)
         guard symbols.contains(token.uppercased()) else {
-            throw APIError.badRequest("'token' must be one of \(symbols.joined(separator: ", ")) on \(chain.name), got '\(token)'")
+            throw APIError.badRequest("'token' must be one of \(symbols.joined(separator: ", ")) for this agreement on \(chain.name), got '\(token)'")
         }
         return token.uppercased()
+    }
+
+    /// The tokens an agreement may pay with: its chain's, narrowed by its item's list (Settle's own billing) or, when
+    /// `askStripe`, by its Stripe price's `settle_tokens` metadata. The token it pays with now stays listed.
+    func tokens(_ agreement: Agreement, chain: any ChainView, askStripe: Bool) async throws -> [String] {
+        let offered = chain.tokens.map(\.symbol)
+        var accepted: [String]?
+        if let (_, item) = try await ledger.itemSubscription(agreement: agreement.id) {
+            accepted = item.tokens
+        } else if askStripe, stripe.isConfigured, let subscription = agreement.subscription, subscription.hasPrefix("sub_") {
+            let object = try await CheckoutService.stripeStep("reading the subscription's price") {
+                try await stripe.get("/v1/subscriptions/\(subscription)", ["expand": ["items.data.price"]])
+            }
+            accepted = ItemBilling.tokens(metadata: object["items"]?["data"]?.arrayValue?.first?["price"]?["metadata"]?["settle_tokens"]?.stringValue)
+        }
+        let allowed = ItemBilling.accepted(restriction: accepted, offered: offered)
+        return allowed.contains(agreement.token.uppercased()) ? allowed : allowed + [agreement.token.uppercased()]
     }
 
     /// The next invoice's amount (the earliest open one, else the latest) priced in `token`: the charge's own amount in its
@@ -196,7 +218,8 @@ public struct PortalService: Sendable {
         let (agreement, chain) = try await agreement(session, number)
         let change = action == "change"
         guard change == (token != nil) else { throw APIError.badRequest("'token' goes with the change action, and only with it") }
-        let symbol = try token.map { text throws(APIError) in try accepted(text, chain: chain) } ?? agreement.token
+        var symbol = agreement.token
+        if let token { symbol = try await accepted(token, agreement: agreement, chain: chain) }
         // A change must cover the next payment in its token; a raise or a revoke only has to be the wallet's.
         let minimum = change ? try await nextPayment(agreement, token: symbol) ?? 1 : 1
         let revoke = action == "revoke"
@@ -235,8 +258,9 @@ public struct PortalService: Sendable {
     /// re-pinned (and re-priced) in the same ledger transaction.
     func applyChange(_ agreement: Agreement, wallet: String, token: String, chain: any ChainView, transaction: String, now: UInt64) async throws -> JSON {
         let inFlight = try await ledger.charges(agreement: agreement.id).contains { $0.state.hasLiveAttempt }
+        let native = try await ledger.itemSubscription(agreement: agreement.id) != nil
         switch PaymentChange.decide(current: (agreement.wallet, agreement.token), proven: (wallet, token),
-                                    accepted: Set(chain.tokens.map(\.symbol)), inFlight: inFlight) {
+                                    accepted: Set(try await tokens(agreement, chain: chain, askStripe: true)), inFlight: inFlight) {
         case .unchanged:
             return ["status": "done"]
         case .wait(let why):
@@ -248,8 +272,11 @@ public struct PortalService: Sendable {
             let metadata: JSON = ["settle_chain": .string(agreement.chain), "settle_token": .string(token), "settle_wallet": .string(wallet)]
             let path = agreement.subscription.map { "/v1/subscriptions/\($0)" } ?? "/v1/customers/\(agreement.customer)"
             let key = "settle-portal-change-\(agreement.id)-\(transaction.prefix(90))"
-            _ = try await CheckoutService.stripeStep("changing the payment terms") {
-                try await stripe.post(path, ["metadata": metadata], idempotencyKey: key)
+            // Settle's own billing keeps its terms in the ledger alone; Stripe's reads them from the metadata.
+            if !native {
+                _ = try await CheckoutService.stripeStep("changing the payment terms") {
+                    try await stripe.post(path, ["metadata": metadata], idempotencyKey: key)
+                }
             }
             _ = try await ledger.upsertAgreement(customer: agreement.customer, subscription: agreement.subscription, chain: agreement.chain,
                                                  token: token, wallet: wallet, pricing: pricing(agreement.chain), now: now)

@@ -1,0 +1,72 @@
+import SettleCore
+import Settlement
+
+/// Which period of an agreement on an item the merchant may have invoiced on request (`POST /v1/invoices`), pure.
+/// The auto-invoicer never back-fills periods that ended while auto-invoicing was off; the merchant asks for such a
+/// period explicitly, and only for one that has begun (later ones are the scheduler's, at their boundary).
+public enum InvoiceOnRequest {
+    public enum Verdict: Hashable, Sendable {
+        /// Issue the period's invoice, due at its start (in the past for a back-filled period: charged at once).
+        case issue(dueAt: UInt64)
+        case refuse(String)
+    }
+
+    public static func decide(kind: Item.Kind, anchor: UInt64, interval: BillingInterval?, period: UInt64, now: UInt64) -> Verdict {
+        guard period > 0 else { return .issue(dueAt: anchor) }
+        guard kind == .subscription, let interval else { return .refuse("a one-time item has one invoice (period 0)") }
+        guard let start = BillingCalendar.boundary(anchor: anchor, interval: interval, index: period) else {
+            return .refuse("period \(period) is past the calendar's range (year 9999)")
+        }
+        guard start <= now else { return .refuse("period \(period) starts at \(start): the auto-invoicer issues it then, not before") }
+        return .issue(dueAt: start)
+    }
+}
+
+/// Subscribing agreements to items and issuing their invoices, shared by `POST /v1/agreements`, checkout and
+/// `POST /v1/invoices`: each invoice goes through `Ledger.issueInvoice` (once per agreement and period), priced in the
+/// agreement's token at today's rate.
+public struct ItemBilling: Sendable {
+    public let ledger: Ledger
+    /// How a price becomes a token amount on a chain (decimals and today's rate).
+    public let pricing: @Sendable (_ chain: String) -> Ledger.Pricing
+
+    public init(ledger: Ledger, pricing: @escaping @Sendable (_ chain: String) -> Ledger.Pricing) {
+        self.ledger = ledger
+        self.pricing = pricing
+    }
+
+    /// The tokens of those `offered` (a chain's, or a checkout's) that a `restriction` (an item's `tokens`, a Stripe
+    /// price's `settle_tokens`) accepts, upper case, in the offered order; every offered one when there is none.
+    public static func accepted(restriction: [String]?, offered: [String]) -> [String] {
+        guard let restriction else { return offered.map { $0.uppercased() } }
+        let allowed = Set(restriction.map { $0.uppercased() })
+        return offered.map { $0.uppercased() }.filter { allowed.contains($0) }
+    }
+
+    /// Parses a Stripe `settle_tokens` metadata value ("USDC, USDT" or "usdc,usdt"): upper-case symbols, nil when
+    /// absent or empty (every token accepted).
+    public static func tokens(metadata value: String?) -> [String]? {
+        guard let value else { return nil }
+        let symbols = value.split(whereSeparator: { $0 == "," || $0 == " " }).map { $0.uppercased() }
+        return symbols.isEmpty ? nil : symbols
+    }
+
+    /// Subscribes `agreement` to `item` from `now` and issues period 0's invoice, due now. Once: calling again names
+    /// the same subscription and invoice.
+    /// - Throws: `LedgerError` `.conflict` for a disabled item or an agreement on another item, `.invalidInput` when
+    ///   the item's currency cannot be priced in the agreement's token.
+    public func subscribe(_ agreement: Agreement, to item: Item, now: UInt64) async throws -> NativeInvoice {
+        let subscription = try await ledger.subscribe(agreement: agreement.id, item: item.id, anchor: now, now: now)
+        return try await issue(agreement, item: item, period: 0, dueAt: subscription.anchor, now: now).invoice
+    }
+
+    /// Issues `period`'s invoice of `agreement` on `item`, due at `dueAt` (once per agreement and period).
+    public func issue(_ agreement: Agreement, item: Item, period: UInt64, dueAt: UInt64, now: UInt64) async throws -> (invoice: NativeInvoice, created: Bool) {
+        let priced: (decimals: Int, rate: ExchangeRate, rateAt: UInt64, asset: String?)
+        do { priced = try pricing(agreement.chain)(agreement.token, item.price.currency) } catch {
+            throw LedgerError(.invalidInput, "\(item.price.currency.code) cannot be priced in \(agreement.token) on \(agreement.chain): \(error)")
+        }
+        return try await ledger.issueInvoice(agreement: agreement.id, item: item.id, period: period, amount: item.price, dueAt: dueAt,
+                                             tokenDecimals: priced.decimals, rate: priced.rate, rateAt: priced.rateAt, asset: priced.asset, now: now)
+    }
+}
