@@ -191,10 +191,15 @@ func freePort() throws -> Int {
 
 /// Polls `condition` every 100 ms until it holds, or fails after `seconds`.
 func waitUntil(seconds: Double, _ condition: () async throws -> Bool) async throws {
+    try await waitUntil(seconds: seconds, every: .milliseconds(100), condition)
+}
+
+/// Polls `condition` every `interval` until it holds, or fails after `seconds`.
+func waitUntil(seconds: Double, every interval: Duration, _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
     while ContinuousClock.now < deadline {
         if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Task.sleep(for: interval)
     }
     throw PeerError("condition not met within \(seconds) s")
 }
