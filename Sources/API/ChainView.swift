@@ -82,16 +82,16 @@ public struct AllowancePage: Sendable {
 }
 
 /// Token amounts as the API shows them: exact base units as a string, with the decimals and a decimal rendering.
-enum AmountText {
+public enum AmountText {
     /// `display` for people: trailing zeros dropped down to two decimals (`325.000000` → `325.00`, `0.125000` → `0.125`).
-    static func short(_ value: UInt256, decimals: Int) -> String {
+    public static func short(_ value: UInt256, decimals: Int) -> String {
         var text = display(value, decimals: decimals)
         guard let dot = text.firstIndex(of: ".") else { return text }
         while text.hasSuffix("0"), text.distance(from: dot, to: text.endIndex) > 3 { text.removeLast() }
         return text
     }
 
-    static func display(_ value: UInt256, decimals: Int) -> String {
+    public static func display(_ value: UInt256, decimals: Int) -> String {
         let digits = value.description
         guard decimals > 0 else { return digits }
         let padded = String(repeating: "0", count: max(0, decimals + 1 - digits.count)) + digits

@@ -23,11 +23,7 @@ extension SettleAPI {
     /// `POST /v1/items` `{"id"?, "name", "kind", "interval"?, "interval_count"?, "amount", "currency", "tokens"?,
     /// "allowance_payments"?}` (admin): 201 with the item.
     func createItem(_ body: [UInt8]) async throws -> JSON {
-        let request = try ItemRequest(body: body, configuredTokens: Set(chains.values.flatMap { $0.tokens.map(\.symbol) }))
-        let now = now()
-        let item = Item(id: request.id ?? "item_" + PageSession.randomToken().prefix(22), name: request.name, kind: request.kind,
-                        intervalUnit: request.interval?.unit.rawValue, intervalCount: request.interval?.count, price: request.price,
-                        tokens: request.tokens, allowancePayments: request.allowancePayments, autoInvoicingSince: now, createdAt: now)
+        let item = try ItemRequest(body: body, configuredTokens: Set(chains.values.flatMap { $0.tokens.map(\.symbol) })).item(now: now())
         do { try await ledger.createItem(item) } catch let error as LedgerError where error.code == .conflict {
             throw APIError.conflict("item \(item.id) exists")
         }
@@ -66,8 +62,9 @@ extension SettleAPI {
     }
 }
 
-/// A `POST /v1/items` body, checked: every field named, typed and in range, or a 400 saying which.
-struct ItemRequest {
+/// A `POST /v1/items` body (or `settled items create`'s options, as that body), checked: every field named, typed and
+/// in range, or a 400 saying which.
+public struct ItemRequest: Sendable {
     var id: String?
     var name: String
     var kind: Item.Kind
@@ -78,7 +75,13 @@ struct ItemRequest {
 
     static let fields = ["id", "name", "kind", "interval", "interval_count", "amount", "currency", "tokens", "allowance_payments"]
 
-    init(body: [UInt8], configuredTokens: Set<String>) throws(APIError) {
+    /// The item to store, created `now` (a generated id when the request names none).
+    public func item(now: UInt64) -> Item {
+        Item(id: id ?? "item_" + PageSession.randomToken().prefix(22), name: name, kind: kind, intervalUnit: interval?.unit.rawValue,
+             intervalCount: interval?.count, price: price, tokens: tokens, allowancePayments: allowancePayments, autoInvoicingSince: now, createdAt: now)
+    }
+
+    public init(body: [UInt8], configuredTokens: Set<String>) throws(APIError) {
         let json: JSON
         do { json = try JSON(parsing: body) } catch { throw APIError.badRequest("the body is not JSON: \(error)") }
         guard case .object(let members) = json else { throw APIError.badRequest("the body must be a JSON object") }

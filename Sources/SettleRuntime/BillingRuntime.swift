@@ -139,6 +139,9 @@ public struct BillingRuntime: Sendable {
     /// Renewals of agreements on subscription items (Settle's own billing), priced like Stripe invoices.
     public var autoInvoicer: AutoInvoicer { AutoInvoicer(ledger: ledger, pricing: { [ingestor] chain in ingestor.pricing(chain: chain) }, logger: logger) }
 
+    /// Subscribing agreements to items and issuing their invoices, priced like Stripe invoices.
+    public var itemBilling: ItemBilling { ItemBilling(ledger: ledger, pricing: { [ingestor] chain in ingestor.pricing(chain: chain) }) }
+
     /// Marks Settle's own invoices paid once their charge settled.
     public var nativeReporter: NativeReporter { NativeReporter(ledger: ledger, logger: logger) }
 

@@ -139,9 +139,12 @@ public final class CommandLease: Sendable {
         return CommandLease(lease: lease, keeper: keeper, renewal: renewal)
     }
 
-    /// Stops renewing and hands the lease back.
+    /// Stops renewing and hands the lease back. The renewal is awaited first: a renewal in flight when it was only
+    /// cancelled took the lease again after the release (a loaded CI run then refused the next command: "another
+    /// settled holds the lease").
     public func release() async {
         renewal.cancel()
+        await renewal.value
         await keeper.release()
     }
 }

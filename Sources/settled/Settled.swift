@@ -21,7 +21,7 @@ struct Settled: AsyncParsableCommand {
             """,
         version: versionText,
         subcommands: [DemoCommand.self, IndexCommand.self, AllowancesCommand.self, ReplayCommand.self, ChargeCommand.self, ExecuteCommand.self,
-                      ServeCommand.self, DoctorCommand.self, InitCommand.self, NonceCommand.self, RetryCommand.self, CollectNowCommand.self, AuditCommand.self, WebhooksCommand.self, DbCommand.self]
+                      ServeCommand.self, DoctorCommand.self, InitCommand.self, NonceCommand.self, RetryCommand.self, CollectNowCommand.self, AuditCommand.self, WebhooksCommand.self, ItemsCommand.self, InvoicesCommand.self, DbCommand.self]
     )
 }
 
