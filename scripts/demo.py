@@ -17,7 +17,10 @@ What happens, in order (every step prints what it sees as it happens):
     the merchant webhooks Settle sends are received here (signatures checked), and each paid Stripe invoice shown.
  6. Bob's charge waits for funds (low allowance) and the merchant gets payment.missed; bob then raises his
     allowance, the demo asks Settle to retry, and the invoice is paid.
- 7. Bob's allowance history and the balances are printed; settled is stopped with SIGTERM (it must exit 0 within
+ 7. Dave subscribes through a checkout link and pays his first invoice from his wallet at once.
+ 8. Native billing: the merchant creates an hourly item (no Stripe); alice subscribes, dated an hour ago; Settle
+    pulls period 0 and its scheduler issues and pulls the renewal for period 1.
+ 9. Bob's allowance history and the balances are printed; settled is stopped with SIGTERM (it must exit 0 within
     20 s), the peers are stopped, and the temporary directory is removed (kept with --keep-dir).
 
 The demo exits 0 only if every expected outcome happened within its deadline. Otherwise it names the step that did
@@ -445,10 +448,10 @@ class SettleAPI:
         self.base = f"http://127.0.0.1:{port}"
         self.headers = {"Authorization": f"Bearer {token}"}
 
-    def call(self, method: str, path: str, expect=(200,), **query):
+    def call(self, method: str, path: str, expect=(200,), body=None, **query):
         query = {k: v for k, v in query.items() if v is not None}
         url = self.base + path + ("?" + urllib.parse.urlencode(query) if query else "")
-        status, body = http(method, url, headers=self.headers)
+        status, body = http(method, url, headers=self.headers, json_body=body)
         if status not in expect:
             raise DemoError(f"Settle API {method} {path}{'?' + urllib.parse.urlencode(query) if query else ''} answered {status} "
                             f"(expected {' or '.join(map(str, expect))}): {body}")
@@ -1064,10 +1067,49 @@ scope = "admin"
         self.out.line("stripe", f"dave's subscription {subscription['id']}: {subscription['collection_method']}, "
                                 f"settle_wallet={short(subscription['metadata'].get('settle_wallet', ''))}")
 
-    # -- 8. the record ------------------------------------------------------------------------------------------
+    # -- 8. native billing -------------------------------------------------------------------------------------
+
+    def native(self) -> None:
+        """Settle bills by itself: the merchant creates an hourly item, alice subscribes to it with the wallet she has
+        approved (her subscription dated an hour ago, as for a subscriber moved to Settle mid-period); Settle pulls
+        period 0 at once, and its scheduler issues period 1's renewal at its boundary and pulls it. Stripe is not
+        involved."""
+        self.out.heading("8. Native billing: an hourly item, no Stripe; the first payment and a renewal")
+        item = self.api.call("POST", "/v1/items", expect=(201,), body={
+            "id": "item_api_hourly", "name": "API access (hourly)", "kind": "subscription", "interval": "hour", "amount": 50,
+            "currency": "usd", "tokens": ["USDC"]})
+        self.out.line("api", f"item {item['id']}: {item['name']}, 0.50 USD every hour, paid in {', '.join(item['tokens'])}")
+        started = int(time.time()) - 3_600 - 30
+        agreement = self.api.call("POST", "/v1/agreements", expect=(201,), body={
+            "customer": "alice_hourly", "chain": "devnet", "token": "USDC", "wallet": self.alice.address, "item": item["id"],
+            "starts_at": started})
+        self.out.line("api", f"alice subscribes (agreement {agreement['id']}, begun {datetime.fromtimestamp(started, timezone.utc):%H:%M:%S} UTC): "
+                             f"first invoice {agreement['invoice']}")
+        shown, deadline = set(), time.monotonic() + 60 * self.args.timeout_scale
+        while True:
+            invoices = self.api.get("/v1/invoices", agreement=agreement["id"])["data"]
+            for invoice in invoices:
+                charge = invoice["charge"]
+                key = (invoice["id"], invoice["paid"])
+                if key in shown:
+                    continue
+                shown.add(key)
+                what = "first payment" if invoice["period"] == 0 else "renewal issued by the scheduler"
+                due = datetime.fromtimestamp(invoice["due_at"], timezone.utc)
+                self.out.line("charge", f"{invoice['id']} ({what}, period {invoice['period']}, due {due:%H:%M:%S} UTC): "
+                                        + (f"paid, {charge['display']} USDC" if invoice["paid"] else charge["state"]))
+            if len(invoices) >= 2 and all(invoice["paid"] for invoice in invoices):
+                break
+            if time.monotonic() > deadline:
+                raise DemoError(f"alice's hourly subscription was not paid twice within {60 * self.args.timeout_scale:.0f} s: {invoices}")
+            time.sleep(POLL_EVERY)
+        if len(invoices) != 2:
+            raise DemoError(f"alice's subscription has {len(invoices)} invoices, expected period 0 and one renewal: {invoices}")
+
+    # -- 9. the record ------------------------------------------------------------------------------------------
 
     def allowance_history(self) -> None:
-        self.out.heading("8. Bob's allowance history (Settle's index of his approvals)")
+        self.out.heading("9. Bob's allowance history (Settle's index of his approvals)")
         # Three entries: approve 5, approve the suggested amount, and the allowance the token lowered when Settle
         # pulled 25 (the token emits an Approval for it). The index may be a block or two behind: wait for it.
         reduced = self.suggested - PLAN_UNITS
@@ -1111,7 +1153,7 @@ scope = "admin"
     # -- 9. the end ---------------------------------------------------------------------------------------------
 
     def stop_settled(self) -> None:
-        self.out.heading("9. Shutdown")
+        self.out.heading("10. Shutdown")
         status, seconds, killed = self.settled.stop(grace=20)
         if killed:
             raise DemoError(f"settled did not exit within 20 s of SIGTERM (killed)")
@@ -1127,6 +1169,7 @@ scope = "admin"
         self.invoices()
         self.follow()
         self.checkout()
+        self.native()
         self.allowance_history()
         self.balances()
         self.stop_settled()

@@ -5,7 +5,7 @@ import SettleCore
 /// string; any other member is refused. Chain, token and wallet are checked against the configured chains by the
 /// route.
 struct AgreementRequest: Hashable, Sendable {
-    static let fields: Set<String> = ["customer", "subscription", "chain", "token", "wallet", "item"]
+    static let fields: Set<String> = ["customer", "subscription", "chain", "token", "wallet", "item", "starts_at"]
 
     var customer: String
     var subscription: String?
@@ -14,6 +14,8 @@ struct AgreementRequest: Hashable, Sendable {
     var wallet: String
     /// An item of Settle's own billing the agreement subscribes to (`/v1/items`).
     var item: String?
+    /// When the subscription to `item` began (Unix seconds); now when absent. Checked against the item by the route.
+    var startsAt: UInt64?
 
     /// - Throws: `APIError` 400 naming the field.
     init(body bytes: [UInt8]) throws(APIError) {
@@ -47,5 +49,12 @@ struct AgreementRequest: Hashable, Sendable {
         wallet = try required("wallet")
         subscription = try stripeID("subscription", try field("subscription"))
         item = try field("item")
+        if let value = body["starts_at"], !value.isNull {
+            guard item != nil else { throw .badRequest("'starts_at' goes with 'item' (when the subscription to it began)") }
+            guard case .number(let text) = value, let seconds = UInt64(text), seconds <= UInt64(Int64.max) else {
+                throw .badRequest("'starts_at' must be a time in Unix seconds")
+            }
+            startsAt = seconds
+        }
     }
 }

@@ -25,7 +25,7 @@ struct QueryParameters {
 
     /// A page size: 1…`maximum`, `fallback` when absent.
     func limit(fallback: Int = 50, maximum: Int = 500) throws(APIError) -> Int {
-        guard let text = string("limit") else { return fallback }
+        guard let text = query["limit"] else { return fallback }  // `limit=` (empty) is not a size either
         guard let value = Int(text), (1...maximum).contains(value) else {
             throw .badRequest("'limit' must be an integer from 1 to \(maximum) (got '\(text)')")
         }

@@ -123,12 +123,13 @@ extension SettleAPI {
             if let accepted = found.tokens, !accepted.contains(body.token.uppercased()) {
                 throw APIError.badRequest("item \(id) is not paid in \(body.token.uppercased()) (accepted: \(accepted.joined(separator: ", ")))")
             }
+            if let start = body.startsAt, let why = ItemBilling.refusal(start: start, item: found, now: now()) { throw APIError.badRequest(why) }
             item = found
         }
         let agreement = try await ledger.upsertAgreement(customer: body.customer, subscription: body.subscription, chain: chain.name,
                                                          token: body.token.uppercased(), wallet: wallet, now: now())
         guard let item else { return JSONBody.response(.created, Self.agreementJSON(agreement)) }
-        let first = try await subscribe(agreement, to: item)
+        let first = try await subscribe(agreement, to: item, start: body.startsAt)
         guard case .object(var members) = Self.agreementJSON(agreement) else { return JSONBody.response(.created, Self.agreementJSON(agreement)) }
         members.append(("item", .string(item.id)))
         members.append(("invoice", .string(first)))
@@ -137,9 +138,9 @@ extension SettleAPI {
 
     /// Subscribes the agreement to the item from now, and issues period 0's invoice due now (its charge is taken like
     /// any other); renewals follow at each period's end. Once: posting again names the same subscription and invoice.
-    func subscribe(_ agreement: Agreement, to item: Item) async throws -> String {
+    func subscribe(_ agreement: Agreement, to item: Item, start: UInt64? = nil) async throws -> String {
         guard let billing = itemBilling else { throw APIError.conflict("items are not billed by this daemon") }
-        do { return try await billing.subscribe(agreement, to: item, now: now()).id } catch let error as LedgerError
+        do { return try await billing.subscribe(agreement, to: item, start: start, now: now()).id } catch let error as LedgerError
             where error.code == .conflict || error.code == .invalidInput {
             throw APIError.conflict(error.message)
         }

@@ -172,7 +172,7 @@ extension SettleAPI {
         let query = QueryParameters(request)
         let limit = try query.limit()
         var only: Int64?
-        if let text = query.string("agreement") {
+        if let text = query.query["agreement"] {  // present but empty is not an id either
             guard let id = Int64(text), id > 0 else { throw APIError.badRequest("'agreement' must be an agreement id (a positive integer), got '\(text)'") }
             only = id
         }

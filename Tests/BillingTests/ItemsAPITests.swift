@@ -64,4 +64,35 @@ struct ItemsAPITests {
         #expect(refused.status == 409, "\(refused.text)")
         #expect(try await api.world.ledger.agreements().count == before, "a refused subscription left an agreement")
     }
+
+    @Test("starts_at dates a subscription at most two periods back; future, older, one-time or without an item is a 400")
+    func startsAt() async throws {
+        let api = try await APIFixture.make()
+        defer { api.stop() }
+        let admin = APIFixture.adminToken, wallet = api.world.payer.address.checksummed
+        for body in [#"{"id": "item_hour", "name": "Hourly", "kind": "subscription", "interval": "hour", "amount": 100, "currency": "usd"}"#,
+                     #"{"id": "item_once", "name": "Once", "kind": "one_time", "amount": 100, "currency": "usd"}"#] {
+            #expect(try await api.call(.post, "/v1/items", template: "", token: admin, body: body).status == 201)
+        }
+        let now = UInt64(Date().timeIntervalSince1970)
+        func subscribe(_ customer: String, _ item: String?, _ startsAt: UInt64) async throws -> APIFixture.Answer {
+            let itemField = item.map { #", "item": "\#($0)""# } ?? ""
+            return try await api.call(.post, "/v1/agreements", template: "", token: admin, body: """
+                {"customer": "\(customer)", "chain": "devnet", "token": "USDC", "wallet": "\(wallet)"\(itemField), "starts_at": \(startsAt)}
+                """)
+        }
+        let before = try await api.world.ledger.agreements().count
+        for (customer, item, startsAt, words) in [("cus_future", "item_hour", now + 120, "future"), ("cus_old", "item_hour", now - 3 * 3_600, "two periods"),
+                                                  ("cus_once", "item_once", now - 60, "one-time"), ("cus_none", nil, now - 60, "goes with 'item'")] {
+            let refused = try await subscribe(customer, item, startsAt)
+            #expect(refused.status == 400 && refused.text.contains(words), "\(customer): \(refused.text)")
+        }
+        #expect(try await api.world.ledger.agreements().count == before, "a refused body left an agreement")
+        let dated = try await subscribe("cus_dated", "item_hour", now - 3_700)
+        #expect(dated.status == 201, "\(dated.text)")
+        let id = try #require(dated.json["id"]?.int64Value)
+        let invoices = try await api.world.ledger.nativeInvoices(agreement: id)
+        #expect(invoices.map(\.period) == [0] && invoices.first?.dueAt == now - 3_700)
+        #expect(try await api.world.ledger.itemSubscription(agreement: id)?.subscription.anchor == now - 3_700)
+    }
 }

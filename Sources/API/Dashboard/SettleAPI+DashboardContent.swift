@@ -224,7 +224,9 @@ extension SettleAPI {
             [String(attempt.sequence), P.transaction(attempt.transactionID, chain: chain), E.escape(attempt.outcome.rawValue),
              attempt.nonce.map { String($0) } ?? "—", attempt.block.map { String($0) } ?? "—"]
         }
-        let stripe = try dashboardService().stripeInvoiceURL(invoice)
+        let native = NativeInvoice.isNative(invoice)
+        let source = native ? "<dt>Invoice by</dt><dd>Settle (an item's renewal, no Stripe)</dd>"
+            : "<dt>Stripe</dt><dd><a href=\"\(E.escape(try dashboardService().stripeInvoiceURL(invoice)))\" rel=\"noopener noreferrer\" target=\"_blank\">\(E.escape(invoice)) in Stripe</a></dd>"
         let canRetry = charge.state == .awaitingFunds
         let html = """
             <dl class="facts">
@@ -235,11 +237,11 @@ extension SettleAPI {
             <dt>Paying wallet</dt><dd class="mono">\(E.escape(charge.terms.wallet))</dd>
             <dt>Due</dt><dd>\(P.time(charge.dueAt))</dd>
             <dt>Next check</dt><dd>\(P.time(charge.nextAttemptAt))</dd>
-            <dt>Stripe</dt><dd><a href="\(E.escape(stripe))" rel="noopener noreferrer" target="_blank">\(E.escape(invoice)) in Stripe</a></dd>
+            \(source)
             </dl>
             <div class="actions">
             \(canRetry ? P.action("Retry now", url: "/dashboard/payments/\(invoice)/retry", confirm: "Check \(invoice) again now and charge it if the wallet can pay?", viewer: viewer, result: "action") : "")
-            \(charge.state != .ingested ? "" : P.action("Collect now", url: "/dashboard/payments/\(invoice)/collect", confirm: "Make \(invoice) due now and charge it?", viewer: viewer, result: "action"))
+            \(charge.state != .ingested || native ? "" : P.action("Collect now", url: "/dashboard/payments/\(invoice)/collect", confirm: "Make \(invoice) due now and charge it?", viewer: viewer, result: "action"))
             <p class="result" data-result-for="action" role="status"></p>
             </div>
             <section aria-labelledby="timeline-title"><h2 id="timeline-title">Timeline</h2>

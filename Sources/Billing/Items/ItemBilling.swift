@@ -51,13 +51,28 @@ public struct ItemBilling: Sendable {
         return symbols.isEmpty ? nil : symbols
     }
 
-    /// Subscribes `agreement` to `item` from `now` and issues period 0's invoice, due now. Once: calling again names
-    /// the same subscription and invoice.
+    /// Subscribes `agreement` to `item` from `start` (now when nil) and issues period 0's invoice, due then. Once:
+    /// calling again names the same subscription and invoice.
     /// - Throws: `LedgerError` `.conflict` for a disabled item or an agreement on another item, `.invalidInput` when
     ///   the item's currency cannot be priced in the agreement's token.
-    public func subscribe(_ agreement: Agreement, to item: Item, now: UInt64) async throws -> NativeInvoice {
-        let subscription = try await ledger.subscribe(agreement: agreement.id, item: item.id, anchor: now, now: now)
+    public func subscribe(_ agreement: Agreement, to item: Item, start: UInt64? = nil, now: UInt64) async throws -> NativeInvoice {
+        let subscription = try await ledger.subscribe(agreement: agreement.id, item: item.id, anchor: start ?? now, now: now)
         return try await issue(agreement, item: item, period: 0, dueAt: subscription.anchor, now: now).invoice
+    }
+
+    /// Whether a subscription to `item` may be dated from `start` at `now`: not in the future, and begun at most two
+    /// periods ago (a subscriber moved to Settle mid-period; the periods begun since are invoiced, period 0 at once and
+    /// period 1 by the scheduler), never for a one-time item. Nil when it may; else why not.
+    public static func refusal(start: UInt64, item: Item, now: UInt64) -> String? {
+        guard start <= now else { return "'starts_at' is in the future" }
+        guard item.kind == .subscription, let unit = item.intervalUnit.flatMap(BillingInterval.Unit.init(rawValue:)),
+              let interval = try? BillingInterval(unit, count: item.intervalCount ?? 1) else {
+            return "'starts_at' dates a subscription; item \(item.id) is a one-time payment"
+        }
+        guard let second = BillingCalendar.boundary(anchor: start, interval: interval, index: 2), second > now else {
+            return "'starts_at' may be at most two periods (\(interval)) ago"
+        }
+        return nil
     }
 
     /// Issues `period`'s invoice of `agreement` on `item`, due at `dueAt` (once per agreement and period).
