@@ -124,8 +124,13 @@ extension Ledger {
     public func setAutoInvoicing(_ id: String, on: Bool, now: UInt64) async throws -> Bool {
         try await database.write { db in
             if on {
-                return try await db.run("UPDATE items SET auto_invoicing = 1, auto_invoicing_since = CASE WHEN auto_invoicing = 1 THEN auto_invoicing_since ELSE ? END WHERE id = ?",
-                                        [.integer(Int64(clamping: now)), .text(id)]) == 1
+                // Turned on again: after the item's creation even within its first second (the auto-invoicer tells a
+                // renewal turned on again from one never off by `auto_invoicing_since > created_at`).
+                return try await db.run("""
+                    UPDATE items SET auto_invoicing = 1,
+                        auto_invoicing_since = CASE WHEN auto_invoicing = 1 THEN auto_invoicing_since WHEN ? > created_at THEN ? ELSE created_at + 1 END
+                    WHERE id = ?
+                    """, [.integer(Int64(clamping: now)), .integer(Int64(clamping: now)), .text(id)]) == 1
             }
             return try await db.run("UPDATE items SET auto_invoicing = 0 WHERE id = ?", [.text(id)]) == 1
         }

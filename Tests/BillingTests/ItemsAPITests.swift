@@ -1,4 +1,6 @@
+import Billing
 import Foundation
+import Logging
 import SettleCore
 import Settlement
 import TestSupport
@@ -94,5 +96,10 @@ struct ItemsAPITests {
         let invoices = try await api.world.ledger.nativeInvoices(agreement: id)
         #expect(invoices.map(\.period) == [0] && invoices.first?.dueAt == now - 3_700)
         #expect(try await api.world.ledger.itemSubscription(agreement: id)?.subscription.anchor == now - 3_700)
+        // Period 1 began a hundred seconds ago: the scheduler renews it, though the item was made after the
+        // subscription's start (its renewals were never off; the demo found them skipped).
+        let invoicer = AutoInvoicer(ledger: api.world.ledger, pricing: { chain in api.world.ingestor.pricing(chain: chain) }, logger: Logger(label: "test"))
+        #expect(try await invoicer.runOnce(now: now).issued == 1)
+        #expect(try await api.world.ledger.nativeInvoices(agreement: id).map(\.period) == [0, 1])
     }
 }

@@ -34,8 +34,12 @@ public struct AutoInvoicer: Sendable {
                 report.problems.append("item \(item.id): no usable interval")
                 continue
             }
+            // The off/on rule counts from a renewal turned on again; an item whose renewals were never off (on since
+            // it was made) renews every period of a subscription dated before it was made (`starts_at`).
+            let reenabled = item.autoInvoicingSince > item.createdAt
             let schedule = AutoInvoicing.Schedule(anchor: subscription.anchor, interval: interval, lastInvoiced: subscription.lastPeriod,
-                                                  enabled: item.autoInvoicing, enabledAt: max(item.autoInvoicingSince, subscription.anchor))
+                                                  enabled: item.autoInvoicing,
+                                                  enabledAt: reenabled ? max(item.autoInvoicingSince, subscription.anchor) : subscription.anchor)
             let due = AutoInvoicing.due(schedule, now: now, limit: limit)
             guard !due.isEmpty else { continue }
             guard let agreement = try await ledger.agreement(id: subscription.agreement) else { continue }
