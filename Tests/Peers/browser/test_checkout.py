@@ -104,9 +104,10 @@ class World:
         self.usdt = to_checksum_address(self.devnet.rpc("settle_deployToken", {"name": "Tether (checkout)", "symbol": "USDT",
                                                                                "decimals": demo.DECIMALS, "kind": "usdt"}))
         self.grace, (self.heidi, self.heidi_usdt) = accounts[10], (accounts[11], accounts[12])  # heidi moves to her second wallet
+        self.ivan = accounts[13]  # buys an item of Settle's own billing, paid in USDT only
         for address, _ in self.customers + [self.heidi]:
             self.devnet.mint(self.token, address, 1_000 * USDC)
-        for address, _ in [self.grace, self.heidi_usdt]:
+        for address, _ in [self.grace, self.heidi_usdt, self.ivan]:
             self.devnet.mint(self.usdt, address, 1_000 * USDC)
         chains = self.workdir / "chains"
         chains.mkdir()
@@ -325,7 +326,8 @@ def main(argv=None):
         free = world.price(0, "Free plan")
         (alice, alice_key), (bob, bob_key), (carol, carol_key), (erin, erin_key) = world.customers
         (grace, grace_key), (heidi, heidi_key), (heidi2, heidi2_key) = world.grace, world.heidi, world.heidi_usdt
-        wallet = Wallet(evm=EVMWallet(world.devnet_peer.url, [alice_key, bob_key, carol_key, erin_key, grace_key, heidi_key, heidi2_key]),
+        ivan, ivan_key = world.ivan
+        wallet = Wallet(evm=EVMWallet(world.devnet_peer.url, [alice_key, bob_key, carol_key, erin_key, grace_key, heidi_key, heidi2_key, ivan_key]),
                         solana=SolanaWallet(world.svm_peer.url, [list(bytes(world.dave))]))
         with Browser(args.artifacts, wallet=wallet) as browser:
             # 1. Free plan → Pro, paid at once from the wallet.
@@ -478,6 +480,27 @@ def main(argv=None):
                          world.transfers_to_treasury(heidi2, world.usdt), [25 * USDC])
             checks.equal("change: nothing was taken from the first wallet (chain)", world.transfers_to_treasury(heidi), [])
             checks.equal("change: the invoice is paid in Stripe", wait_paid(world, invoice), "paid")
+
+            # 8. Settle's own item, no Stripe: a monthly "Team" plan of 9.00 USD that takes USDT only. The page offers
+            #    nothing else; ivan approves 13 payments and the first is pulled in the checkout.
+            status, item = demo.http("POST", world.base + "/v1/items", headers={"Authorization": f"Bearer {world.admin}"}, json_body={
+                "id": "item_team", "name": "Team plan", "kind": "subscription", "interval": "month", "amount": 900, "currency": "usd",
+                "tokens": ["USDT"]})
+            checks.equal("item: created", status, 201)
+            session = world.session({"customer": "ivan_team", "item": "item_team"})
+            wallet.evm.use_account(ivan)
+            browser.open(session["url"])
+            options = browser.execute("return Array.from(document.querySelectorAll('#option option')).map(o => o.value)")
+            checks.equal("item: the page offers only the item's token", options, ["devnet/USDT"])
+            checks.check("item: the page says every month", "every month" in browser.text(".price"), browser.text(".price"))
+            checkout(world, browser, wallet, session["url"], "12-item")
+            checks.equal("item: ivan's first payment is 9 USDT to the treasury (chain)", world.transfers_to_treasury(ivan, world.usdt), [9 * USDC])
+            block = world.devnet.rpc("eth_blockNumber")
+            checks.equal("item: ivan allows 13 × 9 USDT less the payment (chain)", world.allowance(ivan, world.usdt, block),
+                         117 * USDC - sum(world.transfers_to_treasury(ivan, world.usdt, block)))
+            status, invoices = demo.http("GET", world.base + "/v1/invoices", headers={"Authorization": f"Bearer {world.admin}"})
+            mine = [x for x in (invoices or {}).get("data", []) if x["item"] == "item_team"]
+            checks.check("item: one invoice, period 0, paid", len(mine) == 1 and mine[0]["period"] == 0 and mine[0]["paid"], str(mine))
 
         # 4. A tampered id and an expired session get pages that say so (a 404 and a 410 are what the browser logs).
         with Browser(args.artifacts, wallet=wallet, ignore=(r"status of (404|410)",)) as browser:
