@@ -35,6 +35,9 @@ SETTLE_VECTORS_DIR="$PWD/.vectors" timeout --signal=KILL 2400 swift test --skip-
 printf '\033[1m==> %s\033[0m\n' "Several daemons at full scale: three settled serve on one PostgreSQL, 60 SIGKILLs, 3 SIGSTOPs, 323 invoices, verdict from the chain" >&2
 SETTLE_LONG_TESTS=1 SETTLE_VECTORS_DIR="$PWD/.vectors" timeout --signal=KILL 1500 swift test --skip-build --filter SeveralDaemonsServeTests
 
+printf '\033[1m==> %s\033[0m\n' "Native billing at length: a month of hourly renewals on the devnet (injected clock), and settled serve without Stripe SIGKILLed inside its scheduler" >&2
+SETTLE_LONG_TESTS=1 SETTLE_VECTORS_DIR="$PWD/.vectors" timeout --signal=KILL 900 swift test --skip-build --filter "NativeMonthTests|NativeServeTests"
+
 printf '\033[1m==> %s\033[0m\n' "Checkout in headless Chromium: settled serve, the devnet, localstripe and the test stand-in for a browser wallet (screenshots in .artifacts/browser/checkout)" >&2
 timeout --signal=KILL 900 .venv/bin/python Tests/Peers/browser/test_checkout.py --settled "$(swift build --product settled --show-bin-path)/settled"
 printf '\033[1m==> %s\033[0m\n' "Merchant dashboard in headless Chromium: sign-in, read-only and admin, Get data, retry, redeliver, refusals (screenshots in .artifacts/browser/dashboard)" >&2

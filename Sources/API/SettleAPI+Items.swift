@@ -218,27 +218,16 @@ extension SettleAPI {
             throw APIError.badRequest("'period' is required: a period index (0 is the first payment)")
         }
         guard let billing = itemBilling else { throw APIError.conflict("items are not billed by this daemon") }
-        guard let agreement = try await ledger.agreement(id: agreementID) else { throw APIError.notFound("no agreement \(agreementID)") }
-        guard let (subscription, item) = try await ledger.itemSubscription(agreement: agreementID) else {
-            throw APIError.conflict("agreement \(agreementID) is on no item: its invoices come from Stripe")
-        }
-        let interval = item.intervalUnit.flatMap(BillingInterval.Unit.init(rawValue:)).flatMap { unit in
-            item.intervalCount.flatMap { try? BillingInterval(unit, count: $0) }
-        }
-        switch InvoiceOnRequest.decide(kind: item.kind, anchor: subscription.anchor, interval: interval, period: period, now: now()) {
-        case .refuse(let why):
-            throw APIError.conflict(why)
-        case .issue(let dueAt):
-            let issued: (invoice: NativeInvoice, created: Bool)
-            do { issued = try await billing.issue(agreement, item: item, period: period, dueAt: dueAt, now: now()) } catch let error as LedgerError
-                where error.code == .invalidInput {
-                throw APIError.conflict(error.message)
+        let issued: (invoice: NativeInvoice, created: Bool)
+        do { issued = try await billing.issueOnRequest(agreement: agreementID, period: period, now: now()) } catch let error as LedgerError {
+            switch error.code {
+            case .notFound: throw APIError.notFound(error.message)
+            case .conflict, .invalidInput: throw APIError.conflict(error.message)
+            default: throw error
             }
-            if issued.created {
-                logger.notice("invoice issued on request", metadata: ["invoice.id": "\(issued.invoice.id)", "period": "\(period)"])
-            }
-            var agreements: [Int64: Agreement] = [:]
-            return JSONBody.response(issued.created ? .created : .ok, try await invoiceJSON(issued.invoice, agreements: &agreements))
         }
+        if issued.created { logger.notice("invoice issued on request", metadata: ["invoice.id": "\(issued.invoice.id)", "period": "\(period)"]) }
+        var agreements: [Int64: Agreement] = [:]
+        return JSONBody.response(issued.created ? .created : .ok, try await invoiceJSON(issued.invoice, agreements: &agreements))
     }
 }

@@ -153,20 +153,12 @@ struct InvoicesCommand: AsyncParsableCommand {
         func run() async throws {
             let runtime = try await BillingRuntime.make(try options.load(), logger: options.makeLogger())
             defer { runtime.http.shutdown() }
-            guard let found = try await runtime.ledger.agreement(id: agreement) else { throw ValidationError("no agreement \(agreement)") }
-            guard let (subscription, item) = try await runtime.ledger.itemSubscription(agreement: agreement) else {
-                throw ValidationError("agreement \(agreement) is on no item: its invoices come from Stripe")
+            let issued: (invoice: NativeInvoice, created: Bool)
+            do { issued = try await runtime.itemBilling.issueOnRequest(agreement: agreement, period: period, now: unixNow()) } catch let error as LedgerError {
+                throw ValidationError(error.message)
             }
-            let interval = item.intervalUnit.flatMap(BillingInterval.Unit.init(rawValue:)).flatMap { unit in
-                item.intervalCount.flatMap { try? BillingInterval(unit, count: $0) }
-            }
-            switch InvoiceOnRequest.decide(kind: item.kind, anchor: subscription.anchor, interval: interval, period: period, now: unixNow()) {
-            case .refuse(let why):
-                throw ValidationError(why)
-            case .issue(let dueAt):
-                let (invoice, created) = try await runtime.itemBilling.issue(found, item: item, period: period, dueAt: dueAt, now: unixNow())
-                print((created ? "issued\t" : "already issued\t") + InvoicesCommand.line(invoice, state: try await runtime.ledger.charge(invoice: invoice.id)?.state.rawValue ?? "?"))
-            }
+            let state = try await runtime.ledger.charge(invoice: issued.invoice.id)?.state.rawValue ?? "?"
+            print((issued.created ? "issued\t" : "already issued\t") + InvoicesCommand.line(issued.invoice, state: state))
         }
     }
 

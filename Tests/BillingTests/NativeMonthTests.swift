@@ -15,7 +15,9 @@ import Testing
 ///   periods on day 20 (those three are never invoiced, the next one is);
 /// - a monthly agreement begun on January 31, 2024: renewals on the last day of shorter months (February 29), the
 ///   31st otherwise.
-@Suite("Native billing on the devnet: a month of hourly renewals on an injected clock", .serialized)
+@Suite("Native billing on the devnet: a month of hourly renewals on an injected clock", .serialized,
+       .enabled(if: ProcessInfo.processInfo.environment["SETTLE_LONG_TESTS"] == "1",
+                "long tier: SETTLE_LONG_TESTS=1 (scripts/test.sh runs it after the suite, alone: it keeps the devnet busy for minutes)"))
 struct NativeMonthTests {
     @Test("720 hourly renewals each pulled once; disabled mid-way still renews; three periods off are not back-filled; Jan 31 clamps")
     func month() async throws {

@@ -17,7 +17,9 @@ import Glibc
 /// them (the first kills within a second of the start, inside the scheduler's pass), then restarted, until everything
 /// is paid. Ground truth from the chain: one transfer of the exact amount per invoice,
 /// and exactly one invoice per agreement and period.
-@Suite("settled serve without Stripe: renewals issued and pulled exactly once across SIGKILLs", .serialized)
+@Suite("settled serve without Stripe: renewals issued and pulled exactly once across SIGKILLs", .serialized,
+       .enabled(if: ProcessInfo.processInfo.environment["SETTLE_LONG_TESTS"] == "1",
+                "long tier: SETTLE_LONG_TESTS=1 (scripts/test.sh runs it after the suite, alone: it keeps the devnet busy for minutes)"))
 struct NativeServeTests {
     @Test("no [stripe]: 301 native invoices across 8 SIGKILLs, each period invoiced once, each pulled once, no Stripe route")
     func killedWhileRenewing() async throws {

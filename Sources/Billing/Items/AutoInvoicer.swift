@@ -29,8 +29,7 @@ public struct AutoInvoicer: Sendable {
     public func runOnce(now: UInt64, limit: Int = 100) async throws -> Report {
         var report = Report()
         for (subscription, item) in try await ledger.itemSubscriptions() {
-            guard let unitText = item.intervalUnit, let unit = BillingInterval.Unit(rawValue: unitText), let count = item.intervalCount,
-                  let interval = try? BillingInterval(unit, count: count) else {
+            guard let interval = item.billingInterval else {
                 report.problems.append("item \(item.id): no usable interval")
                 continue
             }

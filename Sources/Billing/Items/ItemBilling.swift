@@ -22,6 +22,14 @@ public enum InvoiceOnRequest {
     }
 }
 
+extension Item {
+    /// The item's renewal period; nil for a one-time item (or an interval this build cannot read).
+    public var billingInterval: BillingInterval? {
+        guard kind == .subscription, let unit = intervalUnit.flatMap(BillingInterval.Unit.init(rawValue:)) else { return nil }
+        return try? BillingInterval(unit, count: intervalCount ?? 1)
+    }
+}
+
 /// Subscribing agreements to items and issuing their invoices, shared by `POST /v1/agreements`, checkout and
 /// `POST /v1/invoices`: each invoice goes through `Ledger.issueInvoice` (once per agreement and period), priced in the
 /// agreement's token at today's rate.
@@ -65,14 +73,28 @@ public struct ItemBilling: Sendable {
     /// period 1 by the scheduler), never for a one-time item. Nil when it may; else why not.
     public static func refusal(start: UInt64, item: Item, now: UInt64) -> String? {
         guard start <= now else { return "'starts_at' is in the future" }
-        guard item.kind == .subscription, let unit = item.intervalUnit.flatMap(BillingInterval.Unit.init(rawValue:)),
-              let interval = try? BillingInterval(unit, count: item.intervalCount ?? 1) else {
-            return "'starts_at' dates a subscription; item \(item.id) is a one-time payment"
-        }
+        guard let interval = item.billingInterval else { return "'starts_at' dates a subscription; item \(item.id) is a one-time payment" }
         guard let second = BillingCalendar.boundary(anchor: start, interval: interval, index: 2), second > now else {
             return "'starts_at' may be at most two periods (\(interval)) ago"
         }
         return nil
+    }
+
+    /// Issues one period of an agreement on an item on the merchant's request (`POST /v1/invoices`, `settled invoices
+    /// issue`), as `InvoiceOnRequest` allows it.
+    /// - Throws: `LedgerError` `.notFound` (no agreement), `.conflict` (on no item, or a period not to be issued now),
+    ///   `.invalidInput` (not priceable).
+    public func issueOnRequest(agreement id: Int64, period: UInt64, now: UInt64) async throws -> (invoice: NativeInvoice, created: Bool) {
+        guard let agreement = try await ledger.agreement(id: id) else { throw LedgerError(.notFound, "no agreement \(id)") }
+        guard let (subscription, item) = try await ledger.itemSubscription(agreement: id) else {
+            throw LedgerError(.conflict, "agreement \(id) is on no item: its invoices come from Stripe")
+        }
+        switch InvoiceOnRequest.decide(kind: item.kind, anchor: subscription.anchor, interval: item.billingInterval, period: period, now: now) {
+        case .refuse(let why):
+            throw LedgerError(.conflict, why)
+        case .issue(let dueAt):
+            return try await issue(agreement, item: item, period: period, dueAt: dueAt, now: now)
+        }
     }
 
     /// Issues `period`'s invoice of `agreement` on `item`, due at `dueAt` (once per agreement and period).
