@@ -77,8 +77,11 @@ struct ServeShutdownTests {
         for run in 0..<4 {
             let serve = try ServeProcess(arguments: ["serve", "--config", config.path, "--interval", "0.2"], log: log)
             defer { serve.kill() }
-            try await waitUntil(seconds: 60) {  // listening (and signal handlers installed)
-                (try? await w.devnet.http.execute(Transport.HTTPRequest(url: "http://127.0.0.1:\(port)/healthz")))?.status != nil
+            // Listening (and signal handlers installed). Bounds are loose: the suite shares two cores; a miss shows the log.
+            try await Self.explained(log) {
+                try await waitUntil(seconds: 120, "run \(run): settled serve answering /healthz") {
+                    (try? await w.devnet.http.execute(Transport.HTTPRequest(url: "http://127.0.0.1:\(port)/healthz")))?.status != nil
+                }
             }
             if run == 0 {
                 // env: secrets left the daemon's environment once read (issue 14): /proc/PID/environ shows none of them.
@@ -96,9 +99,11 @@ struct ServeShutdownTests {
                     fresh.append(try await w.openInvoice(customer: try await w.customer(), cents: cents, dueDate: now - 1))
                 }
                 invoices += fresh
-                try await waitUntil(seconds: 60) {
-                    let inFlight = (try? await ledger.charges(in: [.signed, .broadcast, .included])) ?? []
-                    return inFlight.contains { fresh.contains($0.invoice) }
+                try await Self.explained(log) {
+                    try await waitUntil(seconds: 120, "run \(run): one of \(fresh) in flight") {
+                        let inFlight = (try? await ledger.charges(in: [.signed, .broadcast, .included])) ?? []
+                        return inFlight.contains { fresh.contains($0.invoice) }
+                    }
                 }
                 let states = try await ledger.charges(in: Set(ChargeState.allCases)).map(\.state.rawValue)
                 let stopped = try serve.terminate(within: 40)
@@ -133,6 +138,17 @@ struct ServeShutdownTests {
         for line in text.split(separator: "\n") { #expect((try? JSON(parsing: Array(line.utf8))) != nil, "not JSON: \(line)") }
         for secret in [secrets.stripe, secrets.webhook, secrets.token, secrets.rpcPath, secrets.spender, String(secrets.spender.dropFirst(2))] {
             #expect(!text.contains(secret), "the log holds a secret: \(secret)")
+        }
+    }
+}
+
+extension ServeShutdownTests {
+    /// Runs `body`; when it throws, prints the end of the daemon's log first (what it was doing while the test waited).
+    static func explained(_ log: URL, _ body: () async throws -> Void) async throws {
+        do { try await body() } catch {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            print("settled serve's log, last 40 lines:\n" + text.split(separator: "\n").suffix(40).joined(separator: "\n"))
+            throw error
         }
     }
 }
@@ -189,17 +205,17 @@ func freePort() throws -> Int {
     throw PeerError("no free port in 20000…32000")
 }
 
-/// Polls `condition` every 100 ms until it holds, or fails after `seconds`.
-func waitUntil(seconds: Double, _ condition: () async throws -> Bool) async throws {
-    try await waitUntil(seconds: seconds, every: .milliseconds(100), condition)
+/// Polls `condition` every 100 ms until it holds, or fails after `seconds` naming `what`.
+func waitUntil(seconds: Double, _ what: String = "condition", _ condition: () async throws -> Bool) async throws {
+    try await waitUntil(seconds: seconds, every: .milliseconds(100), what, condition)
 }
 
-/// Polls `condition` every `interval` until it holds, or fails after `seconds`.
-func waitUntil(seconds: Double, every interval: Duration, _ condition: () async throws -> Bool) async throws {
+/// Polls `condition` every `interval` until it holds, or fails after `seconds` naming `what`.
+func waitUntil(seconds: Double, every interval: Duration, _ what: String = "condition", _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
     while ContinuousClock.now < deadline {
         if try await condition() { return }
         try await Task.sleep(for: interval)
     }
-    throw PeerError("condition not met within \(seconds) s")
+    throw PeerError("\(what): not met within \(seconds) s")
 }
