@@ -140,10 +140,7 @@ extension SettleAPI {
     /// any other); renewals follow at each period's end. Once: posting again names the same subscription and invoice.
     func subscribe(_ agreement: Agreement, to item: Item, start: UInt64? = nil) async throws -> String {
         guard let billing = itemBilling else { throw APIError.conflict("items are not billed by this daemon") }
-        do { return try await billing.subscribe(agreement, to: item, start: start, now: now()).id } catch let error as LedgerError
-            where error.code == .conflict || error.code == .invalidInput {
-            throw APIError.conflict(error.message)
-        }
+        return try await billing.subscribeAnswering(agreement, to: item, start: start, now: now()).id
     }
 
     static func agreementJSON(_ agreement: Agreement) -> JSON {

@@ -44,11 +44,9 @@ extension SettleAPI {
             guard case .bool(let on) = value else { throw APIError.badRequest("'\(name)' must be true or false") }
             return on
         }
-        let active = try flag("active"), autoInvoicing = try flag("auto_invoicing")
-        guard try await ledger.item(id: id) != nil else { throw APIError.notFound("no item '\(id)'") }
-        if let active { try await ledger.setItem(id, active: active) }
-        if let autoInvoicing { try await ledger.setAutoInvoicing(id, on: autoInvoicing, now: now()) }
-        guard let item = try await ledger.item(id: id) else { throw APIError.notFound("no item '\(id)'") }
+        guard let item = try await ledger.updateItem(id, active: try flag("active"), autoInvoicing: try flag("auto_invoicing"), now: now()) else {
+            throw APIError.notFound("no item '\(id)'")
+        }
         return Self.itemJSON(item)
     }
 
@@ -143,6 +141,17 @@ public struct ItemRequest: Sendable {
             tokens = symbols
         }
         allowancePayments = try whole("allowance_payments", 1...1_000)
+    }
+}
+
+extension ItemBilling {
+    /// `subscribe` for an API request (an agreement or a checkout): a disabled item, an agreement on another item or a
+    /// price that cannot be converted is the client's 409.
+    func subscribeAnswering(_ agreement: Agreement, to item: Item, start: UInt64? = nil, now: UInt64) async throws -> NativeInvoice {
+        do { return try await subscribe(agreement, to: item, start: start, now: now) } catch let error as LedgerError
+            where error.code == .conflict || error.code == .invalidInput {
+            throw APIError.conflict(error.message)
+        }
     }
 }
 

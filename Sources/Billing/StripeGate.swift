@@ -19,8 +19,8 @@ public struct StripeGate: CollectionGate {
         var log = logger
         log[metadataKey: "invoice.id"] = "\(charge.invoice)"
         if NativeInvoice.isNative(charge.invoice) {
-            // Settle's own invoice: nothing outside the ledger can have changed it (voiding one cancels its charge
-            // there). Collect while the charge is still due on the terms it was read with.
+            // Settle's own invoice: nothing outside the ledger can have changed it. Collect while the charge is still
+            // due on the terms it was read with.
             guard let after = try? await ingestor.ledger.charge(id: charge.id) else { return false }
             return after.state == .due && after.amount == charge.amount && after.terms == charge.terms && after.tokenAmount == charge.tokenAmount
         }

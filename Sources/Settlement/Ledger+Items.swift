@@ -115,24 +115,33 @@ extension Ledger {
     /// Enables or disables an item (new agreements only; existing ones keep being billed).
     @discardableResult
     public func setItem(_ id: String, active: Bool) async throws -> Bool {
-        try await database.write { db in try await db.run("UPDATE items SET active = ? WHERE id = ?", [.integer(active ? 1 : 0), .text(id)]) == 1 }
+        try await updateItem(id, active: active, autoInvoicing: nil, now: 0) != nil
     }
 
     /// Turns auto-invoicing on or off. Turned on, it counts from `now`: periods that ended while it was off are not
     /// invoiced (`AutoInvoicing.due`). Turning it on while on changes nothing.
     @discardableResult
     public func setAutoInvoicing(_ id: String, on: Bool, now: UInt64) async throws -> Bool {
+        try await updateItem(id, active: nil, autoInvoicing: on, now: now) != nil
+    }
+
+    /// Changes whichever of `active` and `autoInvoicing` is given, in one transaction, and answers the item as it is
+    /// then; nil when there is no such item (`POST /v1/items/{id}`, `settled items set`).
+    public func updateItem(_ id: String, active: Bool?, autoInvoicing: Bool?, now: UInt64) async throws -> Item? {
         try await database.write { db in
-            if on {
+            if let active { _ = try await db.run("UPDATE items SET active = ? WHERE id = ?", [.integer(active ? 1 : 0), .text(id)]) }
+            if autoInvoicing == true {
                 // Turned on again: after the item's creation even within its first second (the auto-invoicer tells a
                 // renewal turned on again from one never off by `auto_invoicing_since > created_at`).
-                return try await db.run("""
+                _ = try await db.run("""
                     UPDATE items SET auto_invoicing = 1,
                         auto_invoicing_since = CASE WHEN auto_invoicing = 1 THEN auto_invoicing_since WHEN ? > created_at THEN ? ELSE created_at + 1 END
                     WHERE id = ?
-                    """, [.integer(Int64(clamping: now)), .integer(Int64(clamping: now)), .text(id)]) == 1
+                    """, [.integer(Int64(clamping: now)), .integer(Int64(clamping: now)), .text(id)])
+            } else if autoInvoicing == false {
+                _ = try await db.run("UPDATE items SET auto_invoicing = 0 WHERE id = ?", [.text(id)])
             }
-            return try await db.run("UPDATE items SET auto_invoicing = 0 WHERE id = ?", [.text(id)]) == 1
+            return try await db.row("SELECT \(Self.itemColumns) FROM items WHERE id = ?", [.text(id)]).map(Self.item)
         }
     }
 

@@ -89,10 +89,10 @@ struct ItemsCommand: AsyncParsableCommand {
         func run() async throws {
             let runtime = try await BillingRuntime.make(try options.load(), logger: options.makeLogger())
             defer { runtime.http.shutdown() }
-            guard try await runtime.ledger.item(id: id) != nil else { throw ValidationError("no item '\(id)' (settled items list)") }
-            if let active { _ = try await runtime.ledger.setItem(id, active: active) }
-            if let autoInvoicing { _ = try await runtime.ledger.setAutoInvoicing(id, on: autoInvoicing, now: unixNow()) }
-            if let item = try await runtime.ledger.item(id: id) { print(ItemsCommand.line(item)) }
+            guard let item = try await runtime.ledger.updateItem(id, active: active, autoInvoicing: autoInvoicing, now: unixNow()) else {
+                throw ValidationError("no item '\(id)' (settled items list)")
+            }
+            print(ItemsCommand.line(item))
         }
     }
 

@@ -204,11 +204,7 @@ public struct CheckoutService: Sendable {
         guard let item = try await ledger.item(id: id) else { throw APIError.notFound("item \(id) no longer exists") }
         let label = "settle_checkout_" + session.key.prefix(24)
         let agreement = try await ledger.upsertAgreement(customer: request.customer, subscription: label, chain: chain, token: token, wallet: wallet, now: now)
-        let invoice: NativeInvoice
-        do { invoice = try await ItemBilling(ledger: ledger, pricing: pricing).subscribe(agreement, to: item, now: now) } catch let error as LedgerError
-            where error.code == .conflict || error.code == .invalidInput {
-            throw APIError.conflict(error.message)
-        }
+        let invoice = try await ItemBilling(ledger: ledger, pricing: pricing).subscribeAnswering(agreement, to: item, now: now)
         logger.info("checkout subscribed to item", metadata: ["item": "\(item.id)", "agreement": "\(agreement.id)", "invoice.id": "\(invoice.id)"])
         var next = progress
         next.step = .charging

@@ -122,7 +122,7 @@ public struct PortalService: Sendable {
         return [
             "id": .number(String(agreement.id)), "chain": .string(agreement.chain), "family": .string(chain.family),
             "chain_id": chain.walletChainID.map { .string($0) } ?? .null, "token": .string(agreement.token), "decimals": .number(String(decimals)),
-            "wallet": .string(agreement.wallet), "tokens": .array(try await tokens(agreement, chain: chain, askStripe: false).map { .string($0) }), "subscription": agreement.subscription.map { .string($0) } ?? .null,
+            "wallet": .string(agreement.wallet), "tokens": .array(try await tokens(agreement, chain: chain, askStripe: false).symbols.map { .string($0) }), "subscription": agreement.subscription.map { .string($0) } ?? .null,
             "balance": .string(AmountText.short(capacity.balance, decimals: decimals)),
             "allowance": .string(AmountText.short(capacity.allowance, decimals: decimals)), "allowance_units": .string(capacity.allowance.description),
             "next": next.map { ["invoice": .string($0.invoice), "amount": .string(AmountText.short($0.tokenAmount.baseUnits, decimals: decimals)),
@@ -141,7 +141,7 @@ public struct PortalService: Sendable {
         guard (token == nil) == (wallet == nil) else { throw APIError.badRequest("a change names both 'wallet' and 'token'") }
         let payer = try wallet.map { text throws(APIError) in try chain.canonicalWallet(text) } ?? agreement.wallet
         var symbol = agreement.token
-        if let token { symbol = try await accepted(token, agreement: agreement, chain: chain) }
+        if let token { symbol = try await tokens(agreement, chain: chain, askStripe: true).check(token, on: chain.name) }
         let target: UInt256
         if let amount {
             target = amount
@@ -157,21 +157,28 @@ public struct PortalService: Sendable {
         return try await ApprovalTransactions.build(chain: chain, wallet: payer, token: symbol, amount: target)
     }
 
-    /// `token` as a symbol the agreement may pay with, upper-case; a clear refusal otherwise.
-    func accepted(_ token: String, agreement: Agreement, chain: any ChainView) async throws -> String {
-        let symbols = try await tokens(agreement, chain: chain, askStripe: true)
-        guard symbols.contains(token.uppercased()) else {
-            throw APIError.badRequest("'token' must be one of \(symbols.joined(separator: ", ")) for this agreement on \(chain.name), got '\(token)'")
+    /// The tokens an agreement may pay with, and whether it is on one of Settle's items (its terms then live in the
+    /// ledger alone, not in Stripe's metadata).
+    struct AcceptedTokens {
+        var symbols: [String]
+        var native: Bool
+
+        /// `token` as one of `symbols`, upper-case; a clear refusal otherwise.
+        func check(_ token: String, on chain: String) throws(APIError) -> String {
+            guard symbols.contains(token.uppercased()) else {
+                throw APIError.badRequest("'token' must be one of \(symbols.joined(separator: ", ")) for this agreement on \(chain), got '\(token)'")
+            }
+            return token.uppercased()
         }
-        return token.uppercased()
     }
 
     /// The tokens an agreement may pay with: its chain's, narrowed by its item's list (Settle's own billing) or, when
     /// `askStripe`, by its Stripe price's `settle_tokens` metadata. The token it pays with now stays listed.
-    func tokens(_ agreement: Agreement, chain: any ChainView, askStripe: Bool) async throws -> [String] {
+    func tokens(_ agreement: Agreement, chain: any ChainView, askStripe: Bool) async throws -> AcceptedTokens {
         let offered = chain.tokens.map(\.symbol)
         var accepted: [String]?
-        if let (_, item) = try await ledger.itemSubscription(agreement: agreement.id) {
+        let subscription = try await ledger.itemSubscription(agreement: agreement.id)
+        if let (_, item) = subscription {
             accepted = item.tokens
         } else if askStripe, stripe.isConfigured, let subscription = agreement.subscription, subscription.hasPrefix("sub_") {
             let object = try await CheckoutService.stripeStep("reading the subscription's price") {
@@ -180,7 +187,8 @@ public struct PortalService: Sendable {
             accepted = ItemBilling.tokens(metadata: object["items"]?["data"]?.arrayValue?.first?["price"]?["metadata"]?["settle_tokens"]?.stringValue)
         }
         let allowed = ItemBilling.accepted(restriction: accepted, offered: offered)
-        return allowed.contains(agreement.token.uppercased()) ? allowed : allowed + [agreement.token.uppercased()]
+        return AcceptedTokens(symbols: allowed.contains(agreement.token.uppercased()) ? allowed : allowed + [agreement.token.uppercased()],
+                              native: subscription != nil)
     }
 
     /// The next invoice's amount (the earliest open one, else the latest) priced in `token`: the charge's own amount in its
@@ -218,8 +226,10 @@ public struct PortalService: Sendable {
         let (agreement, chain) = try await agreement(session, number)
         let change = action == "change"
         guard change == (token != nil) else { throw APIError.badRequest("'token' goes with the change action, and only with it") }
+        // A change's tokens are read once (the item, or Stripe's price) and used for the check and the change itself.
+        let accepted = change ? try await tokens(agreement, chain: chain, askStripe: true) : nil
         var symbol = agreement.token
-        if let token { symbol = try await accepted(token, agreement: agreement, chain: chain) }
+        if let token, let accepted { symbol = try accepted.check(token, on: chain.name) }
         // A change must cover the next payment in its token; a raise or a revoke only has to be the wallet's.
         let minimum = change ? try await nextPayment(agreement, token: symbol) ?? 1 : 1
         let revoke = action == "revoke"
@@ -235,16 +245,16 @@ public struct PortalService: Sendable {
             throw APIError.conflict("chain \(agreement.chain) cannot check approvals")
         }
         var outcome: JSON
-        switch verdict {
-        case .pending:
+        switch (verdict, accepted) {  // `accepted` is there exactly for a change
+        case (.pending, _):
             outcome = ["status": "pending"]
-        case .refused(let why):
+        case (.refused(let why), _):
             outcome = ["status": "refused", "problem": .string(why)]
-        case .proven(let proof) where change:
-            outcome = try await applyChange(agreement, wallet: proof.wallet, token: symbol, chain: chain, transaction: transaction, now: now)
-        case .proven(let proof) where proof.wallet != agreement.wallet:
+        case (.proven(let proof), .some(let accepted)):
+            outcome = try await applyChange(agreement, wallet: proof.wallet, token: symbol, accepted: accepted, transaction: transaction, now: now)
+        case (.proven(let proof), nil) where proof.wallet != agreement.wallet:
             outcome = ["status": "refused", "problem": .string("signed by \(proof.wallet), not by this agreement's wallet \(agreement.wallet)")]
-        case .proven:
+        case (.proven, nil):
             outcome = ["status": "done"]
             logger.info("portal \(action) seen on chain", metadata: ["agreement": "\(agreement.id)", "transaction": "\(transaction)"])
         }
@@ -256,11 +266,10 @@ public struct PortalService: Sendable {
     /// A proven approval from `wallet` in `token`: when `PaymentChange` says so, Stripe's `settle_*` metadata first (the
     /// terms billing reads for every invoice), then the agreement, whose charges with no transaction that could land are
     /// re-pinned (and re-priced) in the same ledger transaction.
-    func applyChange(_ agreement: Agreement, wallet: String, token: String, chain: any ChainView, transaction: String, now: UInt64) async throws -> JSON {
+    func applyChange(_ agreement: Agreement, wallet: String, token: String, accepted: AcceptedTokens, transaction: String, now: UInt64) async throws -> JSON {
         let inFlight = try await ledger.charges(agreement: agreement.id).contains { $0.state.hasLiveAttempt }
-        let native = try await ledger.itemSubscription(agreement: agreement.id) != nil
         switch PaymentChange.decide(current: (agreement.wallet, agreement.token), proven: (wallet, token),
-                                    accepted: Set(try await tokens(agreement, chain: chain, askStripe: true)), inFlight: inFlight) {
+                                    accepted: Set(accepted.symbols), inFlight: inFlight) {
         case .unchanged:
             return ["status": "done"]
         case .wait(let why):
@@ -273,7 +282,7 @@ public struct PortalService: Sendable {
             let path = agreement.subscription.map { "/v1/subscriptions/\($0)" } ?? "/v1/customers/\(agreement.customer)"
             let key = "settle-portal-change-\(agreement.id)-\(transaction.prefix(90))"
             // Settle's own billing keeps its terms in the ledger alone; Stripe's reads them from the metadata.
-            if !native {
+            if !accepted.native {
                 _ = try await CheckoutService.stripeStep("changing the payment terms") {
                     try await stripe.post(path, ["metadata": metadata], idempotencyKey: key)
                 }

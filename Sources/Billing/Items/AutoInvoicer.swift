@@ -3,7 +3,7 @@ import SettleCore
 import Settlement
 
 /// Issues the renewals of agreements on subscription items: each pass asks `AutoInvoicing.due` for every agreement
-/// and issues what is owed through `Ledger.issueInvoice`, which makes an invoice and its charge once per agreement and
+/// and issues what is owed through `ItemBilling.issue` and `Ledger.issueInvoice`, which makes an invoice and its charge once per agreement and
 /// period (so passes may repeat, overlap, crash or run on several daemons). The charges then go the way of every
 /// charge: due at the period's boundary, pulled by the chain's executor.
 public struct AutoInvoicer: Sendable {
@@ -11,6 +11,7 @@ public struct AutoInvoicer: Sendable {
     /// How an item's price becomes a token amount on a chain (decimals and today's rate).
     public let pricing: @Sendable (_ chain: String) -> Ledger.Pricing
     public let logger: Logger
+    var billing: ItemBilling { ItemBilling(ledger: ledger, pricing: pricing) }
 
     public init(ledger: Ledger, pricing: @escaping @Sendable (_ chain: String) -> Ledger.Pricing, logger: Logger) {
         self.ledger = ledger
@@ -42,16 +43,14 @@ public struct AutoInvoicer: Sendable {
             let due = AutoInvoicing.due(schedule, now: now, limit: limit)
             guard !due.isEmpty else { continue }
             guard let agreement = try await ledger.agreement(id: subscription.agreement) else { continue }
-            let priced: (decimals: Int, rate: ExchangeRate, rateAt: UInt64, asset: String?)
-            do { priced = try pricing(agreement.chain)(agreement.token, item.price.currency) } catch {
-                report.problems.append("agreement \(agreement.id): \(agreement.token) on \(agreement.chain) cannot be priced: \(error)")
-                continue
-            }
             for period in due {
                 guard let at = BillingCalendar.boundary(anchor: subscription.anchor, interval: interval, index: period) else { break }
-                let (invoice, created) = try await ledger.issueInvoice(agreement: agreement.id, item: item.id, period: period, amount: item.price,
-                                                                       dueAt: at, tokenDecimals: priced.decimals, rate: priced.rate,
-                                                                       rateAt: priced.rateAt, asset: priced.asset, now: now)
+                let invoice: NativeInvoice, created: Bool
+                do { (invoice, created) = try await billing.issue(agreement, item: item, period: period, dueAt: at, now: now) } catch let error as LedgerError
+                    where error.code == .invalidInput {
+                    report.problems.append("agreement \(agreement.id): \(error.message)")  // not priceable: the next agreement
+                    break
+                }
                 if created {
                     report.issued += 1
                     logger.info("renewal invoiced", metadata: ["invoice.id": "\(invoice.id)", "item": "\(item.id)", "period": "\(period)",
