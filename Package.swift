@@ -173,6 +173,7 @@ let package = Package(
             dependencies: [
                 "EVMIndexer", "EVM", "SettleCore", "Store", "Leases", "SettleConfiguration", "Transport", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings
         ),

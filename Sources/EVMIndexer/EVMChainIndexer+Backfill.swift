@@ -1,5 +1,6 @@
 import EVM
 import Logging
+import Transport
 
 /// Which block headers a fetch needs.
 enum HeaderPolicy {
@@ -20,8 +21,16 @@ extension EVMChainIndexer {
     /// … but never more than this many ranges, so sparse history still commits (and shows progress) often.
     static let rangesPerCommit = 8
 
-    /// Indexes finalized history (which cannot reorg) with fetching and writing overlapped: while one range is
-    /// committed, the next is fetched and decoded. Stops at the finalized block; `step` takes over from there.
+    /// Indexes finalized history (which cannot reorg) with fetching, parsing and writing overlapped. In full mode up
+    /// to `[index] requests_in_flight` ranges are fetched and parsed at once, off the actor (so on every core), as
+    /// many as a `RequestWindow` allows: it narrows while the provider shows strain (429, 5xx, `Retry-After`,
+    /// timeouts) and widens again as answers come back clean. Answers are taken in block order from a reorder
+    /// buffer, verified and decoded on the actor, and gathered into transactions of about `rowsPerCommit` rows; one
+    /// commit is in flight at a time and each moves the cursor with its rows, so the index never holds a gap. A
+    /// range the provider refused (too many results, too large, errors beyond the client's retries) is fetched
+    /// again adaptively when its turn comes, shrinking to what the provider takes. Scoped mode fetches one range at
+    /// a time (which transfers it keeps depends on the owners found before). Stops at the finalized block; `step`
+    /// takes over from there.
     func backfillFinalized(head: UInt64, progress: (@Sendable (IndexProgress) -> Void)?) async throws {
         let cursor = try await store.cursor(chain: try await prepare().id)
         let finalized = try await finalizedBlock(head: head)
@@ -37,36 +46,81 @@ extension EVMChainIndexer {
         }
         var stepCursor = cursor
         stepCursor.finalizedBlock = finalized
-        var owners: [EVMAddress: UInt64] = [:]  // owners found in ranges not yet committed
+        var owners: [EVMAddress: UInt64] = [:]  // owners found by this backfill (committed or not)
+        let knownOwners = try await store.trackedOwners(chain: cursor.id)  // only this backfill adds owners meanwhile
         let store = self.store
         let lease = self.lease
         let chain = cursor.id
-        let prefetching = config.indexMode == .full
+        let pipelined = config.indexMode == .full
         do {
-        try await withThrowingTaskGroup(of: Double.self) { group in
-            var inFlight = false
-            var from = start
+        try await withThrowingTaskGroup(of: BackfillTaskResult.self) { group in
+            var window = RequestWindow(maximum: config.requestsInFlight)
+            var overloadsSeen = node.rpc.overloadSignals
+            var nextLaunch = start
+            var fetchesInFlight = 0
+            // Answers by their range's first block; a nil result asks for an adaptive fetch of `from...to`.
+            var ready: [UInt64: (to: UInt64, result: Result<PrefetchedRange, RPCError>?)] = [:]
+            var commitInFlight = false
             var pending: IndexProgress?
-            var carried: (from: UInt64, to: UInt64, response: (body: [UInt8], id: UInt64))?
+            var from = start
             var accumulated: IndexBatch?
             var accumulatedRanges = 0
             var accumulatedProgress = (approvals: 0, transfers: 0, fetch: 0.0, decode: 0.0)
+
+            func take(_ result: BackfillTaskResult?) {
+                switch result {
+                case .fetched(let rangeFrom, let rangeTo, let generation, let answer)?:
+                    fetchesInFlight -= 1
+                    ready[rangeFrom] = (rangeTo, answer)
+                    let overloads = node.rpc.overloadSignals
+                    window.answered(sentIn: generation, overloaded: overloads != overloadsSeen)
+                    overloadsSeen = overloads
+                case .committed(let seconds)?:
+                    commitInFlight = false
+                    if var done = pending {
+                        done.timings.store = seconds
+                        progress?(done)
+                        pending = nil
+                    }
+                case nil:
+                    break
+                }
+            }
+
             while from <= limit {
                 try Task.checkCancellation()
                 let fetched: FetchedRange
-                if let ahead = carried, ahead.from == from, let logs = try? LogsDecoder.decode(ahead.response.body, id: ahead.response.id) {
-                    fetched = try await fetch(from: ahead.from, to: ahead.to, cursor: stepCursor, headers: .finalizedOnly,
-                                              pendingOwners: owners, prefetched: logs)
+                if pipelined {
+                    while fetchesInFlight + ready.count < window.allowed && nextLaunch <= limit {
+                        let rangeFrom = nextLaunch
+                        let rangeTo = min(limit, rangeFrom + rangeSize.current - 1)
+                        let generation = window.generation
+                        group.addTask {
+                            do throws(RPCError) {
+                                return .fetched(from: rangeFrom, to: rangeTo, generation: generation,
+                                                .success(try await self.prefetchFinalized(from: rangeFrom, to: rangeTo)))
+                            } catch {
+                                return .fetched(from: rangeFrom, to: rangeTo, generation: generation, .failure(error))
+                            }
+                        }
+                        nextLaunch = rangeTo + 1
+                        fetchesInFlight += 1
+                    }
+                    while ready[from] == nil { take(try await group.next()) }
+                    let entry = ready.removeValue(forKey: from)!
+                    if case .success(let answer)? = entry.result {
+                        fetched = try await fetch(from: from, to: entry.to, cursor: stepCursor, headers: .finalizedOnly,
+                                                  pendingOwners: owners, knownOwners: knownOwners, prefetched: answer)
+                        rangeSize.answered(size: entry.to - from + 1)
+                    } else {
+                        fetched = try await fetchAdaptive(from: from, limit: entry.to, cursor: stepCursor, headers: .finalizedOnly,
+                                                          pendingOwners: owners, knownOwners: knownOwners)
+                        if fetched.to < entry.to { ready[fetched.to + 1] = (entry.to, nil) }
+                    }
                 } else {
                     fetched = try await fetchAdaptive(from: from, limit: limit, cursor: stepCursor, headers: .finalizedOnly,
-                                                      pendingOwners: owners)
+                                                      pendingOwners: owners, knownOwners: knownOwners)
                 }
-                carried = nil
-                // Transfer the next range while this one is decoded and committed. A failure here is not an error: the
-                // range is fetched again (adaptively) on the next turn.
-                let aheadFrom = fetched.to + 1
-                let aheadTo = min(limit, fetched.to + rangeSize)
-                async let ahead = prefetching && aheadFrom <= limit ? try? fullModeResponse(from: aheadFrom, to: aheadTo) : nil
                 for owner in fetched.newOwners where owners[owner.owner] == nil { owners[owner.owner] = owner.firstBlock }
                 if !fetched.affected.isEmpty { markNeedsRefresh() }
                 // Ranges accumulate into one transaction of about `Self.rowsPerCommit` rows (larger transactions
@@ -90,34 +144,26 @@ extension EVMChainIndexer {
                     && accumulatedRanges < Self.rangesPerCommit && from <= limit
                 {
                     accumulated = batch
-                    if let response = await ahead { carried = (aheadFrom, aheadTo, response) }
                     continue
                 }
                 accumulated = nil
                 accumulatedRanges = 0
-                if inFlight, let seconds = try await group.next(), var done = pending {
-                    done.timings.store = seconds
-                    progress?(done)
-                }
+                while commitInFlight { take(try await group.next()) }
                 let committing = batch
                 group.addTask {
                     let started = ContinuousClock.now
                     try await store.commit(committing, chain: chain, lease: lease)
-                    return started.secondsUntilNow
+                    return .committed(seconds: started.secondsUntilNow)
                 }
-                inFlight = true
+                commitInFlight = true
                 var timings = StepTimings()
                 timings.fetch = accumulatedProgress.fetch
                 timings.decode = accumulatedProgress.decode
                 pending = IndexProgress(fromBlock: batch.fromBlock, toBlock: batch.toBlock, headBlock: head, startBlock: start,
                                         approvals: accumulatedProgress.approvals, transfers: accumulatedProgress.transfers, timings: timings)
                 accumulatedProgress = (0, 0, 0, 0)
-                if let response = await ahead { carried = (aheadFrom, aheadTo, response) }
             }
-            if inFlight, let seconds = try await group.next(), var done = pending {
-                done.timings.store = seconds
-                progress?(done)
-            }
+            while commitInFlight { take(try await group.next()) }
         }
         } catch {
             if deferIndexes { try? await store.endBulkLoad(completed: false) }
@@ -129,4 +175,10 @@ extension EVMChainIndexer {
             logger.info("secondary indexes built", metadata: ["chain": "\(config.name)", "seconds": "\(started.secondsUntilNow)"])
         }
     }
+}
+
+/// What a child task of the backfill finished: a range's node answers (or why there are none), or a commit.
+enum BackfillTaskResult: Sendable {
+    case fetched(from: UInt64, to: UInt64, generation: UInt64, Result<PrefetchedRange, RPCError>)
+    case committed(seconds: Double)
 }

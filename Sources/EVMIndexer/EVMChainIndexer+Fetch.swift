@@ -4,20 +4,24 @@ import SettleCore
 import Transport
 
 extension EVMChainIndexer {
-    /// Fetches and verifies the logs and headers of `from...to`.
+    /// Fetches and verifies the logs and headers of `from...to`. `knownOwners`: the store's tracked owners when the
+    /// caller already holds them (nil: read them); `prefetched`: the node's answers, already fetched.
     func fetch(from: UInt64, to: UInt64, cursor: ChainCursor, headers policy: HeaderPolicy = .all,
-               pendingOwners: [EVMAddress: UInt64] = [:], prefetched: [EVMLog]? = nil) async throws -> FetchedRange {
+               pendingOwners: [EVMAddress: UInt64] = [:], knownOwners: [EVMAddress: UInt64]? = nil,
+               prefetched: PrefetchedRange? = nil) async throws -> FetchedRange {
         let fetchStarted = ContinuousClock.now
         let tokens = config.tokens.map(\.address)
         var logs: [EVMLog]
         // Owners that approved one of our spenders, with the block of their first approval. Transfers of an owner
         // count from that block on, whatever the range boundaries: replay over any ranges gives the same rows.
-        var trackedOwners = try await store.trackedOwners(chain: cursor.id).merging(pendingOwners) { min($0, $1) }
+        let storedOwners: [EVMAddress: UInt64]
+        if let knownOwners { storedOwners = knownOwners } else { storedOwners = try await store.trackedOwners(chain: cursor.id) }
+        var trackedOwners = storedOwners.merging(pendingOwners) { min($0, $1) }
         var newOwners: [(owner: EVMAddress, firstBlock: UInt64)] = []
         let spenderSet = Set(spenders)
         switch config.indexMode {
         case .full:
-            if let prefetched { logs = prefetched } else { logs = try await fullModeLogs(from: from, to: to) }
+            if let prefetched { logs = prefetched.logs } else { logs = try await fullModeLogs(from: from, to: to) }
         case .scoped:
             let spenderTopics = spenders.map(Self.topic(for:))
             logs = try await node.logs(LogFilter(fromBlock: from, toBlock: to, addresses: tokens,
@@ -57,6 +61,10 @@ extension EVMChainIndexer {
             if unfinalizedFrom <= to { for n in unfinalizedFrom...to { numbers.insert(n) } }
         }
         var range = FetchedRange(from: from, to: to)
+        if let prefetched {
+            range.headers = prefetched.headers
+            numbers.subtract(prefetched.headers.keys)
+        }
         let sorted = numbers.sorted()
         var offset = 0
         while offset < sorted.count {
@@ -64,7 +72,7 @@ extension EVMChainIndexer {
             offset += chunk.count
             for header in try await node.headers(chunk) { range.headers[header.number] = header }
         }
-        range.timings.fetch = fetchStarted.secondsUntilNow
+        range.timings.fetch = fetchStarted.secondsUntilNow + (prefetched?.seconds ?? 0)
         let decodeStarted = ContinuousClock.now
         try verify(range: range, logs: logs, tokens: Set(tokens), cursor: cursor)
 
@@ -119,10 +127,23 @@ extension EVMChainIndexer {
         try await node.logs(fullModeFilter(from: from, to: to))
     }
 
-    /// The undecoded `eth_getLogs` response of `from...to` in full mode, with its request id (for `LogsDecoder`),
-    /// so the next range's transfer can overlap this one's decoding.
-    nonisolated func fullModeResponse(from: UInt64, to: UInt64) async throws(RPCError) -> (body: [UInt8], id: UInt64) {
-        try await node.rpc.call("eth_getLogs", [fullModeFilter(from: from, to: to).json]) { (body, id) throws(RPCError) in (body, id) }
+    /// What a finalized full-mode range needs from the node, fetched and parsed off the actor (so several ranges can
+    /// be in flight and parsed on every core): its logs, and the headers `fetch` would ask for under
+    /// `.finalizedOnly` — the range's last block, and the blocks holding logs when the logs carry no timestamps.
+    nonisolated func prefetchFinalized(from: UInt64, to: UInt64) async throws(RPCError) -> PrefetchedRange {
+        let started = ContinuousClock.now
+        let logs = try await fullModeLogs(from: from, to: to)
+        var numbers: Set<UInt64> = [to]
+        if !logs.allSatisfy({ $0.blockTimestamp != nil }) { numbers.formUnion(logs.map(\.blockNumber)) }
+        var headers: [UInt64: BlockHeader] = [:]
+        let sorted = numbers.sorted()
+        var offset = 0
+        while offset < sorted.count {
+            let chunk = Array(sorted[offset..<min(offset + 500, sorted.count)])
+            offset += chunk.count
+            for header in try await node.headers(chunk) { headers[header.number] = header }
+        }
+        return PrefetchedRange(logs: logs, headers: headers, seconds: started.secondsUntilNow)
     }
 
     nonisolated func fullModeFilter(from: UInt64, to: UInt64) -> LogFilter {

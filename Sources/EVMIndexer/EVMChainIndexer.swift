@@ -19,7 +19,7 @@ public actor EVMChainIndexer {
     private(set) var lease: Lease?
     private var chain: ChainCursor?
     let spenders: [EVMAddress]
-    private(set) var rangeSize: UInt64
+    var rangeSize: LogRangeSize
     /// Set after start and after a reorg: refresh every tracked state once caught up.
     private var needsFullRefresh = true
     private var runStart: UInt64?
@@ -34,7 +34,7 @@ public actor EVMChainIndexer {
         self.lease = lease
         self.spenders = Array(Set(spenders + config.spenders)).sorted()
         self.logger = logger
-        self.rangeSize = min(config.maxLogRange, 100)
+        self.rangeSize = LogRangeSize(maximum: config.maxLogRange)
     }
 
     /// Works under `lease` from now on (after it was taken again with a new epoch), or unfenced with nil. A write
@@ -160,14 +160,16 @@ public actor EVMChainIndexer {
     /// Fetches `from…` up to `limit`, as many blocks as the adaptive range allows, shrinking on "too many results",
     /// response-size and timeout errors (to the provider's suggested range when it names one).
     func fetchAdaptive(from: UInt64, limit: UInt64, cursor: ChainCursor, headers: HeaderPolicy,
-                       pendingOwners: [EVMAddress: UInt64] = [:]) async throws -> FetchedRange {
-        var to = min(limit, from + rangeSize - 1)
+                       pendingOwners: [EVMAddress: UInt64] = [:], knownOwners: [EVMAddress: UInt64]? = nil) async throws -> FetchedRange {
+        var to = min(limit, from + rangeSize.current - 1)
         while true {
             do {
-                let fetched = try await fetch(from: from, to: to, cursor: cursor, headers: headers, pendingOwners: pendingOwners)
-                if to - from + 1 >= rangeSize { rangeSize = min(config.maxLogRange, rangeSize * 2) }
+                let fetched = try await fetch(from: from, to: to, cursor: cursor, headers: headers, pendingOwners: pendingOwners,
+                                              knownOwners: knownOwners)
+                rangeSize.answered(size: to - from + 1)
                 return fetched
             } catch let error as RPCError {
+                let refused = to - from + 1
                 switch LogRangeAdvice(error) {
                 case .suggested(let suggestedFrom, let suggestedTo) where suggestedFrom == from && suggestedTo < to:
                     to = suggestedTo
@@ -177,7 +179,7 @@ public actor EVMChainIndexer {
                 case .none:
                     throw error
                 }
-                rangeSize = max(1, to - from + 1)
+                rangeSize.refused(size: refused, next: to - from + 1)
                 logger.debug("shrinking eth_getLogs range", metadata: ["chain": "\(config.name)", "to": "\(to)", "error": "\(error)"])
             }
         }

@@ -25,3 +25,11 @@ struct FetchedRange: Sendable {
         return headers.values.filter { $0.number >= keepFrom || $0.number == to }.sorted { $0.number < $1.number }
     }
 }
+
+/// A range's node answers fetched ahead of `fetch` (full mode, finalized history): parsed, not yet verified.
+struct PrefetchedRange: Sendable {
+    var logs: [EVMLog]
+    var headers: [UInt64: BlockHeader]
+    /// Wall time the node answers took.
+    var seconds: Double
+}

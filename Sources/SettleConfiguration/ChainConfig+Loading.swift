@@ -53,6 +53,10 @@ extension ChainConfig {
         guard let indexMode = IndexMode(rawValue: modeText) else {
             throw ConfigError(file: file, key: "index.mode", problem: "'\(modeText)' is not 'scoped' or 'full'")
         }
+        let requestsInFlight = try indexReader.unsigned("requests_in_flight", default: 8)
+        guard (1...64).contains(requestsInFlight) else {
+            throw ConfigError(file: file, key: "index.requests_in_flight", problem: "\(requestsInFlight) is not between 1 and 64")
+        }
         var spenders: [EVMAddress] = []
         for (i, text) in try indexReader.strings("spenders", default: []).enumerated() {
             spenders.append(try address(text, file: file, key: "index.spenders[\(i)]"))
@@ -90,7 +94,7 @@ extension ChainConfig {
         try reader.rejectUnknown(["name", "family", "chain_id", "rpc_urls", "block_time_ms", "poll_interval_ms", "max_log_range",
                                   "start_block", "finality", "index", "tokens", "signer", "settlement", "rates", "explorer_tx_url"])
         try finalityReader.rejectUnknown(["mode", "confirmations", "reorg_window"])
-        try indexReader.rejectUnknown(["mode", "spenders"])
+        try indexReader.rejectUnknown(["mode", "spenders", "requests_in_flight"])
         try signerReader.rejectUnknown(["key", "treasury"])
         var config = ChainConfig(
             name: name, chainID: chainID, rpc: rpc, blockTime: .milliseconds(Int64(blockTimeMS)),
@@ -100,6 +104,7 @@ extension ChainConfig {
         config.secretEnvironment = try reader.strings("rpc_urls").filter { $0.hasPrefix("env:") }.map { String($0.dropFirst(4)) }
             + [signerKey].compactMap { if case .environment(let name)? = $0 { name } else { nil } }
         config.explorerTransactionURL = explorer
+        config.requestsInFlight = Int(requestsInFlight)
         return config
     }
 

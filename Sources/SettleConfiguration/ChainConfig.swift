@@ -12,7 +12,9 @@ import Signing
 /// - `[finality]`: `mode` = `tag` (use the node's `finalized` block) or `confirmations`; `confirmations` [64],
 ///   `reorg_window` [128] blocks of headers kept for reorg detection
 /// - `[index]`: `mode` = `scoped` (Approvals to our spenders, Transfers of wallets that approved us) or `full`
-///   (every Approval/Transfer of the configured tokens) [scoped]; `spenders` [] extra spender addresses to scope on
+///   (every Approval/Transfer of the configured tokens) [scoped]; `spenders` [] extra spender addresses to scope on;
+///   `requests_in_flight` [8] `eth_getLogs` requests a full-mode backfill keeps in flight at most (1-64; halved
+///   while the provider answers 429, 5xx or `Retry-After`)
 /// - `[[tokens]]`: `symbol`, `address`, `decimals`, `gross_up_fee_bps` [0] (see `Token`)
 /// - `[signer]`: `key` (a `file:`/`env:` reference, never the key), `treasury` (where pulled payments go)
 /// - `explorer_tx_url`: a block explorer's transaction page, `{tx}` for the hash (`"https://etherscan.io/tx/{tx}"`)
@@ -58,6 +60,8 @@ public struct ChainConfig: Sendable {
     public var reorgWindow: UInt64
     public var indexMode: IndexMode
     public var spenders: [EVMAddress]
+    /// `[index] requests_in_flight`: the most `eth_getLogs` requests a full-mode backfill keeps in flight.
+    public var requestsInFlight: Int = 8
     public var tokens: [Token]
     public var signerKey: KeyReference?
     public var treasury: EVMAddress?

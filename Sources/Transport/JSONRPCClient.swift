@@ -28,6 +28,11 @@ public final class JSONRPCClient: Sendable {
     private let sleep: Sleeper
     private let nextID = Atomic<UInt64>(1)
     private let current = Atomic<Int>(0)
+    private let overloads = Atomic<Int>(0)
+
+    /// Answers so far that showed an overloaded provider (HTTP 429 or 5xx, a `Retry-After`, a timeout), retried or
+    /// not. A caller that keeps several requests in flight reads it to narrow its window (`RequestWindow`).
+    public var overloadSignals: Int { overloads.load(ordering: .relaxed) }
 
     /// The largest response body read from a node: 64 MiB holds a provider's largest `eth_getLogs` page (10,000
     /// logs) or a full block's receipts many times over; beyond it a node is answering garbage.
@@ -157,6 +162,9 @@ public final class JSONRPCClient: Sendable {
                     throw error
                 } else {
                     retryAfter = response.retryAfter
+                    if response.status == 429 || response.status >= 500 || retryAfter != nil {
+                        overloads.add(1, ordering: .relaxed)
+                    }
                     let error = TransportError(
                         .httpStatus, "\(endpoint.label) answered HTTP \(response.status)",
                         status: response.status, retryAfter: response.retryAfter)
@@ -164,6 +172,7 @@ public final class JSONRPCClient: Sendable {
                     lastError = .transport(error)
                 }
             } catch let error as TransportError {
+                if error.code == .timedOut { overloads.add(1, ordering: .relaxed) }
                 if error.code == .cancelled || error.code == .shutDown || !error.isRetryable {
                     throw .transport(error)
                 }

@@ -88,7 +88,7 @@ struct APIFuzzFindingsTests {
         let zero = try await api.call(.get, "/v1/chains/devnet/wallets/0x0000000000000000000000000000000000000000/approval?token=USDC&amount=1",
                                       template: template)
         #expect(zero.status == 400 && zero.errorMessage.contains("zero address"), "\(zero.text)")
-        let check = try api.documentCheck(coverage: false)
+        let check = try await api.documentCheck(coverage: false)
         #expect(check.passed, "\(check.output)")
     }
 
@@ -101,7 +101,7 @@ struct APIFuzzFindingsTests {
         let paused = try await api.call(.get, "/v1/chains/devnet/wallets/\(world.payer.address.checksummed)/readiness?token=USDC&amount=10000000",
                                         template: "/v1/chains/{chain}/wallets/{wallet}/readiness")
         #expect(paused.json["ready"]?.boolValue == false && paused.json["short"]?.arrayValue == [], "\(paused.text)")
-        let check = try api.documentCheck(coverage: false)
+        let check = try await api.documentCheck(coverage: false)
         #expect(check.passed, "\(check.output)")
     }
 }

@@ -39,28 +39,28 @@ struct BillingCommandTests {
         let customer = try await w.customer()
         let invoice = try await w.openInvoice(customer: customer, cents: 2_500, dueDate: now - 60)
 
-        let short = try SettledBinary.run(["retry", "--invoice", invoice, "--config", config.path, "--log-level", "error"])
+        let short = try await SettledBinary.run(["retry", "--invoice", invoice, "--config", config.path, "--log-level", "error"])
         #expect(short.status == 0 && short.output.contains("\(invoice): awaiting_funds (low_allowance)"), "\(short.output)")
         try await w.devnet.approve(token: w.token, owner: w.payer, spender: w.spender.address, amount: 100_000_000)
-        let retried = try SettledBinary.run(["retry", "--invoice", invoice, "--config", config.path, "--log-level", "error"])
+        let retried = try await SettledBinary.run(["retry", "--invoice", invoice, "--config", config.path, "--log-level", "error"])
         #expect(retried.status == 0 && (retried.output.contains("\(invoice): broadcast") || retried.output.contains("\(invoice): included")), "\(retried.output)")
 
         let draft = try await w.draftInvoice(customer: customer, cents: 1_000, dueDate: nil)
-        let collected = try SettledBinary.run(["collect-now", "--invoice", draft, "--config", config.path, "--log-level", "error"])
+        let collected = try await SettledBinary.run(["collect-now", "--invoice", draft, "--config", config.path, "--log-level", "error"])
         #expect(collected.status == 0 && (collected.output.contains("\(draft): broadcast") || collected.output.contains("\(draft): included")), "\(collected.output)")
         #expect(try await w.invoice(draft)["status"] == "open")
         #expect(try await w.treasuryTransfers().sorted() == [10_000_000, 25_000_000])
 
-        let paid = try SettledBinary.run(["collect-now", "--invoice", "in_missing", "--config", config.path, "--log-level", "error"])
+        let paid = try await SettledBinary.run(["collect-now", "--invoice", "in_missing", "--config", config.path, "--log-level", "error"])
         #expect(paid.status != 0 && paid.output.contains("in_missing"), "\(paid.output)")
 
         let orphan = try await w.openInvoice(customer: try await w.customer(agreement: false), cents: 900, dueDate: now + 60)
-        let audit = try SettledBinary.run(["audit", "stripe", "--config", config.path, "--log-level", "error"])
+        let audit = try await SettledBinary.run(["audit", "stripe", "--config", config.path, "--log-level", "error"])
         #expect(audit.status == 1 && audit.output.contains("no_agreement") && audit.output.contains(orphan), "\(audit.output)")
 
         let badConfig = directory.appendingPathComponent("bad.toml")
         try "[stripe]\napi_key = \"sk_live_inline\"\n".write(to: badConfig, atomically: true, encoding: .utf8)
-        let refused = try SettledBinary.run(["retry", "--invoice", invoice, "--config", badConfig.path])
+        let refused = try await SettledBinary.run(["retry", "--invoice", invoice, "--config", badConfig.path])
         #expect(refused.status != 0 && refused.output.contains("stripe.api_key") && !refused.output.contains("sk_live_inline"), "\(refused.output)")
     }
 }

@@ -319,7 +319,7 @@ struct ServeRig: Sendable {
                   (try? await stripe.http.execute(Transport.HTTPRequest(url: "http://127.0.0.1:\(port)/healthz")))?.status == nil {
                 try await Task.sleep(for: .milliseconds(100))
             }
-            run.status = try serve.terminate(within: 40)
+            run.status = try await serve.terminate(within: 40)
         }
         let output = Self.text(of: log, from: offset)
         let tail = output.split(separator: "\n").suffix(8).joined(separator: "\n")
@@ -391,7 +391,7 @@ final class ServeChild: @unchecked Sendable {
     }
 
     /// SIGTERM, then up to `seconds` for the exit: its status (a signal as its negative).
-    func terminate(within seconds: Double) throws -> Int32 {
+    func terminate(within seconds: Double) async throws -> Int32 {
         let started = ContinuousClock.now
         Glibc.kill(process.processIdentifier, SIGTERM)
         while process.isRunning {
@@ -399,7 +399,7 @@ final class ServeChild: @unchecked Sendable {
                 kill()
                 throw PeerError("settled did not exit within \(seconds) s of SIGTERM")
             }
-            usleep(20_000)
+            try await Task.sleep(for: .milliseconds(20))
         }
         return process.terminationReason == .exit ? process.terminationStatus : -process.terminationStatus
     }

@@ -15,12 +15,12 @@ struct DoctorInitTests {
         try FileManager.default.createDirectory(at: chains, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("settle.toml")
 
-        let written = try SettledBinary.run(["init", "--config", config.path, "--chains", "devnet"])
+        let written = try await SettledBinary.run(["init", "--config", config.path, "--chains", "devnet"])
         #expect(written.status == 0, "\(written.output)")
         let starter = try DaemonConfig.load(path: config.path, environment: [:])
         #expect(starter.chains == ["devnet"])
         #expect(starter.apiTokens.first?.scope == .read)
-        #expect(try SettledBinary.run(["init", "--config", config.path]).status != 0)  // never overwrites by accident
+        #expect(try await SettledBinary.run(["init", "--config", config.path]).status != 0)  // never overwrites by accident
 
         let suffix = UInt32.random(in: 0...UInt32.max)
         let key = try await w.devnet.privateKeyHex(7)
@@ -37,7 +37,7 @@ struct DoctorInitTests {
         try w.devnet.chainConfig(tokens: [("USDC", w.token, 6)], spenders: [], signerKey: "env:SETTLE_TEST_DOCTOR_KEY_\(suffix)", treasury: w.treasury)
             .write(to: chainFile, atomically: true, encoding: .utf8)
 
-        let healthy = try SettledBinary.run(["doctor", "--config", config.path])
+        let healthy = try await SettledBinary.run(["doctor", "--config", config.path])
         #expect(healthy.status == 0, "\(healthy.output)")
         #expect(healthy.output.contains("spender \(w.spender.address.checksummed)"))
         #expect(healthy.output.contains("answers chain id 1337"))
@@ -48,7 +48,7 @@ struct DoctorInitTests {
         try w.devnet.chainConfig(tokens: [("USDC", w.token, 6)], spenders: [], signerKey: "env:SETTLE_TEST_DOCTOR_KEY_\(suffix)", treasury: w.treasury)
             .replacingOccurrences(of: "chain_id = 1337", with: "chain_id = 8453").write(to: chainFile, atomically: true, encoding: .utf8)
         TestEnvironment.unset("SETTLE_API_TOKEN")
-        let broken = try SettledBinary.run(["doctor", "--config", config.path])
+        let broken = try await SettledBinary.run(["doctor", "--config", config.path])
         #expect(broken.status == 1, "\(broken.output)")
         #expect(broken.output.contains("answers chain id 1337, but"), "\(broken.output)")
         #expect(broken.output.contains("SETTLE_API_TOKEN"), "\(broken.output)")

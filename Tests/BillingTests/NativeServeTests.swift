@@ -121,7 +121,7 @@ struct NativeServeTests {
                 try await waitUntil(seconds: 400) {
                     ((try? await ledger.charges(in: [.reported]))?.count ?? 0) == 301
                 }
-                let stopped = try serve.terminate(within: 40)
+                let stopped = try await serve.terminate(within: 40)
                 #expect(stopped.status == 0)
             }
         }

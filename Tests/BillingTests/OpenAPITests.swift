@@ -119,7 +119,7 @@ struct OpenAPITests {
         let conflict = try await api.call(.post, "/v1/charges/\(invoice)/retry", template: "/v1/charges/{invoice}/retry", token: admin)
         #expect(conflict.status == 409, "\(conflict.text)")
 
-        let check = try api.documentCheck(coverage: true)
+        let check = try await api.documentCheck(coverage: true)
         print(check.output)
         #expect(check.passed, "\(check.output)")
     }

@@ -106,7 +106,7 @@ struct ServeShutdownTests {
                     }
                 }
                 let states = try await ledger.charges(in: Set(ChargeState.allCases)).map(\.state.rawValue)
-                let stopped = try serve.terminate(within: 40)
+                let stopped = try await serve.terminate(within: 40)
                 runs.append((stopped.status, stopped.seconds, states))
                 #expect(stopped.status == 0, "run \(run): exit \(stopped.status) after \(stopped.seconds) s")
             } else {
@@ -114,7 +114,7 @@ struct ServeShutdownTests {
                 try await waitUntil(seconds: 120) {
                     ((try? await ledger.charges(in: [.reported]))?.count ?? 0) == invoices.count
                 }
-                let stopped = try serve.terminate(within: 40)
+                let stopped = try await serve.terminate(within: 40)
                 #expect(stopped.status == 0)
             }
         }
@@ -165,7 +165,7 @@ final class ServeProcess: @unchecked Sendable {
     }
 
     /// SIGTERM, then waits (polling, never `waitUntilExit`, see PITFALLS) up to `seconds` for the exit.
-    func terminate(within seconds: Double) throws -> (status: Int32, seconds: Double) {
+    func terminate(within seconds: Double) async throws -> (status: Int32, seconds: Double) {
         let started = ContinuousClock.now
         Glibc.kill(process.processIdentifier, SIGTERM)
         while process.isRunning {
@@ -173,7 +173,7 @@ final class ServeProcess: @unchecked Sendable {
                 kill()
                 throw PeerError("settled did not exit within \(seconds) s of SIGTERM")
             }
-            usleep(20_000)
+            try await Task.sleep(for: .milliseconds(20))
         }
         let elapsed = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
         return (process.terminationReason == .exit ? process.terminationStatus : -process.terminationStatus, elapsed)

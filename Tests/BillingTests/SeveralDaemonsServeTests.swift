@@ -296,7 +296,7 @@ struct SeveralDaemonsServeTests {
         // (idle_in_transaction_session_timeout), and its transaction failed when it woke instead of hanging
         // (IdleTransactionTimeoutTests).
         for daemon in daemons {
-            let stopped = try daemon.serve.terminate(within: 60)
+            let stopped = try await daemon.serve.terminate(within: 60)
             #expect(stopped.status == 0, "daemon \(daemon.slot)\(pausedInTransaction.contains(daemon.pid) ? " (paused in a transaction)" : ""): exit \(stopped.status) after \(stopped.seconds) s\n\(daemon.logTail())")
         }
     }

@@ -33,32 +33,32 @@ struct NonceDivergenceTests {
         _ = try await f.dueCharge("in_1", cents: 1234)
         #expect(try await f.treasuryTransfers() == [12_340_000])
 
-        let execute = try SettledBinary.run(["execute", "--once", "--log-level", "error"] + common)
+        let execute = try await SettledBinary.run(["execute", "--once", "--log-level", "error"] + common)
         #expect(execute.status == 0, "\(execute.output)")
         #expect(try await f.treasuryTransfers() == [12_340_000], "signing must stop, not pay twice")
         #expect(try await f.ledger.charge(invoice: "in_1")?.state == .due)
         let alerts = try await f.ledger.openAlerts(chain: "devnet")
         #expect(alerts.map(\.kind) == [.nonceDivergence] && alerts.first?.ledgerNext == 0 && alerts.first?.chainCount == 1)
 
-        let inspect = try SettledBinary.run(["nonce", "inspect"] + common)
+        let inspect = try await SettledBinary.run(["nonce", "inspect"] + common)
         #expect(inspect.status == 0, "\(inspect.output)")
         #expect(inspect.output.contains("ledger next nonce:   0") && inspect.output.contains("chain count pending: 1"), "\(inspect.output)")
         #expect(inspect.output.contains("LOOKS LIKE the payment of invoice in_1"), "\(inspect.output)")
 
-        let refused = try SettledBinary.run(["nonce", "adopt"] + common)
+        let refused = try await SettledBinary.run(["nonce", "adopt"] + common)
         #expect(refused.status != 0, "\(refused.output)")
         #expect(try await f.ledger.openAlerts(chain: "devnet").count == 1)
 
         // The operator settles it by hand (here: the invoice is closed), then adopts.
         #expect(try await f.ledger.cancel(try #require(try await f.ledger.charge(invoice: "in_1")).id, reason: "paid by a lost attempt") == .cancelled)
-        let adopted = try SettledBinary.run(["nonce", "adopt", "--by", "test"] + common)
+        let adopted = try await SettledBinary.run(["nonce", "adopt", "--by", "test"] + common)
         #expect(adopted.status == 0, "\(adopted.output)")
         #expect(try await f.ledger.openAlerts(chain: "devnet").isEmpty)
         #expect(try await f.ledger.nextNonce(chain: "devnet", signer: f.spender.address.checksummed) == 1)
 
         // Signing resumes at the adopted nonce.
         _ = try await f.dueCharge("in_2", cents: 500)
-        let resumed = try SettledBinary.run(["execute", "--once", "--log-level", "error"] + common)
+        let resumed = try await SettledBinary.run(["execute", "--once", "--log-level", "error"] + common)
         #expect(resumed.status == 0, "\(resumed.output)")
         #expect(try await f.treasuryTransfers() == [12_340_000, 5_000_000])
         #expect(try await f.ledger.attempts(charge: try #require(try await f.ledger.charge(invoice: "in_2")).id).first?.nonce == 1)
@@ -70,7 +70,7 @@ struct NonceDivergenceTests {
         let directory = try temporaryDirectory("settle-lock")
         let database = directory.appendingPathComponent("settle.sqlite").path
         var held: DatabaseLock? = try DatabaseLock(databasePath: database)
-        let second = try SettledBinary.run(["execute", "--once", "--chain", "x", "--chains-directory", directory.path, "--database", database])
+        let second = try await SettledBinary.run(["execute", "--once", "--chain", "x", "--chains-directory", directory.path, "--database", database])
         #expect(second.status != 0)
         #expect(second.output.contains("is in use by process \(getpid())"), "\(second.output)")
         #expect(throws: StoreError.self) { _ = try DatabaseLock(databasePath: database) }  // another open file, same process

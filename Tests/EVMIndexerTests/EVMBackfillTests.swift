@@ -83,4 +83,64 @@ struct EVMBackfillTests {
         // A replay over the whole range finds nothing to repair.
         #expect(try await indexer.replay(from: 0, to: 2499).clean)
     }
+
+    @Test("a slow node that throttles past three requests in flight: several requests at once, the window narrows, every log indexed once")
+    func throttledNode() async throws {
+        let fixture = try Peer(script: "chain_fixture.py", arguments: [
+            "--blocks", "3000", "--logs-per-block", "4", "--tokens", "3", "--owners", "500",
+            "--latency-ms", "20", "--throttle-above", "3",
+        ])
+        let http = HTTPClient()
+        defer { http.shutdown() }
+        let rpc = JSONRPCClient(endpoints: [RPCEndpoint(url: fixture.url("/"), label: "fixture")], http: http,
+                                retry: RetryPolicy(maximumAttempts: 20, baseDelay: .milliseconds(10)))
+        let summary = try await rpc.call("fixture_summary")
+        let tokens = try (summary["tokens"]?.arrayValue ?? []).map { try EVMAddress(hex: $0.stringValue ?? "") }
+        var text = """
+            family = "evm"
+            chain_id = 1
+            rpc_urls = ["\(fixture.url("/"))"]
+            block_time_ms = 12000
+            max_log_range = 25
+            [finality]
+            mode = "confirmations"
+            confirmations = 3
+            [index]
+            mode = "full"
+            requests_in_flight = 8
+
+            """
+        for (i, token) in tokens.enumerated() {
+            text += "[[tokens]]\nsymbol = \"T\(i)\"\naddress = \"\(token.checksummed)\"\ndecimals = 6\n"
+        }
+        let config = try ChainConfig.parse(text, file: "fixture.toml")
+        #expect(config.requestsInFlight == 8)
+        let index = try await IndexBackend.sqlite.open()
+        defer { index.close() }
+        let indexer = EVMChainIndexer(config: config, node: EVMNode(rpc: rpc), store: index.store, spenders: [], logger: Logger(label: "test"))
+        try await indexer.indexToHead()
+        let chain = try await indexer.prepare().id
+        #expect(try await index.store.cursor(chain: chain).nextBlock == 3000)
+        let approvals = try await index.store.approvals(chain: chain, from: 0, to: 2999)
+        let transfers = try await index.store.transfers(chain: chain, from: 0, to: 2999)
+        #expect(approvals.count == Int(summary["approvals"]?.int64Value ?? -1))
+        #expect(transfers.count == Int(summary["transfers"]?.int64Value ?? -1))
+        #expect(Set(transfers.map { LogKey(block: $0.block, index: $0.logIndex) }).count == transfers.count)
+        let stats = try await rpc.call("fixture_stats")
+        let requests = stats["requests"]?.int64Value ?? 0
+        let throttled = stats["throttled"]?.int64Value ?? 0
+        let most = stats["max_in_flight"]?.int64Value ?? 0
+        print("throttled node: \(requests) requests, \(throttled) answered 429, at most \(most) in flight")
+        #expect(most >= 3)  // several at once (the old backfill had two at most)
+        #expect(throttled > 0)  // the node did push back …
+        // … and the window narrowed instead of hammering it: about one request in eight answered 429 (a window that
+        // never narrows had five in eight).
+        #expect(throttled * 4 < requests)
+    }
+}
+
+/// A log's position, for counting duplicates.
+private struct LogKey: Hashable {
+    var block: UInt64
+    var index: UInt64
 }

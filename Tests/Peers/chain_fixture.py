@@ -7,10 +7,13 @@ The chain is deterministic from its seed: consistent headers (hash, parentHash c
 logs with real ABI encoding (Transfer/Approval topics, zero-padded address topics, one uint256 data word), several
 tokens, many owners, per-block logIndex, transactions of one or two logs. Answers eth_chainId, net_version,
 eth_blockNumber, eth_getBlockByNumber (no full transactions), eth_newFilter/eth_getFilterLogs/eth_uninstallFilter
-(ethereum-etl's way), eth_getLogs (address and topic filters, block range or
-blockHash) with real providers' cap, and fixture_summary (counts of logs by kind, the token addresses),: more than --max-results logs is error -32005 "query returned more than 10000
-results. Try with this block range [0x.., 0x..]." Batches are supported. Responses for whole blocks are built
-from pre-rendered JSON fragments, so the server is cheap next to any client.
+(ethereum-etl's way), eth_getLogs (address and topic filters, block range or blockHash) with real providers' cap,
+fixture_summary (counts of logs by kind, the token addresses) and fixture_stats (requests served, the most in flight
+at once, 429s sent). The cap: more than --max-results logs is error -32005 "query returned more than 10000 results.
+Try with this block range [0x.., 0x..]." --latency-ms delays every answer (a remote node); --throttle-above N answers
+HTTP 429 with Retry-After to a request that finds more than N in flight (a rate-limited provider). Batches are
+supported. Responses for whole blocks are built from pre-rendered JSON fragments, so the server is cheap next to any
+client.
 """
 import argparse
 import hashlib
@@ -19,6 +22,7 @@ import os
 import random
 import socketserver
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -188,7 +192,33 @@ def answer(chain, request, max_results):
                            "error": {"code": error.code, "message": error.message}}).encode()
 
 
-def make_handler(chain, max_results):
+class Stats:
+    """Requests served, the most in flight at once, and the 429s sent (`fixture_stats`)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.throttled = 0
+
+    def enter(self):
+        with self.lock:
+            self.requests += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            return self.in_flight
+
+    def leave(self):
+        with self.lock:
+            self.in_flight -= 1
+
+    def snapshot(self):
+        with self.lock:
+            return {"requests": self.requests, "max_in_flight": self.max_in_flight, "throttled": self.throttled}
+
+
+def make_handler(chain, max_results, latency, throttle_above, stats):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True
@@ -199,11 +229,31 @@ def make_handler(chain, max_results):
         def do_POST(self):
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             request = json.loads(raw)
-            if isinstance(request, list):
-                body = b"[" + b",".join(answer(chain, r, max_results) for r in request) + b"]"
-            else:
-                body = answer(chain, request, max_results)
-            self.send_response(200)
+            if isinstance(request, dict) and request.get("method") == "fixture_stats":
+                body = json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": stats.snapshot()}).encode()
+                self.reply(200, body)
+                return
+            in_flight = stats.enter()
+            try:
+                if latency:
+                    time.sleep(latency)  # a remote node: every answer waits a round trip (the GIL is free meanwhile)
+                if throttle_above and in_flight > throttle_above:
+                    with stats.lock:
+                        stats.throttled += 1
+                    self.reply(429, b'{"error":"too many requests"}', retry_after="0.05")
+                    return
+                if isinstance(request, list):
+                    body = b"[" + b",".join(answer(chain, r, max_results) for r in request) + b"]"
+                else:
+                    body = answer(chain, request, max_results)
+                self.reply(200, body)
+            finally:
+                stats.leave()
+
+        def reply(self, status, body, retry_after=None):
+            self.send_response(status)
+            if retry_after:
+                self.send_header("Retry-After", retry_after)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -229,6 +279,9 @@ def main():
     parser.add_argument("--no-log-timestamps", action="store_true", help="omit blockTimestamp from logs")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--tokens-out", help="write the token addresses here, one per line")
+    parser.add_argument("--latency-ms", type=float, default=0, help="wait this long before every answer (a remote node)")
+    parser.add_argument("--throttle-above", type=int, default=0,
+                        help="answer HTTP 429 (Retry-After: 0.05) to a request that finds more than this many in flight")
     args = parser.parse_args()
     exit_with_parent()
     chain = Chain(args.blocks, args.logs_per_block, args.tokens, args.owners, args.seed, args.chain_id,
@@ -236,7 +289,8 @@ def main():
     if args.tokens_out:
         with open(args.tokens_out, "w") as f:
             f.write("\n".join(chain.tokens) + "\n")
-    server = Server(("127.0.0.1", args.port), make_handler(chain, args.max_results))
+    server = Server(("127.0.0.1", args.port),
+                    make_handler(chain, args.max_results, args.latency_ms / 1000, args.throttle_above, Stats()))
     announce(server.server_address[1])
     server.serve_forever()
 

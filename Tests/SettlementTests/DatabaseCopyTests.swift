@@ -43,11 +43,11 @@ struct DatabaseCopyTests {
         // A daemon holds the source: refused, nothing copied.
         do {
             let held = try DatabaseLock(databasePath: path)
-            let refused = try SettledBinary.run(["db", "copy", "--from", path, "--to", url])
+            let refused = try await SettledBinary.run(["db", "copy", "--from", path, "--to", url])
             #expect(refused.status != 0 && refused.output.contains("in use"), "\(refused.output)")
             withExtendedLifetime(held) {}
         }
-        let copied = try SettledBinary.run(["db", "copy", "--from", path, "--to", url])
+        let copied = try await SettledBinary.run(["db", "copy", "--from", path, "--to", url])
         #expect(copied.status == 0, "\(copied.output)")
         #expect(copied.output.contains("ok   charges") && copied.output.contains("rows 1234 → 1234"), "\(copied.output)")
         #expect(!copied.output.contains("DIFF"))
@@ -68,15 +68,15 @@ struct DatabaseCopyTests {
         // `settled doctor` on a configuration that points at the copy sees every schema current.
         let config = try temporaryDirectory("settle-copy-doctor").appendingPathComponent("settle.toml")
         try "chains = []\n[database]\nurl = \"\(url)\"\n".write(to: config, atomically: true, encoding: .utf8)
-        let doctor = try SettledBinary.run(["doctor", "--config", config.path])
+        let doctor = try await SettledBinary.run(["doctor", "--config", config.path])
         #expect(doctor.output.contains("✓ database: postgres://") && doctor.output.contains("up to date"), "\(doctor.output)")
         // The other commands read the copy by URL (`--database postgres://…`).
-        let listed = try SettledBinary.run(["charge", "list", "--database", url, "--json"])
+        let listed = try await SettledBinary.run(["charge", "list", "--database", url, "--json"])
         #expect(listed.status == 0 && listed.output.contains("in_1233") && listed.output.contains("in_new"), "\(listed.output.prefix(400))")
-        let badURL = try SettledBinary.run(["charge", "list", "--database", "postgres://127.0.0.1/settle"])
+        let badURL = try await SettledBinary.run(["charge", "list", "--database", "postgres://127.0.0.1/settle"])
         #expect(badURL.status != 0 && badURL.output.contains("--database") && badURL.output.contains("names no user"), "\(badURL.output)")
         // Into a database that is not empty: refused.
-        let again = try SettledBinary.run(["db", "copy", "--from", path, "--to", url])
+        let again = try await SettledBinary.run(["db", "copy", "--from", path, "--to", url])
         #expect(again.status != 0 && again.output.contains("already holds"), "\(again.output)")
     }
 }

@@ -259,14 +259,14 @@ struct SolanaReplayTests {
             decimals = 6
             """.write(to: directory.appendingPathComponent("litesvm.toml"), atomically: true, encoding: .utf8)
         let database = directory.appendingPathComponent("index.sqlite").path
-        func settledRun(_ arguments: [String]) throws -> String {
-            let result = try SettledBinary.run(arguments + ["--chain", "litesvm", "--chains-directory", directory.path, "--database", database,
+        func settledRun(_ arguments: [String]) async throws -> String {
+            let result = try await SettledBinary.run(arguments + ["--chain", "litesvm", "--chains-directory", directory.path, "--database", database,
                                                             "--log-level", "critical"])
             #expect(result.status == 0, "settled \(arguments.joined(separator: " ")): \(result.output)")
             return result.output
         }
-        _ = try settledRun(["index", "--once", "--delegate", f.delegateKey.description])
-        let json = try JSON(parsing: try settledRun(["allowances", "--owner", f.payerKey.description, "--json"]))
+        _ = try await settledRun(["index", "--once", "--delegate", f.delegateKey.description])
+        let json = try JSON(parsing: try await settledRun(["allowances", "--owner", f.payerKey.description, "--json"]))
         let history = try #require(json["history"]?.arrayValue)
         #expect(history.count == 1)
         #expect(history.first?["value"] == "77000")

@@ -20,10 +20,10 @@ public enum SettledBinary {
 
     /// Runs `settled arguments` to completion; exit status and combined output. Started with `posix_spawn`
     /// (`SpawnedProcess`, as the peers are: Foundation's `Process.run()` crashed with many descriptors open).
-    public static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    public static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let log = try temporaryDirectory("settle-run").appendingPathComponent("output.log").path
         let process = try SpawnedProcess(executable: try require(), arguments: arguments, environment: TestEnvironment.current(), log: log)
-        process.waitUntilExit()
+        await process.exited()
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(atPath: log)
         return (process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus, output)
@@ -57,7 +57,7 @@ public enum SettledBinary {
                     report.kills += 1
                 }
             }
-            process.waitUntilExit()
+            await process.exited()
             let clean = process.terminationReason == .exit && process.terminationStatus == 0
             if try await afterEach(clean) {
                 report.done = true

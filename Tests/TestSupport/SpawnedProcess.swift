@@ -63,8 +63,15 @@ public final class SpawnedProcess: @unchecked Sendable {
         return status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f
     }
 
-    /// Polls until the child ended.
+    /// Polls until the child ended, blocking the calling thread: only right after SIGKILL (the end is immediate) or
+    /// off Swift's cooperative pool. Async code awaits `exited()`.
     public func waitUntilExit() {
         while isRunning { usleep(5_000) }
+    }
+
+    /// Polls until the child ended without holding a thread: the test process's cooperative pool has two threads
+    /// here, and a test blocking one for a child's whole run starves every in-process server of the other suites.
+    public func exited() async {
+        while isRunning { try? await Task.sleep(for: .milliseconds(5)) }
     }
 }
