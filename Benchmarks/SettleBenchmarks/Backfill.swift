@@ -21,6 +21,7 @@ enum BackfillBenchmark {
         var tokensFile = ""
         var database = FileManager.default.temporaryDirectory.appendingPathComponent("settle-bench-\(getpid()).sqlite").path
         var logRange = 100
+        var requestsInFlight = 8
         var postgres: PostgresLocation?
         var i = 0
         while i < arguments.count {
@@ -29,13 +30,14 @@ enum BackfillBenchmark {
             case "--tokens": tokensFile = arguments[i + 1]; i += 1
             case "--database": database = arguments[i + 1]; i += 1
             case "--log-range": logRange = Int(arguments[i + 1]) ?? logRange; i += 1
+            case "--requests-in-flight": requestsInFlight = Int(arguments[i + 1]) ?? requestsInFlight; i += 1
             case "--postgres": postgres = try PostgresLocation(url: arguments[i + 1]); i += 1
             default: throw BenchError("unknown argument \(arguments[i])")
             }
             i += 1
         }
         guard !url.isEmpty, let tokenText = try? String(contentsOfFile: tokensFile, encoding: .utf8) else {
-            throw BenchError("usage: settle-bench evm-backfill --url URL --tokens FILE [--database PATH] [--log-range N] [--postgres postgres://USER@HOST:PORT/DB?sslmode=disable]")
+            throw BenchError("usage: settle-bench evm-backfill --url URL --tokens FILE [--database PATH] [--log-range N] [--requests-in-flight N] [--postgres postgres://USER@HOST:PORT/DB?sslmode=disable]")
         }
         let tokens = tokenText.split(separator: "\n").enumerated().map { index, address in
             "[[tokens]]\nsymbol = \"T\(index)\"\naddress = \"\(address)\"\ndecimals = 6\n"
@@ -51,6 +53,7 @@ enum BackfillBenchmark {
             confirmations = 3
             [index]
             mode = "full"
+            requests_in_flight = \(requestsInFlight)
             \(tokens.joined(separator: "\n"))
             """
         let config = try ChainConfig.parse(text, file: "bench.toml")

@@ -13,17 +13,18 @@ import Store
 import Synchronization
 import Transport
 
-/// `settle-bench history [--approvals 10000000] [--wallets 200000] [--heavy 100] [--clients 32] [--seconds 10]
+/// `settle-bench history [--approvals 10000000] [--wallets 200000] [--heavy 100] [--clients 1,32] [--seconds 10]
 /// [--rounds 3] [--postgres URL] [--database PATH]`: allowance-history latency of the real API at `approvals` indexed
 /// approvals, SQLite against PostgreSQL in one run (issue 15).
 ///
 /// Each backend gets a fresh index in the stores' own schema filled with `HistoryShape`'s rows (SQLite: a file under
 /// the temporary directory or `--database`; PostgreSQL: a database made on the server of `--postgres` and dropped
 /// afterwards), the query plans of a first and a deep page are printed (EXPLAIN), and the real `/v1` router is served
-/// for each by Hummingbird with Settle's guarded server on 127.0.0.1. Then `clients` concurrent HTTP clients ask
+/// for each by Hummingbird with Settle's guarded server on 127.0.0.1. Then, for each count of `clients`, that many
+/// concurrent HTTP clients ask
 /// `GET /v1/chains/devnet/wallets/{wallet}/allowances?limit=50` for `seconds` (after 2 s of warm-up not counted) in
 /// three phases — first pages of any wallet, first pages of long-history wallets, deep pages (a cursor from half-way
-/// to near the end of a long history) — one backend at a time, over `rounds` rounds with the backends' order
+/// to near the end of a long history), and `GET …/readiness` of any wallet — one backend at a time, over `rounds` rounds with the backends' order
 /// alternating, so load from elsewhere on the machine falls on both. Latency is the client's, request to parsed
 /// answer; p50, p99 and pages/s pooled over the rounds, and PostgreSQL ÷ SQLite.
 enum HistoryBenchmark {
@@ -34,7 +35,8 @@ enum HistoryBenchmark {
 
     struct Options {
         var shape = HistoryShape(approvals: 10_000_000, wallets: 200_000, heavy: 100)
-        var clients = 32
+        /// Concurrent clients, one measurement per count: 1 shows a page's own cost, 32 the server under load.
+        var clients = [1, 32]
         var seconds = 10
         var rounds = 3
         var postgres: PostgresLocation?
@@ -53,14 +55,17 @@ enum HistoryBenchmark {
             case "--approvals": options.shape.approvals = try number("--approvals")
             case "--wallets": options.shape.wallets = try number("--wallets")
             case "--heavy": options.shape.heavy = try number("--heavy")
-            case "--clients": options.clients = try number("--clients")
+            case "--clients":
+                let counts = i + 1 < arguments.count ? arguments[i + 1].split(separator: ",").compactMap { Int($0) } : []
+                guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else { throw BenchError("--clients needs positive numbers, as 1,32") }
+                options.clients = counts
             case "--seconds": options.seconds = try number("--seconds")
             case "--rounds": options.rounds = try number("--rounds")
             case "--postgres" where i + 1 < arguments.count: options.postgres = try PostgresLocation(url: arguments[i + 1])
             case "--database" where i + 1 < arguments.count: options.database = arguments[i + 1]
             default:
                 throw BenchError("unknown argument \(arguments[i]); usage: settle-bench history [--approvals N] [--wallets N] [--heavy N] "
-                    + "[--clients N] [--seconds N] [--rounds N] [--postgres postgres://USER@HOST:PORT/DB?sslmode=disable] [--database PATH]")
+                    + "[--clients N,N…] [--seconds N] [--rounds N] [--postgres postgres://USER@HOST:PORT/DB?sslmode=disable] [--database PATH]")
             }
             i += 2
         }
@@ -76,12 +81,12 @@ enum HistoryBenchmark {
         let shape = options.shape
         say("history: \(shape.approvals) approvals and \(shape.transfers) transfers over \(shape.wallets) wallets in \(shape.blocks) blocks; "
             + "\(shape.heavy) long-history wallets of \(shape.heavyDepth) approvals (\(shape.heavyDepth * 4 / 5) to our spender); "
-            + "\(options.clients) clients, \(options.rounds) rounds of \(options.seconds) s per phase and backend")
+            + "\(options.clients.map(String.init).joined(separator: " and ")) clients, \(options.rounds) rounds of \(options.seconds) s per phase and backend")
         let path = options.database
         func removeDatabase() { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         removeDatabase()
         defer { removeDatabase() }
-        let http = HTTPClient(maximumConnectionsPerHost: options.clients + 4)
+        let http = HTTPClient(maximumConnectionsPerHost: (options.clients.max() ?? 1) + 4)
         defer { http.shutdown() }
 
         say("SQLite (\(path)): loading")
@@ -147,36 +152,46 @@ enum HistoryBenchmark {
                 let cursor = Hex.encode(Array("\(position.block):\(position.logIndex)".utf8))
                 return HistoryShape.address(shape.walletID(wallet)).checksummed + "/allowances?limit=50&cursor=" + cursor
             }),
+            // An amount above any balance: the answer (short of balance) comes from the index alone. A payable amount
+            // would also ask the node whether the pull would run, and this benchmark has no node.
+            ("readiness, any wallet", { rng in
+                let token = Int64.random(in: HistoryShape.tokenIDs, using: &rng)
+                return HistoryShape.address(shape.walletID(Int.random(in: 0..<shape.wallets, using: &rng))).checksummed
+                    + "/readiness?token=T\(token)&amount=1000000000000000000000000000000"
+            }),
         ]
-        var pooled: [String: Samples] = [:]
-        for round in 1...options.rounds {
-            for phase in phases {
-                for backend in round % 2 == 1 ? backends : backends.reversed() {
-                    let base = backend.base
-                    let path = phase.path
-                    let samples = try await load(clients: options.clients, seconds: options.seconds, http: http, token: token) { rng in base + path(&rng) }
-                    let result = samples.result(phase.name)
-                    say(String(format: "  round %d, %@ %@: p50 %.1f ms, p99 %.1f ms, %.0f pages/s, %.1f rows/page (%d pages, %d failed)",
-                               round, backend.name, phase.name, result.p50, result.p99, result.pagesPerSecond, result.rowsPerPage, result.pages, result.failed))
-                    if let failure = samples.firstFailure { say("    first failure: \(failure)") }
-                    pooled["\(backend.name)|\(phase.name)", default: Samples()].merge(samples)
+        for clients in options.clients {
+            var pooled: [String: Samples] = [:]
+            for round in 1...options.rounds {
+                for phase in phases {
+                    for backend in round % 2 == 1 ? backends : backends.reversed() {
+                        let base = backend.base
+                        let path = phase.path
+                        let samples = try await load(clients: clients, seconds: options.seconds, http: http, token: token) { rng in base + path(&rng) }
+                        let result = samples.result(phase.name)
+                        say(String(format: "  %d clients, round %d, %@ %@: p50 %.2f ms, p99 %.2f ms, %.0f pages/s, %.1f rows/page (%d pages, %d failed)",
+                                   clients, round, backend.name, phase.name, result.p50, result.p99, result.pagesPerSecond, result.rowsPerPage,
+                                   result.pages, result.failed))
+                        if let failure = samples.firstFailure { say("    first failure: \(failure)") }
+                        pooled["\(backend.name)|\(phase.name)", default: Samples()].merge(samples)
+                    }
                 }
             }
+            let results = backends.map { backend in
+                (backend.name, backend.load, phases.map { pooled["\(backend.name)|\($0.name)", default: Samples()].result($0.name) })
+            }
+            report(results, clients: clients, options: options)
         }
-        let results = backends.map { backend in
-            (backend.name, backend.load, phases.map { pooled["\(backend.name)|\($0.name)", default: Samples()].result($0.name) })
-        }
-        report(results, options: options)
     }
 
-    static func report(_ results: [(backend: String, load: Double, phases: [PhaseResult])], options: Options) {
+    static func report(_ results: [(backend: String, load: Double, phases: [PhaseResult])], clients: Int, options: Options) {
         say("")
-        say("Allowance history, \(options.shape.approvals) approvals, \(options.clients) concurrent clients, \(options.rounds) rounds "
+        say("Allowance history and readiness, \(options.shape.approvals) approvals, \(clients) concurrent clients, \(options.rounds) rounds "
             + "of \(options.seconds) s per phase and backend (latency per page, client side, pooled):")
         for result in results {
             say(String(format: "  %@ (loaded in %.0f s):", result.backend, result.load))
             for phase in result.phases {
-                say(String(format: "    %@ p50 %7.1f ms  p99 %7.1f ms  %6.0f pages/s  %5.1f rows/page  (%d pages, %d failed)",
+                say(String(format: "    %@ p50 %7.2f ms  p99 %7.2f ms  %6.0f pages/s  %5.1f rows/page  (%d pages, %d failed)",
                            padded(phase.name), phase.p50, phase.p99, phase.pagesPerSecond, phase.rowsPerPage, phase.pages, phase.failed))
             }
         }

@@ -59,6 +59,7 @@ enum SolanaIndexBenchmark {
                                                                               owner: SolanaPublicKey(delegate.publicKey), amount: UInt64(1 + i), decimals: 6), delegate))
         }
         print(String(format: "history: %d transactions sent to LiteSVM in %.1f s", count, started.secondsUntilNow))
+        print("token account: \(source)")  // for the Python peer of run.sh, over the same history
 
         // (a) The fixture: every getTransaction response recorded as the node sent it.
         var bodies: [(body: [UInt8], signature: SolanaSignature)] = []
@@ -128,6 +129,9 @@ enum SolanaIndexBenchmark {
         print(String(format: "(b) indexing pass over RPC: %d transactions in %.2f s = %.0f tx/s, %d RPC calls = %.2f per indexed transaction",
                      report.transactionsIndexed, passSeconds, Double(report.transactionsIndexed) / passSeconds, report.rpcCalls,
                      Double(report.rpcCalls) / Double(max(1, report.transactionsIndexed))))
+        print(String(format: "settle figures: {\"pass_tps\": %.1f, \"calls_per_tx\": %.3f, \"decode_tps\": %.1f, \"decode_index_tps\": %.1f}",
+                     Double(report.transactionsIndexed) / passSeconds, Double(report.rpcCalls) / Double(max(1, report.transactionsIndexed)),
+                     Double(bodies.count) / decodeSeconds, Double(bodies.count) / (decodeSeconds + writeSeconds)))
         if let postgres {
             let pgStore = PostgresSolanaIndexStore(database: postgres)
             try await pgStore.migrate()

@@ -54,7 +54,6 @@ extension EVMChainIndexer {
         let pipelined = config.indexMode == .full
         do {
         try await withThrowingTaskGroup(of: BackfillTaskResult.self) { group in
-            var window = RequestWindow(maximum: config.requestsInFlight)
             var overloadsSeen = node.rpc.overloadSignals
             var nextLaunch = start
             var fetchesInFlight = 0
@@ -67,14 +66,18 @@ extension EVMChainIndexer {
             var accumulatedRanges = 0
             var accumulatedProgress = (approvals: 0, transfers: 0, fetch: 0.0, decode: 0.0)
 
-            func take(_ result: BackfillTaskResult?) {
+            func take(_ result: BackfillTaskResult?) throws {
                 switch result {
                 case .fetched(let rangeFrom, let rangeTo, let generation, let answer)?:
                     fetchesInFlight -= 1
                     ready[rangeFrom] = (rangeTo, answer)
+                    // The client's count of overloaded answers is shared by every request in flight: credit a rise
+                    // to an answer of the current generation only (an older one's would be ignored and lost).
                     let overloads = node.rpc.overloadSignals
-                    window.answered(sentIn: generation, overloaded: overloads != overloadsSeen)
-                    overloadsSeen = overloads
+                    if generation == requestWindow.generation || overloads == overloadsSeen {
+                        requestWindow.answered(sentIn: generation, overloaded: overloads != overloadsSeen)
+                        overloadsSeen = overloads
+                    }
                 case .committed(let seconds)?:
                     commitInFlight = false
                     if var done = pending {
@@ -82,8 +85,8 @@ extension EVMChainIndexer {
                         progress?(done)
                         pending = nil
                     }
-                case nil:
-                    break
+                case nil:  // not reached: it is asked only while a task it started is running
+                    throw EVMIndexError(.cursorMismatch, "backfill waited for a task it had not started (at block \(from))")
                 }
             }
 
@@ -91,10 +94,10 @@ extension EVMChainIndexer {
                 try Task.checkCancellation()
                 let fetched: FetchedRange
                 if pipelined {
-                    while fetchesInFlight + ready.count < window.allowed && nextLaunch <= limit {
+                    while fetchesInFlight + ready.count < requestWindow.allowed && nextLaunch <= limit {
                         let rangeFrom = nextLaunch
                         let rangeTo = min(limit, rangeFrom + rangeSize.current - 1)
-                        let generation = window.generation
+                        let generation = requestWindow.generation
                         group.addTask {
                             do throws(RPCError) {
                                 return .fetched(from: rangeFrom, to: rangeTo, generation: generation,
@@ -106,13 +109,26 @@ extension EVMChainIndexer {
                         nextLaunch = rangeTo + 1
                         fetchesInFlight += 1
                     }
-                    while ready[from] == nil { take(try await group.next()) }
+                    while ready[from] == nil { try take(try await group.next()) }
                     let entry = ready.removeValue(forKey: from)!
                     if case .success(let answer)? = entry.result {
                         fetched = try await fetch(from: from, to: entry.to, cursor: stepCursor, headers: .finalizedOnly,
                                                   pendingOwners: owners, knownOwners: knownOwners, prefetched: answer)
                         rangeSize.answered(size: entry.to - from + 1)
                     } else {
+                        // Refused in its child task: shrink as the provider said before asking again (else the first
+                        // retry would be the same request), then fetch adaptively up to the range's end.
+                        if case .failure(let error)? = entry.result {
+                            let size = entry.to - from + 1
+                            switch LogRangeAdvice(error) {
+                            case .suggested(let suggestedFrom, let suggestedTo) where suggestedFrom == from && suggestedTo < entry.to:
+                                rangeSize.refused(size: size, next: suggestedTo - from + 1)
+                            case .shrink, .suggested:
+                                if size > 1 { rangeSize.refused(size: size, next: size / 2) }
+                            case .none:
+                                break
+                            }
+                        }
                         fetched = try await fetchAdaptive(from: from, limit: entry.to, cursor: stepCursor, headers: .finalizedOnly,
                                                           pendingOwners: owners, knownOwners: knownOwners)
                         if fetched.to < entry.to { ready[fetched.to + 1] = (entry.to, nil) }
@@ -148,7 +164,7 @@ extension EVMChainIndexer {
                 }
                 accumulated = nil
                 accumulatedRanges = 0
-                while commitInFlight { take(try await group.next()) }
+                while commitInFlight { try take(try await group.next()) }
                 let committing = batch
                 group.addTask {
                     let started = ContinuousClock.now
@@ -163,7 +179,7 @@ extension EVMChainIndexer {
                                         approvals: accumulatedProgress.approvals, transfers: accumulatedProgress.transfers, timings: timings)
                 accumulatedProgress = (0, 0, 0, 0)
             }
-            while commitInFlight { take(try await group.next()) }
+            while commitInFlight { try take(try await group.next()) }
         }
         } catch {
             if deferIndexes { try? await store.endBulkLoad(completed: false) }

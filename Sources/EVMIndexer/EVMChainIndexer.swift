@@ -20,6 +20,9 @@ public actor EVMChainIndexer {
     private var chain: ChainCursor?
     let spenders: [EVMAddress]
     var rangeSize: LogRangeSize
+    /// How many `eth_getLogs` requests a full-mode backfill keeps in flight; kept across backfills, so a provider
+    /// that throttled one does not get a full burst again when the next begins.
+    var requestWindow: RequestWindow
     /// Set after start and after a reorg: refresh every tracked state once caught up.
     private var needsFullRefresh = true
     private var runStart: UInt64?
@@ -35,6 +38,7 @@ public actor EVMChainIndexer {
         self.spenders = Array(Set(spenders + config.spenders)).sorted()
         self.logger = logger
         self.rangeSize = LogRangeSize(maximum: config.maxLogRange)
+        self.requestWindow = RequestWindow(maximum: config.requestsInFlight)
     }
 
     /// Works under `lease` from now on (after it was taken again with a new epoch), or unfenced with nil. A write

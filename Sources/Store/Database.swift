@@ -130,6 +130,33 @@ public final class Database: SQLStore, @unchecked Sendable {
         }
     }
 
+    /// One `BEGIN IMMEDIATE … COMMIT` like `write`, with foreign-key enforcement off for this transaction alone: for
+    /// bulk inserts whose keys the body itself looked up or created in the same transaction (the EVM index's
+    /// interned address ids), where the per-row parent lookups are most of the insert's cost. The writer connection
+    /// is held throughout, so no other write runs without its checks, and enforcement is back on before it is
+    /// released, also when the body throws (or the writer is not handed out again).
+    public func writeTrustingForeignKeys<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await writeRaw { db in
+            try db.execute("PRAGMA foreign_keys = OFF")
+            let result: Result<T, any Error>
+            do {
+                try db.execute("BEGIN IMMEDIATE")
+                do {
+                    let value = try body(db)
+                    db.resetStatements()
+                    try db.execute("COMMIT")
+                    result = .success(value)
+                } catch {
+                    db.resetStatements()
+                    try? db.execute("ROLLBACK")
+                    result = .failure(error)
+                }
+            }
+            try db.execute("PRAGMA foreign_keys = ON")
+            return try result.get()
+        }
+    }
+
     /// Runs `body` on the writer connection without opening a transaction (for migrations and pragmas).
     public func writeRaw<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         await writerGate.lock()

@@ -80,6 +80,19 @@ struct EVMBackfillTests {
             for try await count in rows.decode(Int64.self) { indexes = Int(count) }
         }
         #expect(indexes == 1)
+        if let sqlite = index.sqlite {
+            // The bulk load's commits skipped the foreign-key lookups: every row still names an existing parent, and
+            // the writer connection enforces foreign keys again for everyone else.
+            let (violations, enforced) = try await sqlite.database.writeRaw { db in
+                let check = try db.statement("PRAGMA foreign_key_check")
+                var violations = 0
+                while try check.step() { violations += 1 }
+                let pragma = try db.statement("PRAGMA foreign_keys")
+                return (violations, try pragma.step() ? pragma.int(0) : -1)
+            }
+            #expect(violations == 0)
+            #expect(enforced == 1)
+        }
         // A replay over the whole range finds nothing to repair.
         #expect(try await indexer.replay(from: 0, to: 2499).clean)
     }
