@@ -24,7 +24,7 @@ import Transport
 /// concurrent HTTP clients ask
 /// `GET /v1/chains/devnet/wallets/{wallet}/allowances?limit=50` for `seconds` (after 2 s of warm-up not counted) in
 /// three phases — first pages of any wallet, first pages of long-history wallets, deep pages (a cursor from half-way
-/// to near the end of a long history), and `GET …/readiness` of any wallet — one backend at a time, over `rounds` rounds with the backends' order
+/// to near the end of a long history) — one backend at a time, over `rounds` rounds with the backends' order
 /// alternating, so load from elsewhere on the machine falls on both. Latency is the client's, request to parsed
 /// answer; p50, p99 and pages/s pooled over the rounds, and PostgreSQL ÷ SQLite.
 enum HistoryBenchmark {
@@ -151,13 +151,6 @@ enum HistoryBenchmark {
                 // The API's cursor: hex of "block:logIndex", what its next_cursor of the page before would say.
                 let cursor = Hex.encode(Array("\(position.block):\(position.logIndex)".utf8))
                 return HistoryShape.address(shape.walletID(wallet)).checksummed + "/allowances?limit=50&cursor=" + cursor
-            }),
-            // An amount above any balance: the answer (short of balance) comes from the index alone. A payable amount
-            // would also ask the node whether the pull would run, and this benchmark has no node.
-            ("readiness, any wallet", { rng in
-                let token = Int64.random(in: HistoryShape.tokenIDs, using: &rng)
-                return HistoryShape.address(shape.walletID(Int.random(in: 0..<shape.wallets, using: &rng))).checksummed
-                    + "/readiness?token=T\(token)&amount=1000000000000000000000000000000"
             }),
         ]
         for clients in options.clients {

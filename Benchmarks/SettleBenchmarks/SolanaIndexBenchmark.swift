@@ -76,7 +76,8 @@ enum SolanaIndexBenchmark {
         var batch: [(transaction: FetchedSolanaTransaction, events: [TokenEvent])] = []
         var events = 0
         for (body, signature) in bodies {
-            let json = try JSONRPCClient.result(of: try JSONRPCClient.parse(body), id: try JSONRPCClient.parse(body)["id"]?.uint64Value ?? 0)
+            let response = try JSONRPCClient.parse(body)  // once, as the RPC client does
+            let json = try JSONRPCClient.result(of: response, id: response["id"]?.uint64Value ?? 0)
             let transaction = try SolanaNodeDecoding.transaction(json, signature: signature)
             let decoded = TokenEvent.decode(transaction)
             events += decoded.count

@@ -64,7 +64,7 @@ def table(path):
     verdicts = []
     for cell in cells:
         in_cell = [r for r in rows if r["cell"] == cell]
-        settle = next((r for r in in_cell if r["client"].startswith("Settle")), None)
+        settle = next((r for r in in_cell if r["client"] == "Settle"), None)
         fixture = next((r for r in in_cell if r["client"].startswith("fixture")), None)
         clients = [r for r in in_cell if r is not fixture]
         for r in in_cell:

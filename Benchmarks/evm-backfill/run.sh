@@ -4,20 +4,24 @@
 #
 #   Benchmarks/evm-backfill/run.sh [--logs 1000000] [--densities 1,10,100] [--latencies 0,30] [--log-range 2000]
 #                                  [--in-flight 8] [--peer-logs 100000] [--postgres URL | --throwaway-postgres] [--etl]
+#                                  [--before PATH-TO-AN-OLDER-settle-bench]
 #
 # For each density D (logs per block), the fixture chain (Tests/Peers/chain_fixture.py) holds --logs logs in
 # logs/D blocks: real ABI encoding, 5 tokens, 50,000 owners, chained headers, the 10,000-result cap of real
 # providers. For each latency L (ms added to every answer: 0 is a node on the same machine, 30 a remote provider),
 # one cell runs, each client as its own process under measure.py (wall time, CPU seconds, peak RSS, the requests the
 # fixture served):
-#   - the fixture alone: `settle-bench fixture-rate`, --in-flight requests at once, bodies read but not parsed;
+#   - the fixture alone: `settle-bench fixture-rate`, 4 x --in-flight requests at once (a remote node's capacity
+#     shows only with more requests in flight than any client here keeps), bodies read but not parsed;
 #   - Settle: `settle-bench evm-backfill` (release), full mode into a fresh SQLite index with its secondary indexes,
 #     max_log_range = --log-range, requests_in_flight = --in-flight;
 #   - cryo 0.3.2 at its best: requests of min(--log-range, 10000/D) blocks (the most the provider answers), parquet;
 #   - cryo 0.3.2 as shipped (one block per request), and the naive indexer (Python requests + sqlite3, 100-block
 #     ranges, one at a time): both on the first --peer-logs logs only (they take minutes over a million), their
 #     rate measured over that prefix;
-#   - with --etl, ethereum-etl 2.4.2 export_token_transfers (Python 3.10) on the same prefix.
+#   - with --etl, ethereum-etl 2.4.2 export_token_transfers (Python 3.10) on the same prefix;
+#   - with --before, an older build of settle-bench (say, of the commit before a change) on the whole chain: the
+#     same backfill as it was, for "no worse than before" figures in the same run.
 # Then the table (measure.py table): logs/s, blocks/s, client CPU-seconds per million logs, peak RSS, requests, and
 # Settle's ratio to each peer; and per cell how many times the fastest client's rate the fixture alone serves.
 # With --postgres URL (or --throwaway-postgres: a PostgreSQL 15 cluster on 127.0.0.1, Tests/Peers/postgres_peer.py),
@@ -34,6 +38,7 @@ PEER_LOGS=100000
 PG_URL=""
 PG=no
 ETL=no
+BEFORE=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --logs) LOGS=$2; shift 2 ;;
@@ -45,6 +50,7 @@ while [ $# -gt 0 ]; do
         --postgres) PG_URL=$2; PG=yes; shift 2 ;;
         --throwaway-postgres) PG=yes; shift ;;
         --etl) ETL=yes; shift ;;
+        --before) BEFORE=$2; shift 2 ;;
         -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument $1 (see $0 --help)" >&2; exit 2 ;;
     esac
@@ -111,12 +117,17 @@ for density in "${densities[@]}"; do
             -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"fixture_configure\",\"params\":[{\"latency_ms\":$latency}]}" "$URL"
         measure() { .venv/bin/python Benchmarks/evm-backfill/measure.py run --out "$RESULTS" --cell "$cell" --url "$URL" "$@"; }
         settle_range=$LOG_RANGE
-        measure --client "fixture alone ($IN_FLIGHT in flight, $best-block requests)" --logs "$LOGS" --blocks "$blocks" -- \
-            "$BENCH" fixture-rate --url "$URL" --parallel "$IN_FLIGHT" --range "$best"
+        measure --client "fixture alone ($((IN_FLIGHT * 4)) in flight, $best-block requests)" --logs "$LOGS" --blocks "$blocks" -- \
+            "$BENCH" fixture-rate --url "$URL" --parallel $((IN_FLIGHT * 4)) --range "$best"
         rm -f "$WORK/settle.sqlite"*
         measure --client "Settle" --logs "$LOGS" --blocks "$blocks" -- \
             "$BENCH" evm-backfill --url "$URL" --tokens "$WORK/tokens.txt" --database "$WORK/settle.sqlite" \
             --log-range "$settle_range" --requests-in-flight "$IN_FLIGHT"
+        if [ -n "$BEFORE" ]; then
+            rm -f "$WORK/before.sqlite"*
+            measure --client "Settle before (an older build)" --logs "$LOGS" --blocks "$blocks" -- \
+                "$BEFORE" evm-backfill --url "$URL" --tokens "$WORK/tokens.txt" --database "$WORK/before.sqlite" --log-range "$settle_range"
+        fi
         measure --client "cryo 0.3.2, $best-block requests (its best)" --logs "$LOGS" --blocks "$blocks" -- \
             .venv-bench/bin/python Benchmarks/evm-backfill/cryo_run.py --url "$URL" --blocks "$blocks" \
             --inner-request-size "$best" --chunk-size "$best" --out "$WORK/cryo-best" --logs "$LOGS"

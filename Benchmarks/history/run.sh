@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Allowance-history and readiness latency of the real API at 10 million indexed approvals, SQLite against PostgreSQL
+# Allowance-history latency of the real API at 10 million indexed approvals, SQLite against PostgreSQL
 # (issues 15 and 19).
 #
 #   Benchmarks/history/run.sh [--quick] [--approvals 10000000] [--wallets 200000] [--heavy 100] [--clients 1,32]
@@ -8,9 +8,9 @@
 # `settle-bench history` (release) fills a fresh SQLite index, then a fresh PostgreSQL database, with the same
 # synthetic rows in the stores' own schema (10,000,000 approvals and 1,000,000 transfers over 200,000 wallets, 100 of
 # them with 10,000 approvals each), prints the query plans of a first and a deep page, serves the real /v1 router on
-# 127.0.0.1 and times GET …/wallets/{wallet}/allowances (first pages, deep pages) and GET …/readiness, with one client
-# and then with 32 concurrent clients, one backend at a time, alternating over rounds: p50/p99 per backend (pooled)
-# and the ratio.
+# 127.0.0.1 and times GET …/wallets/{wallet}/allowances (first pages, deep pages) with one client and then with 32
+# concurrent clients, one backend at a time, alternating over rounds: p50/p99 per backend (pooled) and the ratio.
+# (GET …/readiness is not in it: it reads the balance and allowance from the node, live, not from the index.)
 # PostgreSQL: the server of --postgres URL (postgres://USER@HOST:PORT/DB?sslmode=disable, password from PGPASSWORD;
 # a database is made there and dropped), or by default a throwaway PostgreSQL 15 cluster on 127.0.0.1
 # (Tests/Peers/postgres_peer.py: fsync off, default shared_buffers). --quick: 1,000,000 approvals, 20,000 wallets.

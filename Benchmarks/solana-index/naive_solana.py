@@ -74,7 +74,7 @@ def open_database(path):
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("CREATE TABLE transactions (signature TEXT PRIMARY KEY, slot INTEGER)")
-    db.execute("CREATE TABLE events (signature TEXT, position INTEGER, kind TEXT, account TEXT, other TEXT, amount INTEGER, "
+    db.execute("CREATE TABLE events (signature TEXT, position INTEGER, kind TEXT, account TEXT, other TEXT, amount TEXT, "
                "PRIMARY KEY (signature, position))")
     db.execute("CREATE INDEX events_by_account ON events (account, kind)")
     return db
@@ -83,7 +83,7 @@ def open_database(path):
 def write(db, decoded):
     db.executemany("INSERT OR IGNORE INTO transactions VALUES (?, ?)", [(s, slot) for s, slot, _ in decoded])
     db.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?)",
-                   [(s, i, kind, account, other, amount) for s, _, events in decoded
+                   [(s, i, kind, account, other, str(amount)) for s, _, events in decoded
                     for i, (kind, account, other, amount) in enumerate(events)])
 
 

@@ -3,12 +3,22 @@ import Logging
 import Transport
 
 /// Which block headers a fetch needs.
-enum HeaderPolicy {
+enum HeaderPolicy: Equatable {
     /// Every unfinalized block plus the blocks holding logs (following the head: reorg detection).
     case all
-    /// Only what finalized history needs: the range's last block (continuity), and the blocks holding logs when
-    /// the node does not put `blockTimestamp` in its logs.
-    case finalizedOnly
+    /// Only what finalized history needs: the header of block `keep` when the range ends there (the backfill's
+    /// last block, whose header `step` compares with the node's next), and the blocks holding logs when the node
+    /// does not put `blockTimestamp` in its logs. Finalized history cannot reorg, so the other ranges' last headers
+    /// would be fetched only to be pruned (one request per range, half of them on a sparse chain).
+    case finalizedOnly(keep: UInt64)
+
+    /// Whether the header of a range's last block `to` is needed.
+    func needsLast(_ to: UInt64) -> Bool {
+        switch self {
+        case .all: true
+        case .finalizedOnly(let keep): to == keep
+        }
+    }
 }
 
 extension EVMChainIndexer {
@@ -27,8 +37,9 @@ extension EVMChainIndexer {
     /// timeouts) and widens again as answers come back clean. Answers are taken in block order from a reorder
     /// buffer, verified and decoded on the actor, and gathered into transactions of about `rowsPerCommit` rows; one
     /// commit is in flight at a time and each moves the cursor with its rows, so the index never holds a gap. A
-    /// range the provider refused (too many results, too large, errors beyond the client's retries) is fetched
-    /// again adaptively when its turn comes, shrinking to what the provider takes. Scoped mode fetches one range at
+    /// range the provider refuses for its size (too many results, too large, too slow) is split at once into ranges
+    /// it takes, fetched in parallel; one that failed otherwise (errors beyond the client's retries) is fetched
+    /// again adaptively when its turn comes. Scoped mode fetches one range at
     /// a time (which transfers it keeps depends on the owners found before). Stops at the finalized block; `step`
     /// takes over from there.
     func backfillFinalized(head: UInt64, progress: (@Sendable (IndexProgress) -> Void)?) async throws {
@@ -66,11 +77,26 @@ extension EVMChainIndexer {
             var accumulatedRanges = 0
             var accumulatedProgress = (approvals: 0, transfers: 0, fetch: 0.0, decode: 0.0)
 
+            // Ranges the provider refused for their size, to ask again at once in sizes it takes.
+            var refetch: [(from: UInt64, to: UInt64)] = []
+
             func take(_ result: BackfillTaskResult?) throws {
                 switch result {
                 case .fetched(let rangeFrom, let rangeTo, let generation, let answer)?:
                     fetchesInFlight -= 1
-                    ready[rangeFrom] = (rangeTo, answer)
+                    if case .failure(let error) = answer, let size = Self.sizeAfterRefusal(error, from: rangeFrom, to: rangeTo) {
+                        // Refused for its size: split now and fetch the parts in parallel, rather than one by one when
+                        // its turn comes (each a round trip while every range behind it waits).
+                        rangeSize.refused(size: rangeTo - rangeFrom + 1, next: size)
+                        var partFrom = rangeFrom
+                        while partFrom <= rangeTo {
+                            let partTo = rangeTo - partFrom < size ? rangeTo : partFrom + size - 1
+                            refetch.append((partFrom, partTo))
+                            partFrom = partTo + 1
+                        }
+                    } else {
+                        ready[rangeFrom] = (rangeTo, answer)
+                    }
                     // The client's count of overloaded answers is shared by every request in flight: credit a rise
                     // to an answer of the current generation only (an older one's would be ignored and lost).
                     let overloads = node.rpc.overloadSignals
@@ -94,47 +120,48 @@ extension EVMChainIndexer {
                 try Task.checkCancellation()
                 let fetched: FetchedRange
                 if pipelined {
-                    while fetchesInFlight + ready.count < requestWindow.allowed && nextLaunch <= limit {
-                        let rangeFrom = nextLaunch
-                        let rangeTo = min(limit, rangeFrom + rangeSize.current - 1)
-                        let generation = requestWindow.generation
-                        group.addTask {
-                            do throws(RPCError) {
-                                return .fetched(from: rangeFrom, to: rangeTo, generation: generation,
-                                                .success(try await self.prefetchFinalized(from: rangeFrom, to: rangeTo)))
-                            } catch {
-                                return .fetched(from: rangeFrom, to: rangeTo, generation: generation, .failure(error))
+                    // Launches: first the parts of refused ranges (already counted against the window), then new
+                    // ranges while the window has room. Again after every answer taken while waiting for `from`,
+                    // whose range may itself have been split.
+                    var waiting = true
+                    while waiting {
+                        while !refetch.isEmpty || (fetchesInFlight + ready.count < requestWindow.allowed && nextLaunch <= limit) {
+                            let rangeFrom: UInt64
+                            let rangeTo: UInt64
+                            if refetch.isEmpty {
+                                rangeFrom = nextLaunch
+                                rangeTo = min(limit, rangeFrom + rangeSize.current - 1)
+                                nextLaunch = rangeTo + 1
+                            } else {
+                                (rangeFrom, rangeTo) = refetch.removeFirst()
                             }
+                            let generation = requestWindow.generation
+                            group.addTask {
+                                do throws(RPCError) {
+                                    return .fetched(from: rangeFrom, to: rangeTo, generation: generation,
+                                                    .success(try await self.prefetchFinalized(from: rangeFrom, to: rangeTo, keep: limit)))
+                                } catch {
+                                    return .fetched(from: rangeFrom, to: rangeTo, generation: generation, .failure(error))
+                                }
+                            }
+                            fetchesInFlight += 1
                         }
-                        nextLaunch = rangeTo + 1
-                        fetchesInFlight += 1
+                        if ready[from] == nil { try take(try await group.next()) } else { waiting = false }
                     }
-                    while ready[from] == nil { try take(try await group.next()) }
                     let entry = ready.removeValue(forKey: from)!
                     if case .success(let answer)? = entry.result {
-                        fetched = try await fetch(from: from, to: entry.to, cursor: stepCursor, headers: .finalizedOnly,
+                        fetched = try await fetch(from: from, to: entry.to, cursor: stepCursor, headers: .finalizedOnly(keep: limit),
                                                   pendingOwners: owners, knownOwners: knownOwners, prefetched: answer)
                         rangeSize.answered(size: entry.to - from + 1)
                     } else {
-                        // Refused in its child task: shrink as the provider said before asking again (else the first
-                        // retry would be the same request), then fetch adaptively up to the range's end.
-                        if case .failure(let error)? = entry.result {
-                            let size = entry.to - from + 1
-                            switch LogRangeAdvice(error) {
-                            case .suggested(let suggestedFrom, let suggestedTo) where suggestedFrom == from && suggestedTo < entry.to:
-                                rangeSize.refused(size: size, next: suggestedTo - from + 1)
-                            case .shrink, .suggested:
-                                if size > 1 { rangeSize.refused(size: size, next: size / 2) }
-                            case .none:
-                                break
-                            }
-                        }
-                        fetched = try await fetchAdaptive(from: from, limit: entry.to, cursor: stepCursor, headers: .finalizedOnly,
+                        // Failed in its child task for another reason than its size (errors beyond the client's
+                        // retries), or left over from an adaptive fetch: asked again here, one range at a time.
+                        fetched = try await fetchAdaptive(from: from, limit: entry.to, cursor: stepCursor, headers: .finalizedOnly(keep: limit),
                                                           pendingOwners: owners, knownOwners: knownOwners)
                         if fetched.to < entry.to { ready[fetched.to + 1] = (entry.to, nil) }
                     }
                 } else {
-                    fetched = try await fetchAdaptive(from: from, limit: limit, cursor: stepCursor, headers: .finalizedOnly,
+                    fetched = try await fetchAdaptive(from: from, limit: limit, cursor: stepCursor, headers: .finalizedOnly(keep: limit),
                                                       pendingOwners: owners, knownOwners: knownOwners)
                 }
                 for owner in fetched.newOwners where owners[owner.owner] == nil { owners[owner.owner] = owner.firstBlock }
@@ -189,6 +216,22 @@ extension EVMChainIndexer {
             let started = ContinuousClock.now
             try await store.endBulkLoad(completed: true)
             logger.info("secondary indexes built", metadata: ["chain": "\(config.name)", "seconds": "\(started.secondsUntilNow)"])
+        }
+    }
+}
+
+extension EVMChainIndexer {
+    /// The range size to ask again in when the provider refused `from...to` for its size (its suggestion, or half);
+    /// nil when the error is not about the size, or the range is one block already.
+    static func sizeAfterRefusal(_ error: RPCError, from: UInt64, to: UInt64) -> UInt64? {
+        let size = to - from + 1
+        switch LogRangeAdvice(error) {
+        case .suggested(let suggestedFrom, let suggestedTo) where suggestedFrom == from && suggestedTo < to:
+            return suggestedTo - from + 1
+        case .shrink, .suggested:
+            return size > 1 ? size / 2 : nil
+        case .none:
+            return nil
         }
     }
 }

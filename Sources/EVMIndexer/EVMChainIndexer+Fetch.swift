@@ -27,7 +27,8 @@ extension EVMChainIndexer {
             logs = try await node.logs(LogFilter(fromBlock: from, toBlock: to, addresses: tokens,
                                                  topics: [[ERC20.approvalTopic], nil, spenderTopics]))
         }
-        for log in logs.sorted(by: { ($0.blockNumber, $0.logIndex) < ($1.blockNumber, $1.logIndex) }) where log.topics.count == 3 {
+        Self.sortInChainOrder(&logs)  // nodes answer in chain order: then this is one pass over the positions
+        for log in logs where log.topics.count == 3 {
             if case .approval(let owner, let spender, _)? = try? ERC20Event(topics: log.topics, data: log.data),
                spenderSet.contains(spender), trackedOwners[owner].map({ log.blockNumber < $0 }) ?? true {
                 if trackedOwners[owner] == nil { newOwners.append((owner, log.blockNumber)) }
@@ -52,7 +53,7 @@ extension EVMChainIndexer {
 
         // Headers: the range's last block (continuity) and, following the head, the first and every unfinalized one;
         // blocks holding logs too, unless the logs carry their block's timestamp and the range is final.
-        var numbers: Set<UInt64> = [to]
+        var numbers: Set<UInt64> = policy.needsLast(to) ? [to] : []
         let logsCarryTime = logs.allSatisfy { $0.blockTimestamp != nil }
         if policy == .all || !logsCarryTime { numbers.formUnion(logs.map(\.blockNumber)) }
         if policy == .all {
@@ -77,7 +78,7 @@ extension EVMChainIndexer {
         try verify(range: range, logs: logs, tokens: Set(tokens), cursor: cursor)
 
         // Decode, in chain order.
-        logs.sort { ($0.blockNumber, $0.logIndex) < ($1.blockNumber, $1.logIndex) }
+        Self.sortInChainOrder(&logs)
         let anyTracked = !trackedOwners.isEmpty
         func tracked(_ owner: EVMAddress, at block: UInt64) -> Bool {
             anyTracked && (trackedOwners[owner].map { block >= $0 } ?? false)
@@ -121,6 +122,17 @@ extension EVMChainIndexer {
         return range
     }
 
+    /// Sorts by (block, log index), unless already in that order (the usual answer: no copy, no moves).
+    static func sortInChainOrder(_ logs: inout [EVMLog]) {
+        var ordered = true
+        var i = 1
+        while ordered && i < logs.count {
+            ordered = (logs[i - 1].blockNumber, logs[i - 1].logIndex) < (logs[i].blockNumber, logs[i].logIndex)
+            i += 1
+        }
+        if !ordered { logs.sort { ($0.blockNumber, $0.logIndex) < ($1.blockNumber, $1.logIndex) } }
+    }
+
     /// Every Transfer and Approval of the configured tokens in `from...to` (full mode). Nonisolated so the next
     /// range can be fetched and decoded while this actor assembles and commits the current one.
     nonisolated func fullModeLogs(from: UInt64, to: UInt64) async throws(RPCError) -> [EVMLog] {
@@ -129,11 +141,12 @@ extension EVMChainIndexer {
 
     /// What a finalized full-mode range needs from the node, fetched and parsed off the actor (so several ranges can
     /// be in flight and parsed on every core): its logs, and the headers `fetch` would ask for under
-    /// `.finalizedOnly` — the range's last block, and the blocks holding logs when the logs carry no timestamps.
-    nonisolated func prefetchFinalized(from: UInt64, to: UInt64) async throws(RPCError) -> PrefetchedRange {
+    /// `.finalizedOnly(keep:)` — the last block when it is `keep`, and the blocks holding logs when the logs carry no
+    /// timestamps.
+    nonisolated func prefetchFinalized(from: UInt64, to: UInt64, keep: UInt64) async throws(RPCError) -> PrefetchedRange {
         let started = ContinuousClock.now
         let logs = try await fullModeLogs(from: from, to: to)
-        var numbers: Set<UInt64> = [to]
+        var numbers: Set<UInt64> = HeaderPolicy.finalizedOnly(keep: keep).needsLast(to) ? [to] : []
         if !logs.allSatisfy({ $0.blockTimestamp != nil }) { numbers.formUnion(logs.map(\.blockNumber)) }
         var headers: [UInt64: BlockHeader] = [:]
         let sorted = numbers.sorted()

@@ -1,10 +1,10 @@
 /// How many blocks the next `eth_getLogs` range spans: a pure decision, fed what the provider did with each range.
 ///
 /// Doubles after a range the provider answered in full, up to `maximum` (`max_log_range`); shrinks to what the
-/// provider takes when it refuses one (too many results, too large, too slow). A refused size becomes a ceiling the
-/// range does not grow back to at once — with several ranges in flight, growing straight back would have every other
-/// range refused — and the ceiling rises by an eighth after `relaxAfter` answered ranges at it, so sparser history
-/// further on gets longer ranges again.
+/// provider takes when it refuses one (too many results, too large, too slow). The size it shrinks to becomes a
+/// ceiling the range does not grow past at once — growing straight back would have every other range refused, each
+/// refusal a round trip while the ranges behind it wait — and the ceiling rises by an eighth after `relaxAfter`
+/// answered ranges at it, so sparser history further on gets longer ranges again.
 public struct LogRangeSize: Equatable, Sendable {
     public let maximum: UInt64
     public private(set) var current: UInt64
@@ -34,7 +34,9 @@ public struct LogRangeSize: Equatable, Sendable {
 
     /// A range of `size` blocks was refused; the next try spans `next` blocks (what the provider suggested, or half).
     public mutating func refused(size: UInt64, next: UInt64) {
-        ceiling = max(1, min(ceiling, size > 1 ? size - 1 : 1))
+        // The size it falls back to is the largest known to be answered (the provider's own suggestion, or half):
+        // growing past it would have every other range refused again, each refusal a round trip on the critical path.
+        ceiling = max(1, min(ceiling, size > 1 ? size - 1 : 1, next))
         current = max(1, min(next, ceiling))
         answeredAtCeiling = 0
     }

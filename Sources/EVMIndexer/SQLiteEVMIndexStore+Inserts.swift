@@ -18,25 +18,23 @@ extension SQLiteEVMIndexStore {
         }
     }
 
-    static func insertApprovals(_ db: SQLiteConnection, chain: Int64, _ rows: [ApprovalRecord], interner: inout AddressInterner) throws {
-        try insertEvents(db, table: "evm_approvals", columns: "token, owner, spender", chain: chain, rows, interner: &interner) {
-            ($0.block, $0.logIndex, $0.blockTime, $0.transactionHash, $0.token, $0.owner, $0.spender, $0.value)
-        }
-    }
-
-    static func insertTransfers(_ db: SQLiteConnection, chain: Int64, _ rows: [TransferRecord], interner: inout AddressInterner) throws {
-        try insertEvents(db, table: "evm_transfers", columns: "token, sender, recipient", chain: chain, rows, interner: &interner) {
-            ($0.block, $0.logIndex, $0.blockTime, $0.transactionHash, $0.token, $0.from, $0.to, $0.value)
-        }
-    }
-
     /// Rows per multi-row INSERT: one statement step inserts this many rows (much less per-row overhead).
     static let rowsPerInsert = 64
 
-    /// Inserts pre-encoded event rows (`EncodedEvents`) of either table; `ids` holds the row id of each of the
-    /// batch's distinct addresses, in `EncodedEvents.addresses` order. The writer only binds and steps.
-    static func insertEncoded(_ db: SQLiteConnection, table: String, columns: String, chain: Int64, _ rows: EncodedEvents.Table,
-                              ids: [Int64]) throws {
+    /// Inserts a batch's pre-encoded approvals and transfers: each distinct address interned once, then multi-row
+    /// INSERTs of `rowsPerInsert` rows (single-row ones for the rest). The writer only looks up, binds and steps.
+    static func insertEncoded(_ db: SQLiteConnection, chain: Int64, _ encoded: EncodedEvents, interner: inout AddressInterner) throws {
+        var ids: [Int64] = []
+        ids.reserveCapacity(encoded.addresses.count)
+        for address in encoded.addresses { ids.append(try interner.id(address)) }
+        try insertEncoded(db, table: "evm_approvals", columns: "token, owner, spender", chain: chain, encoded.approvals, ids: ids)
+        try insertEncoded(db, table: "evm_transfers", columns: "token, sender, recipient", chain: chain, encoded.transfers, ids: ids)
+    }
+
+    /// Inserts pre-encoded event rows of one table; `ids` holds the row id of each of the batch's distinct addresses,
+    /// in `EncodedEvents.addresses` order.
+    private static func insertEncoded(_ db: SQLiteConnection, table: String, columns: String, chain: Int64, _ rows: EncodedEvents.Table,
+                                      ids: [Int64]) throws {
         guard rows.count > 0 else { return }
         func statement(rows count: Int) throws -> SQLiteStatement {
             let tuple = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -68,65 +66,6 @@ extension SQLiteEVMIndexStore {
                 }
                 try insert.step()
                 start += count
-            }
-        }
-    }
-
-    /// Inserts event rows of either table: (block, log index, time, tx hash, token, address, address, value), in
-    /// multi-row INSERT statements of `rowsPerInsert` rows, then single-row ones for the rest.
-    private static func insertEvents<Row>(
-        _ db: SQLiteConnection, table: String, columns: String, chain: Int64, _ rows: [Row], interner: inout AddressInterner,
-        _ fields: (Row) -> (UInt64, UInt64, UInt64, Hash32, EVMAddress, EVMAddress, EVMAddress, UInt256)
-    ) throws {
-        guard !rows.isEmpty else { return }
-        func statement(rows count: Int) throws -> SQLiteStatement {
-            let tuple = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            return try db.statement("""
-                INSERT INTO \(table)(chain, block, log_index, block_time, tx_hash, \(columns), value) VALUES \(
-                Array(repeating: tuple, count: count).joined(separator: ", "))
-                """)
-        }
-        let many = try statement(rows: rowsPerInsert)
-        let one = try statement(rows: 1)
-        // Hashes and values are bound without copies: they must stay alive until the step, so they are kept here.
-        var hashes = [Bytes32](repeating: .zero, count: rowsPerInsert)
-        var values = [[UInt8]](repeating: [], count: rowsPerInsert)
-        var start = 0
-        while start < rows.count {
-            let count = rows.count - start >= rowsPerInsert ? rowsPerInsert : 1
-            let insert = count == rowsPerInsert ? many : one
-            insert.reset()
-            for i in 0..<count {
-                let (block, logIndex, blockTime, transactionHash, token, first, second, value) = fields(rows[start + i])
-                let base = Int32(i * 9)
-                insert.bind(chain, at: base + 1)
-                insert.bind(try StoredEVMValue.signed(block, "block number"), at: base + 2)
-                insert.bind(try StoredEVMValue.signed(logIndex, "log index"), at: base + 3)
-                insert.bind(try StoredEVMValue.signed(blockTime, "block time"), at: base + 4)
-                hashes[i] = transactionHash.bytes32
-                values[i] = value.bigEndianBytes
-                insert.bind(try interner.id(token), at: base + 6)
-                insert.bind(try interner.id(first), at: base + 7)
-                insert.bind(try interner.id(second), at: base + 8)
-            }
-            try hashes.withUnsafeBytes { hashBytes in
-                for i in 0..<count {
-                    insert.bind(borrowing: UnsafeRawBufferPointer(rebasing: hashBytes[(i * 32)..<(i * 32 + 32)]), at: Int32(i * 9 + 5))
-                    try values[i].withUnsafeBytes { insert.bind(bytes: $0, at: Int32(i * 9 + 9)) }
-                }
-                try insert.step()
-            }
-            start += count
-        }
-    }
-
-    /// Binds the transaction hash (parameter 5) and value (parameter 9) from stack memory without copies, then steps.
-    static func stepBindingHashAndValue(_ insert: SQLiteStatement, hash: Hash32, value: UInt256) throws {
-        try hash.bytes32.withUnsafeBytes { hashBytes in
-            try value.withBigEndianBytes { (valueBytes) throws(StoreError) in
-                insert.bind(borrowing: hashBytes, at: 5)
-                insert.bind(borrowing: valueBytes, at: 9)
-                try insert.step()
             }
         }
     }
@@ -246,8 +185,12 @@ struct EncodedEvents: Sendable {
     private var positions: [EVMAddress: Int32] = [:]
 
     init(_ batch: IndexBatch) throws {
-        approvals = try encode(batch.approvals) { ($0.block, $0.logIndex, $0.blockTime, $0.transactionHash, $0.token, $0.owner, $0.spender, $0.value) }
-        transfers = try encode(batch.transfers) { ($0.block, $0.logIndex, $0.blockTime, $0.transactionHash, $0.token, $0.from, $0.to, $0.value) }
+        try self.init(approvals: batch.approvals, transfers: batch.transfers)
+    }
+
+    init(approvals: [ApprovalRecord], transfers: [TransferRecord]) throws {
+        self.approvals = try encode(approvals) { ($0.block, $0.logIndex, $0.blockTime, $0.transactionHash, $0.token, $0.owner, $0.spender, $0.value) }
+        self.transfers = try encode(transfers) { ($0.block, $0.logIndex, $0.blockTime, $0.transactionHash, $0.token, $0.from, $0.to, $0.value) }
     }
 
     private mutating func position(_ address: EVMAddress) -> Int32 {

@@ -166,6 +166,7 @@ public final class SQLiteEVMIndexStore: EVMIndexStore {
 
     public func replaceRange(chain: Int64, from: UInt64, to: UInt64, approvals: [ApprovalRecord], transfers: [TransferRecord],
                              headers: [BlockHeader], newOwners: [(owner: EVMAddress, firstBlock: UInt64)], lease: Lease?) async throws {
+        let encoded = try EncodedEvents(approvals: approvals, transfers: transfers)
         try await database.write { db in
             if let lease { try SQLiteLeaseStore.fence(db, lease) }
             let cursor = try Self.cursor(db, chain: chain)
@@ -187,8 +188,7 @@ public final class SQLiteEVMIndexStore: EVMIndexStore {
             var storedNumbers = Set<UInt64>()
             while try stored.step() { storedNumbers.insert(try stored.uint64(0)) }
             try Self.insertHeaders(db, chain: chain, headers.filter { storedNumbers.contains($0.number) })
-            try Self.insertApprovals(db, chain: chain, approvals, interner: &interner)
-            try Self.insertTransfers(db, chain: chain, transfers, interner: &interner)
+            try Self.insertEncoded(db, chain: chain, encoded, interner: &interner)
             let owner = try db.statement("""
                 INSERT INTO evm_tracked_owners(chain, owner, first_block) VALUES (?, ?, ?)
                 ON CONFLICT(chain, owner) DO UPDATE SET first_block = min(first_block, excluded.first_block)
@@ -216,11 +216,7 @@ public final class SQLiteEVMIndexStore: EVMIndexStore {
             }
             var interner = AddressInterner(db: db, shared: self.addressIDs)
             try Self.insertHeaders(db, chain: chain, batch.headers)
-            var ids: [Int64] = []
-            ids.reserveCapacity(encoded.addresses.count)
-            for address in encoded.addresses { ids.append(try interner.id(address)) }
-            try Self.insertEncoded(db, table: "evm_approvals", columns: "token, owner, spender", chain: chain, encoded.approvals, ids: ids)
-            try Self.insertEncoded(db, table: "evm_transfers", columns: "token, sender, recipient", chain: chain, encoded.transfers, ids: ids)
+            try Self.insertEncoded(db, chain: chain, encoded, interner: &interner)
             let owner = try db.statement("INSERT INTO evm_tracked_owners(chain, owner, first_block) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
             for entry in batch.newOwners {
                 owner.reset()

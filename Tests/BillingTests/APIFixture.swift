@@ -101,8 +101,11 @@ struct APIFixture: Sendable {
         var headers: [(String, String)] = extraHeaders
         if let authorization { headers.append(("Authorization", authorization)) } else if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", "application/json")) }
+        // 120 s: a correctness test, not a timing one; on a loaded CI machine an answer that reads the devnet and
+        // localstripe has taken more than 30 s.
         let response = try await world.devnet.http.execute(Transport.HTTPRequest(url: server.url(path), method: method, headers: headers,
-                                                                                 body: body.map { Array($0.utf8) } ?? []))
+                                                                                 body: body.map { Array($0.utf8) } ?? [],
+                                                                                 timeout: .seconds(120)))
         let text = String(decoding: response.body, as: UTF8.self)
         let contentType = response.header("Content-Type") ?? ""
         let json = contentType.hasPrefix("application/json") ? (try? JSON(parsing: response.body)) ?? .null : .null

@@ -151,7 +151,7 @@ struct FixtureCapture {
 
     @Test("Stripe: localstripe's invoice, list page, customer, and a delivered webhook")
     func stripe() async throws {
-        let peer = try Peer(script: "stripe_peer.py")
+        let peer = try await Peer.start(script: "stripe_peer.py")
         let http = HTTPClient()
         let stripe = StripeClient(baseURL: peer.url(""), apiKey: "sk_test_settle", http: http)
         let deliveries = Mutex<[[UInt8]]>([])

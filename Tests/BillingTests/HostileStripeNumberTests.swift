@@ -27,7 +27,7 @@ struct HostileStripeNumberTests {
 
         static func make() async throws -> Setup {
             let upstream = try sharedStripe.get()
-            let proxy = try Peer(script: "fault_proxy.py", arguments: ["--upstream", upstream.url("/")])
+            let proxy = try await Peer.start(script: "fault_proxy.py", arguments: ["--upstream", upstream.url("/")])
             let http = HTTPClient()
             let retry = RetryPolicy(maximumAttempts: 1)
             let stripe = StripeClient(baseURL: proxy.url(""), apiKey: "sk_test_settle", http: http, retry: retry)

@@ -47,7 +47,7 @@ struct StripeClientTests {
     @Test("503s are retried (safe: the idempotency key is the same) and the request goes through")
     func retries() async throws {
         let upstream = try sharedStripe.get()
-        let proxy = try Peer(script: "fault_proxy.py", arguments: ["--upstream", upstream.url("/")])
+        let proxy = try await Peer.start(script: "fault_proxy.py", arguments: ["--upstream", upstream.url("/")])
         _ = try await HTTPClient().execute(HTTPRequest(url: proxy.url("/_fault"), method: .post,
                                                        body: Array(#"{"mode": "status", "status": 503, "count": 2}"#.utf8)))
         let stripe = try client(proxy.url(""), attempts: 4)

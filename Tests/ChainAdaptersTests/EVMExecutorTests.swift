@@ -105,7 +105,7 @@ struct EVMExecutorTests {
     @Test("crash after persisting, before the node saw it: on restart the same bytes are sent, one transfer lands")
     func persistBeforeBroadcast() async throws {
         let f = try await ExecutorFixture.make()
-        let proxy = try Peer(script: "fault_proxy.py", arguments: ["--upstream", f.devnet.url])
+        let proxy = try await Peer.start(script: "fault_proxy.py", arguments: ["--upstream", f.devnet.url])
         let http = HTTPClient()
         defer { http.shutdown() }
         _ = try await http.execute(HTTPRequest(url: proxy.url("/_fault"), method: .post,
@@ -200,7 +200,7 @@ struct EVMExecutorStuckTests {
     @Test("a node that swallowed the transaction: after N blocks a same-nonce replacement at +12.5% fees lands, one transfer")
     func replacement() async throws {
         let f = try await ExecutorFixture.make()
-        let proxy = try Peer(script: "fault_proxy.py", arguments: ["--upstream", f.devnet.url])
+        let proxy = try await Peer.start(script: "fault_proxy.py", arguments: ["--upstream", f.devnet.url])
         _ = try await f.devnet.http.execute(HTTPRequest(url: proxy.url("/_fault"), method: .post,
                                                         body: Array(#"{"mode": "swallow", "count": 1, "method": "eth_sendRawTransaction"}"#.utf8)))
         let executor = f.executor(url: proxy.url("/"))

@@ -88,7 +88,7 @@ struct SolanaExecutorTests {
     @Test("a persisted attempt that never landed: re-sent while valid; after expiry and absence at finalized, a new attempt lands once")
     func expiredBlockhash() async throws {
         let f = try await Fixture.make()
-        let proxy = try Peer(script: "fault_proxy.py", arguments: ["--upstream", f.net.peer.url("/")])
+        let proxy = try await Peer.start(script: "fault_proxy.py", arguments: ["--upstream", f.net.peer.url("/")])
         _ = try await f.net.http.execute(HTTPRequest(url: proxy.url("/_fault"), method: .post,
                                                      body: Array(#"{"mode": "status", "status": 503, "count": -1, "method": "sendTransaction"}"#.utf8)))
         let charge = try await f.dueCharge("in_s2", cents: 1000)

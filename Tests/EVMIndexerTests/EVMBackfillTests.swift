@@ -16,7 +16,7 @@ struct EVMBackfillTests {
     @Test("full mode: every log indexed once, secondary indexes in place, cursor at the head; same result without log timestamps",
           arguments: [(IndexBackend.sqlite, true), (.sqlite, false), (.postgres, true)])
     func fullBackfill(backend: IndexBackend, logTimestamps: Bool) async throws {
-        let fixture = try Peer(script: "chain_fixture.py", arguments: [
+        let fixture = try await Peer.start(script: "chain_fixture.py", arguments: [
             "--blocks", "2500", "--logs-per-block", "6", "--tokens", "3", "--owners", "500", "--max-results", "400",
         ] + (logTimestamps ? [] : ["--no-log-timestamps"]))
         let http = HTTPClient()
@@ -99,7 +99,7 @@ struct EVMBackfillTests {
 
     @Test("a slow node that throttles past three requests in flight: several requests at once, the window narrows, every log indexed once")
     func throttledNode() async throws {
-        let fixture = try Peer(script: "chain_fixture.py", arguments: [
+        let fixture = try await Peer.start(script: "chain_fixture.py", arguments: [
             "--blocks", "3000", "--logs-per-block", "4", "--tokens", "3", "--owners", "500",
             "--latency-ms", "20", "--throttle-above", "3",
         ])

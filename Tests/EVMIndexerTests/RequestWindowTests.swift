@@ -75,18 +75,13 @@ struct LogRangeSizeTests {
         size.answered(size: 400)
         #expect(size.current == 800)
         size.refused(size: 800, next: 300)  // "try with this block range" of 300 blocks
-        #expect(size.current == 300 && size.ceiling == 799)
-        size.answered(size: 300)
-        #expect(size.current == 600)
-        size.answered(size: 600)
-        #expect(size.current == 799)  // not straight back to the refused size
-        for _ in 0..<(LogRangeSize.relaxAfter - 1) { size.answered(size: 799) }
-        #expect(size.current == 799)
-        size.answered(size: 799)  // after relaxAfter answers at the ceiling it rises by an eighth
-        #expect(size.ceiling == 799 + 99 && size.current == 898)
-        size.refused(size: 898, next: 449)
-        size.refused(size: 449, next: 224)
-        #expect(size.current == 224 && size.ceiling == 448)
+        #expect(size.current == 300 && size.ceiling == 300)
+        for _ in 0..<(LogRangeSize.relaxAfter - 1) { size.answered(size: 300) }
+        #expect(size.current == 300)  // not back towards the refused size at once
+        size.answered(size: 300)  // after relaxAfter answers at the ceiling it rises by an eighth
+        #expect(size.ceiling == 300 + 37 && size.current == 337)
+        size.refused(size: 337, next: 168)
+        #expect(size.current == 168 && size.ceiling == 168)
         size.refused(size: 1, next: 1)
         #expect(size.current == 1 && size.ceiling == 1)
         size.answered(size: 1)

@@ -61,6 +61,19 @@ public final class Peer: @unchecked Sendable {
         self.port = found
     }
 
+    /// Starts a peer as `init` does, waiting for its port on a thread of its own: a Python peer takes seconds to
+    /// start on a loaded machine, and waiting on one of the cooperative pool's two threads stalls every in-process
+    /// server of the other suites meanwhile. Async code starts peers with this.
+    public static func start(script: String, arguments: [String] = []) async throws -> Peer {
+        let result: Result<Peer, any Error> = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(returning: Result { try Peer(script: script, arguments: arguments) })
+            }
+            thread.start()
+        }
+        return try result.get()
+    }
+
     /// `http://127.0.0.1:PORT` + `path`.
     public func url(_ path: String = "") -> String { "http://127.0.0.1:\(port)\(path)" }
 

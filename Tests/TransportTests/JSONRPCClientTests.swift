@@ -79,7 +79,7 @@ struct JSONRPCClientTests {
           arguments: ["1e20", "inf", "nan", "-1", "99999999999999999999999"])
     func hostileRetryAfter(_ header: String) async throws {
         let server = try httpFixture.get()
-        let proxy = try Peer(script: "fault_proxy.py", arguments: ["--upstream", server.url("/rpc")])
+        let proxy = try await Peer.start(script: "fault_proxy.py", arguments: ["--upstream", server.url("/rpc")])
         _ = try await http.execute(HTTPRequest(url: proxy.url("/_fault"), method: .post,
                                                body: Array(#"{"mode": "status", "status": 429, "retry_after": "\#(header)", "count": 1}"#.utf8)))
         let sleeps = Sleeps()
