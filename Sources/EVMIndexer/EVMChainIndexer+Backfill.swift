@@ -221,15 +221,16 @@ extension EVMChainIndexer {
 }
 
 extension EVMChainIndexer {
-    /// The range size to ask again in when the provider refused `from...to` for its size (its suggestion, or half);
-    /// nil when the error is not about the size, or the range is one block already.
+    /// The range size to ask again in when the provider refused `from...to` for its size (its suggestion, or half,
+    /// rounded up); nil when the error is not about the size, or the range is one block already. Both the backfill's
+    /// split and `fetchAdaptive` decide by it.
     static func sizeAfterRefusal(_ error: RPCError, from: UInt64, to: UInt64) -> UInt64? {
         let size = to - from + 1
         switch LogRangeAdvice(error) {
         case .suggested(let suggestedFrom, let suggestedTo) where suggestedFrom == from && suggestedTo < to:
             return suggestedTo - from + 1
         case .shrink, .suggested:
-            return size > 1 ? size / 2 : nil
+            return size > 1 ? size - size / 2 : nil
         case .none:
             return nil
         }

@@ -173,17 +173,9 @@ public actor EVMChainIndexer {
                 rangeSize.answered(size: to - from + 1)
                 return fetched
             } catch let error as RPCError {
-                let refused = to - from + 1
-                switch LogRangeAdvice(error) {
-                case .suggested(let suggestedFrom, let suggestedTo) where suggestedFrom == from && suggestedTo < to:
-                    to = suggestedTo
-                case .shrink, .suggested:
-                    guard to > from else { throw error }
-                    to = from + (to - from) / 2
-                case .none:
-                    throw error
-                }
-                rangeSize.refused(size: refused, next: to - from + 1)
+                guard let size = Self.sizeAfterRefusal(error, from: from, to: to) else { throw error }
+                rangeSize.refused(size: to - from + 1, next: size)
+                to = from + size - 1
                 logger.debug("shrinking eth_getLogs range", metadata: ["chain": "\(config.name)", "to": "\(to)", "error": "\(error)"])
             }
         }
