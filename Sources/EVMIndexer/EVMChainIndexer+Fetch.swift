@@ -66,13 +66,7 @@ extension EVMChainIndexer {
             range.headers = prefetched.headers
             numbers.subtract(prefetched.headers.keys)
         }
-        let sorted = numbers.sorted()
-        var offset = 0
-        while offset < sorted.count {
-            let chunk = Array(sorted[offset..<min(offset + 500, sorted.count)])
-            offset += chunk.count
-            for header in try await node.headers(chunk) { range.headers[header.number] = header }
-        }
+        range.headers.merge(try await headers(numbers)) { $1 }
         range.timings.fetch = fetchStarted.secondsUntilNow + (prefetched?.seconds ?? 0)
         let decodeStarted = ContinuousClock.now
         try verify(range: range, logs: logs, tokens: Set(tokens), cursor: cursor)
@@ -148,6 +142,11 @@ extension EVMChainIndexer {
         let logs = try await fullModeLogs(from: from, to: to)
         var numbers: Set<UInt64> = HeaderPolicy.finalizedOnly(keep: keep).needsLast(to) ? [to] : []
         if !logs.allSatisfy({ $0.blockTimestamp != nil }) { numbers.formUnion(logs.map(\.blockNumber)) }
+        return PrefetchedRange(logs: logs, headers: try await headers(numbers), seconds: started.secondsUntilNow)
+    }
+
+    /// The headers of `numbers`, by number, in batches of 500 (under common providers' batch limits).
+    nonisolated func headers(_ numbers: Set<UInt64>) async throws(RPCError) -> [UInt64: BlockHeader] {
         var headers: [UInt64: BlockHeader] = [:]
         let sorted = numbers.sorted()
         var offset = 0
@@ -156,7 +155,7 @@ extension EVMChainIndexer {
             offset += chunk.count
             for header in try await node.headers(chunk) { headers[header.number] = header }
         }
-        return PrefetchedRange(logs: logs, headers: headers, seconds: started.secondsUntilNow)
+        return headers
     }
 
     nonisolated func fullModeFilter(from: UInt64, to: UInt64) -> LogFilter {
