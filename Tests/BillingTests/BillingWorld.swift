@@ -256,9 +256,14 @@ final class TestServer: Sendable {
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in portBox.withLock { $0 = channel.localAddress?.port } }, logger: logger)
         let task = Task { try await app.run() }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while portBox.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
-        guard let port = portBox.withLock({ $0 }) else { task.cancel(); throw PeerError("the test server did not start") }
+        // 120 s, like the API client's wait: on a loaded machine (CI runs six tests at once on two cores, beside
+        // daemons, devnets and PostgreSQL) a server's start has taken over 10 s.
+        let started = ContinuousClock.now
+        while portBox.withLock({ $0 }) == nil, ContinuousClock.now - started < .seconds(120) { try await Task.sleep(for: .milliseconds(10)) }
+        guard let port = portBox.withLock({ $0 }) else {
+            task.cancel()
+            throw PeerError("the test server did not start within \(ContinuousClock.now - started)")
+        }
         let server = TestServer(port: port)
         server.task.withLock { $0 = task }
         box.withLock { $0 = server }

@@ -186,7 +186,7 @@ struct FixtureCapture {
         try await get("/v1/invoices/\(invoiceID)", "invoice")
         try await get("/v1/customers/\(customerID)", "customer")
         try await get("/v1/invoices?limit=1", "invoice_list")
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while deliveries.withLock({ $0.count }) < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         for (i, body) in deliveries.withLock({ $0 }).enumerated() {
             let type = (try JSON(parsing: body))["type"]?.stringValue ?? "event"
