@@ -64,7 +64,7 @@ struct BillingWorld: Sendable {
 
     static func make(policy: BillingPolicy = BillingPolicy(), balance: UInt256 = 1_000_000_000, allowance: UInt256 = 100_000_000, tokenKind: String = "standard",
                      webhooks: Bool = true) async throws -> BillingWorld {
-        let devnet = try Devnet()
+        let devnet = try await Devnet.start()
         let accounts = try await devnet.accounts()
         let token = try await devnet.deployToken(owner: accounts[0].address, kind: tokenKind)
         if balance > .zero { try await devnet.mint(token: token, to: accounts[1].address, amount: balance) }

@@ -87,7 +87,7 @@ enum CrashMatrix {
     static let minimumKills = 20
 
     static func run(chain: some ServedChain) async throws {
-        let stripe = try StripeSide()
+        let stripe = try await StripeSide.start()
         defer { stripe.shutdown() }
         let rig = try ServeRig(chain: chain, stripe: stripe)
         // The chain's clock: blocks (EVM) or slots (Solana) keep coming, as on a live network, so transfers become final.
@@ -184,6 +184,11 @@ final class StripeSide: Sendable {
         http = HTTPClient()
         client = StripeClient(baseURL: peer.url(""), apiKey: "sk_test_crash", http: http,
                               retry: RetryPolicy(maximumAttempts: 3, baseDelay: .milliseconds(20)))
+    }
+
+    /// Starts localstripe as `init` does, off the cooperative pool (`onThread`).
+    static func start() async throws -> StripeSide {
+        try await onThread { try StripeSide() }
     }
 
     func shutdown() {

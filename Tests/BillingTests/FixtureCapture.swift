@@ -38,7 +38,7 @@ struct FixtureCapture {
 
     @Test("EVM: the devnet's answers to every call Settle decodes")
     func evm() async throws {
-        let devnet = try Devnet()
+        let devnet = try await Devnet.start()
         let accounts = try await devnet.accounts()
         let (owner, customer, spender, treasury) = (accounts[0], accounts[1], accounts[7], accounts[8])
         let token = try await devnet.deployToken(owner: owner.address)
@@ -85,7 +85,7 @@ struct FixtureCapture {
 
     @Test("Solana: LiteSVM's answers to every call Settle decodes")
     func solana() async throws {
-        let net = try SolanaTestnet()
+        let net = try await SolanaTestnet.start()
         let keys = try await net.keypairs(3)
         let owner = SolanaPublicKey(keys[0].publicKey)
         let delegate = SolanaPublicKey(keys[1].publicKey)

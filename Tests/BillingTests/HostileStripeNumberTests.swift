@@ -26,7 +26,7 @@ struct HostileStripeNumberTests {
         let ingestor: InvoiceIngestor
 
         static func make() async throws -> Setup {
-            let upstream = try sharedStripe.get()
+            let upstream = try await sharedStripe.value
             let proxy = try await Peer.start(script: "fault_proxy.py", arguments: ["--upstream", upstream.url("/")])
             let http = HTTPClient()
             let retry = RetryPolicy(maximumAttempts: 1)

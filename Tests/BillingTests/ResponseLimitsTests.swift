@@ -7,7 +7,9 @@ import Transport
 
 /// A fixture server whose `/endless/...` answers 200 and a body that never ends (a hand-written fake: no real peer
 /// misbehaves this way on demand).
-let endlessFixture = Result { try Peer(script: "http_fixture.py") }
+// Started once per test process on first use, on a thread of its own (a blocking start, or a `Result` global's
+// one-time initializer that other tests block on meanwhile, would hold the cooperative pool's threads for seconds).
+let endlessFixture = Task { try await Peer.start(script: "http_fixture.py") }
 
 /// Each outgoing caller bounds what it reads of an answer: Stripe and the merchant's endpoint are outside the
 /// process, and a body that never ends must cost neither unbounded memory nor a whole timeout.
@@ -15,7 +17,7 @@ let endlessFixture = Result { try Peer(script: "http_fixture.py") }
 struct ResponseLimitsTests {
     @Test("Stripe: an endless answer fails at 16 MiB (it was read to 256 MiB)")
     func stripeEndless() async throws {
-        let server = try endlessFixture.get()
+        let server = try await endlessFixture.value
         let http = HTTPClient()
         defer { http.shutdown() }
         let stripe = StripeClient(baseURL: server.url("/endless"), apiKey: "sk_test_settle", http: http,
@@ -28,7 +30,7 @@ struct ResponseLimitsTests {
 
     @Test("merchant webhook: only the status is read; an endless 200 counts as delivered")
     func merchantEndless() async throws {
-        let server = try endlessFixture.get()
+        let server = try await endlessFixture.value
         let http = HTTPClient()
         defer { http.shutdown() }
         let poster = MerchantWebhookPoster(url: server.url("/endless/hooks"), secret: "whsec_merchant", http: http)

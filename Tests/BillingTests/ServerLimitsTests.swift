@@ -279,14 +279,6 @@ struct LimitsWorld {
     }
 }
 
-/// Runs `body` on a new thread (not the cooperative pool) and returns its result.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        let thread = Thread { continuation.resume(returning: body()) }
-        thread.start()
-    }
-}
-
 /// One HTTP/1.1 request on a blocking socket: the status code and the seconds from connect to the status line
 /// (0 and the time so far when the connection fails or the timeout passes).
 enum BlockingHTTP {

@@ -14,7 +14,7 @@ import Testing
 struct CapacityReaderTests {
     @Test("EVM: balanceOf and allowance(wallet, spender) by eth_call on the devnet")
     func evm() async throws {
-        let devnet = try Devnet()
+        let devnet = try await Devnet.start()
         let accounts = try await devnet.accounts()
         let (customer, spender) = (accounts[1], accounts[7])
         let token = try await devnet.deployToken(owner: accounts[0].address)
@@ -35,7 +35,7 @@ struct CapacityReaderTests {
 
     @Test("Solana: the wallet's token account, delegated amount only when the delegate is ours")
     func solana() async throws {
-        let net = try SolanaTestnet()
+        let net = try await SolanaTestnet.start()
         let keys = try await net.keypairs(3)
         let (payer, ours, theirs) = (keys[0], SolanaPublicKey(keys[1].publicKey), SolanaPublicKey(keys[2].publicKey))
         let payerKey = SolanaPublicKey(payer.publicKey)

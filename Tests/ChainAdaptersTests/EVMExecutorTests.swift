@@ -23,7 +23,7 @@ struct ExecutorFixture {
     let agreement: Agreement
 
     static func make(allowance: UInt256 = 100_000_000, kind: String = "standard") async throws -> ExecutorFixture {
-        let devnet = try Devnet()
+        let devnet = try await Devnet.start()
         let accounts = try await devnet.accounts()
         let token = try await devnet.deployToken(owner: accounts[0].address, kind: kind)
         try await devnet.mint(token: token, to: accounts[1].address, amount: 1_000_000_000)
@@ -148,7 +148,7 @@ struct EVMExecutorTests {
 struct EVMExecutorRevertTests {
     @Test("the pull reverts, the revert is recorded, the charge waits; after a new approval it is paid, once")
     func revokedBeforeMining() async throws {
-        let devnet = try Devnet(arguments: ["--no-automine"])
+        let devnet = try await Devnet.start(arguments: ["--no-automine"])
         let accounts = try await devnet.accounts()
         let (customer, spender, treasury) = (accounts[1], accounts[7], accounts[8].address)
         let token = try await devnet.deployToken(owner: accounts[0].address)

@@ -17,7 +17,7 @@ struct ExecutorCrashTests {
     @Test("200 charges, the settled executor killed at random points and restarted until all settle: one transfer each")
     func killRepeatedly() async throws {
         _ = try SettledBinary.require()
-        let devnet = try Devnet()
+        let devnet = try await Devnet.start()
         let accounts = try await devnet.accounts()
         let spender = accounts[7]
         let treasury = accounts[8].address
@@ -90,7 +90,7 @@ struct SolanaExecutorCrashTests {
     @Test("200 charges on LiteSVM, the settled executor killed at random points and restarted until all settle: one transfer each")
     func killRepeatedly() async throws {
         _ = try SettledBinary.require()
-        let net = try SolanaTestnet()
+        let net = try await SolanaTestnet.start()
         let keys = try await net.node.rpc.call("settle_keypairs", [7]).arrayValue ?? []
         let secrets = keys.map { $0["secretKey"] ?? .null }
         let signers = try secrets.map { try Ed25519PrivateKey(keypairBytes: ($0.arrayValue ?? []).compactMap { $0.uint64Value.map { UInt8($0) } }) }

@@ -28,6 +28,11 @@ final class FaultProxy: Sendable {
         http = HTTPClient()
     }
 
+    /// Starts the proxy as `init` does, off the cooperative pool (`onThread`).
+    static func start(upstream: String) async throws -> FaultProxy {
+        try await onThread { try FaultProxy(upstream: upstream) }
+    }
+
     /// The proxy's JSON-RPC URL.
     var url: String { peer.url("/") }
 
@@ -109,7 +114,7 @@ struct HostileNodeEVMTests {
     @Test("unacknowledged replacement: the node took the same-nonce replacement but answered 503; it is mined; no second nonce")
     func unacknowledgedReplacement() async throws {
         let f = try await ExecutorFixture.make()
-        let proxy = try FaultProxy(upstream: f.devnet.url)
+        let proxy = try await FaultProxy.start(upstream: f.devnet.url)
         try await HostileEVM.setAutomine(f.devnet, false)
         let executor = f.executor(url: proxy.url)
         let loop = SettlementLoop(ledger: f.ledger, chain: "devnet", executor: executor)
@@ -139,7 +144,7 @@ struct HostileNodeEVMTests {
     @Test("underpriced but held: the replacement is refused as underpriced by the endpoint, the node keeps and mines it; no second nonce")
     func underpricedButHeldReplacement() async throws {
         let f = try await ExecutorFixture.make()
-        let proxy = try FaultProxy(upstream: f.devnet.url)
+        let proxy = try await FaultProxy.start(upstream: f.devnet.url)
         try await HostileEVM.setAutomine(f.devnet, false)
         let executor = f.executor(url: proxy.url)
         let loop = SettlementLoop(ledger: f.ledger, chain: "devnet", executor: executor)
@@ -168,7 +173,7 @@ struct HostileNodeEVMTests {
     @Test("death by absence: the transfer is mined but the node returns no receipt and no transaction for it; no second nonce")
     func deathByAbsence() async throws {
         let f = try await ExecutorFixture.make()
-        let proxy = try FaultProxy(upstream: f.devnet.url)
+        let proxy = try await FaultProxy.start(upstream: f.devnet.url)
         let executor = f.executor(url: proxy.url)
         let loop = SettlementLoop(ledger: f.ledger, chain: "devnet", executor: executor)
         let charge = try await f.dueCharge("in_h3", cents: 3000)
@@ -194,7 +199,7 @@ struct HostileNodeEVMTests {
     @Test("death by absence on a node without history: no receipt, transaction or block body; unknown, never a second nonce")
     func deathByAbsenceNoHistory() async throws {
         let f = try await ExecutorFixture.make()
-        let proxy = try FaultProxy(upstream: f.devnet.url)
+        let proxy = try await FaultProxy.start(upstream: f.devnet.url)
         let executor = f.executor(url: proxy.url)
         await executor.setUnknownAfterBlocks(5)
         let loop = SettlementLoop(ledger: f.ledger, chain: "devnet", executor: executor)
@@ -266,7 +271,7 @@ struct HostileNodeEVMTests {
     @Test("underpriced first send: re-priced at the same nonce, so the next charge's nonce is not stranded behind a gap")
     func underpricedFirstSend() async throws {
         let f = try await ExecutorFixture.make()
-        let proxy = try FaultProxy(upstream: f.devnet.url)
+        let proxy = try await FaultProxy.start(upstream: f.devnet.url)
         let executor = f.executor(url: proxy.url)
         let loop = SettlementLoop(ledger: f.ledger, chain: "devnet", executor: executor)
         _ = try await f.dueCharge("in_h5a", cents: 3000)

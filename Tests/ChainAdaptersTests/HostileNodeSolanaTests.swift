@@ -39,7 +39,7 @@ struct HostileNodeSolanaTests {
     @Test("death by absence without full history: the transfer landed, the node shows no status and no old ledger; no second signature")
     func deathByAbsenceWithoutHistory() async throws {
         let f = try await HostileSolana.Fixture.make()
-        let proxy = try FaultProxy(upstream: f.net.peer.url("/"))
+        let proxy = try await FaultProxy.start(upstream: f.net.peer.url("/"))
         let (executor, loop) = HostileSolana.loop(f, proxy: proxy)
         await executor.setUnknownAfterBlocks(20)
         let charge = try await f.dueCharge("in_s9", cents: 3000)
@@ -66,7 +66,7 @@ struct HostileNodeSolanaTests {
     @Test("early failure: a node reports the landed transfer as failed at confirmed; nothing is re-signed, settled once finalized")
     func earlyFailure() async throws {
         let f = try await HostileSolana.Fixture.make()
-        let proxy = try FaultProxy(upstream: f.net.peer.url("/"))
+        let proxy = try await FaultProxy.start(upstream: f.net.peer.url("/"))
         let (executor, loop) = HostileSolana.loop(f, proxy: proxy)
         let charge = try await f.dueCharge("in_s10", cents: 3000)
         let now = Hostile.future()
@@ -91,7 +91,7 @@ struct HostileNodeSolanaTests {
     @Test("ack lost: sendTransaction reaches the node but every answer is 503; one transfer, settled")
     func ackLost() async throws {
         let f = try await HostileSolana.Fixture.make()
-        let proxy = try FaultProxy(upstream: f.net.peer.url("/"))
+        let proxy = try await FaultProxy.start(upstream: f.net.peer.url("/"))
         let (_, loop) = HostileSolana.loop(f, proxy: proxy)
         let charge = try await f.dueCharge("in_s11", cents: 3000)
         try await proxy.arm(#"{"mode": "ack_lost", "status": 503, "count": -1, "method": "sendTransaction"}"#)
@@ -110,7 +110,7 @@ struct HostileNodeSolanaTests {
     @Test("ack lost, then forgotten: an unacknowledged transfer that landed is never re-signed")
     func ackLostThenForgotten() async throws {
         let f = try await HostileSolana.Fixture.make()
-        let proxy = try FaultProxy(upstream: f.net.peer.url("/"))
+        let proxy = try await FaultProxy.start(upstream: f.net.peer.url("/"))
         let (executor, loop) = HostileSolana.loop(f, proxy: proxy)
         await executor.setUnknownAfterBlocks(20)
         let charge = try await f.dueCharge("in_s11b", cents: 3000)

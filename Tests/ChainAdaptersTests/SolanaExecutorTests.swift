@@ -25,7 +25,7 @@ struct SolanaExecutorTests {
         let agreement: Agreement
 
         static func make() async throws -> Fixture {
-            let net = try SolanaTestnet()
+            let net = try await SolanaTestnet.start()
             let keys = try await net.keypairs(3)
             let mint = try await net.createMint()
             let payerKey = SolanaPublicKey(keys[0].publicKey)

@@ -30,7 +30,7 @@ struct SolanaTokenBehaviourTests {
 
         static func make(program: TokenProgram = .token2022, extensions: JSON? = nil, freezable: Bool = false,
                          treasuryAccount: Bool = true, grossUp: Bool = false) async throws -> World {
-            let net = try SolanaTestnet()
+            let net = try await SolanaTestnet.start()
             let keys = try await net.keypairs(3)
             let mint = try await net.createMint(program: program, extensions: extensions, freezable: freezable)
             let owner = SolanaPublicKey(keys[0].publicKey)

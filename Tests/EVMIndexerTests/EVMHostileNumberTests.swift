@@ -29,8 +29,8 @@ struct EVMHostileNumberTests {
     @Test("the indexer refuses the answer and records nothing; it catches up once the node is honest", arguments: 0..<4)
     func indexer(index: Int) async throws {
         let (name, faults, maxLogRange) = Self.faults[index]
-        let devnet = try sharedDevnet.get()
-        let proxy = try FaultProxy(upstream: devnet.url)
+        let devnet = try await sharedDevnet.value
+        let proxy = try await FaultProxy.start(upstream: devnet.url)
         let f = try await IndexerFixture.make(devnet: devnet, accountOffset: 2, maxLogRange: maxLogRange, rpcURL: proxy.url,
                                               retry: RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(5)))
         try await f.devnet.approve(token: f.token, owner: f.customer, spender: f.spender.address, amount: 7_000_000)
@@ -54,8 +54,8 @@ struct EVMHostileNumberTests {
     @Test("a watched transaction's receipt with gasUsed or blockNumber of 2^64 - 1 is refused, and read again when honest",
           arguments: ["gasUsed", "blockNumber"])
     func receipt(key: String) async throws {
-        let devnet = try sharedDevnet.get()
-        let proxy = try FaultProxy(upstream: devnet.url)
+        let devnet = try await sharedDevnet.value
+        let proxy = try await FaultProxy.start(upstream: devnet.url)
         let f = try await IndexerFixture.make(devnet: devnet, accountOffset: 3, rpcURL: proxy.url,
                                               retry: RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(5)))
         let approve = try await devnet.sendSigned(from: f.customer, to: f.token, data: ERC20.approve(spender: f.spender.address, amount: 10))

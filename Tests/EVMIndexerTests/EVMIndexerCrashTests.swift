@@ -15,7 +15,7 @@ struct EVMIndexerCrashTests {
     @Test("kill -9 during backfill, again and again: after restart no gap and no duplicate")
     func killDuringBackfill() async throws {
         _ = try SettledBinary.require()
-        let devnet = try Devnet()
+        let devnet = try await Devnet.start()
         let f = try await IndexerFixture.make(devnet: devnet, maxLogRange: 1)
         try await devnet.approve(token: f.token, owner: f.customer, spender: f.spender.address, amount: .max)
         for i in 0..<250 {

@@ -21,7 +21,7 @@ struct EVMIndexerDevnetTests {
 
     @Test("approve, transferFrom, change, revoke, infinite: index matches allowance() and balanceOf() at every step")
     func lifecycle() async throws {
-        let f = try await IndexerFixture.make(devnet: try sharedDevnet.get(), accountOffset: 0)
+        let f = try await IndexerFixture.make(devnet: try await sharedDevnet.value, accountOffset: 0)
         try await f.devnet.approve(token: f.token, owner: f.customer, spender: f.spender.address, amount: 100_000_000)
         try await expectMatchesChain(f)
         #expect(try await f.indexedAllowance() == 100_000_000)
@@ -55,7 +55,7 @@ struct EVMIndexerDevnetTests {
 
     @Test("scoped mode ignores approvals to other spenders and transfers of wallets that never approved us")
     func scope() async throws {
-        let f = try await IndexerFixture.make(devnet: try sharedDevnet.get(), accountOffset: 1)
+        let f = try await IndexerFixture.make(devnet: try await sharedDevnet.value, accountOffset: 1)
         let stranger = try await f.devnet.accounts()[9]
         try await f.devnet.mint(token: f.token, to: stranger.address, amount: 5_000_000)
         try await f.devnet.approve(token: f.token, owner: stranger, spender: f.treasury.address, amount: 1)  // not our spender
@@ -74,7 +74,7 @@ struct EVMIndexerDevnetTests {
 
     @Test("full mode indexes every Approval and Transfer of the token, shrinking ranges past the node's result cap")
     func fullModeAdaptiveRanges() async throws {
-        let devnet = try Devnet(chainID: 1337, arguments: ["--max-logs", "7"])
+        let devnet = try await Devnet.start(chainID: 1337, arguments: ["--max-logs", "7"])
         let f = try await IndexerFixture.make(devnet: devnet, mode: "full", maxLogRange: 500)
         for i in 0..<12 {
             try await devnet.transfer(token: f.token, from: f.customer, to: f.treasury.address, amount: UInt256(UInt64(i + 1)))
@@ -91,7 +91,7 @@ struct EVMIndexerDevnetTests {
 
     @Test("a reorg rolls the index back to the common ancestor and re-indexes the new chain")
     func reorg() async throws {
-        let devnet = try Devnet()
+        let devnet = try await Devnet.start()
         let f = try await IndexerFixture.make(devnet: devnet)
         try await f.indexer.indexToHead()
         let snapshot = try await devnet.snapshot()
@@ -120,7 +120,7 @@ struct EVMIndexerDevnetTests {
 
     @Test("replay finds and repairs rows that were removed, changed or invented")
     func replayRepairs() async throws {
-        let f = try await IndexerFixture.make(devnet: try sharedDevnet.get(), accountOffset: 2)
+        let f = try await IndexerFixture.make(devnet: try await sharedDevnet.value, accountOffset: 2)
         try await f.devnet.approve(token: f.token, owner: f.customer, spender: f.spender.address, amount: 100)
         try await f.devnet.transferFrom(token: f.token, spender: f.spender, from: f.customer.address, to: f.treasury.address, amount: 40)
         try await f.devnet.transfer(token: f.token, from: f.customer, to: f.treasury.address, amount: 5)
@@ -151,7 +151,7 @@ struct EVMIndexerDevnetTests {
 
     @Test("an endpoint that answers for another chain id is refused at start")
     func wrongChain() async throws {
-        let devnet = try sharedDevnet.get()
+        let devnet = try await sharedDevnet.value
         let accounts = try await devnet.accounts()
         let text = devnet.chainConfig(tokens: [("USDC", accounts[0].address, 6)], spenders: [accounts[7].address])
             .replacingOccurrences(of: "chain_id = 1337", with: "chain_id = 8453")

@@ -20,6 +20,11 @@ struct FaultProxy {
         control = JSONRPCClient(endpoints: [RPCEndpoint(url: peer.url("/_fault"), label: "proxy")], http: http)
     }
 
+    /// Starts the proxy as `init` does, off the cooperative pool (`onThread`).
+    static func start(upstream: String) async throws -> FaultProxy {
+        try await onThread { try FaultProxy(upstream: upstream) }
+    }
+
     var url: String { peer.url("/") }
 
     func arm(_ fault: JSON) async throws {
@@ -53,8 +58,8 @@ struct EVMIndexerFaultTests {
     @Test("the index never records wrong data and catches up when the fault clears", arguments: 0..<8)
     func fault(index: Int) async throws {
         let (name, fault) = Self.faults[index]
-        let devnet = try sharedDevnet.get()
-        let proxy = try FaultProxy(upstream: devnet.url)
+        let devnet = try await sharedDevnet.value
+        let proxy = try await FaultProxy.start(upstream: devnet.url)
         let f = try await IndexerFixture.make(devnet: devnet, accountOffset: 3, rpcURL: proxy.url,
                                          retry: RetryPolicy(maximumAttempts: 3, baseDelay: .milliseconds(20)), timeout: .seconds(1))
         try await populate(f)
@@ -93,8 +98,8 @@ struct EVMIndexerFaultTests {
 
     @Test("an endpoint that answers for another chain id never gets to write")
     func wrongChainID() async throws {
-        let devnet = try sharedDevnet.get()
-        let proxy = try FaultProxy(upstream: devnet.url)
+        let devnet = try await sharedDevnet.value
+        let proxy = try await FaultProxy.start(upstream: devnet.url)
         let f = try await IndexerFixture.make(devnet: devnet, accountOffset: 4, rpcURL: proxy.url)
         try await proxy.arm(["mode": "wrong_chain", "count": -1])
         let error = await #expect(throws: EVMIndexError.self) { try await f.indexer.indexToHead() }
@@ -104,8 +109,8 @@ struct EVMIndexerFaultTests {
 
     @Test("a node that silently drops a log is caught by replay against an honest node")
     func droppedLog() async throws {
-        let devnet = try sharedDevnet.get()
-        let proxy = try FaultProxy(upstream: devnet.url)
+        let devnet = try await sharedDevnet.value
+        let proxy = try await FaultProxy.start(upstream: devnet.url)
         let f = try await IndexerFixture.make(devnet: devnet, accountOffset: 5, rpcURL: proxy.url)
         try await populate(f)
         try await proxy.arm(["mode": "drop_logs", "count": -1, "method": "eth_getLogs"])

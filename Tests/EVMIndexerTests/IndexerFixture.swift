@@ -9,7 +9,9 @@ import TestSupport
 import Transport
 
 /// One devnet shared by the suites that only append blocks (reorg and crash tests start their own).
-let sharedDevnet = Result { try Devnet() }
+// Started once per test process on first use, on a thread of its own (a blocking start, or a `Result` global's
+// one-time initializer that other tests block on meanwhile, would hold the cooperative pool's threads for seconds).
+let sharedDevnet = Task { try await Devnet.start() }
 
 /// A customer, a merchant spender, a treasury and a fresh token on a devnet, plus an indexer over a fresh database.
 struct IndexerFixture {

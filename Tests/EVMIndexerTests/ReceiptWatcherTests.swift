@@ -8,7 +8,7 @@ import Testing
 struct ReceiptWatcherTests {
     @Test("each fate is recorded from the canonical chain")
     func fates() async throws {
-        let devnet = try Devnet()
+        let devnet = try await Devnet.start()
         let f = try await IndexerFixture.make(devnet: devnet)
         let chain = try await f.chain
 

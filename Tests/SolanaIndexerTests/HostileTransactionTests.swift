@@ -49,7 +49,7 @@ struct HostileTransactionTests {
 
     @Test("accountIndex, index, programIdIndex and inner account indexes of 2^63, 2^64 - 1 and 10^30")
     func hugeIndexes() async throws {
-        let net = try sharedTestnet.get()
+        let net = try await sharedTestnet.value
         let keys = try await net.keypairs(2)
         let mint = try await net.createMint(decimals: 6)
         let owner = SolanaPublicKey(keys[0].publicKey)

@@ -24,11 +24,11 @@ struct SolanaHostileNumberTests {
     @Test("the indexer refuses the answer and records nothing wrong; it catches up once the node is honest", arguments: 0..<5)
     func indexer(index: Int) async throws {
         let (name, fault) = Self.faults[index]
-        let net = try sharedTestnet.get()
+        let net = try await sharedTestnet.value
         let f = try await SolanaFixture.make(net: net)
         _ = try await f.approve(40_000_000)
         _ = try await f.pull(1_000_000)
-        let proxy = try SolanaFaultProxy(upstream: net.peer.url("/"))
+        let proxy = try await SolanaFaultProxy.start(upstream: net.peer.url("/"))
         try await proxy.arm(fault)
         let indexer = try await f.indexer(url: proxy.url, retry: RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(5)))
         await #expect(throws: RPCError.self, "\(name)") { try await indexer.indexOnce() }

@@ -102,7 +102,7 @@ struct SolanaIndexerTests {
           arguments: [TokenProgram.token, .token2022])
     func lifecycle(program: TokenProgram) async throws {
         // Its own runtime: the finality checks below count blocks, which other suites would add.
-        let f = try await SolanaFixture.make(net: try SolanaTestnet(), program: program)
+        let f = try await SolanaFixture.make(net: try await SolanaTestnet.start(), program: program)
         let indexer = try await f.indexer()
         #expect(try await indexer.indexOnce().accountsTracked == 0)  // nobody delegated to us yet
 
@@ -140,12 +140,12 @@ struct SolanaIndexerTests {
     @Test("restart mid-backfill: a pass cut short (a transaction the node cannot return) resumes with no gap and no duplicate",
           arguments: SolanaIndexDatabase.Backend.allCases)
     func restartMidBackfill(_ backend: SolanaIndexDatabase.Backend) async throws {
-        let net = try sharedTestnet.get()
+        let net = try await sharedTestnet.value
         let f = try await SolanaFixture.make(net: net, backend: backend)
         defer { f.close() }
         _ = try await f.approve(500_000_000)
         for i in 1...12 { _ = try await f.pull(UInt64(i) * 1_000) }
-        let proxy = try SolanaFaultProxy(upstream: net.peer.url("/"))
+        let proxy = try await SolanaFaultProxy.start(upstream: net.peer.url("/"))
         // The node "misses" getTransaction after a few calls: the first pass stops part way.
         try await proxy.arm(["mode": "null_result", "method": "getTransaction", "count": -1], after: 5)
         let first = try await f.indexer(url: proxy.url)
@@ -167,11 +167,11 @@ struct SolanaIndexerTests {
         #"{"mode": "malformed", "count": 3}"#,
     ])
     func faults(fault: String) async throws {
-        let net = try sharedTestnet.get()
+        let net = try await sharedTestnet.value
         let f = try await SolanaFixture.make(net: net)
         _ = try await f.approve(40_000_000)
         _ = try await f.pull(1_000_000)
-        let proxy = try SolanaFaultProxy(upstream: net.peer.url("/"))
+        let proxy = try await SolanaFaultProxy.start(upstream: net.peer.url("/"))
         try await proxy.arm(try JSON(parsing: fault))
         let indexer = try await f.indexer(url: proxy.url, retry: RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(10)))
         _ = try? await indexer.indexOnce()
@@ -194,6 +194,11 @@ struct SolanaFaultProxy {
         peer = try Peer(script: "fault_proxy.py", arguments: ["--upstream", upstream])
     }
 
+    /// Starts the proxy as `init` does, off the cooperative pool (`onThread`).
+    static func start(upstream: String) async throws -> SolanaFaultProxy {
+        try await onThread { try SolanaFaultProxy(upstream: upstream) }
+    }
+
     var url: String { peer.url("/") }
 
     /// Arms `fault`; with `after`, only once that many matching requests have passed through.
@@ -213,7 +218,7 @@ struct SolanaFaultProxy {
 struct SolanaReplayTests {
     @Test("replay over a slot range finds and repairs removed and invented transactions", arguments: SolanaIndexDatabase.Backend.allCases)
     func replay(_ backend: SolanaIndexDatabase.Backend) async throws {
-        let f = try await SolanaFixture.make(net: try sharedTestnet.get(), backend: backend)
+        let f = try await SolanaFixture.make(net: try await sharedTestnet.value, backend: backend)
         defer { f.close() }
         _ = try await f.approve(9_000)
         _ = try await f.pull(1_000)
@@ -247,7 +252,7 @@ struct SolanaReplayTests {
     @Test("settled index --once and allowances --json on a Solana chain file")
     func cli() async throws {
         _ = try SettledBinary.require()
-        let f = try await SolanaFixture.make(net: try sharedTestnet.get())
+        let f = try await SolanaFixture.make(net: try await sharedTestnet.value)
         _ = try await f.approve(77_000)
         let directory = try temporaryDirectory("settle-solana-cli")
         try """
@@ -280,7 +285,7 @@ struct SolanaFinalityTests {
     @Test("a confirmed transaction the cluster never finalizes is dropped with its rows once its slot is final",
           arguments: SolanaIndexDatabase.Backend.allCases)
     func dropsUnfinalized(_ backend: SolanaIndexDatabase.Backend) async throws {
-        let f = try await SolanaFixture.make(net: try sharedTestnet.get(), backend: backend)
+        let f = try await SolanaFixture.make(net: try await sharedTestnet.value, backend: backend)
         defer { f.close() }
         _ = try await f.approve(10)
         let indexer = try await f.indexer()
@@ -305,7 +310,7 @@ struct SolanaFinalityTests {
     @Test("state that disagrees with the indexed transactions is reported and repaired from the chain",
           arguments: SolanaIndexDatabase.Backend.allCases)
     func mismatch(_ backend: SolanaIndexDatabase.Backend) async throws {
-        let f = try await SolanaFixture.make(net: try sharedTestnet.get(), backend: backend)
+        let f = try await SolanaFixture.make(net: try await sharedTestnet.value, backend: backend)
         defer { f.close() }
         let approve = try await f.approve(123)
         let indexer = try await f.indexer()
@@ -325,7 +330,7 @@ struct SolanaFencedIndexerTests {
     @Test("an indexer whose lease changed hands commits nothing of its pass; the new holder's pass indexes everything",
           arguments: SolanaIndexDatabase.Backend.allCases)
     func staleLease(_ backend: SolanaIndexDatabase.Backend) async throws {
-        let f = try await SolanaFixture.make(net: try sharedTestnet.get(), backend: backend)
+        let f = try await SolanaFixture.make(net: try await sharedTestnet.value, backend: backend)
         defer { f.close() }
         _ = try await f.approve(50_000)
         _ = try await f.pull(5_000)
@@ -353,12 +358,12 @@ struct SolanaCrashTests {
     @Test("kill -9 the settled binary during a Solana backfill, again and again: no gap, no duplicate")
     func killDuringBackfill() async throws {
         _ = try SettledBinary.require()
-        let f = try await SolanaFixture.make(net: try SolanaTestnet())
+        let f = try await SolanaFixture.make(net: try await SolanaTestnet.start())
         _ = try await f.approve(10_000_000)
         for i in 1...400 { _ = try await f.pull(UInt64(i)) }
         // Each getTransaction answers 2 ms late, as from a node across a network: on a quiet machine the local
         // backfill otherwise finished inside one kill delay (CI once counted a single kill).
-        let proxy = try SolanaFaultProxy(upstream: f.net.peer.url("/"))
+        let proxy = try await SolanaFaultProxy.start(upstream: f.net.peer.url("/"))
         try await proxy.arm(["mode": "delay", "seconds": .number("0.002"), "count": -1, "method": "getTransaction"])
         let directory = try temporaryDirectory("settle-solana-crash")
         try """

@@ -9,7 +9,9 @@ import TestSupport
 import Testing
 import Transport
 
-let sharedTestnet = Result { try SolanaTestnet() }
+// Started once per test process on first use, on a thread of its own (a blocking start, or a `Result` global's
+// one-time initializer that other tests block on meanwhile, would hold the cooperative pool's threads for seconds).
+let sharedTestnet = Task { try await SolanaTestnet.start() }
 
 @Suite("Solana RPC client and SPL Token event decoding against LiteSVM", .serialized)
 struct SolanaNodeTests {
@@ -23,7 +25,7 @@ struct SolanaNodeTests {
     @Test("approve, transferChecked by the delegate, a failed over-limit transfer, revoke — decoded exactly, state matches",
           arguments: [TokenProgram.token, .token2022])
     func delegationLifecycle(program: TokenProgram) async throws {
-        let net = try sharedTestnet.get()
+        let net = try await sharedTestnet.value
         let keys = try await net.keypairs(3)
         let (payer, delegate, treasury) = (keys[0], keys[1], keys[2])
         let payerKey = SolanaPublicKey(payer.publicKey)
@@ -77,7 +79,7 @@ struct SolanaNodeTests {
 
     @Test("a v0 transaction with a lookup table: loaded addresses resolve the instruction's accounts")
     func versionedTransaction() async throws {
-        let net = try sharedTestnet.get()
+        let net = try await sharedTestnet.value
         let keys = try await net.keypairs(2)
         let (payer, treasury) = (keys[0], keys[1])
         let payerKey = SolanaPublicKey(payer.publicKey)
@@ -98,7 +100,7 @@ struct SolanaNodeTests {
 
     @Test("inner (CPI) instructions are resolved in execution order")
     func innerInstructions() async throws {
-        let net = try sharedTestnet.get()
+        let net = try await sharedTestnet.value
         let owner = SolanaPublicKey(try await net.keypairs(1)[0].publicKey)
         let mint = try await net.createMint()
         let account = try await net.createATA(owner: owner, mint: mint)  // ATA CreateIdempotent CPIs into SPL Token
@@ -112,7 +114,7 @@ struct SolanaNodeTests {
 
     @Test("simulateTransaction reports the failure of an over-limit pull without landing it; getAccountInfo reads one account")
     func simulate() async throws {
-        let net = try sharedTestnet.get()
+        let net = try await sharedTestnet.value
         let keys = try await net.keypairs(2)
         let owner = SolanaPublicKey(keys[0].publicKey)
         let mint = try await net.createMint()
@@ -139,7 +141,7 @@ struct SolanaNodeTests {
 
     @Test("exact u64 numbers, finalized lag and blockhashes")
     func chainViews() async throws {
-        let net = try sharedTestnet.get()
+        let net = try await sharedTestnet.value
         let confirmed = try await net.node.slot(.confirmed)
         let finalized = try await net.node.slot(.finalized)
         #expect(finalized <= confirmed)
@@ -153,7 +155,7 @@ struct SolanaNodeTests {
 struct SolanaCPITests {
     @Test("ATA RecoverNested moves tokens with an inner TransferChecked: decoded as a transfer from the inner instruction")
     func recoverNested() async throws {
-        let net = try sharedTestnet.get()
+        let net = try await sharedTestnet.value
         let wallet = try await net.keypairs(1)[0]
         let walletKey = SolanaPublicKey(wallet.publicKey)
         let ownerMint = try await net.createMint()

@@ -24,6 +24,11 @@ public final class Devnet: Sendable {
         self.chainID = chainID
     }
 
+    /// Starts a devnet as `init` does, off the cooperative pool (see `onThread`): async code starts devnets with this.
+    public static func start(chainID: UInt64 = 1337, arguments: [String] = []) async throws -> Devnet {
+        try await onThread { try Devnet(chainID: chainID, arguments: arguments) }
+    }
+
     public var url: String { peer.url("/") }
 
     /// A prefunded account.

@@ -65,13 +65,7 @@ public final class Peer: @unchecked Sendable {
     /// start on a loaded machine, and waiting on one of the cooperative pool's two threads stalls every in-process
     /// server of the other suites meanwhile. Async code starts peers with this.
     public static func start(script: String, arguments: [String] = []) async throws -> Peer {
-        let result: Result<Peer, any Error> = await withCheckedContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(returning: Result { try Peer(script: script, arguments: arguments) })
-            }
-            thread.start()
-        }
-        return try result.get()
+        try await onThread { try Peer(script: script, arguments: arguments) }
     }
 
     /// `http://127.0.0.1:PORT` + `path`.
@@ -85,6 +79,17 @@ public final class Peer: @unchecked Sendable {
     }
 
     deinit { stop() }
+}
+
+/// Runs `body` on a new thread of its own and returns its result (or its error). For anything that blocks — a peer's
+/// start, a wait for a child process, a timing that must not stretch — in async test code: Swift's cooperative pool
+/// has one thread per core (two here), and a blocked pool thread stalls every suite's in-process servers and sleeps.
+public func onThread<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+    let result: Result<T, E> = await withCheckedContinuation { continuation in
+        let thread = Thread { continuation.resume(returning: Result(catching: body)) }
+        thread.start()
+    }
+    return try result.get()
 }
 
 /// A peer that failed to start.

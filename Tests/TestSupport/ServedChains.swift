@@ -54,7 +54,7 @@ public struct EVMServedChain: ServedChain {
 
     /// A fresh devnet with the token deployed, `balance` minted to the payer and `allowance` approved to the spender.
     public static func make(name: String = "devnet", balance: UInt256 = 1_000_000_000_000, allowance: UInt256 = 1_000_000_000_000) async throws -> EVMServedChain {
-        let devnet = try Devnet()
+        let devnet = try await Devnet.start()
         let accounts = try await devnet.accounts()
         let token = try await devnet.deployToken(owner: accounts[0].address)
         try await devnet.mint(token: token, to: accounts[1].address, amount: balance)
@@ -116,7 +116,7 @@ public struct SolanaServedChain: ServedChain {
 
     /// A fresh LiteSVM peer with a 6-decimal SPL Token mint, `balance` minted to the payer and `allowance` delegated.
     public static func make(name: String = "litesvm", balance: UInt64 = 1_000_000_000_000, allowance: UInt64 = 1_000_000_000_000) async throws -> SolanaServedChain {
-        let net = try SolanaTestnet()
+        let net = try await SolanaTestnet.start()
         let keys = try await net.node.rpc.call("settle_keypairs", [3]).arrayValue ?? []
         let secrets = keys.map { $0["secretKey"] ?? .null }
         let signers = try secrets.map { try Ed25519PrivateKey(keypairBytes: ($0.arrayValue ?? []).compactMap { $0.uint64Value.map { UInt8($0) } }) }

@@ -51,11 +51,16 @@ public enum SettledBinary {
             let process = try SpawnedProcess(executable: try require(), arguments: arguments, environment: TestEnvironment.current(),
                                              log: log?.path ?? "/dev/null")
             if report.runs <= killingRuns {
-                try await Task.sleep(for: .milliseconds(Int64(delay.lowerBound + rng.next() % (delay.upperBound - delay.lowerBound + 1))))
-                if process.isRunning {
+                // Timed on a thread of its own: a sleep on the cooperative pool stretched past the whole run when other
+                // suites held the pool's two threads (in CI a backfill meant to be killed 60 times was never killed).
+                let milliseconds = delay.lowerBound + rng.next() % (delay.upperBound - delay.lowerBound + 1)
+                let killed = await onThread { () -> Bool in
+                    usleep(useconds_t(clamping: milliseconds * 1000))
+                    guard process.isRunning else { return false }
                     kill(process.processIdentifier, SIGKILL)
-                    report.kills += 1
+                    return true
                 }
+                if killed { report.kills += 1 }
             }
             await process.exited()
             let clean = process.terminationReason == .exit && process.terminationStatus == 0

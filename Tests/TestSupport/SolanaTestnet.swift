@@ -19,6 +19,11 @@ public final class SolanaTestnet: Sendable {
                                              retry: RetryPolicy(maximumAttempts: 2)))
     }
 
+    /// Starts the peer as `init` does, off the cooperative pool (see `onThread`): async code starts it with this.
+    public static func start() async throws -> SolanaTestnet {
+        try await onThread { try SolanaTestnet() }
+    }
+
     deinit {
         http.shutdown()
         peer.stop()

@@ -4,7 +4,9 @@ import Testing
 import Transport
 
 /// One fixture server for the whole suite (a hand-written fake: it makes faults on demand).
-let httpFixture = Result { try Peer(script: "http_fixture.py") }
+// Started once per test process on first use, on a thread of its own (a blocking start, or a `Result` global's
+// one-time initializer that other tests block on meanwhile, would hold the cooperative pool's threads for seconds).
+let httpFixture = Task { try await Peer.start(script: "http_fixture.py") }
 
 @Suite("HTTPClient on libcurl against a loopback server")
 struct HTTPClientTests {
@@ -12,7 +14,7 @@ struct HTTPClientTests {
 
     @Test("POST body round trip and headers sent")
     func echo() async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         let body = Array("hello settle".utf8)
         let response = try await client.execute(HTTPRequest(url: server.url("/echo"), method: .post, body: body))
         #expect(response.status == 200)
@@ -25,7 +27,7 @@ struct HTTPClientTests {
 
     @Test("many requests in flight at once on one engine thread")
     func concurrency() async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         _ = try await client.execute(HTTPRequest(url: server.url("/max_in_flight")))  // reset the server's count
         try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<40 {
@@ -41,14 +43,14 @@ struct HTTPClientTests {
 
     @Test("gzip responses are decompressed")
     func gzip() async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         let response = try await client.execute(HTTPRequest(url: server.url("/gzip")))
         #expect(String(decoding: response.body, as: UTF8.self) == String(repeating: "compressed ", count: 1000))
     }
 
     @Test("timeouts, refused connections, truncated and oversized bodies are typed errors")
     func failures() async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         var error = await #expect(throws: TransportError.self) {
             try await client.execute(HTTPRequest(url: server.url("/slow/3000"), timeout: .milliseconds(200)))
         }
@@ -80,7 +82,7 @@ struct HTTPClientTests {
 
     @Test("an endless body: an error at the limit, or with truncatesLargeResponse the status and the body cut there")
     func endless() async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         let error = await #expect(throws: TransportError.self) {
             try await client.execute(HTTPRequest(url: server.url("/endless"), maximumResponseBytes: 3 << 20))
         }
@@ -97,7 +99,7 @@ struct HTTPClientTests {
 
     @Test("status codes and Retry-After come back as they are")
     func statuses() async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         let response = try await client.execute(HTTPRequest(url: server.url("/status/429?retry_after=2")))
         #expect(response.status == 429)
         #expect(response.retryAfter == 2)
@@ -105,7 +107,7 @@ struct HTTPClientTests {
 
     @Test("cancelling the task cancels the request")
     func cancellation() async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         let client = self.client
         // The server answers after 30 s; ending far sooner proves the cancellation reached the transfer (the bound is
         // loose on purpose: the whole suite shares two cores with devnets and other peers).
@@ -120,7 +122,7 @@ struct HTTPClientTests {
 
     @Test("shutdown fails requests in flight and refuses new ones")
     func shutdown() async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         let client = HTTPClient()
         let pending = Task { try await client.execute(HTTPRequest(url: server.url("/slow/5000"))) }
         try await Task.sleep(for: .milliseconds(100))

@@ -21,7 +21,7 @@ struct JSONRPCClientTests {
 
     @Test("a call returns its result; a server error is typed with code, message and data")
     func call() async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         let rpc = client([server.url("/rpc")])
         #expect(try await rpc.call("echo", ["a", 1]) == ["a", 1])
         let error = await #expect(throws: RPCError.self) { try await rpc.call("error") }
@@ -30,7 +30,7 @@ struct JSONRPCClientTests {
 
     @Test("a batch returns results in call order, errors per call")
     func batch() async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         let rpc = client([server.url("/rpc")])
         let results = try await rpc.batch([
             .init("add", ["0x1", "0x2"]), .init("error", []), .init("echo", ["x"]), .init("nope", []),
@@ -43,7 +43,7 @@ struct JSONRPCClientTests {
 
     @Test("503 then healthy: retried with backoff on the same single endpoint")
     func retries() async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         let sleeps = Sleeps()
         let key = "r\(UInt32.random(in: 0...UInt32.max))"
         let rpc = client([server.url("/rpc/flaky/\(key)/3")], sleeps: sleeps)
@@ -53,7 +53,7 @@ struct JSONRPCClientTests {
 
     @Test("a dead endpoint fails over to the next and stays there")
     func failover() async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         let key = "f\(UInt32.random(in: 0...UInt32.max))"
         let rpc = client(["http://127.0.0.1:1/dead", server.url("/rpc/count/\(key)")])
         #expect(try await rpc.call("echo", [1]) == [1])
@@ -65,7 +65,7 @@ struct JSONRPCClientTests {
 
     @Test("invalid JSON and exhausted retries are typed errors")
     func malformed() async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         let garbage = client([server.url("/rpc/garbage")], attempts: 2)
         let error = await #expect(throws: RPCError.self) { try await garbage.call("echo") }
         if case .malformedResponse = error {} else { Issue.record("expected malformedResponse, got \(String(describing: error))") }
@@ -78,7 +78,7 @@ struct JSONRPCClientTests {
     @Test("a hostile Retry-After (1e20, inf, nan, -1) from a real endpoint is capped or ignored, never a trap",
           arguments: ["1e20", "inf", "nan", "-1", "99999999999999999999999"])
     func hostileRetryAfter(_ header: String) async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         let proxy = try await Peer.start(script: "fault_proxy.py", arguments: ["--upstream", server.url("/rpc")])
         _ = try await http.execute(HTTPRequest(url: proxy.url("/_fault"), method: .post,
                                                body: Array(#"{"mode": "status", "status": 429, "retry_after": "\#(header)", "count": 1}"#.utf8)))
@@ -93,7 +93,7 @@ struct JSONRPCClientTests {
 
     @Test("a node answering an endless body: responseTooLarge at the client's limit (64 MiB by default)")
     func endlessNode() async throws {
-        let server = try httpFixture.get()
+        let server = try await httpFixture.value
         let client = JSONRPCClient(endpoints: [RPCEndpoint(url: server.url("/endless"), label: "endless")], http: HTTPClient(),
                                    retry: RetryPolicy(maximumAttempts: 1), maximumResponseBytes: 2 << 20)
         let error = await #expect(throws: RPCError.self) { _ = try await client.call("eth_blockNumber") }
