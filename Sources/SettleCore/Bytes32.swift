@@ -23,7 +23,10 @@ public struct Bytes32: Hashable, Sendable, Comparable {
         }
         var value = Bytes32.zero
         value.withUnsafeMutableBytes { raw in
-            for (i, byte) in bytes.enumerated() { raw[i] = byte }
+            // Contiguous bytes in one copy (see `EVMAddress.init(bytes:)`: unspecialized, the loop is slow).
+            if bytes.withContiguousStorageIfAvailable({ raw.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
+                for (i, byte) in bytes.enumerated() { raw[i] = byte }
+            }
         }
         self = value
     }

@@ -19,6 +19,38 @@ struct AddressTests {
         }
     }
 
+    @Test("from bytes: an array, a slice not starting at 0 and a non-contiguous collection give the same value; other counts throw")
+    func fromBytes() throws {
+        // The contiguous path copies at once; anything else goes byte by byte. Both must agree, for every layout.
+        let source = (0..<40).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        for (start, count) in [(0, 20), (7, 20), (20, 20), (0, 32), (5, 32), (8, 32)] {
+            let array = Array(source[start..<(start + count)])
+            let slice = source[start..<(start + count)]
+            let reversedTwice = array.reversed().reversed()  // a ReversedCollection: no contiguous storage
+            let lazy = array.lazy.map { $0 }
+            #expect(lazy.withContiguousStorageIfAvailable { _ in true } == nil)
+            if count == 20 {
+                let expected = try EVMAddress(bytes: array)
+                #expect(expected.bytes == array)
+                #expect(try EVMAddress(bytes: slice) == expected)
+                #expect(try EVMAddress(bytes: lazy) == expected)
+                #expect(try EVMAddress(bytes: Array(reversedTwice)) == expected)
+            } else {
+                let expected = try Hash32(bytes: array)
+                #expect(expected.bytes == array)
+                #expect(try Hash32(bytes: slice) == expected)
+                #expect(try Hash32(bytes: lazy) == expected)
+                #expect(try Bytes32(slice).bytes == array)
+                #expect(try Bytes32(lazy).bytes == array)
+            }
+        }
+        for count in [0, 19, 21, 31, 33] {
+            #expect(throws: EVMError.self) { try EVMAddress(bytes: source.prefix(count)) }
+            #expect(throws: EVMError.self) { try Hash32(bytes: source.prefix(count)) }
+            #expect(throws: CoreError.self) { try Bytes32(source.prefix(count)) }
+        }
+    }
+
     @Test("published EIP-55 examples")
     func published() throws {
         for text in ["0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",

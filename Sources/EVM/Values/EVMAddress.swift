@@ -26,7 +26,11 @@ public struct EVMAddress: Hashable, Sendable, Comparable, CustomStringConvertibl
         }
         var value = EVMAddress.zero
         value.withUnsafeMutableBytes { raw in
-            for (i, byte) in bytes.enumerated() { raw[i] = byte }
+            // Contiguous bytes (an array, a slice: every store row) in one copy. Called across modules this generic
+            // is not specialized, and the element loop then cost a metadata lookup per byte: most of an API page's time.
+            if bytes.withContiguousStorageIfAvailable({ raw.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
+                for (i, byte) in bytes.enumerated() { raw[i] = byte }
+            }
         }
         self = value
     }
