@@ -6,7 +6,7 @@ bodies, a failing-then-healthy endpoint), alongside plain correct answers.
 Paths:
   POST /echo                 body echoed back (200)
   GET  /status/CODE?retry_after=S   answers CODE with an optional Retry-After
-  GET  /slow/MS              answers after MS milliseconds
+  GET  /slow/MS[?key=K]      answers after MS milliseconds; with a key, counts its arrival (GET /count/K reads it)
   GET  /max_in_flight        the most /slow requests seen at once since the last call (then resets)
   GET  /gzip                 a gzip-compressed body (Content-Encoding: gzip)
   GET  /big/N                N bytes of 'a'
@@ -104,6 +104,8 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 IN_FLIGHT["now"] += 1
                 IN_FLIGHT["max"] = max(IN_FLIGHT["max"], IN_FLIGHT["now"])
+                if "key" in query:
+                    COUNTS[query["key"]] = COUNTS.get(query["key"], 0) + 1
             time.sleep(int(parts[1]) / 1000)
             with LOCK:
                 IN_FLIGHT["now"] -= 1

@@ -31,7 +31,7 @@ struct HTTPClientTests {
         _ = try await client.execute(HTTPRequest(url: server.url("/max_in_flight")))  // reset the server's count
         try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<40 {
-                group.addTask { try await client.execute(HTTPRequest(url: server.url("/slow/500"))).status }
+                group.addTask { try await client.execute(HTTPRequest(url: server.url("/slow/2000"))).status }
             }
             for try await status in group { #expect(status == 200) }
         }
@@ -124,11 +124,22 @@ struct HTTPClientTests {
     func shutdown() async throws {
         let server = try await httpFixture.value
         let client = HTTPClient()
-        let pending = Task { try await client.execute(HTTPRequest(url: server.url("/slow/5000"))) }
-        try await Task.sleep(for: .milliseconds(100))
+        // The server holds the request for 60 s, and the client shuts down only once the server has seen it: the
+        // request is in flight however slowly this busy machine runs the test (a 5 s answer with a 100 ms sleep
+        // before the shutdown once let the answer arrive first in CI).
+        let key = "shutdown-\(UInt64.random(in: 0 ... .max))"
+        let pending = Task { try await client.execute(HTTPRequest(url: server.url("/slow/60000?key=\(key)"), timeout: .seconds(120))) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await self.client.execute(HTTPRequest(url: server.url("/count/\(key)"))).body != Array("1".utf8) {
+            try #require(ContinuousClock.now < deadline, "the server never saw the request")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let shutAt = ContinuousClock.now
         client.shutdown()
         let result = await pending.result
-        #expect(throws: TransportError.self) { try result.get() }
+        #expect(ContinuousClock.now - shutAt < .seconds(30), "the request ended with the shutdown, not with the server's answer")
+        let inFlight = #expect(throws: TransportError.self) { try result.get() }
+        #expect(inFlight?.code == .shutDown)
         let error = await #expect(throws: TransportError.self) { try await client.execute(HTTPRequest(url: server.url("/echo"))) }
         #expect(error?.code == .shutDown)
     }
