@@ -20,7 +20,8 @@ struct BillingChangesTests {
         try await w.awaitEvent("invoice.finalized", object: invoice)
         try await w.processor.runOnce(now: now)
         _ = try await w.stripe.post("/v1/invoices/\(invoice)", ["due_date": .number(String(now + 3 * 86_400))], idempotencyKey: "due-\(invoice)")
-        try await w.awaitEvent("invoice.updated", object: invoice)
+        // Finalizing sent an invoice.updated too: wait for the one that carries the new due date.
+        try await w.awaitEvent("invoice.updated", object: invoice) { $0["due_date"]?.uint64Value == now + 3 * 86_400 }
         let unprocessed = try await w.processEvents(now: now + 1)
         #expect(unprocessed == nil, "an event was not processed: \(unprocessed ?? "")")
         let charge = try #require(try await w.ledger.charge(invoice: invoice))
@@ -198,7 +199,9 @@ struct BillingChangesTests {
         _ = try await w.stripe.post("/v1/subscriptions/\(subscriptionID)", [
             "metadata": ["settle_wallet": .string(newPayer.address.checksummed)],
         ], idempotencyKey: "sub-update-\(subscriptionID)")
-        try await w.awaitEvent("customer.subscription.updated", object: subscriptionID)
+        try await w.awaitEvent("customer.subscription.updated", object: subscriptionID) {
+            $0["metadata"]?["settle_wallet"]?.stringValue == newPayer.address.checksummed
+        }
         try await w.processor.runOnce(now: now)
         let agreement = try #require(try await w.ledger.agreements().first { $0.subscription == subscriptionID })
         #expect(agreement.wallet == newPayer.address.checksummed)

@@ -182,10 +182,16 @@ struct BillingWorld: Sendable {
 
     /// Waits until the inbox holds an event of `type` for `object` (localstripe delivers webhooks asynchronously).
     @discardableResult
-    func awaitEvent(_ type: String, object: String, timeout: Duration = .seconds(10)) async throws -> StoredEvent {
+    /// Waits for a stored event of `type` about `object` whose object (`data.object`) satisfies `matching`: an object
+    /// can have several events of one type (finalizing an invoice also sends `invoice.updated`), and the one a test
+    /// waits for may arrive after an earlier one is already stored.
+    func awaitEvent(_ type: String, object: String, timeout: Duration = .seconds(10),
+                    matching: (JSON) -> Bool = { _ in true }) async throws -> StoredEvent {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let event = try await store.allEvents().first(where: { $0.type == type && $0.objectID == object }) { return event }
+            if let event = try await store.allEvents().first(where: {
+                $0.type == type && $0.objectID == object && matching((try? JSON(parsing: $0.payload))?["data"]?["object"] ?? .null)
+            }) { return event }
             try await Task.sleep(for: .milliseconds(25))
         }
         throw PeerError("no \(type) webhook for \(object) within \(timeout)")
