@@ -24,7 +24,8 @@ import Transport
 /// concurrent HTTP clients ask
 /// `GET /v1/chains/devnet/wallets/{wallet}/allowances?limit=50` for `seconds` (after 2 s of warm-up not counted) in
 /// three phases — first pages of any wallet, first pages of long-history wallets, deep pages (a cursor from half-way
-/// to near the end of a long history) — one backend at a time, over `rounds` rounds with the backends' order
+/// to near the end of a long history) — after a floor phase (`GET /v1/chains`: the same server, authentication and
+/// client, no index read) that shows what any answer costs on this machine — one backend at a time, over `rounds` rounds with the backends' order
 /// alternating, so load from elsewhere on the machine falls on both. Latency is the client's, from the request to
 /// the answer's last byte (not its parsing, to count rows); p50, p99 and pages/s pooled over the rounds, and
 /// PostgreSQL ÷ SQLite.
@@ -104,6 +105,7 @@ enum HistoryBenchmark {
         try await ledger.migrate()
         let outbox = Outbox(database: database)
         try await outbox.migrate()
+        try await decompose(shape, view: chainView(store: store, http: http), store: store, seconds: options.seconds)
         let sqlite = try await serve(store: store, ledger: ledger, outbox: outbox, http: http)
         defer { sqlite.server.cancel() }
         let first = Backend(name: "SQLite", base: sqlite.base, load: sqliteLoad)
@@ -139,19 +141,22 @@ enum HistoryBenchmark {
     /// else the machine does falls on both; figures pooled over the rounds.
     static func compare(_ backends: [Backend], shape: HistoryShape, options: Options, http: HTTPClient) async throws {
         let token = Self.token
+        let wallets = "/v1/chains/\(chainName)/wallets/"
         let phases: [(name: String, path: @Sendable (inout SystemRandomNumberGenerator) -> String)] = [
+            // The same server, router, authentication and client without the index: what any answer costs here.
+            ("floor: GET /v1/chains, no index", { _ in "/v1/chains" }),
             ("first page, any wallet", { rng in
-                HistoryShape.address(shape.walletID(Int.random(in: 0..<shape.wallets, using: &rng))).checksummed + "/allowances?limit=50"
+                wallets + HistoryShape.address(shape.walletID(Int.random(in: 0..<shape.wallets, using: &rng))).checksummed + "/allowances?limit=50"
             }),
             ("first page, long-history wallet", { rng in
-                HistoryShape.address(shape.walletID(Int.random(in: 0..<shape.heavy, using: &rng))).checksummed + "/allowances?limit=50"
+                wallets + HistoryShape.address(shape.walletID(Int.random(in: 0..<shape.heavy, using: &rng))).checksummed + "/allowances?limit=50"
             }),
             ("deep page, long-history wallet", { rng in
                 let wallet = Int.random(in: 0..<shape.heavy, using: &rng)
                 let position = shape.heavyPosition(wallet: wallet, approval: Int.random(in: shape.heavyDepth / 2..<(shape.heavyDepth - 100), using: &rng))
                 // The API's cursor: hex of "block:logIndex", what its next_cursor of the page before would say.
                 let cursor = Hex.encode(Array("\(position.block):\(position.logIndex)".utf8))
-                return HistoryShape.address(shape.walletID(wallet)).checksummed + "/allowances?limit=50&cursor=" + cursor
+                return wallets + HistoryShape.address(shape.walletID(wallet)).checksummed + "/allowances?limit=50&cursor=" + cursor
             }),
         ]
         for clients in options.clients {
@@ -199,12 +204,57 @@ enum HistoryBenchmark {
 
     static func padded(_ name: String) -> String { name.padding(toLength: 34, withPad: " ", startingAt: 0) }
 
+    // MARK: Where a page's time goes
+
+    /// One caller, in this process, without HTTP: a trip to a reader of the API lane that reads nothing; a
+    /// long-history wallet's first page (50 rows and the current allowance) as the store reads it (one such trip);
+    /// then as the API's view reads and renders it into the answer's bytes. With the HTTP phases' floor, this splits a page's latency into the read,
+    /// the rendering and the request's path through the server and client.
+    static func decompose(_ shape: HistoryShape, view: EVMChainView, store: SQLiteEVMIndexStore, seconds: Int) async throws {
+        let owner: @Sendable (inout SystemRandomNumberGenerator) -> EVMAddress = { rng in HistoryShape.address(shape.walletID(Int.random(in: 0..<shape.heavy, using: &rng))) }
+        let spender = HistoryShape.address(HistoryShape.ourSpenderID)
+        let steps: [(name: String, run: @Sendable (inout SystemRandomNumberGenerator) async throws -> Int)] = [
+            ("store: a trip to a reader, no query", { _ in
+                try await store.database.read { (_: SQLiteConnection) in 0 }
+            }),
+            ("store: allowancePage, 51 rows", { rng in
+                try await store.allowancePage(chain: chainName, owner: owner(&rng), token: nil, spender: spender, after: nil, limit: 51)?.history.count ?? 0
+            }),
+            ("view: read + JSON answer bytes", { rng in
+                let page = try await view.allowances(wallet: owner(&rng).checksummed, token: nil, cursor: nil, limit: 50)
+                let answer: JSON = ["chain": .string(view.name), "spender": .string(view.puller), "current": .array(page.current),
+                                    "data": .array(page.history), "next_cursor": page.nextCursor.map { .string($0) } ?? .null]
+                return answer.serialized.count > 0 ? page.history.count : 0
+            }),
+        ]
+        say("Where a page's time goes (one caller, in process, no HTTP; long-history wallets' first pages, \(seconds) s each):")
+        for step in steps {
+            let run = step.run
+            var times: [Double] = []
+            var rows = 0
+            try await ReadLane.$current.withValue(.api) {
+                var rng = SystemRandomNumberGenerator()
+                let warm = ContinuousClock.now
+                while warm.secondsUntilNow < 1 { rows = try await run(&rng) }
+                let started = ContinuousClock.now
+                while started.secondsUntilNow < Double(seconds) {
+                    let one = ContinuousClock.now
+                    rows = try await run(&rng)
+                    times.append(one.secondsUntilNow * 1000)
+                }
+            }
+            times.sort()
+            say(String(format: "  %@ p50 %.3f ms  p99 %.3f ms  (%d calls, %d rows each)", padded(step.name), times[times.count / 2],
+                       times[min(times.count - 1, times.count * 99 / 100)], times.count, rows))
+        }
+    }
+
     // MARK: Query plans
 
     static func explainSQLite(_ shape: HistoryShape, store: SQLiteEVMIndexStore, chain: Int64) async throws {
         for (label, after) in samplePositions(shape) {
             let plan = try await store.database.read { (db: SQLiteConnection) -> [String] in
-                guard let query = try SQLiteEVMIndexStore.allowanceHistoryKeys(
+                guard let query = try SQLiteEVMIndexStore.allowanceHistoryQuery(
                     db, chain: chain, owner: HistoryShape.address(shape.walletID(0)), token: nil,
                     spender: HistoryShape.address(HistoryShape.ourSpenderID), after: after, limit: 51) else { return ["(wallet not indexed)"] }
                 let explain = try db.statement("EXPLAIN QUERY PLAN " + query.sql)
@@ -213,7 +263,7 @@ enum HistoryBenchmark {
                 while try explain.step() { lines.append(explain.text(3)) }
                 return lines
             }
-            say("  SQLite plan, \(label) (then each row by its primary key): " + plan.joined(separator: "; "))
+            say("  SQLite plan, \(label): " + plan.joined(separator: "; "))
         }
     }
 
@@ -249,9 +299,8 @@ extension HistoryBenchmark {
 
     static let token = "bench-history-token"
 
-    /// The real `/v1` router over `store`, served by Hummingbird with Settle's guarded server on a free port of 127.0.0.1.
-    static func serve(store: any EVMIndexStore, ledger: Ledger, outbox: Outbox, http: HTTPClient) async throws
-        -> (base: String, server: Task<Void, any Error>) {
+    /// The API's view of the benchmark chain over `store`, as `serve` builds it.
+    static func chainView(store: any EVMIndexStore, http: HTTPClient) throws -> EVMChainView {
         let tokens = HistoryShape.tokenIDs.map { id in
             "[[tokens]]\nsymbol = \"T\(id)\"\naddress = \"\(HistoryShape.address(id).checksummed)\"\ndecimals = 6\n"
         }
@@ -269,9 +318,15 @@ extension HistoryBenchmark {
             \(tokens.joined(separator: "\n"))
             """, file: "\(chainName).toml")
         let node = EVMNode(rpc: JSONRPCClient(endpoints: [RPCEndpoint(url: "http://127.0.0.1:9/", label: "unused")], http: http))
+        return EVMChainView(config: config, store: store, node: node, spender: HistoryShape.address(HistoryShape.ourSpenderID))
+    }
+
+    /// The real `/v1` router over `store`, served by Hummingbird with Settle's guarded server on a free port of 127.0.0.1.
+    static func serve(store: any EVMIndexStore, ledger: Ledger, outbox: Outbox, http: HTTPClient) async throws
+        -> (base: String, server: Task<Void, any Error>) {
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
-        let view = EVMChainView(config: config, store: store, node: node, spender: HistoryShape.address(HistoryShape.ourSpenderID))
+        let view = try chainView(store: store, http: http)
         let api = SettleAPI(ledger: ledger, outbox: outbox, chains: [view], tokens: BearerTokens([("bench", token, .read)]),
                             health: HealthRegistry(chains: [(chainName, "evm")]), allowancePayments: [:], retrier: nil,
                             metrics: PrometheusCollectorRegistry(), logger: logger)
@@ -283,7 +338,7 @@ extension HistoryBenchmark {
                               onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
         let server = Task { try await app.run() }
         while port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
-        return ("http://127.0.0.1:\(port.withLock { $0 } ?? 0)/v1/chains/\(chainName)/wallets/", server)
+        return ("http://127.0.0.1:\(port.withLock { $0 } ?? 0)", server)
     }
 
     /// `clients` tasks asking for `url(rng)` back to back: 2 s of warm-up, then `seconds` measured.

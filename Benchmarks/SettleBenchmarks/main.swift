@@ -64,28 +64,23 @@ func median(_ values: [Double]) -> Double {
 
 func format(_ value: Double) -> String { String(format: "%10.0f", value) }
 
-if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "evm-backfill" {
-    try await BackfillBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
-    exit(0)
-}
-if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "executor" {
-    try await ExecutorBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
-    exit(0)
-}
-if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "solana-index" {
-    try await SolanaIndexBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
-    exit(0)
-}
-if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "reads" {
-    try await ReadsBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
-    exit(0)
-}
-if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "history" {
-    try await HistoryBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
-    exit(0)
-}
-if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "fixture-rate" {
-    try await FixtureRate.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
+/// The benchmarks that are subcommands, by name.
+let subcommands: [String: @Sendable ([String]) async throws -> Void] = [
+    "evm-backfill": { try await BackfillBenchmark.run(arguments: $0) },
+    "executor": { try await ExecutorBenchmark.run(arguments: $0) },
+    "solana-index": { try await SolanaIndexBenchmark.run(arguments: $0) },
+    "reads": { try await ReadsBenchmark.run(arguments: $0) },
+    "history": { try await HistoryBenchmark.run(arguments: $0) },
+    "fixture-rate": { try await FixtureRate.run(arguments: $0) },
+]
+if CommandLine.arguments.count > 1, let subcommand = subcommands[CommandLine.arguments[1]] {
+    // A bad argument or a failed run is a message and exit status 1, not a crash report.
+    do {
+        try await subcommand(Array(CommandLine.arguments.dropFirst(2)))
+    } catch {
+        FileHandle.standardError.write(Data("settle-bench \(CommandLine.arguments[1]): \(error)\n".utf8))
+        exit(1)
+    }
     exit(0)
 }
 let options = Options(CommandLine.arguments)

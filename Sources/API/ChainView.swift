@@ -92,7 +92,12 @@ public enum AmountText {
     }
 
     public static func display(_ value: UInt256, decimals: Int) -> String {
-        let digits = value.description
+        display(digits: value.description, decimals: decimals)
+    }
+
+    /// `display` of an amount already written in decimal digits (`UInt256.description`), so an answer that shows
+    /// both does the division once.
+    public static func display(digits: String, decimals: Int) -> String {
         guard decimals > 0 else { return digits }
         let padded = String(repeating: "0", count: max(0, decimals + 1 - digits.count)) + digits
         let split = padded.index(padded.endIndex, offsetBy: -decimals)

@@ -15,6 +15,10 @@ public struct EVMChainView: ChainView {
     public let node: EVMNode
     public let spender: EVMAddress
     public let capacity: any CapacityReader
+    /// `spender` checksummed, once: every history row names it.
+    let spenderText: String
+    /// The chain file's tokens as answers name them (symbol upper-cased), by address.
+    let tokenNames: [(address: EVMAddress, symbol: String, decimals: Int)]
     /// The largest max fee per gas an approval is offered with.
     public var feeCap = UInt256(UInt64(500_000_000_000))
 
@@ -24,11 +28,13 @@ public struct EVMChainView: ChainView {
         self.node = node
         self.spender = spender
         self.capacity = EVMCapacityReader(config: config, node: node, spender: spender)
+        self.spenderText = spender.checksummed
+        self.tokenNames = config.tokens.map { ($0.address, $0.symbol.uppercased(), $0.decimals) }
     }
 
     public var name: String { config.name }
     public var family: String { "evm" }
-    public var puller: String { spender.checksummed }
+    public var puller: String { spenderText }
     public var tokens: [(symbol: String, decimals: Int)] { config.tokens.map { ($0.symbol.uppercased(), $0.decimals) } }
     public var explorerTransactionURL: String? { config.explorerTransactionURL }
 
@@ -46,27 +52,31 @@ public struct EVMChainView: ChainView {
     }
 
     func symbol(of address: EVMAddress) -> (String, Int)? {
-        config.tokens.first { $0.address == address }.map { ($0.symbol.uppercased(), $0.decimals) }
+        tokenNames.first { $0.address == address }.map { ($0.symbol, $0.decimals) }
     }
 
     public func allowances(wallet: String, token: String?, cursor: String?, limit: Int) async throws -> AllowancePage {
         let owner = try address(wallet)
         let tokenAddress = try token.map { (symbol: String) throws(APIError) in try self.token(symbol).address }
         let after = try PageCursor.decodePosition(cursor)
-        guard let chain = try await store.chainID(named: config.name) else { return AllowancePage(current: [], history: [], nextCursor: nil) }
-        let current = try await store.currentAllowances(chain: chain, owner: owner, token: tokenAddress, spender: spender).map { state -> JSON in
+        // One read (one snapshot): the current allowance and the history agree with each other.
+        guard let read = try await store.allowancePage(chain: config.name, owner: owner, token: tokenAddress, spender: spender,
+                                                       after: after, limit: limit + 1)
+        else { return AllowancePage(current: [], history: [], nextCursor: nil) }
+        let current = read.current.map { state -> JSON in
             let (symbol, decimals) = symbol(of: state.token) ?? (state.token.checksummed, 0)
             return ["token": .string(symbol), "spender": .string(state.spender.checksummed), "amount": .string(state.value.description),
                     "display": .string(AmountText.display(state.value, decimals: decimals)), "as_of": .number(String(state.asOfBlock))]
         }
-        var rows = try await store.allowanceHistory(chain: chain, owner: owner, token: tokenAddress, spender: spender, after: after, limit: limit + 1)
+        var rows = read.history
         let more = rows.count > limit
         if more { rows.removeLast() }
         let history = rows.map { row -> JSON in
             let (symbol, decimals) = symbol(of: row.token) ?? (row.token.checksummed, 0)
-            return ["kind": "approval", "token": .string(symbol), "spender": .string(row.spender.checksummed), "amount": .string(row.value.description),
-                    "display": .string(AmountText.display(row.value, decimals: decimals)), "block": .number(String(row.block)),
-                    "time": .number(String(row.blockTime)), "transaction": .string(row.transactionHash.description)]
+            let amount = row.value.description
+            return ["kind": "approval", "token": .string(symbol), "spender": .string(row.spender == spender ? spenderText : row.spender.checksummed),
+                    "amount": .string(amount), "display": .string(AmountText.display(digits: amount, decimals: decimals)),
+                    "block": .number(String(row.block)), "time": .number(String(row.blockTime)), "transaction": .string(row.transactionHash.description)]
         }
         let next = more ? rows.last.map { PageCursor.encode([String($0.block), String($0.logIndex)]) } : nil
         return AllowancePage(current: current, history: history, nextCursor: next)

@@ -66,6 +66,11 @@ public protocol EVMIndexStore: Sendable {
     /// `limit` of them after the event at (`block`, `logIndex`) when `after` is given. A page reads about `limit` rows.
     func allowanceHistory(chain: Int64, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?,
                           after: (block: UInt64, logIndex: UInt64)?, limit: Int?) async throws -> [ApprovalRecord]
+    /// What the API shows for a wallet in one answer, read in one snapshot: the chain's current allowances of
+    /// `owner` and a page of its approvals (as `allowanceHistory`), both optionally for one token and/or spender.
+    /// Nil when the chain named `chain` was never indexed.
+    func allowancePage(chain name: String, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?,
+                       after: (block: UInt64, logIndex: UInt64)?, limit: Int) async throws -> AllowancePageRows?
     /// Indexed approvals in `from...to`, in chain order (for replay and tests).
     func approvals(chain: Int64, from: UInt64, to: UInt64) async throws -> [ApprovalRecord]
     /// Indexed transfers in `from...to`, in chain order (for replay and tests).
@@ -104,6 +109,16 @@ extension EVMIndexStore {
         try await rollback(chain: chain, above: ancestor, lease: nil)
     }
 
+    /// `allowancePage` from three reads (chain id, current allowances, history); a backend that can read them in one
+    /// snapshot does so instead.
+    public func allowancePage(chain name: String, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?,
+                              after: (block: UInt64, logIndex: UInt64)?, limit: Int) async throws -> AllowancePageRows? {
+        guard let chain = try await chainID(named: name) else { return nil }
+        return AllowancePageRows(
+            current: try await currentAllowances(chain: chain, owner: owner, token: token, spender: spender),
+            history: try await allowanceHistory(chain: chain, owner: owner, token: token, spender: spender, after: after, limit: limit))
+    }
+
     /// Indexed `Approval`s by `owner`, oldest first, all of them (optionally for one token and/or spender).
     public func allowanceHistory(chain: Int64, owner: EVMAddress, token: EVMAddress? = nil, spender: EVMAddress? = nil) async throws -> [ApprovalRecord] {
         try await allowanceHistory(chain: chain, owner: owner, token: token, spender: spender, after: nil, limit: nil)
@@ -127,5 +142,16 @@ extension EVMIndexStore {
     /// Records what the chain says about a watched transaction, without a lease.
     public func update(chain: Int64, _ transaction: WatchedTransaction, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws {
         try await update(chain: chain, transaction, now: now, lease: nil)
+    }
+}
+
+/// A wallet's current allowances and one page of its approval history, as `EVMIndexStore.allowancePage` reads them.
+public struct AllowancePageRows: Sendable, Equatable {
+    public var current: [AllowanceState]
+    public var history: [ApprovalRecord]
+
+    public init(current: [AllowanceState], history: [ApprovalRecord]) {
+        self.current = current
+        self.history = history
     }
 }

@@ -11,58 +11,133 @@ extension SQLiteEVMIndexStore {
         }
     }
 
-    /// A page reads about `limit` rows: the positions come from `evm_approvals_by_owner_spender` in order (with a
-    /// spender, as the API always asks), then each row by its key.
+    /// A page reads about `limit` rows: one statement, its positions from `evm_approvals_by_owner_spender` in order
+    /// (with a spender, as the API always asks), then each row by its key; each distinct address id read once.
     public func allowanceHistory(chain: Int64, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?,
                                  after: (block: UInt64, logIndex: UInt64)?, limit: Int?) async throws -> [ApprovalRecord] {
         try await database.read { db in
-            guard let query = try Self.allowanceHistoryKeys(db, chain: chain, owner: owner, token: token, spender: spender, after: after, limit: limit)
-            else { return [] }
-            let keys = try db.statement(query.sql)
-            keys.bind(query.values)
-            var positions: [(block: Int64, logIndex: Int64)] = []
-            while try keys.step() { positions.append((keys.int64(0), keys.int64(1))) }
-            let row = try db.statement(Self.approvalColumns + "WHERE e.chain = ? AND e.block = ? AND e.log_index = ?")
-            var out: [ApprovalRecord] = []
-            for position in positions {
-                row.reset()
-                row.bind([.integer(chain), .integer(position.block), .integer(position.logIndex)])
-                out += try Self.eventRows(row, ApprovalRecord.init)
-            }
-            return out
+            guard let wallet = try Self.walletFilter(db, owner: owner, token: token, spender: spender) else { return [] }
+            var addresses = wallet.known
+            return try Self.historyRows(db, Self.allowanceHistoryQuery(chain: chain, wallet, after: after, limit: limit), owner: owner,
+                                        addresses: &addresses)
         }
     }
 
-    /// The SQL and values that list the positions (block, log index) of an allowance-history page, in order; nil when
-    /// an address asked for was never indexed (no approval can name it). SPI so a benchmark can EXPLAIN the very query
-    /// a page runs rather than a copy of it.
-    @_spi(Explain) public static func allowanceHistoryKeys(_ db: SQLiteConnection, chain: Int64, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?,
-                                     after: (block: UInt64, logIndex: UInt64)?, limit: Int?) throws -> (sql: String, values: [SQLiteValue])? {
+    /// One trip to a reader and one snapshot for what an API answer shows: the chain's id, the wallet's address ids
+    /// (looked up once for both queries), its current allowances, and a page of its history.
+    public func allowancePage(chain name: String, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?,
+                              after: (block: UInt64, logIndex: UInt64)?, limit: Int) async throws -> AllowancePageRows? {
+        try await database.read { db in
+            let select = try db.statement("SELECT id FROM evm_chains WHERE name = ?")
+            select.bind(name, at: 1)
+            defer { select.reset() }
+            guard try select.step() else { return nil }
+            let chain = select.int64(0)
+            guard let wallet = try Self.walletFilter(db, owner: owner, token: token, spender: spender) else {
+                return AllowancePageRows(current: [], history: [])
+            }
+            let current = try Self.currentAllowanceRows(db, Self.currentAllowancesQuery(chain: chain, wallet))
+            var addresses = wallet.known
+            let history = try Self.historyRows(db, Self.allowanceHistoryQuery(chain: chain, wallet, after: after, limit: limit),
+                                               owner: owner, addresses: &addresses)
+            return AllowancePageRows(current: current, history: history)
+        }
+    }
+
+    /// The address ids a wallet's query filters on.
+    struct WalletFilter {
+        var owner: Int64
+        var token: Int64?
+        var spender: Int64?
+        /// The addresses behind those ids.
+        var known: [Int64: EVMAddress]
+    }
+
+    /// The ids of `owner` and of the token and spender asked for; nil when one of them was never indexed (no row can
+    /// name it).
+    static func walletFilter(_ db: SQLiteConnection, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?) throws -> WalletFilter? {
         guard let ownerID = try addressID(db, owner) else { return nil }
-        var filters = ""
-        var tokenID: Int64?
-        var spenderID: Int64?
+        var filter = WalletFilter(owner: ownerID, known: [ownerID: owner])
         if let spender {
             guard let id = try addressID(db, spender) else { return nil }
-            spenderID = id
-            filters += "AND spender = ?4 "
+            filter.spender = id
+            filter.known[id] = spender
         }
         if let token {
             guard let id = try addressID(db, token) else { return nil }
-            tokenID = id
-            filters += "AND token = ?3 "
+            filter.token = id
+            filter.known[id] = token
         }
+        return filter
+    }
+
+    /// The SQL and values of an allowance-history page (nil when an address asked for was never indexed). SPI so a
+    /// benchmark and the plan tests EXPLAIN the very query a page runs rather than a copy of it.
+    @_spi(Explain) public static func allowanceHistoryQuery(_ db: SQLiteConnection, chain: Int64, owner: EVMAddress, token: EVMAddress?,
+                                                           spender: EVMAddress?, after: (block: UInt64, logIndex: UInt64)?,
+                                                           limit: Int?) throws -> (sql: String, values: [SQLiteValue])? {
+        try walletFilter(db, owner: owner, token: token, spender: spender).map { allowanceHistoryQuery(chain: chain, $0, after: after, limit: limit) }
+    }
+
+    /// The positions come from the secondary index in a subquery, then each row by its primary key: asked for every
+    /// column at once, SQLite without statistics would rather walk the primary key's `chain` prefix in order than
+    /// look each row up, so the subquery names the index's plan. The rows come out in the subquery's order (it is
+    /// the outer loop); an outer ORDER BY would sort them again, so `historyRows` makes sure of the order instead.
+    /// Rows carry address ids; the caller maps them.
+    static func allowanceHistoryQuery(chain: Int64, _ wallet: WalletFilter, after: (block: UInt64, logIndex: UInt64)?,
+                                      limit: Int?) -> (sql: String, values: [SQLiteValue]) {
+        var filters = ""
+        if wallet.spender != nil { filters += "AND spender = ?4 " }
+        if wallet.token != nil { filters += "AND token = ?3 " }
         let sql = """
-            SELECT block, log_index FROM evm_approvals
-            WHERE chain = ?1 AND owner = ?2 \(filters)AND (block, log_index) > (?5, ?6)
-            ORDER BY block, log_index LIMIT ?7
+            SELECT e.block, e.log_index, e.block_time, e.tx_hash, e.token, e.spender, e.value
+            FROM (
+                SELECT block, log_index FROM evm_approvals
+                WHERE chain = ?1 AND owner = ?2 \(filters)AND (block, log_index) > (?5, ?6)
+                ORDER BY block, log_index LIMIT ?7
+            ) k
+            JOIN evm_approvals e ON e.chain = ?1 AND e.block = k.block AND e.log_index = k.log_index
             """
         // Past Int64 nothing is stored: clamp instead of trapping on a position from outside.
         return (sql, [
-            .integer(chain), .integer(ownerID), tokenID.map { .integer($0) } ?? .null, spenderID.map { .integer($0) } ?? .null,
+            .integer(chain), .integer(wallet.owner), wallet.token.map { .integer($0) } ?? .null, wallet.spender.map { .integer($0) } ?? .null,
             .integer(after.map { Int64(clamping: $0.block) } ?? -1), .integer(after.map { Int64(clamping: $0.logIndex) } ?? -1),
             .integer(Int64(clamping: limit ?? -1)),
         ])
+    }
+
+    /// Runs an allowance-history query; each token and spender id becomes its address through `addresses`, filled
+    /// from `evm_addresses` on first sight (a page names a handful of tokens and spenders, not one per row).
+    static func historyRows(_ db: SQLiteConnection, _ query: (sql: String, values: [SQLiteValue]), owner: EVMAddress,
+                            addresses: inout [Int64: EVMAddress]) throws -> [ApprovalRecord] {
+        let select = try db.statement(query.sql)
+        select.bind(query.values)
+        defer { select.reset() }
+        var out: [ApprovalRecord] = []
+        while try select.step() {
+            // The hash and amount straight from SQLite's row buffer: no array per column per row.
+            out.append(ApprovalRecord(
+                block: try select.uint64(0), logIndex: try select.uint64(1), blockTime: try select.uint64(2),
+                transactionHash: try select.withBlob(3, StoredEVMValue.hash), token: try address(id: select.int64(4), db, &addresses), owner: owner,
+                spender: try address(id: select.int64(5), db, &addresses), value: try select.withBlob(6, StoredEVMValue.amount)))
+        }
+        // In order already (see `allowanceHistoryQuery`); a plan that ever changed that must not reorder a page.
+        if !zip(out, out.dropFirst()).allSatisfy({ ($0.block, $0.logIndex) < ($1.block, $1.logIndex) }) {
+            out.sort { ($0.block, $0.logIndex) < ($1.block, $1.logIndex) }
+        }
+        return out
+    }
+
+    /// The address of interned id `id`, from `known` or else the table (then remembered).
+    static func address(id: Int64, _ db: SQLiteConnection, _ known: inout [Int64: EVMAddress]) throws -> EVMAddress {
+        if let address = known[id] { return address }
+        let select = try db.statement("SELECT address FROM evm_addresses WHERE id = ?")
+        select.bind(id, at: 1)
+        defer { select.reset() }
+        guard try select.step() else { throw StoreError(.corruptValue, "an indexed event names address id \(id), which is not in evm_addresses") }
+        let address = try address(select.blob(0))
+        known[id] = address
+        return address
     }
 
     /// The interned id of `address`, or nil when no indexed row names it.
@@ -127,17 +202,22 @@ extension SQLiteEVMIndexStore {
     public func currentAllowances(chain: Int64, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?) async throws -> [AllowanceState] {
         try await database.read { db in
             guard let query = try Self.currentAllowancesQuery(db, chain: chain, owner: owner, token: token, spender: spender) else { return [] }
-            let select = try db.statement(query.sql)
-            select.bind(query.values)
-            var out: [AllowanceState] = []
-            while try select.step() {
-                out.append(AllowanceState(
-                    token: try Self.address(select.blob(0)), owner: try Self.address(select.blob(1)),
-                    spender: try Self.address(select.blob(2)), value: try Self.amount(select.blob(3)),
-                    asOfBlock: try select.uint64(4)))
-            }
-            return out
+            return try Self.currentAllowanceRows(db, query)
         }
+    }
+
+    static func currentAllowanceRows(_ db: SQLiteConnection, _ query: (sql: String, values: [SQLiteValue])) throws -> [AllowanceState] {
+        let select = try db.statement(query.sql)
+        select.bind(query.values)
+        defer { select.reset() }
+        var out: [AllowanceState] = []
+        while try select.step() {
+            out.append(AllowanceState(
+                token: try Self.address(select.blob(0)), owner: try Self.address(select.blob(1)),
+                spender: try Self.address(select.blob(2)), value: try Self.amount(select.blob(3)),
+                asOfBlock: try select.uint64(4)))
+        }
+        return out
     }
 
     public func balances(chain: Int64, owner: EVMAddress, token: EVMAddress?) async throws -> [BalanceState] {
@@ -160,19 +240,13 @@ extension SQLiteEVMIndexStore {
     /// allowances nor a lookup per row.
     static func currentAllowancesQuery(_ db: SQLiteConnection, chain: Int64, owner: EVMAddress, token: EVMAddress?,
                                        spender: EVMAddress?) throws -> (sql: String, values: [SQLiteValue])? {
-        guard let ownerID = try addressID(db, owner) else { return nil }
-        var values: [SQLiteValue] = [.integer(chain), .integer(ownerID), .null, .null]
+        try walletFilter(db, owner: owner, token: token, spender: spender).map { currentAllowancesQuery(chain: chain, $0) }
+    }
+
+    static func currentAllowancesQuery(chain: Int64, _ wallet: WalletFilter) -> (sql: String, values: [SQLiteValue]) {
         var filters = ""
-        if let spender {
-            guard let id = try addressID(db, spender) else { return nil }
-            values[3] = .integer(id)
-            filters += " AND a.spender = ?4"
-        }
-        if let token {
-            guard let id = try addressID(db, token) else { return nil }
-            values[2] = .integer(id)
-            filters += " AND a.token = ?3"
-        }
+        if wallet.spender != nil { filters += " AND a.spender = ?4" }
+        if wallet.token != nil { filters += " AND a.token = ?3" }
         let sql = """
             SELECT t.address, o.address, s.address, a.value, a.as_of_block
             FROM evm_allowances a
@@ -182,7 +256,7 @@ extension SQLiteEVMIndexStore {
             WHERE a.chain = ?1 AND a.owner = ?2\(filters)
             ORDER BY t.address, s.address
             """
-        return (sql, values)
+        return (sql, [.integer(chain), .integer(wallet.owner), wallet.token.map { .integer($0) } ?? .null, wallet.spender.map { .integer($0) } ?? .null])
     }
 
     /// The SQL and values of `balances` (nil when an address asked for was never indexed), through

@@ -13,6 +13,18 @@ enum StoredEVMValue {
         do { return try EVMAddress(bytes: bytes) } catch { throw StoreError(.corruptValue, "stored address is \(bytes.count) bytes") }
     }
 
+    /// A stored hash read where SQLite holds it.
+    static func hash(_ bytes: UnsafeRawBufferPointer) throws(StoreError) -> Hash32 {
+        guard bytes.count == 32 else { throw StoreError(.corruptValue, "stored hash is \(bytes.count) bytes") }
+        return Hash32(Bytes32(loading: bytes, at: 0))
+    }
+
+    /// A stored amount read where SQLite holds it.
+    static func amount(_ bytes: UnsafeRawBufferPointer) throws(StoreError) -> UInt256 {
+        guard bytes.count == 32 else { throw StoreError(.corruptValue, "stored amount is \(bytes.count) bytes") }
+        return UInt256(loadingBigEndian: bytes)
+    }
+
     static func amount(_ bytes: [UInt8]) throws(StoreError) -> UInt256 {
         guard bytes.count == 32 else { throw StoreError(.corruptValue, "stored amount is \(bytes.count) bytes") }
         do { return try UInt256(bigEndian: bytes) } catch { throw StoreError(.corruptValue, "stored amount is not 32 bytes") }

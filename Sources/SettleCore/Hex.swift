@@ -8,6 +8,9 @@ public enum Hex {
     /// Lower-case hex of `bytes`, with a `0x` prefix when `prefix` is true.
     public static func encode<Bytes: Sequence>(_ bytes: Bytes, prefix: Bool = false) -> String
     where Bytes.Element == UInt8 {
+        // Contiguous bytes (arrays, raw buffers) at once: called across modules this function is not specialized,
+        // and its loop would ask for the sequence's witnesses on every byte.
+        if let text = bytes.withContiguousStorageIfAvailable({ encode(UnsafeRawBufferPointer($0), prefix: prefix) }) { return text }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.underestimatedCount * 2 + 2)
         if prefix { out.append(UInt8(ascii: "0")); out.append(UInt8(ascii: "x")) }
@@ -16,6 +19,27 @@ public enum Hex {
             out.append(digits[Int(byte & 0x0f)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Lower-case hex of raw bytes, with a `0x` prefix when `prefix` is true.
+    public static func encode(_ bytes: UnsafeRawBufferPointer, prefix: Bool = false) -> String {
+        let count = bytes.count * 2 + (prefix ? 2 : 0)
+        return String(unsafeUninitializedCapacity: count) { out in
+            var i = 0
+            if prefix {
+                out[0] = UInt8(ascii: "0")
+                out[1] = UInt8(ascii: "x")
+                i = 2
+            }
+            digits.withUnsafeBufferPointer { digits in
+                for byte in bytes {
+                    out[i] = digits[Int(byte >> 4)]
+                    out[i + 1] = digits[Int(byte & 0x0f)]
+                    i += 2
+                }
+            }
+            return count
+        }
     }
 
     /// The value of one ASCII hex digit, or nil.

@@ -106,10 +106,11 @@ final class ReaderSlot: @unchecked Sendable {
     /// On `queue`: opens the connection if needed, then runs `body` in one `BEGIN DEFERRED … COMMIT`.
     func run<T>(_ body: (SQLiteConnection) throws -> T, opened: borrowing Atomic<Int>) throws -> T {
         let connection = try open(opened: opened)
-        try connection.execute("BEGIN DEFERRED")
+        // Prepared once per connection, not parsed again for every read.
+        _ = try connection.statement("BEGIN DEFERRED").step()
         defer {
             connection.resetStatements()
-            try? connection.execute("COMMIT")
+            _ = try? connection.statement("COMMIT").step()
         }
         return try body(connection)
     }

@@ -16,6 +16,23 @@ struct HexTests {
         #expect(Hex.encode([0x00, 0xab, 0xff], prefix: true) == "0x00abff")
     }
 
+    @Test("every path writes the same digits: raw buffers, arrays, slices and sequences that are not contiguous")
+    func paths() {
+        var rng = SeededGenerator(seed: 12)
+        for length in 0..<70 {
+            let bytes = rng.bytes(length)
+            // Written out byte by byte, the reference.
+            let expected = bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+            for prefix in [false, true] {
+                let want = (prefix ? "0x" : "") + expected
+                #expect(Hex.encode(bytes, prefix: prefix) == want)
+                #expect(bytes.withUnsafeBytes { Hex.encode($0, prefix: prefix) } == want)
+                #expect(Hex.encode(([0xee] + bytes).dropFirst(), prefix: prefix) == want)
+                #expect(Hex.encode(bytes.lazy.map { $0 }, prefix: prefix) == want)
+            }
+        }
+    }
+
     @Test("malformed hex gets a typed error with the offset", arguments: [
         ("0x1", CoreError.Code.oddHexLength, nil), ("abc", .oddHexLength, nil),
         ("0xzz", .invalidHexCharacter, 2), ("12 4", .invalidHexCharacter, 2), ("0x0g", .invalidHexCharacter, 3),

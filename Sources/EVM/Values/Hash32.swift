@@ -40,7 +40,7 @@ public struct Hash32: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var bytes: [UInt8] { bytes32.bytes }
 
     /// `0x` and lower-case hex.
-    public var description: String { "0x" + bytes32.hex }
+    public var description: String { bytes32.withUnsafeBytes { Hex.encode($0, prefix: true) } }
 
     public static func < (lhs: Hash32, rhs: Hash32) -> Bool { lhs.bytes32 < rhs.bytes32 }
 }
