@@ -65,6 +65,17 @@ enum HistoryBenchmark {
             case "--rounds": options.rounds = try number("--rounds")
             case "--postgres" where i + 1 < arguments.count: options.postgres = try PostgresLocation(url: arguments[i + 1])
             case "--database" where i + 1 < arguments.count: options.database = arguments[i + 1]
+            case "-h", "--help":
+                print("""
+                    usage: settle-bench history [--approvals N] [--wallets N] [--heavy N] [--clients N,N…] [--seconds N] [--rounds N]
+                                                [--postgres postgres://USER@HOST:PORT/DB?sslmode=disable] [--database PATH]
+                    Fills a fresh index with N approvals (default 10,000,000) over --wallets wallets (--heavy of them with long
+                    histories), shows the query plans and where one page's time goes in process, then serves the real /v1 API
+                    on 127.0.0.1 and times allowance-history pages (p50, p99, pages/s) with each count of --clients, for
+                    --seconds per phase, --rounds times; with --postgres, the same against a database made on that server.
+                    Benchmarks/history/run.sh runs it with a throwaway PostgreSQL; see Benchmarks/README.md.
+                    """)
+                exit(0)
             default:
                 throw BenchError("unknown argument \(arguments[i]); usage: settle-bench history [--approvals N] [--wallets N] [--heavy N] "
                     + "[--clients N,N…] [--seconds N] [--rounds N] [--postgres postgres://USER@HOST:PORT/DB?sslmode=disable] [--database PATH]")

@@ -25,6 +25,7 @@ while [ $# -gt 0 ]; do
         --postgres) PG_URL=$2; shift 2 ;;
         --no-postgres) PG=no; shift ;;
         --quick) ARGS+=(--approvals 1000000 --wallets 20000); shift ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) ARGS+=("$1"); shift ;;
     esac
 done
