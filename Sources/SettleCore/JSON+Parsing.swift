@@ -148,7 +148,19 @@ struct JSONParser {
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid exponent") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        return String(decoding: bytes[start..<index], as: UTF8.self)
+        return asciiString(start..<index)
+    }
+
+    /// The bytes of `range`, all below 0x80, as a string: one copy, without the generic decoding path (called with
+    /// an array slice, the standard library's validating initializer is not specialized and asks the runtime for
+    /// generic metadata on every call).
+    private func asciiString(_ range: Range<Int>) -> String {
+        bytes.withUnsafeBufferPointer { all in
+            String(unsafeUninitializedCapacity: range.count) { out in
+                _ = out.initialize(fromContentsOf: UnsafeBufferPointer(rebasing: all[range]))
+                return range.count
+            }
+        }
     }
 
     private func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
@@ -157,15 +169,18 @@ struct JSONParser {
         index += 1  // opening quote
         let start = index
         // Fast path: no escapes.
+        var high: UInt8 = 0
         while index < bytes.count {
             let c = bytes[index]
             if c == UInt8(ascii: "\"") {
-                let slice = bytes[start..<index]
+                let end = index
                 index += 1
-                return try validUTF8(slice, at: start)
+                // ASCII (hex, base58, ids: nearly every string here) needs no UTF-8 validation.
+                return high < 0x80 ? asciiString(start..<end) : try validUTF8(bytes[start..<end], at: start)
             }
             if c == UInt8(ascii: "\\") { break }
             guard c >= 0x20 else { throw fail("control character in string") }
+            high |= c
             index += 1
         }
         var out = Array(bytes[start..<index])
