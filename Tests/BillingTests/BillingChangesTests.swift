@@ -31,6 +31,28 @@ struct BillingChangesTests {
         #expect(try await w.treasuryTransfers().isEmpty)
     }
 
+    @Test("a due date moved later in Stripe, its webhook not processed yet: not pulled at the old due date, then paid at the new one")
+    func dueDateMovedBeforeItsWebhook() async throws {
+        let w = try await BillingWorld.make()
+        let now = UInt64(Date().timeIntervalSince1970)
+        let invoice = try await w.openInvoice(customer: try await w.customer(), cents: 2_100, dueDate: now + 86_400)
+        try await w.awaitEvent("invoice.finalized", object: invoice)
+        try await w.processor.runOnce(now: now)
+        #expect(try await w.ledger.charge(invoice: invoice)?.dueAt == now + 86_400)
+        // The merchant gives the customer two more days; Settle has not processed that event yet (a webhook late,
+        // or the daemon down when Stripe sent it) when the old due date comes.
+        _ = try await w.stripe.post("/v1/invoices/\(invoice)", ["due_date": .number(String(now + 3 * 86_400))], idempotencyKey: "later-\(invoice)")
+        try await w.loop.runOnce(now: now + 86_400)
+        try await w.devnet.mine(1)
+        try await w.loop.runOnce(now: now + 86_400 + 60)
+        #expect(try await w.treasuryTransfers().isEmpty, "pulled before the due date Stripe shows")
+        let charge = try #require(try await w.ledger.charge(invoice: invoice))
+        #expect(charge.dueAt == now + 3 * 86_400 && !charge.state.hasLiveAttempt, "\(charge.dueAt) \(charge.state)")
+        // At the new due date it is collected, once.
+        #expect(try await w.settle(invoice, now: now + 3 * 86_400) == .settled)
+        #expect(try await w.treasuryTransfers().count == 1)
+    }
+
     @Test("paid elsewhere before due: cancelled, never pulled; paid elsewhere after our transfer settled: Stripe not touched, double payment reported")
     func paidElsewhere() async throws {
         let w = try await BillingWorld.make()
