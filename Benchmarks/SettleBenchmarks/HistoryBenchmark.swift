@@ -25,8 +25,8 @@ import Transport
 /// `GET /v1/chains/devnet/wallets/{wallet}/allowances?limit=50` for `seconds` (after 2 s of warm-up not counted) in
 /// three phases — first pages of any wallet, first pages of long-history wallets, deep pages (a cursor from half-way
 /// to near the end of a long history) — after a floor phase (`GET /v1/chains`: the same server, authentication and
-/// client, no index read) that shows what any answer costs on this machine — one backend at a time, over `rounds` rounds with the backends' order
-/// alternating, so load from elsewhere on the machine falls on both. Latency is the client's, from the request to
+/// client, no index read) that shows what any answer costs on this machine — one backend at a time, over `rounds`
+/// rounds with the backends' order alternating, so load from elsewhere on the machine falls on both. Latency is the client's, from the request to
 /// the answer's last byte (not its parsing, to count rows); p50, p99 and pages/s pooled over the rounds, and
 /// PostgreSQL ÷ SQLite.
 enum HistoryBenchmark {
@@ -219,8 +219,8 @@ enum HistoryBenchmark {
 
     /// One caller, in this process, without HTTP: a trip to a reader of the API lane that reads nothing; a
     /// long-history wallet's first page (50 rows and the current allowance) as the store reads it (one such trip);
-    /// then as the API's view reads and renders it into the answer's bytes. With the HTTP phases' floor, this splits a page's latency into the read,
-    /// the rendering and the request's path through the server and client.
+    /// then as the API's view reads and renders it into the answer's bytes. With the HTTP phases' floor, this splits a
+    /// page's latency into the read, the rendering and the request's path through the server and client.
     static func decompose(_ shape: HistoryShape, view: EVMChainView, store: SQLiteEVMIndexStore, seconds: Int) async throws {
         let owner: @Sendable (inout SystemRandomNumberGenerator) -> EVMAddress = { rng in HistoryShape.address(shape.walletID(Int.random(in: 0..<shape.heavy, using: &rng))) }
         let spender = HistoryShape.address(HistoryShape.ourSpenderID)

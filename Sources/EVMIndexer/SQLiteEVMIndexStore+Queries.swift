@@ -4,11 +4,14 @@ import Store
 
 extension SQLiteEVMIndexStore {
     public func chainID(named name: String) async throws -> Int64? {
-        try await database.read { db in
-            let select = try db.statement("SELECT id FROM evm_chains WHERE name = ?")
-            select.bind(name, at: 1)
-            return try select.step() ? select.int64(0) : nil
-        }
+        try await database.read { db in try Self.chainID(db, named: name) }
+    }
+
+    static func chainID(_ db: SQLiteConnection, named name: String) throws -> Int64? {
+        let select = try db.statement("SELECT id FROM evm_chains WHERE name = ?")
+        select.bind(name, at: 1)
+        defer { select.reset() }
+        return try select.step() ? select.int64(0) : nil
     }
 
     /// A page reads about `limit` rows: one statement, its positions from `evm_approvals_by_owner_spender` in order
@@ -17,9 +20,7 @@ extension SQLiteEVMIndexStore {
                                  after: (block: UInt64, logIndex: UInt64)?, limit: Int?) async throws -> [ApprovalRecord] {
         try await database.read { db in
             guard let wallet = try Self.walletFilter(db, owner: owner, token: token, spender: spender) else { return [] }
-            var addresses = wallet.known
-            return try Self.historyRows(db, Self.allowanceHistoryQuery(chain: chain, wallet, after: after, limit: limit), owner: owner,
-                                        addresses: &addresses)
+            return try Self.historyRows(db, chain: chain, wallet, owner: owner, after: after, limit: limit)
         }
     }
 
@@ -28,19 +29,12 @@ extension SQLiteEVMIndexStore {
     public func allowancePage(chain name: String, owner: EVMAddress, token: EVMAddress?, spender: EVMAddress?,
                               after: (block: UInt64, logIndex: UInt64)?, limit: Int) async throws -> AllowancePageRows? {
         try await database.read { db in
-            let select = try db.statement("SELECT id FROM evm_chains WHERE name = ?")
-            select.bind(name, at: 1)
-            defer { select.reset() }
-            guard try select.step() else { return nil }
-            let chain = select.int64(0)
+            guard let chain = try Self.chainID(db, named: name) else { return nil }
             guard let wallet = try Self.walletFilter(db, owner: owner, token: token, spender: spender) else {
                 return AllowancePageRows(current: [], history: [])
             }
-            let current = try Self.currentAllowanceRows(db, Self.currentAllowancesQuery(chain: chain, wallet))
-            var addresses = wallet.known
-            let history = try Self.historyRows(db, Self.allowanceHistoryQuery(chain: chain, wallet, after: after, limit: limit),
-                                               owner: owner, addresses: &addresses)
-            return AllowancePageRows(current: current, history: history)
+            return AllowancePageRows(current: try Self.currentAllowanceRows(db, Self.currentAllowancesQuery(chain: chain, wallet)),
+                                     history: try Self.historyRows(db, chain: chain, wallet, owner: owner, after: after, limit: limit))
         }
     }
 
@@ -106,10 +100,13 @@ extension SQLiteEVMIndexStore {
         ])
     }
 
-    /// Runs an allowance-history query; each token and spender id becomes its address through `addresses`, filled
-    /// from `evm_addresses` on first sight (a page names a handful of tokens and spenders, not one per row).
-    static func historyRows(_ db: SQLiteConnection, _ query: (sql: String, values: [SQLiteValue]), owner: EVMAddress,
-                            addresses: inout [Int64: EVMAddress]) throws -> [ApprovalRecord] {
+    /// Runs `wallet`'s allowance-history query; each token and spender id becomes its address through the wallet's
+    /// known addresses, then `evm_addresses` on first sight (a page names a handful of tokens and spenders, not one
+    /// per row).
+    static func historyRows(_ db: SQLiteConnection, chain: Int64, _ wallet: WalletFilter, owner: EVMAddress,
+                            after: (block: UInt64, logIndex: UInt64)?, limit: Int?) throws -> [ApprovalRecord] {
+        let query = allowanceHistoryQuery(chain: chain, wallet, after: after, limit: limit)
+        var addresses = wallet.known
         let select = try db.statement(query.sql)
         select.bind(query.values)
         defer { select.reset() }
